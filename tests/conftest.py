@@ -1,0 +1,64 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synthetic import write_class_folders, write_labels_csv, write_random_backbone  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path, monkeypatch):
+    """Settings, caches, Keras' cache and the database live under tmp_path in every test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("MELANOMA_CACHE", str(home / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(home / "keras"))
+    monkeypatch.setenv("MELANOMA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "share"))
+
+
+@pytest.fixture(scope="session")
+def random_backbones(tmp_path_factory) -> Path:
+    """A folder with randomly initialised MobileNetV2 (alpha 0.35) weights in the ImageNet file layout."""
+    folder = tmp_path_factory.mktemp("backbones")
+    write_random_backbone(folder / "mobilenet_v2_0.35_224_imagenet_notop.h5", "mobilenetv2", 0.35)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_labels_csv(tmp_path_factory) -> Path:
+    return write_labels_csv(tmp_path_factory.mktemp("labels_csv"), n_per_class=12)
+
+
+@pytest.fixture(scope="session")
+def tiny_class_folders(tmp_path_factory) -> Path:
+    return write_class_folders(tmp_path_factory.mktemp("folders"), n_per_class=12, split_dirs=True)
+
+
+def _shared(env: str, sub: str) -> Path | None:
+    value = os.environ.get(env)
+    path = Path(value) / sub if value else None
+    return path if path is not None and path.exists() else None
+
+
+@pytest.fixture
+def shared_backbones() -> Path:
+    path = _shared("MELANOMA_BACKBONES", "")
+    if path is None or not (path / "mobilenet_v2_0.35_224_imagenet_notop.h5").is_file():
+        pytest.skip("real ImageNet backbone weights not available: set MELANOMA_BACKBONES to ../shared/backbones")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = _shared("MELANOMA_DATA", "")
+    if path is None or not (path / "ham10000" / "labels.csv").is_file():
+        pytest.skip("real dermoscopic data not available: set MELANOMA_DATA to ../shared/data")
+    return path

@@ -1,0 +1,40 @@
+import math
+
+import numpy as np
+
+from trainer.metrics import (bootstrap_auc, classification_report_text, evaluate_probabilities,
+                             expected_calibration_error, wilson)
+
+
+def test_wilson_known_values():
+    lo, hi = wilson(84, 100)
+    assert math.isclose(lo, 0.7558, abs_tol=1e-3) and math.isclose(hi, 0.8990, abs_tol=1e-3)
+    assert all(math.isnan(v) for v in wilson(0, 0))
+    assert math.isclose(wilson(10, 10)[1], 1.0)
+
+
+def test_ece_zero_for_perfectly_calibrated_bins_and_large_for_overconfident():
+    y = np.array([0] * 50 + [1] * 50)
+    assert expected_calibration_error(y, np.full(100, 0.5)) < 1e-9
+    assert expected_calibration_error(y, np.where(y == 1, 0.0, 1.0)) > 0.99
+
+
+def test_evaluate_probabilities_counts_and_threshold():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p_mal = np.array([0.1, 0.4, 0.6, 0.3, 0.7, 0.9])
+    probs = np.stack([1 - p_mal, p_mal], axis=1)
+    m = evaluate_probabilities(y, probs, threshold=0.5, n_boot=200)
+    assert m["confusion_matrix"] == [[2, 1], [1, 2]]
+    assert math.isclose(m["accuracy"], 4 / 6) and math.isclose(m["sensitivity"], 2 / 3)
+    assert m["per_class"]["malignant"]["support"] == 3
+    low = evaluate_probabilities(y, probs, threshold=0.25, n_boot=200)
+    assert low["sensitivity"] == 1.0 and low["specificity"] == 1 / 3
+    assert "malignant" in classification_report_text(m) and "macro avg" in classification_report_text(m)
+
+
+def test_bootstrap_auc_interval_contains_estimate():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    score = y + rng.normal(0, 0.8, 200)
+    auc, (lo, hi) = bootstrap_auc(y, score, n_boot=300)
+    assert lo < auc < hi and 0.7 < auc < 0.95

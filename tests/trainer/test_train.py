@@ -1,0 +1,153 @@
+"""End to end on tiny synthetic data: training, bundles, round trip, cancel, cache."""
+
+import json
+
+import numpy as np
+import pytest
+
+from trainer.bundle import load_bundle, read_card
+from trainer.config import TrainConfig
+from trainer.data import decode_samples, discover
+from trainer.errors import BackboneWeightsError, BundleError
+from trainer.progress import TrainingCancelled
+from trainer.train import run_training
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, random_backbones):
+    from synthetic import write_labels_csv
+
+    root = tmp_path_factory.mktemp("run")
+    data = write_labels_csv(root / "data", n_per_class=14, images_per_lesion=2)
+    config = TrainConfig(data=str(data), out=str(root / "out"), models=("cnn", "mobilenetv2"), protocol="full",
+                         epochs=2, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35,
+                         cache_dir=str(root / "cache"), allow_download=False, aug_copies=1)
+    events = []
+    result = run_training(config, on_progress=events.append)
+    return config, result, events
+
+
+def test_outputs_of_a_run(tiny_run):
+    config, result, events = tiny_run
+    out = result.out
+    for name in ("cnn", "mobilenetv2"):
+        bundle = out / name
+        for file in ("card.json", "model.keras", "history.csv", "metrics.json", "confusion_matrix.png",
+                     "learning_curves.png", "classification_report.txt"):
+            assert (bundle / file).is_file(), f"{name}/{file} missing"
+        card = read_card(bundle)
+        assert card["class_names"] == ["benign", "malignant"]
+        assert card["training"]["protocol"] == "full" and card["training"]["split_seed"] == config.seed
+        assert "CPU" in card["device"] or "GPU" in card["device"]
+        metrics = json.loads((bundle / "metrics.json").read_text())
+        for key in ("accuracy_ci", "roc_auc_ci", "sensitivity_ci", "specificity_ci", "confusion_matrix", "per_class"):
+            assert key in metrics
+        assert len((bundle / "history.csv").read_text().strip().splitlines()) == 1 + card["hyperparameters"]["epochs_run"]
+    assert read_card(out / "mobilenetv2")["backbone"]["sha256"] and read_card(out / "cnn")["backbone"] is None
+    assert (out / "summary.md").read_text().count("|") > 20
+    assert json.loads((out / "config.json").read_text())["models"] == ["cnn", "mobilenetv2"]
+    assert not (out / ".partial").exists()
+    stages = {e.stage for e in events}
+    assert {"data", "features", "train", "epoch", "model_done", "done"} <= stages
+
+
+def test_split_file_has_no_lesion_on_two_sides(tiny_run):
+    _, result, _ = tiny_run
+    rows = (result.out / "split.csv").read_text().strip().splitlines()[1:]
+    sides = {}
+    for row in rows:
+        _path, _label, lesion, part = row.split(",")
+        sides.setdefault(lesion, set()).add(part)
+    assert sides and all(len(parts) == 1 for parts in sides.values())
+
+
+def test_bundle_round_trip_gives_identical_predictions(tiny_run):
+    config, result, _ = tiny_run
+    ds = discover(config.data)
+    by_path = {str(s.path): s for s in ds.samples}
+    images = decode_samples([by_path[p] for p in result.test_paths]).images
+    for name in ("cnn", "mobilenetv2"):
+        loaded = load_bundle(result.bundles[name], backbones=config.backbones)
+        np.testing.assert_allclose(loaded.predict_proba(images), result.probabilities[name], atol=1e-5)
+
+
+def test_tampered_weights_are_refused(tiny_run, tmp_path):
+    import shutil
+
+    _, result, _ = tiny_run
+    copy = tmp_path / "mnv2"
+    shutil.copytree(result.bundles["mobilenetv2"], copy)
+    with open(copy / "model.keras", "ab") as handle:
+        handle.write(b"x")
+    with pytest.raises(BundleError, match="does not match the card"):
+        load_bundle(copy)
+
+
+def test_wrong_backbone_is_refused(tiny_run, tmp_path):
+    from synthetic import write_random_backbone
+
+    _, result, _ = tiny_run
+    other = tmp_path / "other"
+    import keras
+
+    keras.utils.set_random_seed(99)
+    write_random_backbone(other / "mobilenet_v2_0.35_224_imagenet_notop.h5")
+    with open(other / "mobilenet_v2_0.35_224_imagenet_notop.h5", "ab") as handle:
+        handle.write(b"\0")  # a different file: different checksum
+    with pytest.raises(BackboneWeightsError, match="was trained on"):
+        load_bundle(result.bundles["mobilenetv2"], backbones=other)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.pop("threshold"), "threshold"),
+    (lambda c: c.update(schema_version=99), "schema version 99"),
+    (lambda c: c.update(class_names="benign"), "class_names"),
+])
+def test_malformed_cards_are_refused(tiny_run, tmp_path, change, message):
+    import shutil
+
+    _, result, _ = tiny_run
+    copy = tmp_path / "cnn"
+    shutil.copytree(result.bundles["cnn"], copy, ignore=shutil.ignore_patterns("*.png"))
+    card = json.loads((copy / "card.json").read_text())
+    change(card)
+    (copy / "card.json").write_text(json.dumps(card))
+    with pytest.raises(BundleError, match=message):
+        load_bundle(copy)
+    (copy / "card.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        load_bundle(copy)
+
+
+def test_cancel_leaves_previous_bundle_untouched(tiny_run, tmp_path):
+    import shutil
+
+    config, result, _ = tiny_run
+    out = tmp_path / "out"
+    shutil.copytree(result.bundles["cnn"], out / "cnn")
+    before = (out / "cnn" / "card.json").read_text()
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    cfg = TrainConfig(**{**config.to_json(), "out": str(out), "models": ("cnn",)})
+    with pytest.raises(TrainingCancelled):
+        run_training(cfg, should_stop=should_stop)
+    assert (out / "cnn" / "card.json").read_text() == before
+    assert not (out / ".partial" / "cnn").exists()
+    load_bundle(out / "cnn")  # still loadable
+
+
+def test_feature_cache_is_reused(tiny_run, tmp_path):
+    config, _, _ = tiny_run
+    from pathlib import Path
+
+    cache = Path(config.cache_dir)
+    before = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npy")}
+    assert len(before) == 4  # val, test, train, one augmented copy
+    cfg = TrainConfig(**{**config.to_json(), "out": str(tmp_path / "again"), "models": ("mobilenetv2",), "epochs": 1})
+    run_training(cfg)
+    after = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npy")}
+    assert after == before  # read, not recomputed

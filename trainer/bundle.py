@@ -1,0 +1,218 @@
+"""Self-describing model bundles: ``card.json`` beside the trained weights.
+
+A bundle directory holds ``card.json`` and ``model.keras``. For the custom CNN the file is the
+whole model; for the transfer models it is only the trained head, and the frozen ImageNet base is
+found at load time (``--backbones`` / ``$MELANOMA_BACKBONES`` / Keras) and checked against the
+SHA-256 in the card. Loading verifies the card schema and both checksums, with ``safe_mode`` on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer import layers as _layers  # noqa: F401  (registers the custom layers for loading)
+from trainer.backbones import sha256_file
+from trainer.errors import BackboneWeightsError, BundleError
+from trainer.models import ARCHITECTURES, Backbone, assemble, feature_extractor, load_backbone
+
+SCHEMA_VERSION = 1
+CARD_NAME = "card.json"
+MODEL_NAME = "model.keras"
+REQUIRED_FIELDS = {
+    "schema_version": int,
+    "name": str,
+    "architecture": str,
+    "version": str,
+    "class_names": list,
+    "positive_class": str,
+    "preprocessing": dict,
+    "model_file": str,
+    "model_part": str,
+    "model_sha256": str,
+    "threshold": (int, float),
+    "calibration": dict,
+    "training": dict,
+    "metrics": dict,
+    "created_at": str,
+}
+
+
+def validate_card(card: object, where: str = "card.json") -> dict:
+    """Check the card's schema; raise :class:`BundleError` saying what is wrong."""
+    if not isinstance(card, dict):
+        raise BundleError(f"{where}: expected a JSON object, got {type(card).__name__}")
+    for name, kind in REQUIRED_FIELDS.items():
+        if name not in card:
+            raise BundleError(f"{where}: required field {name!r} is missing; re-export the bundle with the trainer")
+        if not isinstance(card[name], kind) or isinstance(card[name], bool):
+            raise BundleError(f"{where}: field {name!r} has the wrong type ({type(card[name]).__name__})")
+    if card["schema_version"] != SCHEMA_VERSION:
+        raise BundleError(
+            f"{where}: card schema version {card['schema_version']} is not supported "
+            f"(this program reads version {SCHEMA_VERSION}); update the program or retrain the model"
+        )
+    if card["architecture"] not in ARCHITECTURES:
+        raise BundleError(f"{where}: unknown architecture {card['architecture']!r}")
+    if card["model_part"] not in ("full", "head"):
+        raise BundleError(f"{where}: model_part must be 'full' or 'head', got {card['model_part']!r}")
+    if card["model_part"] == "head" and not isinstance(card.get("backbone"), dict):
+        raise BundleError(f"{where}: a head-only bundle needs a 'backbone' entry with name, alpha and sha256")
+    names = card["class_names"]
+    if len(names) < 2 or card["positive_class"] not in names:
+        raise BundleError(f"{where}: class_names {names} must hold at least two names including the positive class")
+    if not 0.0 <= float(card["threshold"]) <= 1.0:
+        raise BundleError(f"{where}: threshold {card['threshold']} is outside [0, 1]")
+    temperature = card["calibration"].get("temperature", 1.0)
+    if not isinstance(temperature, (int, float)) or temperature <= 0:
+        raise BundleError(f"{where}: calibration temperature must be a positive number, got {temperature!r}")
+    return card
+
+
+def read_card(bundle_dir: str | os.PathLike) -> dict:
+    path = Path(bundle_dir) / CARD_NAME
+    if not path.is_file():
+        raise BundleError(f"{bundle_dir} is not a model bundle: {CARD_NAME} is missing")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc}); re-export the bundle") from None
+    return validate_card(card, str(path))
+
+
+def write_card(bundle_dir: str | os.PathLike, card: dict) -> Path:
+    validate_card(card)
+    path = Path(bundle_dir) / CARD_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, sort_keys=False, default=_json_default), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def save_model_file(bundle_dir: str | os.PathLike, model: keras.Model) -> tuple[str, str]:
+    """Save ``model`` as ``model.keras``; return (file name, sha256)."""
+    bundle_dir = Path(bundle_dir)
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    path = bundle_dir / MODEL_NAME
+    # A fresh uncompiled copy: the file then holds the weights without optimizer state (1/3 the size).
+    clean = keras.models.clone_model(model)
+    clean.set_weights(model.get_weights())
+    clean.save(path)
+    return MODEL_NAME, sha256_file(path)
+
+
+@dataclass
+class LoadedBundle:
+    directory: Path
+    card: dict
+    model: keras.Model
+
+    @property
+    def name(self) -> str:
+        return self.card["name"]
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.card["class_names"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.card["threshold"])
+
+    @property
+    def temperature(self) -> float:
+        return float(self.card["calibration"].get("temperature", 1.0))
+
+    def predict_proba(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        """Calibrated class probabilities for raw RGB uint8 images ``(n, 224, 224, 3)``."""
+        outputs = []
+        for start in range(0, len(images), batch_size):
+            batch = np.asarray(images[start : start + batch_size], dtype="float32")
+            outputs.append(np.asarray(self.model(batch, training=False)))
+        probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
+        return apply_temperature(probs, self.temperature)
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax(log p / T): temperature scaling applied to a model's softmax output."""
+    if temperature == 1.0:
+        return np.asarray(probabilities, dtype="float64")
+    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: bool = False) -> LoadedBundle:
+    """Load and verify one bundle. Raises :class:`BundleError` or :class:`BackboneWeightsError`."""
+    bundle_dir = Path(bundle_dir)
+    card = read_card(bundle_dir)
+    model_path = bundle_dir / card["model_file"]
+    if not model_path.is_file():
+        raise BundleError(f"{bundle_dir}: model file {card['model_file']} named in the card is missing")
+    actual = sha256_file(model_path)
+    if actual != card["model_sha256"]:
+        raise BundleError(
+            f"{model_path}: SHA-256 {actual[:12]}... does not match the card ({card['model_sha256'][:12]}...); "
+            "the file was changed or damaged, reinstall or retrain the model"
+        )
+    try:
+        part = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except Exception as exc:
+        raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if card["model_part"] == "full":
+        return LoadedBundle(bundle_dir, card, part)
+    info = card["backbone"]
+    backbone = load_backbone(info["name"], float(info.get("alpha", 1.0)), backbones, allow_download=allow_download)
+    if backbone.sha256 != info.get("sha256"):
+        raise BackboneWeightsError(
+            f"backbone weights {backbone.weights_path} have SHA-256 {backbone.sha256[:12]}..., but the model "
+            f"{card['name']} was trained on {info.get('weights_file')} ({str(info.get('sha256'))[:12]}...); "
+            "point --backbones / MELANOMA_BACKBONES at the weights it was trained with"
+        )
+    model = assemble(feature_extractor(backbone), part, card["architecture"])
+    return LoadedBundle(bundle_dir, card, model)
+
+
+def find_bundles(models_dir: str | os.PathLike) -> list[Path]:
+    """Bundle directories directly below ``models_dir`` (or ``models_dir`` itself), sorted by name."""
+    models_dir = Path(models_dir)
+    if (models_dir / CARD_NAME).is_file():
+        return [models_dir]
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if (p / CARD_NAME).is_file())
+
+
+__all__ = [
+    "Backbone",
+    "LoadedBundle",
+    "apply_temperature",
+    "find_bundles",
+    "load_bundle",
+    "read_card",
+    "save_model_file",
+    "validate_card",
+    "write_card",
+]

@@ -1,0 +1,135 @@
+"""Command line: ``python -m trainer train|evaluate`` (also installed as ``melanoma-train``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from trainer.errors import TrainerError
+
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three numbers like 0.7,0.15,0.15, got {text!r}") from None
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected three numbers (train,val,test), got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="melanoma-train", description="Train and evaluate the melanoma triage models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train models and write one bundle per model")
+    train.add_argument("--data", required=True, help="data folder (class folders, labels.csv or HAM10000 metadata)")
+    train.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="comma-separated: cnn,vgg16,mobilenetv2")
+    train.add_argument("--protocol", default="paper", choices=["paper", "full", "custom"])
+    train.add_argument("--split-fractions", type=_fractions, help="protocol custom: train,val,test e.g. 0.7,0.15,0.15")
+    train.add_argument("--out", required=True, help="output folder; bundles go to OUT/<model>/")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--patience", type=int, default=3)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    train.add_argument("--augmentation", default="paper", choices=["paper", "strong"])
+    train.add_argument("--aug-copies", type=int, default=2, help="augmented copies per image in the feature cache")
+    train.add_argument("--backbones", help="file or folder with ImageNet weights (else $MELANOMA_BACKBONES, Keras)")
+    train.add_argument("--mobilenet-alpha", type=float, default=1.0)
+    train.add_argument("--malignant-dx", default="mel", help="HAM10000 layout: dx codes counted as malignant")
+    train.add_argument("--cache-dir", help="feature cache folder (default: $MELANOMA_CACHE or ~/.cache)")
+    train.add_argument("--no-feature-cache", action="store_true",
+                       help="run the whole model on every batch (slow; for comparison only)")
+    train.add_argument("--no-download", action="store_true", help="never download backbone weights")
+
+    ev = sub.add_parser("evaluate", help="evaluate existing bundles on a dataset")
+    ev.add_argument("--models", required=True, help="folder of bundles (or one bundle)")
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--out", required=True)
+    ev.add_argument("--split", default="test", choices=["test", "all"])
+    ev.add_argument("--backbones")
+    return parser
+
+
+class _Printer:
+    """Turns progress events into readable lines, at most a few per model stage."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+        self._last_features = 0.0
+
+    def __call__(self, event):
+        line = None
+        if event.stage in ("stage", "model_done", "done", "log", "evaluate"):
+            line = event.message
+        elif event.stage == "epoch":
+            line = f"[{event.model}] {event.message} | ETA <= {_fmt(event.eta_s)}"
+        elif event.stage in ("features", "data"):
+            now = time.monotonic()
+            if event.step == event.steps or now - self._last_features > 20:
+                self._last_features = now
+                eta = f" | ETA {_fmt(event.eta_s)}" if event.eta_s else ""
+                line = f"{event.message}{eta}"
+        if line:
+            print(line, file=self.stream, flush=True)
+
+
+def _fmt(seconds) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        if args.command == "train":
+            from trainer.config import TrainConfig
+            from trainer.outputs import metrics_table
+            from trainer.train import run_training
+
+            config = TrainConfig(
+                data=args.data, out=args.out, models=tuple(m for m in args.models.split(",") if m),
+                protocol=args.protocol, fractions=args.split_fractions, epochs=args.epochs,
+                batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
+                seed=args.seed, augment=not args.no_augment, augmentation=args.augmentation,
+                aug_copies=args.aug_copies, backbones=args.backbones, mobilenet_alpha=args.mobilenet_alpha,
+                malignant_dx=tuple(args.malignant_dx.split(",")), cache_dir=args.cache_dir,
+                feature_cache=not args.no_feature_cache, allow_download=not args.no_download,
+            )
+            config.validate()
+            result = run_training(config, on_progress=_Printer())
+            if result.skipped:
+                print(f"{len(result.skipped)} unreadable file(s) skipped:")
+                for path, reason in result.skipped:
+                    print(f"  {path}: {reason}")
+            print(metrics_table(result.metrics))
+            print(f"bundles and summary.md written to {result.out}")
+        elif args.command == "evaluate":
+            from trainer.evaluate import run_evaluation
+            from trainer.outputs import metrics_table
+
+            results = run_evaluation(args.models, args.data, args.out, args.split, args.backbones,
+                                     on_progress=_Printer())
+            print(metrics_table(results, paper=None))
+            print(f"results written to {args.out}")
+    except TrainerError as exc:
+        print(f"melanoma-train: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("melanoma-train: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,72 @@
+"""The resolved training configuration, saved beside every run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from trainer.data import DEFAULT_MALIGNANT_DX
+from trainer.errors import ConfigError
+from trainer.models import ARCHITECTURES, check_architecture
+from trainer.splits import PROTOCOLS
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    models: tuple[str, ...] = ARCHITECTURES
+    protocol: str = "paper"
+    fractions: tuple[float, float, float] | None = None  # protocol "custom": train, val, test
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 3
+    seed: int = 42
+    augment: bool = True
+    augmentation: str = "paper"
+    aug_copies: int = 2  # augmented copies per training image in the feature cache
+    backbones: str | None = None
+    mobilenet_alpha: float = 1.0
+    malignant_dx: tuple[str, ...] = DEFAULT_MALIGNANT_DX
+    cache_dir: str | None = None
+    feature_cache: bool = True  # False: the naive path, whole model per batch (benchmarks, tests)
+    allow_download: bool = True
+    class_weight: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> "TrainConfig":
+        if not self.models:
+            raise ConfigError("no model chosen; pass --models with one or more of " + ", ".join(ARCHITECTURES))
+        self.models = tuple(check_architecture(m.strip()) for m in self.models)
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol {self.protocol!r}; use one of {', '.join(PROTOCOLS)}")
+        if self.protocol == "custom" and not self.fractions:
+            raise ConfigError("protocol custom needs split fractions (train, val, test), e.g. 0.7,0.15,0.15")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("aug_copies", 0)):
+            if int(getattr(self, name)) < low:
+                raise ConfigError(f"{name} must be at least {low}, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning rate must be between 0 and 1, got {self.learning_rate}")
+        if self.mobilenet_alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
+            raise ConfigError(f"MobileNetV2 alpha {self.mobilenet_alpha} has no ImageNet weights; "
+                              "use 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4")
+        return self
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("models", "malignant_dx"):
+            if key in values:
+                values[key] = tuple(values[key])
+        if values.get("fractions"):
+            values["fractions"] = tuple(values["fractions"])
+        return cls(**values)

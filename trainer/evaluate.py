@@ -1,0 +1,62 @@
+"""``run_evaluation``: existing bundles on a dataset (its test split, or all of it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer.bundle import find_bundles, load_bundle
+from trainer.data import decode_samples, discover
+from trainer.errors import BundleError, ConfigError
+from trainer.metrics import evaluate_probabilities
+from trainer.outputs import DISCLAIMER, metrics_table, write_metric_files
+from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
+from trainer.splits import make_split
+
+
+def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones=None, allow_download=False,
+                   should_stop=never_stop, on_progress: ProgressFn = no_progress) -> dict[str, dict]:
+    if split not in ("test", "all"):
+        raise ConfigError(f"--split must be test or all, got {split!r}")
+    bundle_dirs = find_bundles(models_dir)
+    if not bundle_dirs:
+        raise BundleError(f"no model bundle (a folder with card.json) in {models_dir}; train one with "
+                          "'python -m trainer train' first")
+    dataset = discover(data_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results, decoded_cache = {}, {}
+    for bundle_dir in bundle_dirs:
+        bundle = load_bundle(bundle_dir, backbones, allow_download=allow_download)
+        card = bundle.card
+        if split == "test":
+            t = card["training"]
+            indices = make_split(dataset.labels, dataset.groups, t["protocol"], int(t["split_seed"]),
+                                 tuple(t["fractions"]) if t.get("fractions") else None).test
+        else:
+            indices = np.arange(len(dataset.samples))
+        key = tuple(indices.tolist())
+        if key not in decoded_cache:
+            on_progress(ProgressEvent("data", message=f"decoding {len(indices)} images"))
+            decoded = decode_samples([dataset.samples[i] for i in indices], should_stop=should_stop)
+            if should_stop():
+                raise TrainingCancelled("evaluation cancelled")
+            decoded_cache[key] = (decoded, dataset.labels[indices[decoded.kept]])
+        decoded, y = decoded_cache[key]
+        on_progress(ProgressEvent("evaluate", bundle.name, message=f"evaluating {bundle.name} on {len(y)} images"))
+        probs = bundle.predict_proba(decoded.images, batch_size=32)
+        metrics = evaluate_probabilities(y, probs, tuple(bundle.class_names), bundle.threshold)
+        metrics["bundle_version"] = bundle.version
+        metrics["skipped"] = decoded.skipped
+        target = out / bundle.name
+        target.mkdir(parents=True, exist_ok=True)
+        write_metric_files(target, metrics, f"{card.get('display_name', bundle.name)} on {data_dir} ({split})")
+        results[bundle.name] = metrics
+        keras.backend.clear_session()
+    text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",
+            f"Threshold: each card's own. {sum(len(m['skipped']) for m in results.values())} unreadable file(s).", "",
+            metrics_table(results), f"_{DISCLAIMER}_", ""]
+    (out / "summary.md").write_text("\n".join(text), encoding="utf-8")
+    return results

@@ -1,0 +1,106 @@
+"""The two training paths: the custom CNN end to end on (augmented) pixels, and a transfer
+model's head on cached backbone features. Both use the paper's recipe: Adam, categorical
+cross-entropy, early stopping on val_loss with the best weights restored, history CSV per epoch."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer.augment import Augmenter
+from trainer.progress import ProgressCallback, ProgressFn, TrainingCancelled
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
+    """Balanced weights, n / (k * count), from training counts."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    return {k: float(len(labels) / (n_classes * c)) if c else 0.0 for k, c in enumerate(counts)}
+
+
+class _Batches(keras.utils.PyDataset):
+    """Seeded shuffled batches with one-hot targets and per-sample class weights.
+
+    ``inputs`` is either one array, or a list of arrays (feature copies) of which epoch ``e``
+    uses copy ``e % len(list)``; ``transform`` (augmentation) is applied to each batch.
+    """
+
+    def __init__(self, inputs, labels, n_classes, batch_size, seed, weights=None, transform=None):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.copies = inputs if isinstance(inputs, list) else [inputs]
+        self.labels = labels
+        self.onehot = keras.utils.to_categorical(labels, n_classes).astype("float32")
+        self.batch_size = batch_size
+        self.weights = weights or {}
+        self.transform = transform
+        self.seed = seed
+        self.epoch = 0
+        self._order = np.random.default_rng(seed).permutation(len(labels))
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __getitem__(self, index):
+        idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        x = self.copies[self.epoch % len(self.copies)][idx]
+        if self.transform is not None:
+            x = self.transform(x)
+        w = np.array([self.weights.get(int(y), 1.0) for y in self.labels[idx]], dtype="float32")
+        return x.astype("float32"), self.onehot[idx], w
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order = np.random.default_rng(self.seed + self.epoch).permutation(len(self.labels))
+
+
+def fit(
+    model: keras.Model,
+    name: str,
+    train_inputs,
+    train_labels: np.ndarray,
+    val_inputs: np.ndarray,
+    val_labels: np.ndarray,
+    *,
+    n_classes: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int,
+    seed: int,
+    work_dir: Path,
+    on_progress: ProgressFn,
+    should_stop,
+    use_class_weight: bool = True,
+    augmenter: Augmenter | None = None,
+) -> dict[str, list[float]]:
+    """Compile and fit ``model``; returns the Keras history. Raises TrainingCancelled on stop."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+    weights = class_weights(train_labels, n_classes) if use_class_weight else None
+    batches = _Batches(train_inputs, train_labels, n_classes, batch_size, seed, weights, augmenter)
+    val_y = keras.utils.to_categorical(val_labels, n_classes).astype("float32")
+    progress = ProgressCallback(name, epochs, len(batches), on_progress, should_stop)
+    callbacks = [
+        progress,
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(str(work_dir / "best_checkpoint.keras"), monitor="val_loss",
+                                        save_best_only=True),
+        keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
+    ]
+    history = model.fit(
+        batches,
+        validation_data=(np.asarray(val_inputs, dtype="float32"), val_y),
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+    if progress.cancelled:
+        raise TrainingCancelled(f"training of {name} was cancelled")
+    (work_dir / "best_checkpoint.keras").unlink(missing_ok=True)  # the bundle holds the best weights
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}

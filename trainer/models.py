@@ -1,0 +1,131 @@
+"""One builder per architecture. Every model takes raw RGB pixels (0..255) of shape
+``(224, 224, 3)`` and returns softmax probabilities over ``class_names``; preprocessing is a layer
+inside the model, so training and serving cannot drift.
+
+The transfer models are assembled from two parts so that the frozen base never has to be
+recomputed during training: ``feature_extractor`` (pixels -> pooled backbone features) and
+``head`` (features -> probabilities). ``assemble`` joins them into one model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from trainer.backbones import TRANSFER_ARCHITECTURES, resolve_weights, sha256_file
+from trainer.errors import BackboneWeightsError, ConfigError
+from trainer.imageio import IMAGE_SIZE
+from trainer.layers import Preprocess
+
+ARCHITECTURES = ("cnn", *TRANSFER_ARCHITECTURES)
+PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
+
+
+def check_architecture(name: str) -> str:
+    if name not in ARCHITECTURES:
+        raise ConfigError(f"unknown model {name!r}; use one or more of {', '.join(ARCHITECTURES)}")
+    return name
+
+
+# BatchNorm moving-average momentum of the custom CNN. Keras' default (0.99) needs hundreds of
+# steps to track the batch statistics; with ~27 steps per epoch (960 images, batch 32) the
+# inference-time statistics lag far behind, and validation collapses to one class with an
+# exploding val_loss. 0.9 settles within an epoch. The paper's Table 1 does not fix this value.
+CNN_BN_MOMENTUM = 0.9
+
+
+def build_cnn(num_classes: int = 2, input_shape=INPUT_SHAPE) -> keras.Model:
+    """The paper's Table 1 network, exactly (valid 3x3 convolutions)."""
+    inputs = keras.Input(input_shape, name="image")
+    x = Preprocess("unit", name="preprocess")(inputs)
+    for i, (filters, dropout) in enumerate(((32, None), (64, 0.3), (128, 0.4)), start=1):
+        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
+        x = layers.BatchNormalization(momentum=CNN_BN_MOMENTUM, name=f"bn{i}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"dropout{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(256, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.5, name="dropout_head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def build_head(feature_dim: int, num_classes: int = 2, name: str = "head") -> keras.Model:
+    """GlobalAveragePooling output -> Dense 256 ReLU -> Dropout 0.5 -> Dense softmax."""
+    inputs = keras.Input((feature_dim,), name="features")
+    x = layers.Dense(256, activation="relu", name="dense")(inputs)
+    x = layers.Dropout(0.5, name="dropout_head")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@dataclass
+class Backbone:
+    architecture: str
+    alpha: float
+    weights_path: str
+    sha256: str
+
+    def card(self) -> dict:
+        return {
+            "name": self.architecture,
+            "alpha": self.alpha,
+            "weights_file": os.path.basename(self.weights_path),
+            "sha256": self.sha256,
+        }
+
+
+def load_backbone(architecture: str, alpha: float = 1.0, weights=None, allow_download: bool = True) -> Backbone:
+    path = resolve_weights(architecture, alpha, weights, allow_download=allow_download)
+    return Backbone(architecture, float(alpha) if architecture == "mobilenetv2" else 1.0, str(path), sha256_file(path))
+
+
+def _base_network(backbone: Backbone) -> keras.Model:
+    kwargs = dict(include_top=False, weights=None, input_shape=INPUT_SHAPE)
+    if backbone.architecture == "vgg16":
+        base = keras.applications.VGG16(**kwargs)
+    else:
+        base = keras.applications.MobileNetV2(alpha=backbone.alpha, **kwargs)
+    try:
+        base.load_weights(backbone.weights_path)
+    except Exception as exc:
+        raise BackboneWeightsError(
+            f"{backbone.weights_path} does not hold {backbone.architecture} ImageNet weights"
+            f"{' for alpha ' + str(backbone.alpha) if backbone.architecture == 'mobilenetv2' else ''} "
+            f"({type(exc).__name__}: {str(exc)[:160]}); check the file or point --backbones elsewhere"
+        ) from None
+    base.trainable = False
+    return base
+
+
+def feature_extractor(backbone: Backbone) -> keras.Model:
+    """Raw pixels -> preprocessing -> frozen base -> GlobalAveragePooling."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = Preprocess(PREPROCESSING[backbone.architecture], name="preprocess")(inputs)
+    base = _base_network(backbone)
+    x = base(x, training=False)
+    outputs = layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, outputs, name=f"{backbone.architecture}_features")
+
+
+def assemble(extractor: keras.Model, head: keras.Model, name: str) -> keras.Model:
+    """One model from pixels to probabilities, sharing the layers (and weights) of both parts."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    return keras.Model(inputs, head(extractor(inputs)), name=name)
+
+
+def build_model(architecture: str, num_classes: int = 2, backbone: Backbone | None = None) -> keras.Model:
+    """Uncompiled end-to-end model for ``architecture``."""
+    check_architecture(architecture)
+    if architecture == "cnn":
+        return build_cnn(num_classes)
+    if backbone is None:
+        backbone = load_backbone(architecture)
+    extractor = feature_extractor(backbone)
+    head = build_head(extractor.output_shape[-1], num_classes)
+    return assemble(extractor, head, architecture)

@@ -1,0 +1,162 @@
+"""Everything a finished model leaves on disk: the bundle (card + model file), metrics.json,
+classification_report.txt, confusion_matrix.png, learning_curves.png; and the run's summary.md."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from trainer.bundle import SCHEMA_VERSION, save_model_file, write_card
+from trainer.imageio import IMAGE_SIZE
+from trainer.metrics import classification_report_text, evaluate_probabilities
+from trainer.plots import draw_confusion_matrix, draw_learning_curves, save_figure
+
+# The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
+PAPER_ACCURACY = {"cnn": 0.84, "vgg16": 0.87, "mobilenetv2": 0.82}
+DISPLAY_NAMES = {
+    "cnn": "Custom CNN (paper Table 1)",
+    "vgg16": "VGG16, frozen ImageNet base",
+    "mobilenetv2": "MobileNetV2, frozen ImageNet base",
+}
+DISCLAIMER = (
+    "Research software, not a medical device. Not a diagnosis. "
+    "A low score does not rule out melanoma."
+)
+
+
+def _summary_metrics(metrics: dict) -> dict:
+    keys = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
+            "specificity_ci", "roc_auc", "roc_auc_ci", "ece")
+    return {k: metrics[k] for k in keys}
+
+
+def write_metric_files(directory: Path, metrics: dict, title: str, history: dict | None = None) -> None:
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    (directory / "classification_report.txt").write_text(
+        f"{title}\n\n{classification_report_text(metrics)}", encoding="utf-8")
+    save_figure(draw_confusion_matrix(Figure(figsize=(7.5, 3.4)), metrics["confusion_matrix"],
+                                      metrics["class_names"], title), directory / "confusion_matrix.png")
+    if history:
+        save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, title), directory / "learning_curves.png")
+
+
+def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int = 1) -> bool:
+    """True when every prediction falls in one class: a model that learned nothing useful."""
+    predicted = probabilities[:, positive_index] >= threshold
+    return bool(predicted.all() or (~predicted).all())
+
+
+def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, part_kind, backbone, history,
+                         probabilities, device, seconds, preprocessing, trainer_version) -> dict:
+    class_names = tuple(data.dataset.class_names)
+    threshold = 0.5
+    metrics = evaluate_probabilities(data.y["test"], probabilities, class_names, threshold, seed=config.seed)
+    metrics["collapsed_to_one_class"] = collapsed(probabilities, threshold)
+    model_file, model_sha = save_model_file(directory, saved_part)
+    created = datetime.now(timezone.utc)
+    card = {
+        "schema_version": SCHEMA_VERSION,
+        "name": name,
+        "display_name": DISPLAY_NAMES.get(name, name),
+        "architecture": name,
+        "version": f"{name}-{created:%Y%m%d-%H%M%S}-{model_sha[:8]}",
+        "class_names": list(class_names),
+        "positive_class": "malignant",
+        "input": {"height": IMAGE_SIZE, "width": IMAGE_SIZE, "channels": 3, "color": "RGB", "range": [0, 255]},
+        "preprocessing": {
+            "mode": preprocessing,
+            "inside_model": True,
+            "decode": "trainer.imageio.load_rgb: EXIF orientation, RGB, bilinear resize to 224x224",
+        },
+        "model_file": model_file,
+        "model_part": part_kind,
+        "model_sha256": model_sha,
+        "weights_dtype": "float32",
+        "backbone": backbone.card() if backbone is not None else None,
+        "threshold": threshold,
+        "threshold_rule": "0.5 on P(malignant) (argmax), as in the paper",
+        "calibration": {"method": "none", "temperature": 1.0},
+        "training": {
+            "data": str(Path(config.data).resolve()),
+            "layout": data.dataset.layout,
+            "protocol": config.protocol,
+            "fractions": list(config.fractions) if config.fractions else None,
+            "split_seed": config.seed,
+            "counts": data.counts,
+            "skipped_files": len(data.skipped),
+            "augmentation": config.augmentation if config.augment else "none",
+            "feature_cache": bool(config.feature_cache and backbone is not None),
+        },
+        "hyperparameters": {
+            "optimizer": "adam",
+            "learning_rate": config.learning_rate,
+            "batch_size": config.batch_size,
+            "max_epochs": config.epochs,
+            "epochs_run": len(history.get("loss", [])),
+            "early_stopping": {"monitor": "val_loss", "patience": config.patience, "restore_best_weights": True},
+            "class_weight": "balanced" if config.class_weight else "none",
+            "seed": config.seed,
+        },
+        "metrics": {"test": _summary_metrics(metrics)},
+        "device": device,
+        "training_seconds": round(seconds, 1),
+        "created_at": created.isoformat(timespec="seconds"),
+        "trainer_version": trainer_version,
+        "disclaimer": DISCLAIMER,
+    }
+    write_card(directory, card)
+    write_metric_files(directory, metrics, f"{DISPLAY_NAMES.get(name, name)} - test set", history)
+    return metrics
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
+
+
+def _ci(ci) -> str:
+    lo, hi = ci
+    return "n/a" if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)) else f"{100 * lo:.1f}-{100 * hi:.1f}"
+
+
+def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None = PAPER_ACCURACY) -> str:
+    head = ("| model | paper acc. % | acc. % (95% CI) | AUC (95% CI) | sens. % | spec. % | "
+            "benign P/R/F1 | malignant P/R/F1 |")
+    lines = [head, "|" + "---|" * 8]
+    for name, m in all_metrics.items():
+        b, mal = m["per_class"]["benign"], m["per_class"]["malignant"]
+        paper_acc = f"{100 * paper[name]:.0f}" if paper and name in paper else "-"
+        flag = " (collapsed to one class)" if m.get("collapsed_to_one_class") else ""
+        lines.append(
+            f"| {name}{flag} | {paper_acc} | {_pct(m['accuracy'])} ({_ci(m['accuracy_ci'])}) | "
+            f"{m['roc_auc']:.3f} ({m['roc_auc_ci'][0]:.3f}-{m['roc_auc_ci'][1]:.3f}) | "
+            f"{_pct(m['sensitivity'])} | {_pct(m['specificity'])} | "
+            f"{b['precision']:.2f}/{b['recall']:.2f}/{b['f1']:.2f} | "
+            f"{mal['precision']:.2f}/{mal['recall']:.2f}/{mal['f1']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(out: Path, config, data, all_metrics: dict, seconds: float, device: str) -> Path:
+    counts = data.counts
+    text = [
+        f"# Training run: protocol {config.protocol}, seed {config.seed}",
+        "",
+        f"Data: `{config.data}` ({data.dataset.layout}); train {counts['train']}, validation {counts['val']}, "
+        f"test {counts['test']}; {len(data.skipped)} file(s) skipped (see skipped.txt).",
+        f"Models: {', '.join(config.models)}. Device: {device}. Wall time: {seconds / 60:.1f} min.",
+        "",
+        "Test set, threshold 0.5 on P(malignant). Confidence intervals: Wilson (proportions), "
+        "bootstrap with 1,000 resamples (AUC).",
+        "",
+        metrics_table(all_metrics),
+        f"_{DISCLAIMER}_",
+        "",
+    ]
+    path = out / "summary.md"
+    path.write_text("\n".join(text), encoding="utf-8")
+    return path

@@ -1,0 +1,234 @@
+"""``run_training``: data -> split -> decode -> fit each model -> evaluate -> bundles + summary.
+
+A job body in the house style: plain function, ``should_stop()`` and ``on_progress(event)``.
+Each bundle is written to ``OUT/.partial/<model>`` and moved into ``OUT/<model>`` in one step
+once complete, so a cancelled or failed run never leaves a half-written bundle behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer import __version__
+from trainer.augment import Augmenter
+from trainer.config import TrainConfig
+from trainer.data import Dataset, check_trainable, decode_samples, discover
+from trainer.devices import describe_device, distribution_scope, enable_determinism
+from trainer.features import FeatureCache, compute_features, images_fingerprint
+from trainer.fitting import fit
+from trainer.models import PREPROCESSING, assemble, build_cnn, build_head, feature_extractor, load_backbone
+from trainer.outputs import write_bundle_outputs, write_summary
+from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
+from trainer.splits import Split, make_split
+
+
+@dataclass
+class PreparedData:
+    dataset: Dataset
+    split: Split
+    x: dict[str, np.ndarray]  # part -> uint8 images
+    y: dict[str, np.ndarray]  # part -> int labels
+    paths: dict[str, list[str]]
+    skipped: list[tuple[str, str]]
+    counts: dict = field(default_factory=dict)
+
+
+def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:
+    """Discover, split (grouped by lesion) and decode the images a run needs."""
+    dataset = discover(config.data, config.malignant_dx)
+    check_trainable(dataset)
+    split = make_split(dataset.labels, dataset.groups, config.protocol, config.seed, config.fractions)
+    labels = dataset.labels
+    x, y, paths, skipped = {}, {}, {}, []
+    for part in ("train", "val", "test"):
+        indices = getattr(split, part)
+        samples = [dataset.samples[i] for i in indices]
+
+        def report(done, total, part=part):
+            on_progress(ProgressEvent("data", message=f"decoding {part} images {done}/{total}", step=done, steps=total))
+
+        decoded = decode_samples(samples, on_progress=report, should_stop=should_stop)
+        if should_stop():
+            raise TrainingCancelled("cancelled while decoding images")
+        kept = indices[decoded.kept]
+        x[part], y[part] = decoded.images, labels[kept]
+        paths[part] = [str(dataset.samples[i].path) for i in kept]
+        skipped.extend(decoded.skipped)
+        setattr(split, part, kept)
+    for path, reason in skipped:
+        on_progress(ProgressEvent("log", message=f"skipped {path}: {reason}"))
+    counts = split.summary(labels, dataset.class_names)
+    return PreparedData(dataset, split, x, y, paths, skipped, counts)
+
+
+def _seed_everything(seed: int) -> None:
+    keras.utils.set_random_seed(seed)
+    enable_determinism()
+
+
+def _train_cnn(config, data, work_dir, on_progress, should_stop):
+    with distribution_scope():
+        model = build_cnn(len(data.dataset.class_names))
+    augmenter = Augmenter(config.seed, config.augmentation) if config.augment else None
+    history = fit(model, "cnn", data.x["train"], data.y["train"], data.x["val"], data.y["val"],
+                  n_classes=len(data.dataset.class_names), epochs=config.epochs, batch_size=config.batch_size,
+                  learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
+                  work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
+                  use_class_weight=config.class_weight, augmenter=augmenter)
+    probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
+    return model, model, history, probs, None
+
+
+def _features(config, backbone, extractor, data, on_progress, should_stop):
+    """Cached features: val and test once, train as the original plus ``aug_copies`` augmented copies."""
+    cache = FeatureCache(config.cache_dir, enabled=True)
+    out: dict[str, object] = {}
+    jobs = [("val", "none", None), ("test", "none", None), ("train", "none", None)]
+    if config.augment:
+        jobs += [("train", f"{config.augmentation}:{config.seed}:{c}", c) for c in range(1, config.aug_copies + 1)]
+    for number, (part, aug_key, copy) in enumerate(jobs, start=1):
+        images = data.x[part]
+        key = cache.key(backbone.sha256, backbone.alpha, images_fingerprint(images), aug_key)
+        transform = Augmenter(config.seed + 1000 * copy, config.augmentation) if copy else None
+        label = f"{part}" + (f" (augmented copy {copy})" if copy else "")
+        started = time.perf_counter()
+
+        def on_batch(done, total, label=label, number=number, started=started):
+            rate = (time.perf_counter() - started) / max(done, 1)
+            on_progress(ProgressEvent("features", backbone.architecture,
+                                      message=f"{backbone.architecture} features, {label}: {done}/{total} "
+                                              f"(set {number}/{len(jobs)})",
+                                      step=done, steps=total, eta_s=rate * (total - done)))
+
+        feats = cache.get_or_compute(
+            key, lambda: compute_features(extractor, images, 32, should_stop, on_batch, transform))
+        if feats is None:
+            raise TrainingCancelled(f"cancelled while computing {backbone.architecture} features")
+        if part == "train":
+            out.setdefault("train", []).append(feats)
+        else:
+            out[part] = feats
+    return out
+
+
+def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
+    alpha = config.mobilenet_alpha if name == "mobilenetv2" else 1.0
+    backbone = load_backbone(name, alpha, config.backbones, allow_download=config.allow_download)
+    with distribution_scope():
+        extractor = feature_extractor(backbone)
+        head = build_head(extractor.output_shape[-1], len(data.dataset.class_names))
+    n_classes = len(data.dataset.class_names)
+    common = dict(n_classes=n_classes, epochs=config.epochs, batch_size=config.batch_size,
+                  learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
+                  work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
+                  use_class_weight=config.class_weight)
+    if config.feature_cache:
+        feats = _features(config, backbone, extractor, data, on_progress, should_stop)
+        history = fit(head, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
+        model = assemble(extractor, head, name)
+        probs = head.predict(feats["test"], verbose=0, batch_size=256)
+    else:  # the naive path: the whole model, frozen base included, on every batch of every epoch
+        model = assemble(extractor, head, name)
+        augmenter = Augmenter(config.seed, config.augmentation) if config.augment else None
+        history = fit(model, name, data.x["train"], data.y["train"], data.x["val"], data.y["val"],
+                      augmenter=augmenter, **common)
+        probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
+    return model, head, history, probs, backbone
+
+
+@dataclass
+class RunResult:
+    out: Path
+    bundles: dict[str, Path]
+    metrics: dict[str, dict]
+    skipped: list[tuple[str, str]]
+    counts: dict
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)  # test-set output per model
+    test_paths: list[str] = field(default_factory=list)
+
+
+def run_training(config: TrainConfig, should_stop=never_stop, on_progress: ProgressFn = no_progress) -> RunResult:
+    """Train every model in ``config.models``; see the module docstring."""
+    config.validate()
+    out = Path(config.out)
+    partial_root = out / ".partial"
+    data = prepare_data(config, on_progress, should_stop)
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out / "config.json")
+    _write_split(out / "split.csv", data)
+    device = describe_device()
+    bundles, all_metrics, all_probs = {}, {}, {}
+    started_run = time.perf_counter()
+    for name in config.models:
+        _seed_everything(config.seed)
+        work_dir = partial_root / name
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True)
+        on_progress(ProgressEvent("stage", name, message=f"training {name} on {device}"))
+        started = time.perf_counter()
+        try:
+            if name == "cnn":
+                model, saved_part, history, probs, backbone = _train_cnn(config, data, work_dir, on_progress, should_stop)
+            else:
+                model, saved_part, history, probs, backbone = _train_transfer(
+                    config, name, data, work_dir, on_progress, should_stop)
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        metrics = write_bundle_outputs(
+            work_dir, name=name, config=config, data=data, saved_part=saved_part,
+            part_kind="full" if backbone is None else "head", backbone=backbone, history=history,
+            probabilities=probs, device=device, seconds=time.perf_counter() - started,
+            preprocessing=PREPROCESSING[name], trainer_version=__version__,
+        )
+        final = out / name
+        if final.exists():
+            old = out / f".old-{name}"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+            os.replace(work_dir, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(work_dir, final)
+        bundles[name], all_metrics[name], all_probs[name] = final, metrics, probs
+        on_progress(ProgressEvent("model_done", name, message=f"{name}: test accuracy {metrics['accuracy']:.3f}, "
+                                                              f"AUC {metrics['roc_auc']:.3f}", logs=metrics))
+        keras.backend.clear_session()
+    shutil.rmtree(partial_root, ignore_errors=True)
+    write_summary(out, config, data, all_metrics, seconds=time.perf_counter() - started_run, device=device)
+    _write_skipped(out / "skipped.txt", data.skipped)
+    on_progress(ProgressEvent("done", message=f"run written to {out}"))
+    return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
+
+
+def _write_split(path: Path, data: PreparedData) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "lesion_id", "split"])
+        by_path = {str(s.path): s for s in data.dataset.samples}
+        for part in ("train", "val", "test"):
+            for p in data.paths[part]:
+                s = by_path[p]
+                writer.writerow([p, s.label, s.lesion_id or "", part])
+
+
+def _write_skipped(path: Path, skipped) -> None:
+    lines = [f"{p}\t{reason}" for p, reason in skipped]
+    path.write_text(("\n".join(lines) + "\n") if lines else "", encoding="utf-8")
+
+
+def load_history_csv(path: Path) -> dict[str, list[float]]:
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
+
+
+__all__ = ["RunResult", "TrainConfig", "prepare_data", "run_training", "load_history_csv"]
