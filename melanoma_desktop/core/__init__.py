@@ -1,0 +1,1 @@
+"""The app's core: classification, records and storage. No Qt here; the UI wraps it."""

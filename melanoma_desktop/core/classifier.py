@@ -1,0 +1,113 @@
+"""Loading the installed model bundles and running them on decoded images.
+
+Each bundle loads on its own: one with a missing file or backbone shows as unavailable, with the
+reason and the fix, while the others keep working. Labels, thresholds and calibration come from
+each bundle's card.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from melanoma_desktop.core.records import ModelInfo, ModelPrediction
+
+MODEL_ORDER = ("cnn", "vgg16", "mobilenetv2")
+ENV_MODELS = "MELANOMA_MODELS"
+
+
+def shipped_models_dir() -> Path:
+    """``resources/models`` of the source tree or of the packaged app."""
+    import sys
+
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    return base / "resources" / "models"
+
+
+def default_models_dir() -> Path:
+    return Path(os.environ[ENV_MODELS]).expanduser() if os.environ.get(ENV_MODELS) else shipped_models_dir()
+
+
+class Classifier(Protocol):
+    """What the rest of the app needs from a set of models (the tests use a fake)."""
+
+    def model_infos(self) -> list[ModelInfo]: ...
+
+    def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]: ...
+
+
+def _info_from_card(card: dict, available=True, reason="") -> ModelInfo:
+    return ModelInfo(
+        name=card["name"], display_name=card.get("display_name", card["name"]), version=card["version"],
+        threshold=float(card["threshold"]), class_names=tuple(card["class_names"]),
+        test_metrics=card.get("metrics", {}).get("test", {}), training=card.get("training", {}),
+        available=available, reason=reason,
+    )
+
+
+NO_MODELS_HELP = (
+    "No models are installed. Train them with 'python -m trainer train --data DIR --out DIR' (or "
+    "Models > Retrain) and start the app with --models DIR, or copy bundles into {where}."
+)
+
+
+@dataclass
+class ModelSet:
+    """The bundles found in a folder: loaded ones predict, failed ones explain themselves."""
+
+    directory: Path
+    loaded: list = field(default_factory=list)  # trainer.bundle.LoadedBundle
+    unavailable: list[ModelInfo] = field(default_factory=list)
+
+    def model_infos(self) -> list[ModelInfo]:
+        infos = [_info_from_card(b.card) for b in self.loaded] + list(self.unavailable)
+        rank = {name: i for i, name in enumerate(MODEL_ORDER)}
+        return sorted(infos, key=lambda info: (rank.get(info.name, 99), info.name))
+
+    @property
+    def empty_reason(self) -> str:
+        return NO_MODELS_HELP.format(where=self.directory) if not self.loaded and not self.unavailable else ""
+
+    def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]:
+        """Per image, one calibrated prediction per loaded model, thresholds from the cards."""
+        per_model = []
+        for bundle in self.loaded:
+            positive = bundle.class_names.index(bundle.card["positive_class"])
+            probs = bundle.predict_proba(images)
+            per_model.append([ModelPrediction(bundle.name, bundle.version, float(p[positive]), bundle.threshold)
+                              for p in probs])
+        order = {info.name: i for i, info in enumerate(self.model_infos())}
+        result = []
+        for i in range(len(images)):
+            row = [preds[i] for preds in per_model]
+            result.append(sorted(row, key=lambda p: order.get(p.name, 99)))
+        return result
+
+
+def load_models(directory=None, backbones=None, allow_download: bool = False,
+                on_progress: Callable[[str], None] | None = None, should_stop=lambda: False) -> ModelSet:
+    """Load every bundle under ``directory``; never raises for one bad bundle."""
+    from trainer.bundle import find_bundles, load_bundle, read_card
+    from trainer.errors import TrainerError
+
+    directory = Path(directory) if directory else default_models_dir()
+    models = ModelSet(directory)
+    for bundle_dir in find_bundles(directory):
+        if should_stop():
+            break
+        if on_progress:
+            on_progress(f"loading {bundle_dir.name}")
+        try:
+            models.loaded.append(load_bundle(bundle_dir, backbones, allow_download=allow_download))
+        except TrainerError as exc:
+            try:
+                card = read_card(bundle_dir)
+                info = _info_from_card(card, available=False, reason=str(exc))
+            except TrainerError:
+                info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
+            models.unavailable.append(info)
+    return models

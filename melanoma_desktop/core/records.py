@@ -1,0 +1,107 @@
+"""What a triage produces: one prediction per model, their consensus, and the case record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the app knows about one installed model, read from its card (or why it is unavailable)."""
+
+    name: str
+    display_name: str
+    version: str = ""
+    threshold: float = 0.5
+    class_names: tuple[str, ...] = ("benign", "malignant")
+    test_metrics: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    available: bool = True
+    reason: str = ""  # why it is unavailable and how to fix it
+
+
+@dataclass(frozen=True)
+class ModelPrediction:
+    name: str
+    version: str
+    p_malignant: float
+    threshold: float
+
+    @property
+    def label(self) -> str:
+        return "malignant" if self.p_malignant >= self.threshold else "benign"
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "version": self.version, "p_malignant": round(self.p_malignant, 6),
+                "threshold": self.threshold, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Consensus:
+    mean_p_malignant: float
+    n_malignant: int
+    n_models: int
+
+    @property
+    def disagreement(self) -> bool:
+        return 0 < self.n_malignant < self.n_models
+
+    @property
+    def flagged(self) -> bool:
+        """At least one model is above its threshold: the case deserves a closer look."""
+        return self.n_malignant > 0
+
+    @property
+    def label(self) -> str:
+        if self.n_models == 0:
+            return "no models"
+        if self.disagreement:
+            return "models disagree"
+        return "malignant" if self.n_malignant else "benign"
+
+    def to_json(self) -> dict:
+        return {"mean_p_malignant": round(self.mean_p_malignant, 6), "n_malignant": self.n_malignant,
+                "n_models": self.n_models, "disagreement": self.disagreement, "flagged": self.flagged,
+                "label": self.label}
+
+    @classmethod
+    def of(cls, predictions: list[ModelPrediction]) -> "Consensus":
+        n = len(predictions)
+        mean = sum(p.p_malignant for p in predictions) / n if n else 0.0
+        return cls(mean, sum(p.label == "malignant" for p in predictions), n)
+
+
+CLINICIAN_LABELS = ("benign", "malignant", "unsure")
+
+
+@dataclass
+class TriageRecord:
+    """One case as saved in the database and shown on screen."""
+
+    sha256: str
+    path: str
+    predictions: list[ModelPrediction]
+    created_at: str
+    thumbnail_png: bytes = b""
+    id: int | None = None
+    updated_at: str = ""
+    note: str = ""
+    clinician_label: str | None = None
+    reviewed: bool = False
+
+    @property
+    def file_name(self) -> str:
+        import os
+
+        return os.path.basename(self.path)
+
+    @property
+    def consensus(self) -> Consensus:
+        return Consensus.of(self.predictions)
+
+    def model_versions(self) -> dict[str, str]:
+        return {p.name: p.version for p in self.predictions}
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "models": [p.to_json() for p in self.predictions],
+                "consensus": self.consensus.to_json()}

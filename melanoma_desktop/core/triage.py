@@ -1,0 +1,139 @@
+"""The triage job: files -> decoded RGB -> predictions of every model -> one saved record each.
+
+``triage_paths`` is a plain job body (``should_stop``, ``on_progress``); the desktop worker and
+the ``melanoma-desktop triage`` command both run it. An unreadable file is reported and skipped;
+the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from melanoma_desktop.core.records import TriageRecord
+from trainer.errors import ImageDecodeError
+from trainer.imageio import is_image_name, load_rgb
+
+THUMBNAIL_SIZE = 96
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files as given, folders walked for image files (symlink loops are not followed twice).
+
+    Returns (image files, problems) where a problem is (path, reason).
+    """
+    files, problems, seen_dirs = [], [], set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+                real = os.path.realpath(dirpath)
+                if real in seen_dirs:
+                    dirnames[:] = []
+                    continue
+                seen_dirs.add(real)
+                dirnames.sort()
+                files.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_name(f))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append((str(path), "no such file or folder"))
+    return files, problems
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def thumbnail_png(rgb: np.ndarray, size: int = THUMBNAIL_SIZE) -> bytes:
+    img = Image.fromarray(rgb)
+    img.thumbnail((size, size))
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+@dataclass
+class TriageProgress:
+    done: int
+    total: int
+    eta_s: float | None
+    record: TriageRecord | None = None
+    error: tuple[str, str] | None = None  # (path, reason)
+
+
+def triage_paths(
+    files: list[Path],
+    classifier,
+    save: Callable[[TriageRecord], TriageRecord] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[TriageProgress], None] = lambda p: None,
+    batch_size: int = 8,
+    known: Callable[[str], TriageRecord | None] | None = None,
+) -> Iterator[TriageProgress]:
+    """Classify ``files``; yields (and reports) one TriageProgress per file, in order of completion.
+
+    ``known(sha256)`` may return a saved record: when it was made by the same model versions it is
+    reused as it is (the same image dropped twice is neither re-run nor duplicated).
+    """
+    current = {info.name: info.version for info in classifier.model_infos() if info.available}
+    from melanoma_desktop.core.database import now_iso
+
+    total = len(files)
+    done = 0
+    started = time.perf_counter()
+
+    def emit(item: TriageProgress):
+        on_progress(item)
+        return item
+
+    for start in range(0, total, batch_size):
+        if should_stop():
+            return
+        chunk = files[start : start + batch_size]
+        decoded, errors = [], []
+        for path in chunk:
+            try:
+                data = path.read_bytes()
+                decoded.append((path, sha256_bytes(data), load_rgb(data)))
+            except ImageDecodeError as exc:
+                errors.append((str(path), exc.reason))
+            except OSError as exc:
+                errors.append((str(path), f"cannot read the file ({exc.strerror or exc})"))
+        for error in errors:
+            done += 1
+            yield emit(TriageProgress(done, total, _eta(started, done, total), error=error))
+        if known is not None:
+            fresh = []
+            for item in decoded:
+                existing = known(item[1])
+                if existing is not None and existing.model_versions() == current:
+                    done += 1
+                    yield emit(TriageProgress(done, total, _eta(started, done, total), record=existing))
+                else:
+                    fresh.append(item)
+            decoded = fresh
+        if not decoded:
+            continue
+        predictions = classifier.predict(np.stack([rgb for _, _, rgb in decoded]))
+        for (path, sha, rgb), preds in zip(decoded, predictions):
+            record = TriageRecord(sha256=sha, path=str(path.resolve()), predictions=preds, created_at=now_iso(),
+                                  thumbnail_png=thumbnail_png(rgb))
+            if save is not None:
+                record = save(record)
+            done += 1
+            yield emit(TriageProgress(done, total, _eta(started, done, total), record=record))
+
+
+def _eta(started: float, done: int, total: int) -> float | None:
+    if done == 0:
+        return None
+    return (time.perf_counter() - started) / done * (total - done)

@@ -1,0 +1,54 @@
+"""Starting the desktop app: window first, models in the background."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ENV_HOME = "MELANOMA_HOME"
+
+
+def user_data_dir(explicit: str | None = None) -> Path:
+    """``--data-dir``, else ``$MELANOMA_HOME``, else Qt's per-user application data folder."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get(ENV_HOME):
+        return Path(os.environ[ENV_HOME]).expanduser()
+    from PySide6.QtCore import QStandardPaths
+
+    return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation))
+
+
+def _ensure_streams() -> None:
+    """A windowed frozen build has no console: give print() somewhere harmless to go."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+
+
+def run_app(args) -> int:
+    _ensure_streams()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("MelanomaTriage")
+    app.setOrganizationName("MelanomaTriage")
+    data_dir = user_data_dir(getattr(args, "data_dir", None))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
+
+    from melanoma_desktop.ui.main_window import MainWindow
+
+    models_dir, backbones = getattr(args, "models", None), getattr(args, "backbones", None)
+
+    def factory(on_progress):
+        from melanoma_desktop.core.classifier import load_models
+
+        return load_models(models_dir, backbones, on_progress=on_progress)
+
+    window = MainWindow(data_dir / "cases.sqlite3", factory)
+    window.show()
+    window.start_loading_models()
+    return app.exec()

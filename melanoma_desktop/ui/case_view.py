@@ -1,0 +1,197 @@
+"""The selected case: the image large, one panel per model side by side, the consensus, and the
+clinician's own note, label and review flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPlainTextEdit, QProgressBar, QVBoxLayout, QWidget)
+
+from melanoma_desktop.core.records import CLINICIAN_LABELS, ModelInfo, ModelPrediction, TriageRecord
+
+
+def _bar(colour: str) -> QProgressBar:
+    bar = QProgressBar()
+    bar.setRange(0, 1000)
+    bar.setTextVisible(True)
+    bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
+    return bar
+
+
+class ModelPanel(QGroupBox):
+    """One model's answer: class, probability bars for both classes, and its own threshold."""
+
+    def __init__(self, info: ModelInfo, parent=None):
+        super().__init__(parent)
+        self.info = info
+        self.setObjectName(f"panel_{info.name}")
+        self.setTitle(info.display_name)
+        layout = QGridLayout(self)
+        self.version_label = QLabel(f"version {info.version}" if info.version else "")
+        self.version_label.setStyleSheet("color: #555; font-size: 11px;")
+        self.class_label = QLabel("—")
+        self.class_label.setStyleSheet("font-size: 16px; font-weight: 600;")
+        names = info.class_names
+        self.bars = {names[0]: _bar("#4a90d9"), names[-1]: _bar("#d0473c")}
+        threshold_note = f"decision threshold: P({names[-1]}) ≥ {info.threshold:.2f}"
+        m = info.test_metrics
+        if m.get("accuracy") is not None:
+            threshold_note += (f"\ntest: accuracy {m['accuracy']:.0%}, AUC {m.get('roc_auc', float('nan')):.2f}, "
+                               f"sensitivity {m.get('sensitivity', float('nan')):.0%}")
+        self.threshold_label = QLabel(threshold_note)
+        self.threshold_label.setStyleSheet("color: #555; font-size: 11px;")
+        layout.addWidget(self.version_label, 0, 0, 1, 2)
+        layout.addWidget(self.class_label, 1, 0, 1, 2)
+        for row, (name, bar) in enumerate(self.bars.items(), start=2):
+            layout.addWidget(QLabel(name), row, 0)
+            layout.addWidget(bar, row, 1)
+        layout.addWidget(self.threshold_label, 4, 0, 1, 2)
+        if not info.available:
+            self.class_label.setText("unavailable")
+            self.threshold_label.setText(info.reason)
+            self.threshold_label.setWordWrap(True)
+            for bar in self.bars.values():
+                bar.setEnabled(False)
+
+    def show_prediction(self, prediction: ModelPrediction | None) -> None:
+        if not self.info.available:
+            return
+        names = self.info.class_names
+        if prediction is None:
+            self.class_label.setText("not run on this image")
+            for bar in self.bars.values():
+                bar.setValue(0)
+                bar.setFormat("—")
+            return
+        p = prediction.p_malignant
+        for name, value in ((names[0], 1 - p), (names[-1], p)):
+            self.bars[name].setValue(round(value * 1000))
+            self.bars[name].setFormat(f"{value:.1%}")
+        colour = "#b3261e" if prediction.label == "malignant" else "#1f5faa"
+        self.class_label.setText(prediction.label)
+        self.class_label.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {colour};")
+        if prediction.version != self.info.version:
+            self.version_label.setText(f"result from version {prediction.version} (installed: {self.info.version})")
+        else:
+            self.version_label.setText(f"version {prediction.version}")
+
+
+class CaseView(QWidget):
+    """Shows one saved record. Edits to note, label and review flag are emitted, not saved here."""
+
+    sig_review_changed = Signal(int, dict)  # case id, {note|clinician_label|reviewed: value}
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.record: TriageRecord | None = None
+        self.panels: dict[str, ModelPanel] = {}
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.image_label = QLabel("Select a case in the worklist")
+        self.image_label.setAlignment(Qt.AlignCenter)
+        self.image_label.setMinimumSize(300, 300)
+        self.image_label.setFrameShape(QFrame.StyledPanel)
+        top.addWidget(self.image_label, 1)
+        side = QVBoxLayout()
+        self.title_label = QLabel("")
+        self.title_label.setWordWrap(True)
+        self.title_label.setStyleSheet("font-weight: 600;")
+        side.addWidget(self.title_label)
+        self.consensus_label = QLabel("")
+        self.consensus_label.setObjectName("consensus")
+        self.consensus_label.setWordWrap(True)
+        side.addWidget(self.consensus_label)
+        review = QGroupBox("Clinician")
+        form = QGridLayout(review)
+        self.label_box = QComboBox()
+        self.label_box.addItems(["(no label)", *CLINICIAN_LABELS])
+        self.reviewed_box = QCheckBox("Reviewed (R)")
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("Note (saved when you leave the field)")
+        self.note_edit.setMaximumHeight(90)
+        form.addWidget(QLabel("Your label"), 0, 0)
+        form.addWidget(self.label_box, 0, 1)
+        form.addWidget(self.reviewed_box, 1, 0, 1, 2)
+        form.addWidget(self.note_edit, 2, 0, 1, 2)
+        side.addWidget(review)
+        side.addStretch(1)
+        top.addLayout(side, 1)
+        layout.addLayout(top, 3)
+        self.panel_row = QHBoxLayout()
+        layout.addLayout(self.panel_row, 2)
+        self.label_box.activated.connect(self._on_label_chosen)
+        self.reviewed_box.clicked.connect(self._on_reviewed_clicked)
+        self.note_edit.installEventFilter(self)
+        self.set_record(None)
+
+    def set_models(self, infos: list[ModelInfo]) -> None:
+        for panel in self.panels.values():
+            panel.setParent(None)
+            panel.deleteLater()
+        self.panels = {info.name: ModelPanel(info) for info in infos}
+        for panel in self.panels.values():
+            self.panel_row.addWidget(panel)
+        self.set_record(self.record)
+
+    def set_record(self, record: TriageRecord | None) -> None:
+        self._save_note()
+        self.record = record
+        enabled = record is not None
+        for widget in (self.label_box, self.reviewed_box, self.note_edit):
+            widget.setEnabled(enabled)
+        if record is None:
+            self.image_label.setPixmap(QPixmap())
+            self.image_label.setText("Select a case in the worklist, or drop images on the window")
+            self.title_label.setText("")
+            self.consensus_label.setText("")
+            self.note_edit.setPlainText("")
+            for panel in self.panels.values():
+                panel.show_prediction(None)
+            return
+        pixmap = QPixmap(record.path) if Path(record.path).is_file() else QPixmap()
+        if pixmap.isNull() and record.thumbnail_png:
+            pixmap.loadFromData(record.thumbnail_png, "PNG")
+        self.image_label.setPixmap(pixmap.scaled(360, 360, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        self.title_label.setText(f"{record.file_name}\nadded {record.created_at.replace('T', ' ')[:19]}")
+        by_name = {p.name: p for p in record.predictions}
+        for name, panel in self.panels.items():
+            panel.show_prediction(by_name.get(name))
+        c = record.consensus
+        text = (f"Consensus: mean P(malignant) {c.mean_p_malignant:.1%}; "
+                f"{c.n_malignant} of {c.n_models} models above their threshold.")
+        if c.disagreement:
+            text = "⚠ The models disagree. " + text
+            style = "background: #fff1c2; border: 1px solid #d4a72c; padding: 6px; font-weight: 600;"
+        elif c.flagged:
+            style = "background: #fde2e1; border: 1px solid #b3261e; padding: 6px;"
+        else:
+            style = "background: #eef4fb; border: 1px solid #9bb7d4; padding: 6px;"
+        self.consensus_label.setText(text)
+        self.consensus_label.setStyleSheet(style)
+        self.consensus_label.setProperty("disagreement", c.disagreement)
+        self.label_box.setCurrentIndex(0 if not record.clinician_label else
+                                       1 + CLINICIAN_LABELS.index(record.clinician_label))
+        self.reviewed_box.setChecked(record.reviewed)
+        self.note_edit.setPlainText(record.note)
+
+    # -- edits --------------------------------------------------------------------------------
+    def _on_label_chosen(self, index: int) -> None:
+        if self.record is not None:
+            label = None if index == 0 else CLINICIAN_LABELS[index - 1]
+            self.sig_review_changed.emit(self.record.id, {"clinician_label": label})
+
+    def _on_reviewed_clicked(self, checked: bool) -> None:
+        if self.record is not None:
+            self.sig_review_changed.emit(self.record.id, {"reviewed": checked})
+
+    def _save_note(self) -> None:
+        if self.record is not None and self.note_edit.toPlainText() != self.record.note:
+            self.sig_review_changed.emit(self.record.id, {"note": self.note_edit.toPlainText()})
+
+    def eventFilter(self, obj, event):
+        if obj is self.note_edit and event.type() == event.Type.FocusOut:
+            self._save_note()
+        return super().eventFilter(obj, event)

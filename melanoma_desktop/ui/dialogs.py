@@ -1,0 +1,55 @@
+"""The About box: disclaimer, model versions and their test metrics from the cards."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from melanoma_desktop import DISCLAIMER, __version__
+from melanoma_desktop.core.records import ModelInfo
+
+
+def _fmt(metrics: dict, key: str, pct=True) -> str:
+    value = metrics.get(key)
+    if value is None:
+        return "n/a"
+    ci = metrics.get(f"{key}_ci")
+    text = f"{value:.1%}" if pct else f"{value:.3f}"
+    if ci and None not in ci:
+        text += f" ({ci[0]:.1%}–{ci[1]:.1%})" if pct else f" ({ci[0]:.3f}–{ci[1]:.3f})"
+    return text
+
+
+def about_html(infos: list[ModelInfo]) -> str:
+    rows = []
+    for info in infos:
+        if not info.available:
+            rows.append(f"<tr><td><b>{html.escape(info.display_name)}</b></td><td colspan=4>unavailable: "
+                        f"{html.escape(info.reason)}</td></tr>")
+            continue
+        m, t = info.test_metrics, info.training
+        counts = t.get("counts", {})
+        trained = ", ".join(f"{part} {sum(v.values())}" for part, v in counts.items()) if counts else "n/a"
+        rows.append(
+            f"<tr><td><b>{html.escape(info.display_name)}</b><br><small>{html.escape(info.version)}</small></td>"
+            f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
+            f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td>"
+            f"<td><small>{html.escape(str(t.get('data', 'n/a')))}<br>protocol {html.escape(str(t.get('protocol')))}; "
+            f"{html.escape(trained)}</small></td></tr>")
+    table = ("<table border=0 cellspacing=6><tr><th>Model</th><th>Accuracy (95% CI)</th><th>AUC</th>"
+             "<th>Sensitivity<br>Specificity</th><th>Trained on</th></tr>" + "".join(rows) + "</table>"
+             if rows else "<p>No models are installed.</p>")
+    return (f"<h3>Melanoma triage desktop {__version__}</h3>"
+            f"<p style='color:#b3261e'><b>{html.escape(DISCLAIMER)}</b></p>"
+            f"<p>Three deep-learning models, shown side by side. Test metrics are from each model's card, measured on "
+            f"its held-out test split.</p>{table}")
+
+
+def show_about(parent, infos: list[ModelInfo]) -> None:
+    box = QMessageBox(parent)
+    box.setWindowTitle("About Melanoma triage")
+    box.setTextFormat(Qt.RichText)
+    box.setText(about_html(infos))
+    box.exec()

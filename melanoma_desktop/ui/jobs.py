@@ -1,0 +1,38 @@
+"""Job bodies the window starts. Each is a plain function over the core, wrapped in a Job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.triage import TriageProgress, expand_paths, triage_paths
+from melanoma_desktop.ui.worker import Job
+
+
+def load_models_job(classifier_factory) -> Job:
+    def body(should_stop, on_progress):
+        return classifier_factory(on_progress)
+
+    return Job("Loading models", body)
+
+
+def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
+    """Classify ``paths`` (files and folders); every result is saved before it is reported."""
+
+    def body(should_stop, on_progress):
+        files, problems = expand_paths(paths)
+        total = len(files) + len(problems)
+        for i, problem in enumerate(problems, start=1):
+            on_progress(TriageProgress(i, total, None, error=problem))
+        offset = len(problems)
+        with CaseDatabase(db_path) as db:  # this thread's own connection
+
+            def report(item: TriageProgress):
+                on_progress(TriageProgress(item.done + offset, total, item.eta_s, item.record, item.error))
+
+            for _ in triage_paths(files, classifier, save=db.save, should_stop=should_stop, on_progress=report,
+                                  known=db.find_by_sha):
+                pass
+        return total
+
+    return Job("Classifying images", body)

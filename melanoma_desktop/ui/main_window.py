@@ -1,0 +1,307 @@
+"""The clinician's main window: drop images, see the three models side by side, keep the history.
+
+Flow: dropped paths -> triage job (off the GUI thread) -> records saved to the database by the
+job -> the window reads each saved record back and shows it. The window never calls a model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QMainWindow,
+                               QMessageBox, QSplitter, QVBoxLayout, QWidget)
+
+from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.database import FILTERS, CaseDatabase
+from melanoma_desktop.core.records import ModelInfo
+from melanoma_desktop.ui.batch_bar import BatchBar
+from melanoma_desktop.ui.case_view import CaseView
+from melanoma_desktop.ui.dialogs import show_about
+from melanoma_desktop.ui.jobs import load_models_job, triage_job
+from melanoma_desktop.ui.worker import JobRunner
+from melanoma_desktop.ui.worklist import WorklistModel, WorklistView
+
+
+def paths_from_urls(urls: list[QUrl]) -> list[str]:
+    return [url.toLocalFile() for url in urls if url.isLocalFile()]
+
+
+class MainWindow(QMainWindow):
+    sig_images_dropped = Signal(list)  # paths
+    sig_models_ready = Signal(list)  # ModelInfo list
+    sig_batch_finished = Signal(str)  # "finished" | "cancelled" | "failed"
+    sig_case_saved = Signal(int)  # case id
+
+    def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Melanoma triage — research software")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.db_path = Path(db_path)
+        self.db = CaseDatabase(self.db_path)
+        self.classifier = None
+        self.classifier_factory = classifier_factory
+        self.runner = JobRunner(self)
+        self.runner.sig_job_failed.connect(self._on_job_failed)
+        self._batch_job = None
+        self._pending_paths: list[str] = []
+        self._build_ui()
+        self._build_menus()
+        self.sig_images_dropped.connect(self.triage_paths)
+        self.reload_worklist()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        self.disclaimer_label = QLabel(f"⚠ {DISCLAIMER}")
+        self.disclaimer_label.setObjectName("disclaimer")
+        self.disclaimer_label.setStyleSheet("background: #fff4ce; color: #5c4400; padding: 6px; font-weight: 600;"
+                                            "border: 1px solid #e0c36a;")
+        outer.addWidget(self.disclaimer_label)
+        self.models_status = QLabel("Loading models…")
+        self.models_status.setObjectName("models_status")
+        self.models_status.setWordWrap(True)
+        outer.addWidget(self.models_status)
+        splitter = QSplitter(Qt.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(QLabel("Show"))
+        self.filter_box = QComboBox()
+        self.filter_box.addItems(list(FILTERS))
+        self.filter_box.currentTextChanged.connect(lambda _text: self.reload_worklist())
+        filter_row.addWidget(self.filter_box)
+        self.count_label = QLabel("")
+        filter_row.addWidget(self.count_label, 1)
+        left_layout.addLayout(filter_row)
+        self.worklist_model = WorklistModel()
+        self.worklist = WorklistView(self.worklist_model)
+        self.worklist.sig_case_selected.connect(self._on_case_selected)
+        left_layout.addWidget(self.worklist, 1)
+        self.drop_hint = QLabel("Drop dermoscopic images or folders here\n(or File > Open, or paste)")
+        self.drop_hint.setAlignment(Qt.AlignCenter)
+        self.drop_hint.setStyleSheet("border: 2px dashed #8aa; color: #466; padding: 18px;")
+        left_layout.addWidget(self.drop_hint)
+        self.error_list = QListWidget()
+        self.error_list.setMaximumHeight(90)
+        self.error_list.setToolTip("Files that could not be read")
+        self.error_list.hide()
+        left_layout.addWidget(self.error_list)
+        splitter.addWidget(left)
+        self.case_view = CaseView()
+        self.case_view.sig_review_changed.connect(self._on_review_changed)
+        splitter.addWidget(self.case_view)
+        splitter.setSizes([480, 800])
+        outer.addWidget(splitter, 1)
+        self.batch_bar = BatchBar()
+        self.batch_bar.sig_cancel_requested.connect(self.cancel_batch)
+        outer.addWidget(self.batch_bar)
+        self.setCentralWidget(central)
+        shortcut = QShortcut(QKeySequence("R"), self.worklist)
+        shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.toggle_reviewed)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for text, key, slot in (("Open images…", QKeySequence.Open, self._open_files),
+                                ("Open folder…", "Ctrl+Shift+O", self._open_folder),
+                                ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
+                                ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
+                                ("Quit", QKeySequence.Quit, self.close)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        case_menu = self.menuBar().addMenu("&Case")
+        self.reviewed_action = QAction("Mark reviewed / unreviewed", self)
+        self.reviewed_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reviewed_action.triggered.connect(self.toggle_reviewed)
+        case_menu.addAction(self.reviewed_action)
+        models_menu = self.menuBar().addMenu("&Models")
+        reload_action = QAction("Reload models", self)
+        reload_action.triggered.connect(self.start_loading_models)
+        models_menu.addAction(reload_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("About…", self)
+        about.triggered.connect(lambda: show_about(self, self.model_infos()))
+        help_menu.addAction(about)
+
+    # -- models ---------------------------------------------------------------------------------
+    def model_infos(self) -> list[ModelInfo]:
+        return self.classifier.model_infos() if self.classifier is not None else []
+
+    def start_loading_models(self) -> None:
+        self.models_status.setText("Loading models… (the window works meanwhile; dropped images wait for them)")
+        job = load_models_job(self.classifier_factory)
+        job.signals.sig_progress.connect(lambda text: self.models_status.setText(f"Loading models… {text}"))
+        job.signals.sig_finished.connect(self._on_models_loaded)
+        self.runner.submit(job)
+
+    def _on_models_loaded(self, classifier) -> None:
+        self.classifier = classifier
+        infos = classifier.model_infos()
+        available = [i for i in infos if i.available]
+        parts = [f"{len(available)} of {len(infos)} models ready"]
+        for info in infos:
+            if not info.available:
+                parts.append(f"{info.display_name} unavailable: {info.reason}")
+        empty = getattr(classifier, "empty_reason", "")
+        if not infos:
+            text = empty or "No models are installed."
+            self.models_status.setStyleSheet("color: #b3261e; font-weight: 600;")
+        else:
+            text = " — ".join(parts)
+            self.models_status.setStyleSheet("" if len(available) == len(infos) else "color: #b3261e;")
+        self.models_status.setText(text)
+        self.worklist_model.set_model_names([i.name for i in infos])
+        self.case_view.set_models(infos)
+        self.reload_worklist()
+        self.sig_models_ready.emit(infos)
+        if self._pending_paths:
+            paths, self._pending_paths = self._pending_paths, []
+            self.triage_paths(paths)
+
+    # -- triage ---------------------------------------------------------------------------------
+    def triage_paths(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        if self.classifier is None:
+            self._pending_paths.extend(paths)
+            self.models_status.setText(f"{len(self._pending_paths)} item(s) waiting for the models to load…")
+            return
+        if not any(i.available for i in self.classifier.model_infos()):
+            QMessageBox.warning(self, "No models", self.models_status.text())
+            return
+        job = triage_job(paths, self.classifier, self.db_path)
+        job.signals.sig_progress.connect(self._on_triage_progress)
+        job.signals.sig_finished.connect(lambda _r: self._on_batch_done("finished"))
+        job.signals.sig_cancelled.connect(lambda: self._on_batch_done("cancelled"))
+        job.signals.sig_failed.connect(lambda *_: self._on_batch_done("failed"))
+        self._batch_job = job
+        self.batch_bar.start(f"Classifying {len(paths)} item(s)…", 0)
+        self.runner.submit(job)
+
+    def _on_triage_progress(self, item) -> None:
+        self.batch_bar.update_progress(item.done, item.total, item.eta_s)
+        if item.error:
+            self.error_list.show()
+            self.error_list.addItem(f"{Path(item.error[0]).name}: {item.error[1]}")
+            self.statusBar().showMessage(f"Could not read {item.error[0]}: {item.error[1]}", 8000)
+            return
+        record = self.db.get(item.record.id)  # show the saved record, as stored
+        if record is None:
+            return
+        if self._matches_filter(record):
+            row = self.worklist_model.upsert(record)
+            if self.worklist.current_case_id() is None or self.worklist.current_case_id() == record.id:
+                self.worklist.selectRow(row)
+        self._update_count()
+        self.sig_case_saved.emit(record.id)
+
+    def _on_batch_done(self, outcome: str) -> None:
+        self.batch_bar.finish()
+        self._batch_job = None
+        self.statusBar().showMessage(f"Batch {outcome}.", 5000)
+        self.sig_batch_finished.emit(outcome)
+
+    def cancel_batch(self) -> None:
+        if self._batch_job is not None:
+            self._batch_job.cancel()
+
+    def _on_job_failed(self, name: str, message: str, _traceback: str) -> None:
+        QMessageBox.critical(self, f"{name} failed", message)
+
+    # -- worklist -------------------------------------------------------------------------------
+    def _matches_filter(self, record) -> bool:
+        name = self.filter_box.currentText()
+        c = record.consensus
+        return {"all": True, "flagged": c.flagged, "disagreement": c.disagreement,
+                "unreviewed": not record.reviewed}[name]
+
+    def reload_worklist(self) -> None:
+        current = self.worklist.current_case_id()
+        self.worklist_model.set_records(self.db.list(self.filter_box.currentText()))
+        self._update_count()
+        if current is not None:
+            self.worklist.select_case(current)
+
+    def _update_count(self) -> None:
+        shown, total = self.worklist_model.rowCount(), self.db.count()
+        self.count_label.setText(f"{shown} shown, {total} in history")
+        self.drop_hint.setVisible(total == 0)
+
+    def _on_case_selected(self, case_id) -> None:
+        self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)
+
+    def _on_review_changed(self, case_id: int, change: dict) -> None:
+        record = self.db.update_review(case_id, **change)
+        row = self.worklist_model.row_of(case_id)
+        if row >= 0:
+            self.worklist_model.records[row] = record
+            self.worklist_model.dataChanged.emit(self.worklist_model.index(row, 0),
+                                                 self.worklist_model.index(row, self.worklist_model.columnCount() - 1))
+        if self.case_view.record is not None and self.case_view.record.id == case_id and "note" not in change:
+            self.case_view.set_record(record)
+        elif self.case_view.record is not None and self.case_view.record.id == case_id:
+            self.case_view.record = record
+
+    def toggle_reviewed(self) -> None:
+        case_id = self.worklist.current_case_id()
+        if case_id is not None:
+            record = self.db.get(case_id)
+            self._on_review_changed(case_id, {"reviewed": not record.reviewed})
+
+    # -- input ----------------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = paths_from_urls(event.mimeData().urls())
+        if paths:
+            event.acceptProposedAction()
+            self.sig_images_dropped.emit(paths)
+
+    def paste_from_clipboard(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        paths = paths_from_urls(mime.urls()) if mime.hasUrls() else []
+        if not paths and mime.hasImage():
+            image = QGuiApplication.clipboard().image()
+            target = self.db_path.parent / "pasted"
+            target.mkdir(parents=True, exist_ok=True)
+            from melanoma_desktop.core.database import now_iso
+
+            path = target / f"pasted-{now_iso().replace(':', '')}.png"
+            image.save(str(path), "PNG")
+            paths = [str(path)]
+        if paths:
+            self.sig_images_dropped.emit(paths)
+        else:
+            self.statusBar().showMessage("The clipboard holds no image or image file.", 5000)
+
+    def _open_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "",
+                                                "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
+        self.sig_images_dropped.emit(files)
+
+    def _open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.sig_images_dropped.emit([folder])
+
+    def _export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export worklist", "worklist.csv", "CSV (*.csv)")
+        if path:
+            n = self.db.export_csv(path, self.filter_box.currentText())
+            self.statusBar().showMessage(f"Exported {n} case(s) to {path}", 5000)
+
+    def closeEvent(self, event):
+        self.runner.cancel_all()
+        self.runner.wait(15000)
+        self.db.close()
+        super().closeEvent(event)

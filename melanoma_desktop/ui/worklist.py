@@ -1,0 +1,140 @@
+"""The worklist: one row per case, most suspicious first, with filters."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from melanoma_desktop.core.records import TriageRecord
+
+FLAG_COLOUR = QColor("#fde2e1")
+DISAGREE_COLOUR = QColor("#fff1c2")
+
+
+class WorklistModel(QAbstractTableModel):
+    """Rows are TriageRecords read back from the database; columns depend on the installed models."""
+
+    def __init__(self, model_names: list[str] | None = None, parent=None):
+        super().__init__(parent)
+        self.model_names = list(model_names or [])
+        self.records: list[TriageRecord] = []
+        self._pixmaps: dict[int, QPixmap] = {}
+
+    # -- columns ------------------------------------------------------------------------------
+    def headers(self) -> list[str]:
+        return ["Image", "Added", *[f"P(mal) {n}" for n in self.model_names], "Mean", "Consensus", "Reviewed"]
+
+    def set_model_names(self, names: list[str]) -> None:
+        self.beginResetModel()
+        self.model_names = list(names)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.headers())
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.headers()[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        record = self.records[index.row()]
+        col = index.column()
+        consensus = record.consensus
+        n_models = len(self.model_names)
+        if role == Qt.DisplayRole:
+            if col == 0:
+                return record.file_name
+            if col == 1:
+                return record.created_at.replace("T", " ")[:16]
+            if 2 <= col < 2 + n_models:
+                pred = next((p for p in record.predictions if p.name == self.model_names[col - 2]), None)
+                return "—" if pred is None else f"{pred.p_malignant:.2f}{' ▲' if pred.label == 'malignant' else ''}"
+            if col == 2 + n_models:
+                return f"{consensus.mean_p_malignant:.2f}"
+            if col == 3 + n_models:
+                return f"{consensus.label} ({consensus.n_malignant}/{consensus.n_models})"
+            if col == 4 + n_models:
+                return "✓" if record.reviewed else ""
+        if role == Qt.DecorationRole and col == 0 and record.thumbnail_png:
+            if record.id not in self._pixmaps:
+                pixmap = QPixmap()
+                pixmap.loadFromData(record.thumbnail_png, "PNG")
+                self._pixmaps[record.id] = pixmap.scaled(48, 48, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            return self._pixmaps[record.id]
+        if role == Qt.BackgroundRole:
+            if consensus.disagreement:
+                return QBrush(DISAGREE_COLOUR)
+            if consensus.flagged:
+                return QBrush(FLAG_COLOUR)
+        if role == Qt.ToolTipRole:
+            return f"{record.path}\nSHA-256 {record.sha256[:16]}…"
+        if role == Qt.UserRole:
+            return record.id
+        return None
+
+    # -- rows ---------------------------------------------------------------------------------
+    def set_records(self, records: list[TriageRecord]) -> None:
+        self.beginResetModel()
+        self.records = list(records)
+        self._pixmaps.clear()
+        self.endResetModel()
+
+    def upsert(self, record: TriageRecord) -> int:
+        """Insert or replace ``record`` keeping the risk order; returns its row."""
+        for row, existing in enumerate(self.records):
+            if existing.id == record.id:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self.records[row]
+                self.endRemoveRows()
+                break
+        self._pixmaps.pop(record.id, None)
+        key = record.consensus.mean_p_malignant
+        row = 0
+        while row < len(self.records) and self.records[row].consensus.mean_p_malignant >= key:
+            row += 1
+        self.beginInsertRows(QModelIndex(), row, row)
+        self.records.insert(row, record)
+        self.endInsertRows()
+        return row
+
+    def row_of(self, case_id: int) -> int:
+        return next((i for i, r in enumerate(self.records) if r.id == case_id), -1)
+
+
+class WorklistView(QTableView):
+    sig_case_selected = Signal(object)  # case id or None
+
+    def __init__(self, model: WorklistModel, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(52)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setIconSize(self.iconSize().expandedTo(self.iconSize().__class__(48, 48)))
+        self.setAlternatingRowColors(False)
+        self.setAccessibleName("Worklist")
+        self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        model.modelReset.connect(lambda: self.sig_case_selected.emit(None))
+
+    def _on_current_row_changed(self, current, _previous):
+        self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)
+
+    def select_case(self, case_id: int) -> None:
+        row = self.model().row_of(case_id)
+        if row >= 0:
+            self.selectRow(row)
+
+    def current_case_id(self):
+        index = self.currentIndex()
+        return index.data(Qt.UserRole) if index.isValid() else None

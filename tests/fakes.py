@@ -1,0 +1,46 @@
+"""A fake classifier for fast UI and core tests: P(malignant) = darkness of the image."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from melanoma_desktop.core.records import ModelInfo, ModelPrediction
+
+
+class FakeClassifier:
+    """Three models that read the same darkness score against different thresholds, so mid-grey
+    images make them disagree. ``delay_s`` slows each batch (for cancel tests)."""
+
+    thresholds = {"cnn": 0.3, "vgg16": 0.5, "mobilenetv2": 0.7}
+
+    def __init__(self, delay_s: float = 0.0, unavailable: dict[str, str] | None = None):
+        self.delay_s = delay_s
+        self.unavailable = unavailable or {}
+        self.calls = 0
+
+    def model_infos(self):
+        infos = []
+        for name, t in self.thresholds.items():
+            if name in self.unavailable:
+                infos.append(ModelInfo(name, name.upper(), available=False, reason=self.unavailable[name]))
+            else:
+                infos.append(ModelInfo(name, f"Fake {name}", version=f"{name}-fake-1", threshold=t,
+                                       test_metrics={"accuracy": 0.8, "roc_auc": 0.85, "sensitivity": 0.9}))
+        return infos
+
+    def predict(self, images):
+        self.calls += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        darkness = 1.0 - np.asarray(images, dtype=float).mean(axis=(1, 2, 3)) / 255.0
+        return [[ModelPrediction(info.name, info.version, float(d), info.threshold)
+                 for info in self.model_infos() if info.available] for d in darkness]
+
+
+def grey_image(path, level: int, size: int = 32):
+    from PIL import Image
+
+    Image.new("RGB", (size, size), (level, level, level)).save(path)
+    return path

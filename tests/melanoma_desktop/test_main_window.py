@@ -1,0 +1,167 @@
+"""The main window with a fake classifier: drops, panels, disagreement, cancel, history, errors."""
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+from fakes import FakeClassifier, grey_image
+from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.ui.main_window import MainWindow
+
+
+def make_window(qtbot, tmp_path, classifier=None):
+    classifier = classifier or FakeClassifier()
+    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: classifier)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
+        window.start_loading_models()
+    return window
+
+
+def drop(window, paths):
+    """Drag file URLs over the window and drop them (the handlers a real drag reaches)."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert event.isAccepted()
+
+
+def test_drop_files_and_a_folder_fills_the_worklist_by_risk(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    files = [grey_image(tmp_path / "light.png", 230), grey_image(folder / "dark.png", 20),
+             grey_image(folder / "mid.png", 120)]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000) as blocker:
+        drop(window, [files[0], folder])
+    assert blocker.args == ["finished"]
+    names = [r.file_name for r in window.worklist_model.records]
+    assert names == ["dark.png", "mid.png", "light.png"]  # most suspicious first
+    assert window.disclaimer_label.text().endswith(DISCLAIMER) and window.disclaimer_label.isVisible()
+
+
+def test_three_panels_and_disagreement_is_highlighted(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    assert list(window.case_view.panels) == ["cnn", "vgg16", "mobilenetv2"]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "mid.png", 110)])  # darkness 0.57: 2 of 3 say malignant
+    window.worklist.selectRow(0)
+    view = window.case_view
+    assert view.panels["cnn"].class_label.text() == "malignant"
+    assert view.panels["mobilenetv2"].class_label.text() == "benign"
+    assert view.panels["vgg16"].bars["malignant"].value() == pytest.approx(569, abs=3)
+    assert "0.70" in view.panels["mobilenetv2"].threshold_label.text()
+    assert view.consensus_label.property("disagreement") is True
+    assert "disagree" in view.consensus_label.text()
+    row_colour = window.worklist_model.data(window.worklist_model.index(0, 0), Qt.BackgroundRole).color()
+    assert row_colour.name() == "#fff1c2"
+    window.filter_box.setCurrentText("disagreement")
+    assert window.worklist_model.rowCount() == 1
+
+
+def test_cancel_stops_a_batch(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, FakeClassifier(delay_s=0.2))
+    files = [grey_image(tmp_path / f"{i:03d}.png", i) for i in range(80)]
+    with qtbot.waitSignal(window.sig_case_saved, timeout=10000):
+        drop(window, files)
+    assert window.batch_bar.isVisible()
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000) as blocker:
+        window.batch_bar.cancel_button.click()
+    assert blocker.args == ["cancelled"]
+    assert 0 < window.db.count() < 80
+    assert not window.batch_bar.isVisible()
+
+
+def test_restart_shows_saved_history(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "a.png", 50), grey_image(tmp_path / "b.png", 200)])
+    window.worklist.selectRow(0)
+    window.case_view.note_edit.setPlainText("biopsy planned")
+    window.case_view.set_record(None)  # leaving the case saves the note
+    window.close()
+    again = make_window(qtbot, tmp_path)
+    assert [r.file_name for r in again.worklist_model.records] == ["a.png", "b.png"]
+    assert again.db.list()[0].note == "biopsy planned"
+
+
+def test_unreadable_file_shows_an_error_and_the_batch_goes_on(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    bad = tmp_path / "broken.jpg"
+    bad.write_text("not an image")
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [bad, grey_image(tmp_path / "ok.png", 90)])
+    assert window.error_list.isVisible() and "broken.jpg" in window.error_list.item(0).text()
+    assert [r.file_name for r in window.worklist_model.records] == ["ok.png"]
+
+
+def test_same_image_dropped_twice_is_one_case(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    image = grey_image(tmp_path / "a.png", 60)
+    for _ in range(2):
+        with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+            drop(window, [image])
+    assert window.db.count() == 1 and window.worklist_model.rowCount() == 1
+
+
+def test_keyboard_review_and_clinician_label(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "a.png", 60), grey_image(tmp_path / "b.png", 90)])
+    window.worklist.setFocus()
+    window.worklist.selectRow(0)
+    qtbot.keyClick(window.worklist, Qt.Key_Down)
+    assert window.worklist.current_case_id() == window.worklist_model.records[1].id
+    qtbot.keyClick(window.worklist, Qt.Key_R)
+    assert window.db.get(window.worklist_model.records[1].id).reviewed
+    window.case_view.label_box.setCurrentIndex(2)
+    window.case_view.label_box.activated.emit(2)
+    assert window.db.get(window.worklist_model.records[1].id).clinician_label == "malignant"
+    window.filter_box.setCurrentText("unreviewed")
+    assert [r.file_name for r in window.worklist_model.records] == ["a.png"]
+
+
+def test_images_dropped_before_models_are_ready_wait_for_them(qtbot, tmp_path):
+    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: FakeClassifier())
+    qtbot.addWidget(window)
+    drop(window, [grey_image(tmp_path / "early.png", 30)])
+    assert "waiting" in window.models_status.text()
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        window.start_loading_models()
+    assert window.db.count() == 1
+
+
+def test_no_models_installed_is_said_plainly(qtbot, tmp_path):
+    from melanoma_desktop.core.classifier import load_models
+
+    empty = tmp_path / "no_models"
+    empty.mkdir()
+    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: load_models(empty))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
+        window.start_loading_models()
+    text = window.models_status.text()
+    assert "No models are installed" in text and "python -m trainer train" in text
+
+
+def test_an_unavailable_model_explains_itself_and_others_work(qtbot, tmp_path):
+    fake = FakeClassifier(unavailable={"vgg16": "backbone weights not found; pass --backbones"})
+    window = make_window(qtbot, tmp_path, fake)
+    assert "2 of 3 models ready" in window.models_status.text() and "--backbones" in window.models_status.text()
+    assert window.case_view.panels["vgg16"].class_label.text() == "unavailable"
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "a.png", 60)])
+    assert len(window.db.list()[0].predictions) == 2
+
+
+def test_about_box_lists_models_and_disclaimer(qtbot, tmp_path):
+    from melanoma_desktop.ui.dialogs import about_html
+
+    window = make_window(qtbot, tmp_path)
+    text = about_html(window.model_infos())
+    assert DISCLAIMER in text and "cnn-fake-1" in text and "80.0%" in text

@@ -1,0 +1,59 @@
+import os
+
+import pytest
+
+from fakes import FakeClassifier, grey_image
+from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.records import Consensus, ModelPrediction
+from melanoma_desktop.core.triage import expand_paths, triage_paths
+
+
+def test_consensus_rules():
+    preds = [ModelPrediction("a", "1", 0.4, 0.3), ModelPrediction("b", "1", 0.4, 0.5)]
+    c = Consensus.of(preds)
+    assert c.n_malignant == 1 and c.disagreement and c.flagged and c.label == "models disagree"
+    assert Consensus.of(preds[1:]).label == "benign" and not Consensus.of(preds[1:]).flagged
+
+
+def test_folders_are_walked_and_symlink_loops_end(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    grey_image(tmp_path / "a" / "one.png", 10)
+    grey_image(tmp_path / "a" / "b" / "two.jpg", 10)
+    (tmp_path / "a" / "notes.txt").write_text("x")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "loop")
+    files, problems = expand_paths([tmp_path / "a", tmp_path / "missing.jpg"])
+    assert sorted(f.name for f in files) == ["one.png", "two.jpg"]
+    assert problems == [(str(tmp_path / "missing.jpg"), "no such file or folder")]
+
+
+def test_bad_file_is_reported_and_batch_goes_on(tmp_path):
+    good = [grey_image(tmp_path / f"g{i}.png", 40 * i) for i in range(3)]
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    items = list(triage_paths([good[0], bad, good[1], good[2]], FakeClassifier(), batch_size=2))
+    assert len(items) == 4 and items[-1].done == 4
+    errors = [i.error for i in items if i.error]
+    assert len(errors) == 1 and errors[0][0] == str(bad)
+    records = [i.record for i in items if i.record]
+    assert len(records) == 3 and all(len(r.predictions) == 3 for r in records)
+    assert records[0].to_json()["models"][0].keys() >= {"name", "version", "p_malignant", "label"}
+
+
+def test_same_image_twice_is_not_reclassified_nor_duplicated(tmp_path):
+    a = grey_image(tmp_path / "a.png", 100)
+    copy = tmp_path / "copy_of_a.png"
+    copy.write_bytes(a.read_bytes())
+    fake = FakeClassifier()
+    with CaseDatabase(tmp_path / "c.db") as db:
+        list(triage_paths([a], fake, save=db.save, known=db.find_by_sha))
+        calls = fake.calls
+        list(triage_paths([copy], fake, save=db.save, known=db.find_by_sha))
+        assert db.count() == 1 and fake.calls == calls
+
+
+def test_stop_request_ends_the_batch(tmp_path):
+    files = [grey_image(tmp_path / f"{i}.png", i) for i in range(10)]
+    seen = []
+    items = list(triage_paths(files, FakeClassifier(), should_stop=lambda: len(seen) >= 2,
+                              on_progress=seen.append, batch_size=2))
+    assert len(items) == 2
