@@ -194,6 +194,31 @@ def check_trainable(dataset: Dataset, min_per_class: int = MIN_IMAGES_PER_CLASS)
         )
 
 
+def find_unreadable(
+    samples: Sequence[Sample],
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[tuple[str, str]]:
+    """Every sample that fails to decode, as (path, reason); checked at thumbnail size (fast)."""
+    return decode_samples(samples, size=16, on_progress=on_progress, should_stop=should_stop).skipped
+
+
+def without_unreadable(
+    dataset: Dataset,
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[Dataset, list[tuple[str, str]]]:
+    """The dataset less the files that do not decode, and those files with reasons (missing ones too).
+
+    Splits are made on what this returns, so training and evaluation agree on them.
+    """
+    skipped = find_unreadable(dataset.samples, on_progress, should_stop)
+    bad = {path for path, _ in skipped}
+    skipped += [(str(dataset.root / name), "listed in the labels file but not found") for name in dataset.missing]
+    kept = [s for s in dataset.samples if str(s.path) not in bad]
+    return Dataset(dataset.root, dataset.layout, kept, dataset.class_names, dataset.missing), skipped
+
+
 @dataclass
 class DecodedImages:
     """Pixels of the samples that decoded, and the files that did not."""

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from trainer.bundle import find_bundles, load_bundle
-from trainer.data import decode_samples, discover
+from trainer.data import decode_samples, discover, without_unreadable
 from trainer.errors import BundleError, ConfigError
 from trainer.metrics import evaluate_probabilities
 from trainer.outputs import DISCLAIMER, metrics_table, write_metric_files
@@ -24,7 +24,7 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
     if not bundle_dirs:
         raise BundleError(f"no model bundle (a folder with card.json) in {models_dir}; train one with "
                           "'python -m trainer train' first")
-    dataset = discover(data_dir)
+    dataset, unreadable = without_unreadable(discover(data_dir), should_stop=should_stop)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results, decoded_cache = {}, {}
@@ -49,14 +49,14 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         probs = bundle.predict_proba(decoded.images, batch_size=32)
         metrics = evaluate_probabilities(y, probs, tuple(bundle.class_names), bundle.threshold)
         metrics["bundle_version"] = bundle.version
-        metrics["skipped"] = decoded.skipped
+        metrics["skipped"] = unreadable + decoded.skipped
         target = out / bundle.name
         target.mkdir(parents=True, exist_ok=True)
         write_metric_files(target, metrics, f"{card.get('display_name', bundle.name)} on {data_dir} ({split})")
         results[bundle.name] = metrics
         keras.backend.clear_session()
     text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",
-            f"Threshold: each card's own. {sum(len(m['skipped']) for m in results.values())} unreadable file(s).", "",
+            f"Threshold: each card's own. {len(unreadable)} unreadable file(s) left out.", "",
             metrics_table(results), f"_{DISCLAIMER}_", ""]
     (out / "summary.md").write_text("\n".join(text), encoding="utf-8")
     return results

@@ -20,7 +20,7 @@ import numpy as np
 from trainer import __version__
 from trainer.augment import Augmenter
 from trainer.config import TrainConfig
-from trainer.data import Dataset, check_trainable, decode_samples, discover
+from trainer.data import Dataset, check_trainable, decode_samples, discover, without_unreadable
 from trainer.devices import describe_device, distribution_scope, enable_determinism
 from trainer.features import FeatureCache, compute_features, images_fingerprint
 from trainer.fitting import fit
@@ -44,10 +44,19 @@ class PreparedData:
 def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:
     """Discover, split (grouped by lesion) and decode the images a run needs."""
     dataset = discover(config.data, config.malignant_dx)
+
+    def checking(done, total):
+        on_progress(ProgressEvent("data", message=f"checking images {done}/{total}", step=done, steps=total))
+
+    # Unreadable files are found (and left out) before the split, so that every part of it,
+    # the paper protocol's balanced 600 + 600 included, holds only images that decode.
+    dataset, skipped = without_unreadable(dataset, checking, should_stop)
+    if should_stop():
+        raise TrainingCancelled("cancelled while checking images")
     check_trainable(dataset)
     split = make_split(dataset.labels, dataset.groups, config.protocol, config.seed, config.fractions)
     labels = dataset.labels
-    x, y, paths, skipped = {}, {}, {}, []
+    x, y, paths = {}, {}, {}
     for part in ("train", "val", "test"):
         indices = getattr(split, part)
         samples = [dataset.samples[i] for i in indices]

@@ -50,5 +50,28 @@ def run_app(args) -> int:
 
     window = MainWindow(data_dir / "cases.sqlite3", factory)
     window.show()
+    _report_startup_timing(window)
     window.start_loading_models()
     return app.exec()
+
+
+def _report_startup_timing(window) -> None:
+    """With $MELANOMA_STARTUP_T0 (a time.time() taken before launch), print when the window is
+    on screen and when the models are ready, then quit: used by scripts/benchmark_app.py."""
+    t0 = os.environ.get("MELANOMA_STARTUP_T0")
+    if not t0:
+        return
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def shown():
+        print(f"timing window_visible_s {time.time() - float(t0):.3f}", flush=True)
+
+    def ready(_infos):
+        print(f"timing models_ready_s {time.time() - float(t0):.3f}", flush=True)
+        QTimer.singleShot(0, QApplication.quit)
+
+    QTimer.singleShot(0, shown)
+    window.sig_models_ready.connect(ready)

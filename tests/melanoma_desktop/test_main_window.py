@@ -1,10 +1,10 @@
 """The main window with a fake classifier: drops, panels, disagreement, cancel, history, errors."""
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import Qt
 
 from fakes import FakeClassifier, grey_image
+from qt_helpers import drop
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.ui.main_window import MainWindow
 
@@ -17,18 +17,6 @@ def make_window(qtbot, tmp_path, classifier=None):
     with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
         window.start_loading_models()
     return window
-
-
-def drop(window, paths):
-    """Drag file URLs over the window and drop them (the handlers a real drag reaches)."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dragEnterEvent(enter)
-    assert enter.isAccepted()
-    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    window.dropEvent(event)
-    assert event.isAccepted()
 
 
 def test_drop_files_and_a_folder_fills_the_worklist_by_risk(qtbot, tmp_path):

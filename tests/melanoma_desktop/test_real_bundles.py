@@ -1,0 +1,86 @@
+"""The app on real bundles trained by the trainer on tiny synthetic data (no fake classifier)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from melanoma_desktop.core.classifier import load_models
+from trainer.config import TrainConfig
+from trainer.train import run_training
+
+
+@pytest.fixture(scope="module")
+def tiny_bundles(tmp_path_factory, random_backbones):
+    from synthetic import write_labels_csv
+
+    root = tmp_path_factory.mktemp("bundles")
+    data = write_labels_csv(root / "data", n_per_class=10)
+    config = TrainConfig(data=str(data), out=str(root / "models"), models=("cnn", "mobilenetv2"), protocol="full",
+                         epochs=1, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35,
+                         cache_dir=str(root / "cache"), allow_download=False, aug_copies=1)
+    run_training(config)
+    return root / "models", random_backbones, data
+
+
+def test_load_models_reads_cards_and_reports_missing_backbone(tiny_bundles, tmp_path, monkeypatch):
+    models_dir, backbones, _ = tiny_bundles
+    models = load_models(models_dir, backbones)
+    assert [i.name for i in models.model_infos()] == ["cnn", "mobilenetv2"]
+    assert all(i.available for i in models.model_infos())
+    monkeypatch.delenv("MELANOMA_BACKBONES", raising=False)
+    partial = load_models(models_dir, tmp_path)  # no backbone weights here
+    infos = {i.name: i for i in partial.model_infos()}
+    assert infos["cnn"].available and not infos["mobilenetv2"].available
+    assert "--backbones" in infos["mobilenetv2"].reason
+
+
+def test_window_with_real_bundles(qtbot, tiny_bundles, tmp_path):
+    from qt_helpers import drop
+
+    from melanoma_desktop.ui.main_window import MainWindow
+
+    models_dir, backbones, data = tiny_bundles
+    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: load_models(models_dir, backbones))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.sig_models_ready, timeout=60000):
+        window.start_loading_models()
+    images = sorted((data / "images").glob("*.png"))[:3]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=60000):
+        drop(window, images)
+    records = window.db.list()
+    assert len(records) == 3 and all(len(r.predictions) == 2 for r in records)
+    assert all(0.0 <= p.p_malignant <= 1.0 for r in records for p in r.predictions)
+    assert records[0].predictions[0].version.startswith("cnn-")
+
+
+def test_triage_command_json_and_exit_codes(tiny_bundles, tmp_path):
+    models_dir, backbones, data = tiny_bundles
+    images = sorted((data / "images").glob("*.png"))[:2]
+    cmd = [sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--models", str(models_dir),
+           "--backbones", str(backbones)]
+    ok = subprocess.run(cmd + [str(p) for p in images], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    lines = [json.loads(line) for line in ok.stdout.splitlines()]
+    assert len(lines) == 2 and set(lines[0]) >= {"path", "sha256", "models", "consensus"}
+    assert {m["name"] for m in lines[0]["models"]} == {"cnn", "mobilenetv2"}
+    assert set(lines[0]["models"][0]) >= {"name", "version", "p_malignant", "label"}
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("nope")
+    mixed = subprocess.run(cmd + [str(images[0]), str(bad)], capture_output=True, text=True, timeout=300)
+    assert mixed.returncode == 2 and len(mixed.stdout.splitlines()) == 1
+    assert "bad.jpg" in mixed.stderr and "Traceback" not in mixed.stderr
+
+
+def test_triage_command_without_models_says_how_to_get_them(tmp_path):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    img = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(img)
+    proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--models", str(empty), str(img)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "No models are installed" in proc.stderr and "trainer train" in proc.stderr
