@@ -18,6 +18,7 @@ import numpy as np
 
 from trainer import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from trainer.backbones import sha256_file
+from trainer.calibration import apply_temperature
 from trainer.errors import BackboneWeightsError, BundleError
 from trainer.models import ARCHITECTURES, Backbone, assemble, feature_extractor, load_backbone
 
@@ -152,16 +153,6 @@ class LoadedBundle:
             outputs.append(np.asarray(self.model(batch, training=False)))
         probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
         return apply_temperature(probs, self.temperature)
-
-
-def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax(log p / T): temperature scaling applied to a model's softmax output."""
-    if temperature == 1.0:
-        return np.asarray(probabilities, dtype="float64")
-    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: bool = False) -> LoadedBundle:

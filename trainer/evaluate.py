@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import keras
@@ -47,7 +48,14 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         decoded, y = decoded_cache[key]
         on_progress(ProgressEvent("evaluate", bundle.name, message=f"evaluating {bundle.name} on {len(y)} images"))
         probs = bundle.predict_proba(decoded.images, batch_size=32)
-        metrics = evaluate_probabilities(y, probs, tuple(bundle.class_names), bundle.threshold)
+        names = tuple(bundle.class_names)
+        metrics = evaluate_probabilities(y, probs, names, 0.5)
+        operating = evaluate_probabilities(y, probs, names, bundle.threshold)
+        metrics["operating_point"] = {k: operating[k] for k in (
+            "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity", "specificity_ci",
+            "confusion_matrix")}
+        metrics["calibration"] = {"temperature": bundle.temperature, "ece_test_before": math.nan,
+                                  "ece_test_after": operating["ece"]}
         metrics["bundle_version"] = bundle.version
         metrics["skipped"] = unreadable + decoded.skipped
         target = out / bundle.name
@@ -56,7 +64,8 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         results[bundle.name] = metrics
         keras.backend.clear_session()
     text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",
-            f"Threshold: each card's own. {len(unreadable)} unreadable file(s) left out.", "",
+            f"Calibrated probabilities. First table at 0.5 on P(malignant); second at each card's own threshold. "
+            f"{len(unreadable)} unreadable file(s) left out.", "",
             metrics_table(results), f"_{DISCLAIMER}_", ""]
     (out / "summary.md").write_text("\n".join(text), encoding="utf-8")
     return results

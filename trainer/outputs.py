@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from trainer.bundle import SCHEMA_VERSION, save_model_file, write_card
 from trainer.imageio import IMAGE_SIZE
-from trainer.metrics import classification_report_text, evaluate_probabilities
+from trainer.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
+from trainer.metrics import classification_report_text, evaluate_probabilities, expected_calibration_error
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, save_figure
 
 # The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
@@ -51,12 +52,35 @@ def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int =
     return bool(predicted.all() or (~predicted).all())
 
 
+TARGET_SENSITIVITY = 0.95
+
+
 def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, part_kind, backbone, history,
-                         probabilities, device, seconds, preprocessing, trainer_version) -> dict:
+                         probabilities, val_probabilities, device, seconds, preprocessing,
+                         trainer_version) -> tuple[dict, np.ndarray]:
+    """Calibrate on validation, choose the operating point on validation, evaluate on test, and
+    write the bundle. Returns (test metrics, calibrated test probabilities)."""
     class_names = tuple(data.dataset.class_names)
-    threshold = 0.5
-    metrics = evaluate_probabilities(data.y["test"], probabilities, class_names, threshold, seed=config.seed)
-    metrics["collapsed_to_one_class"] = collapsed(probabilities, threshold)
+    pos = class_names.index("malignant")
+    temperature = fit_temperature(val_probabilities, data.y["val"])
+    val_cal = apply_temperature(val_probabilities, temperature)
+    test_cal = apply_temperature(probabilities, temperature)
+    threshold = threshold_for_sensitivity(val_cal[:, pos], data.y["val"] == pos, TARGET_SENSITIVITY)
+    # At 0.5 (argmax, unchanged by temperature scaling): comparable with the paper.
+    metrics = evaluate_probabilities(data.y["test"], test_cal, class_names, 0.5, seed=config.seed)
+    metrics["collapsed_to_one_class"] = collapsed(test_cal, 0.5, pos)
+    operating = evaluate_probabilities(data.y["test"], test_cal, class_names, threshold, seed=config.seed)
+    metrics["operating_point"] = {k: operating[k] for k in (
+        "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity", "specificity_ci",
+        "confusion_matrix")}
+    metrics["calibration"] = {
+        "temperature": temperature,
+        "ece_test_before": expected_calibration_error(data.y["test"] == pos, probabilities[:, pos]),
+        "ece_test_after": expected_calibration_error(data.y["test"] == pos, test_cal[:, pos]),
+        "ece_val_before": expected_calibration_error(data.y["val"] == pos, val_probabilities[:, pos]),
+        "ece_val_after": expected_calibration_error(data.y["val"] == pos, val_cal[:, pos]),
+    }
+    n_val_pos = int(np.sum(data.y["val"] == pos))
     model_file, model_sha = save_model_file(directory, saved_part)
     created = datetime.now(timezone.utc)
     card = {
@@ -79,8 +103,9 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "weights_dtype": "float32",
         "backbone": backbone.card() if backbone is not None else None,
         "threshold": threshold,
-        "threshold_rule": "0.5 on P(malignant) (argmax), as in the paper",
-        "calibration": {"method": "none", "temperature": 1.0},
+        "threshold_rule": (f"highest threshold on calibrated P(malignant) with sensitivity >= "
+                           f"{TARGET_SENSITIVITY:.0%} on the validation split ({n_val_pos} malignant images)"),
+        "calibration": {"method": "temperature", "temperature": temperature, "fitted_on": "validation split"},
         "training": {
             "data": str(Path(config.data).resolve()),
             "layout": data.dataset.layout,
@@ -102,7 +127,8 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "class_weight": "balanced" if config.class_weight else "none",
             "seed": config.seed,
         },
-        "metrics": {"test": _summary_metrics(metrics)},
+        "metrics": {"test": _summary_metrics(operating), "test_at_0.5": _summary_metrics(metrics),
+                    "calibration": metrics["calibration"]},
         "device": device,
         "training_seconds": round(seconds, 1),
         "created_at": created.isoformat(timespec="seconds"),
@@ -111,11 +137,15 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     }
     write_card(directory, card)
     write_metric_files(directory, metrics, f"{DISPLAY_NAMES.get(name, name)} - test set", history)
-    return metrics
+    return metrics, test_cal
 
 
 def _pct(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
+
+
+def _num(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def _ci(ci) -> str:
@@ -127,6 +157,7 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
     head = ("| model | paper acc. % | acc. % (95% CI) | AUC (95% CI) | sens. % | spec. % | "
             "benign P/R/F1 | malignant P/R/F1 |")
     lines = [head, "|" + "---|" * 8]
+    operating_rows = []
     for name, m in all_metrics.items():
         b, mal = m["per_class"]["benign"], m["per_class"]["malignant"]
         paper_acc = f"{100 * paper[name]:.0f}" if paper and name in paper else "-"
@@ -138,7 +169,19 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
             f"{b['precision']:.2f}/{b['recall']:.2f}/{b['f1']:.2f} | "
             f"{mal['precision']:.2f}/{mal['recall']:.2f}/{mal['f1']:.2f} |"
         )
-    return "\n".join(lines) + "\n"
+        op, cal = m.get("operating_point"), m.get("calibration")
+        if op and cal:
+            operating_rows.append(
+                f"| {name} | {op['threshold']:.3f} | {_pct(op['sensitivity'])} ({_ci(op['sensitivity_ci'])}) | "
+                f"{_pct(op['specificity'])} ({_ci(op['specificity_ci'])}) | {cal['temperature']:.2f} | "
+                f"{_num(cal['ece_test_before'])} -> {_num(cal['ece_test_after'])} |")
+    text = "\n".join(lines) + "\n"
+    if operating_rows:
+        text += ("\nOperating point chosen on the validation split for sensitivity >= 95 %, applied to the test "
+                 "set; temperature scaling fitted on the validation split:\n\n"
+                 "| model | threshold | sens. % (95% CI) | spec. % (95% CI) | temperature | test ECE before -> after |\n"
+                 "|---|---|---|---|---|---|\n" + "\n".join(operating_rows) + "\n")
+    return text
 
 
 def write_summary(out: Path, config, data, all_metrics: dict, seconds: float, device: str) -> Path:
@@ -150,8 +193,8 @@ def write_summary(out: Path, config, data, all_metrics: dict, seconds: float, de
         f"test {counts['test']}; {len(data.skipped)} file(s) skipped (see skipped.txt).",
         f"Models: {', '.join(config.models)}. Device: {device}. Wall time: {seconds / 60:.1f} min.",
         "",
-        "Test set, threshold 0.5 on P(malignant). Confidence intervals: Wilson (proportions), "
-        "bootstrap with 1,000 resamples (AUC).",
+        "Test set, threshold 0.5 on P(malignant) (argmax, as in the paper). Confidence intervals: Wilson "
+        "(proportions), bootstrap with 1,000 resamples (AUC).",
         "",
         metrics_table(all_metrics),
         f"_{DISCLAIMER}_",

@@ -93,7 +93,8 @@ def _train_cnn(config, data, work_dir, on_progress, should_stop):
                   work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
                   use_class_weight=config.class_weight, augmenter=augmenter)
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
-    return model, model, history, probs, None
+    val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
+    return model, model, history, probs, val_probs, None
 
 
 def _features(config, backbone, extractor, data, on_progress, should_stop):
@@ -144,13 +145,15 @@ def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
         history = fit(head, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
         model = assemble(extractor, head, name)
         probs = head.predict(feats["test"], verbose=0, batch_size=256)
+        val_probs = head.predict(feats["val"], verbose=0, batch_size=256)
     else:  # the naive path: the whole model, frozen base included, on every batch of every epoch
         model = assemble(extractor, head, name)
         augmenter = Augmenter(config.seed, config.augmentation) if config.augment else None
         history = fit(model, name, data.x["train"], data.y["train"], data.x["val"], data.y["val"],
                       augmenter=augmenter, **common)
         probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
-    return model, head, history, probs, backbone
+        val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
+    return model, head, history, probs, val_probs, backbone
 
 
 @dataclass
@@ -185,18 +188,19 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         started = time.perf_counter()
         try:
             if name == "cnn":
-                model, saved_part, history, probs, backbone = _train_cnn(config, data, work_dir, on_progress, should_stop)
+                model, saved_part, history, probs, val_probs, backbone = _train_cnn(
+                    config, data, work_dir, on_progress, should_stop)
             else:
-                model, saved_part, history, probs, backbone = _train_transfer(
+                model, saved_part, history, probs, val_probs, backbone = _train_transfer(
                     config, name, data, work_dir, on_progress, should_stop)
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
-        metrics = write_bundle_outputs(
+        metrics, probs = write_bundle_outputs(
             work_dir, name=name, config=config, data=data, saved_part=saved_part,
             part_kind="full" if backbone is None else "head", backbone=backbone, history=history,
-            probabilities=probs, device=device, seconds=time.perf_counter() - started,
-            preprocessing=PREPROCESSING[name], trainer_version=__version__,
+            probabilities=probs, val_probabilities=val_probs, device=device,
+            seconds=time.perf_counter() - started, preprocessing=PREPROCESSING[name], trainer_version=__version__,
         )
         final = out / name
         if final.exists():

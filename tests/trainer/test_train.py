@@ -40,8 +40,11 @@ def test_outputs_of_a_run(tiny_run):
         assert card["training"]["protocol"] == "full" and card["training"]["split_seed"] == config.seed
         assert "CPU" in card["device"] or "GPU" in card["device"]
         metrics = json.loads((bundle / "metrics.json").read_text())
-        for key in ("accuracy_ci", "roc_auc_ci", "sensitivity_ci", "specificity_ci", "confusion_matrix", "per_class"):
+        for key in ("accuracy_ci", "roc_auc_ci", "sensitivity_ci", "specificity_ci", "confusion_matrix", "per_class",
+                    "operating_point", "calibration"):
             assert key in metrics
+        assert card["calibration"]["method"] == "temperature" and card["calibration"]["temperature"] > 0
+        assert card["threshold"] == metrics["operating_point"]["threshold"] and "validation" in card["threshold_rule"]
         assert len((bundle / "history.csv").read_text().strip().splitlines()) == 1 + card["hyperparameters"]["epochs_run"]
     assert read_card(out / "mobilenetv2")["backbone"]["sha256"] and read_card(out / "cnn")["backbone"] is None
     assert (out / "summary.md").read_text().count("|") > 20
