@@ -169,7 +169,12 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
             "the file was changed or damaged, reinstall or retrain the model"
         )
     try:
-        part = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+        if model_path.suffix == ".npz":
+            part = _load_npz_weights(model_path, card)
+        else:
+            part = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except BundleError:
+        raise
     except Exception as exc:
         raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
     if card["model_part"] == "full":
@@ -184,6 +189,63 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
         )
     model = assemble(feature_extractor(backbone), part, card["architecture"])
     return LoadedBundle(bundle_dir, card, model)
+
+
+WEIGHTS_NPZ = "weights.npz"
+
+
+def _part_builder(card: dict, first_kernel_shape) -> keras.Model:
+    from trainer.models import build_cnn, build_head
+
+    n = len(card["class_names"])
+    if card["model_part"] == "full":
+        if card["architecture"] != "cnn":
+            raise BundleError(f"a full-model weights file is only defined for the cnn, not {card['architecture']}")
+        return build_cnn(n)
+    return build_head(int(first_kernel_shape[0]), n)
+
+
+def _load_npz_weights(path: Path, card: dict) -> keras.Model:
+    """Weights stored as a plain ``.npz`` (float16 to halve the size), architecture from the builder."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = [archive[f"w{i:03d}"] for i in range(len(archive.files))]
+    model = _part_builder(card, arrays[0].shape if arrays else (0,))
+    expected = [tuple(w.shape) for w in model.weights]
+    if [tuple(a.shape) for a in arrays] != expected:
+        raise BundleError(f"{path}: weight shapes do not fit the {card['architecture']} architecture; re-export it")
+    model.set_weights([a.astype(w.dtype) for a, w in zip(arrays, model.weights)])
+    return model
+
+
+def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool = True, backbones=None,
+                  probe: np.ndarray | None = None, tolerance: float = 1e-3) -> dict:
+    """Copy a bundle for shipping; with ``float16`` the weights of a full model are stored as float16
+    ``weights.npz``. Predictions on ``probe`` images must match the original within ``tolerance``.
+    Returns {"max_abs_difference": ..., "bytes": ...}."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    original = load_bundle(src, backbones)
+    card = dict(original.card)
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(MODEL_NAME, WEIGHTS_NPZ, "*.tmp"))
+    if float16 and card["model_part"] == "full":
+        part = original.model
+        np.savez(dst / WEIGHTS_NPZ, **{f"w{i:03d}": w.astype(np.float16) for i, w in enumerate(part.get_weights())})
+        card.update(model_file=WEIGHTS_NPZ, model_sha256=sha256_file(dst / WEIGHTS_NPZ), weights_dtype="float16")
+    else:
+        shutil.copy2(src / card["model_file"], dst / card["model_file"])
+    write_card(dst, card)
+    exported = load_bundle(dst, backbones)
+    if probe is None:
+        probe = np.random.default_rng(0).integers(0, 256, (8, 224, 224, 3)).astype(np.uint8)
+    diff = float(np.abs(exported.predict_proba(probe) - original.predict_proba(probe)).max())
+    if diff > tolerance:
+        shutil.rmtree(dst)
+        raise BundleError(f"exported {card['name']} differs from the original by {diff:.2e} > {tolerance}; "
+                          "export without float16")
+    return {"max_abs_difference": diff, "bytes": sum(f.stat().st_size for f in dst.iterdir())}
 
 
 def find_bundles(models_dir: str | os.PathLike) -> list[Path]:

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", required=True)
     ev.add_argument("--split", default="test", choices=["test", "all"])
     ev.add_argument("--backbones")
+    ex = sub.add_parser("export", help="copy bundles for shipping (CNN weights as float16, checked)")
+    ex.add_argument("--models", required=True, help="folder of bundles")
+    ex.add_argument("--out", required=True, help="destination, e.g. resources/models")
+    ex.add_argument("--backbones")
+    ex.add_argument("--no-float16", action="store_true", help="keep float32 weights")
+    ex.add_argument("--probe-data", help="data folder whose first 32 images check the export (else random images)")
     return parser
 
 
@@ -90,6 +96,27 @@ def _fmt(seconds) -> str:
         return "?"
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _export(args) -> None:
+    from pathlib import Path
+
+    from trainer.bundle import export_bundle, find_bundles
+    from trainer.errors import BundleError
+
+    probe = None
+    if args.probe_data:
+        from trainer.data import decode_samples, discover
+
+        probe = decode_samples(discover(args.probe_data).samples[:32]).images
+    bundles = find_bundles(args.models)
+    if not bundles:
+        raise BundleError(f"no model bundle (a folder with card.json) in {args.models}")
+    for bundle in bundles:
+        report = export_bundle(bundle, Path(args.out) / bundle.name, float16=not args.no_float16,
+                               backbones=args.backbones, probe=probe)
+        print(f"{bundle.name}: {report['bytes'] / 1e6:.1f} MB, max |difference| to the original "
+              f"{report['max_abs_difference']:.1e}")
 
 
 def main(argv=None) -> int:
@@ -126,6 +153,8 @@ def main(argv=None) -> int:
                                      on_progress=_Printer())
             print(metrics_table(results, paper=None))
             print(f"results written to {args.out}")
+        elif args.command == "export":
+            _export(args)
     except TrainerError as exc:
         print(f"melanoma-train: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

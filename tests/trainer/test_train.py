@@ -154,3 +154,26 @@ def test_feature_cache_is_reused(tiny_run, tmp_path):
     run_training(cfg)
     after = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npy")}
     assert after == before  # read, not recomputed
+
+
+def test_float16_export_matches_float32_within_1e3(tiny_run, tmp_path):
+    from trainer.bundle import export_bundle
+
+    config, result, _ = tiny_run
+    ds = discover(config.data)
+    by_path = {str(s.path): s for s in ds.samples}
+    probe = decode_samples([by_path[p] for p in result.test_paths]).images
+    report = export_bundle(result.bundles["cnn"], tmp_path / "cnn16", float16=True, probe=probe)
+    card = read_card(tmp_path / "cnn16")
+    assert card["weights_dtype"] == "float16" and card["model_file"] == "weights.npz"
+    assert report["max_abs_difference"] <= 1e-3
+    size16 = (tmp_path / "cnn16" / "weights.npz").stat().st_size
+    size32 = (result.bundles["cnn"] / "model.keras").stat().st_size
+    assert size16 < 0.6 * size32
+    loaded = load_bundle(tmp_path / "cnn16")
+    np.testing.assert_allclose(loaded.predict_proba(probe), result.probabilities["cnn"], atol=1e-3)
+    with open(tmp_path / "cnn16" / "weights.npz", "r+b") as handle:  # tamper: checksum must catch it
+        handle.seek(100)
+        handle.write(b"\x00\x01")
+    with pytest.raises(BundleError, match="does not match"):
+        load_bundle(tmp_path / "cnn16")
