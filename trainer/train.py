@@ -236,12 +236,3 @@ def _write_split(path: Path, data: PreparedData) -> None:
 def _write_skipped(path: Path, skipped) -> None:
     lines = [f"{p}\t{reason}" for p, reason in skipped]
     path.write_text(("\n".join(lines) + "\n") if lines else "", encoding="utf-8")
-
-
-def load_history_csv(path: Path) -> dict[str, list[float]]:
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
-
-
-__all__ = ["RunResult", "TrainConfig", "prepare_data", "run_training", "load_history_csv"]

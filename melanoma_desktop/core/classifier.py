@@ -40,12 +40,12 @@ class Classifier(Protocol):
     def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]: ...
 
 
-def _info_from_card(card: dict, available=True, reason="") -> ModelInfo:
+def _info_from_card(card: dict, available=True, reason="", bundle_dir="") -> ModelInfo:
     return ModelInfo(
         name=card["name"], display_name=card.get("display_name", card["name"]), version=card["version"],
         threshold=float(card["threshold"]), class_names=tuple(card["class_names"]),
         test_metrics=card.get("metrics", {}).get("test", {}), training=card.get("training", {}),
-        available=available, reason=reason,
+        available=available, reason=reason, bundle_dir=str(bundle_dir),
     )
 
 
@@ -64,7 +64,7 @@ class ModelSet:
     unavailable: list[ModelInfo] = field(default_factory=list)
 
     def model_infos(self) -> list[ModelInfo]:
-        infos = [_info_from_card(b.card) for b in self.loaded] + list(self.unavailable)
+        infos = [_info_from_card(b.card, bundle_dir=b.directory) for b in self.loaded] + list(self.unavailable)
         rank = {name: i for i, name in enumerate(MODEL_ORDER)}
         return sorted(infos, key=lambda info: (rank.get(info.name, 99), info.name))
 
@@ -106,7 +106,7 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
         except TrainerError as exc:
             try:
                 card = read_card(bundle_dir)
-                info = _info_from_card(card, available=False, reason=str(exc))
+                info = _info_from_card(card, available=False, reason=str(exc), bundle_dir=bundle_dir)
             except TrainerError:
                 info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
             models.unavailable.append(info)

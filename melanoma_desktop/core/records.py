@@ -18,6 +18,7 @@ class ModelInfo:
     training: dict = field(default_factory=dict)
     available: bool = True
     reason: str = ""  # why it is unavailable and how to fix it
+    bundle_dir: str = ""
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,9 @@ class MainWindow(QMainWindow):
         self.reviewed_action.triggered.connect(self.toggle_reviewed)
         case_menu.addAction(self.reviewed_action)
         models_menu = self.menuBar().addMenu("&Models")
+        metrics_action = QAction("Metrics…", self)
+        metrics_action.triggered.connect(self.show_metrics)
+        models_menu.addAction(metrics_action)
         reload_action = QAction("Reload models", self)
         reload_action.triggered.connect(self.start_loading_models)
         models_menu.addAction(reload_action)
@@ -134,6 +137,13 @@ class MainWindow(QMainWindow):
     # -- models ---------------------------------------------------------------------------------
     def model_infos(self) -> list[ModelInfo]:
         return self.classifier.model_infos() if self.classifier is not None else []
+
+    def show_metrics(self):
+        from melanoma_desktop.ui.metrics_panel import MetricsPanel
+
+        panel = MetricsPanel([i.bundle_dir for i in self.model_infos() if i.bundle_dir], self)
+        panel.show()
+        return panel
 
     def start_loading_models(self) -> None:
         self.models_status.setText("Loading models… (the window works meanwhile; dropped images wait for them)")

@@ -84,3 +84,18 @@ def test_triage_command_without_models_says_how_to_get_them(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--models", str(empty), str(img)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1 and "No models are installed" in proc.stderr and "trainer train" in proc.stderr
+
+
+def test_metrics_panel_shows_each_model_and_exports(qtbot, tiny_bundles, tmp_path):
+    from melanoma_desktop.ui.metrics_panel import MetricsPanel
+
+    models_dir, _, _ = tiny_bundles
+    panel = MetricsPanel([str(models_dir / "cnn"), str(models_dir / "mobilenetv2"), str(tmp_path / "missing")])
+    qtbot.addWidget(panel)
+    assert [c.report.card["name"] for c in panel.columns] == ["cnn", "mobilenetv2"]
+    column = panel.columns[0]
+    assert set(column.figures) == {"confusion_matrix", "roc", "learning_curves"}
+    pages = panel.export_pdf(str(tmp_path / "metrics.pdf"))
+    assert pages == 8 and (tmp_path / "metrics.pdf").read_bytes().startswith(b"%PDF")
+    column.figures["roc"].savefig(tmp_path / "roc.png")
+    assert (tmp_path / "roc.png").stat().st_size > 1000

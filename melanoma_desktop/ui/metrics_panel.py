@@ -1,0 +1,185 @@
+"""Models > Metrics: for each model side by side, the numbers and figures behind it.
+
+Figures are matplotlib ``Figure`` objects on ``FigureCanvasQTAgg`` (no pyplot state); each exports
+to PNG, and the whole panel to one PDF.
+"""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from melanoma_desktop import DISCLAIMER
+from trainer.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
+from trainer.reports import BundleReport, read_report
+
+
+def _pct_ci(value, ci) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    text = f"{value:.1%}"
+    if ci and not any(v is None or (isinstance(v, float) and math.isnan(v)) for v in ci):
+        text += f"  ({ci[0]:.1%} – {ci[1]:.1%})"
+    return text
+
+
+def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
+    m, card = report.metrics, report.card
+    op = m.get("operating_point", {})
+    cal = m.get("calibration", {})
+    auc, auc_ci = m.get("roc_auc"), m.get("roc_auc_ci") or [math.nan, math.nan]
+    training = card.get("training", {})
+    counts = training.get("counts", {})
+    rows = [
+        ("Version", card.get("version", "")),
+        ("Test images", str(m.get("n", "n/a"))),
+        ("ROC AUC (95% CI)", "n/a" if auc is None else f"{auc:.3f}  ({auc_ci[0]:.3f} – {auc_ci[1]:.3f})"),
+        ("Accuracy at 0.5", _pct_ci(m.get("accuracy"), m.get("accuracy_ci"))),
+        (f"Threshold (card)", f"{card.get('threshold', 0.5):.3f}"),
+        ("Sensitivity at threshold", _pct_ci(op.get("sensitivity"), op.get("sensitivity_ci"))),
+        ("Specificity at threshold", _pct_ci(op.get("specificity"), op.get("specificity_ci"))),
+        ("Accuracy at threshold", _pct_ci(op.get("accuracy"), op.get("accuracy_ci"))),
+        ("Calibration", f"temperature {cal.get('temperature', 1.0):.2f}; test ECE "
+                        f"{cal.get('ece_test_before', math.nan):.3f} → {cal.get('ece_test_after', math.nan):.3f}"),
+        ("Trained on", f"{training.get('data', 'n/a')} ({training.get('layout', '?')})"),
+        ("Protocol, seed", f"{training.get('protocol', '?')}, {training.get('split_seed', '?')}"),
+        ("Split (benign/malignant)", "; ".join(f"{part} {v.get('benign', 0)}/{v.get('malignant', 0)}"
+                                               for part, v in counts.items()) or "n/a"),
+        ("Device, date", f"{card.get('device', '?')}, {card.get('created_at', '?')}"),
+    ]
+    return rows
+
+
+def _table(rows: list[tuple[str, ...]], headers: list[str]) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(value))
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setMinimumHeight(min(32 + 26 * len(rows), 420))
+    return table
+
+
+def report_rows(metrics: dict) -> list[tuple[str, ...]]:
+    rows = []
+    for name, v in {**metrics.get("per_class", {}), **{f"{k} avg": v for k, v in metrics.get("averages", {}).items()}}.items():
+        rows.append((name, f"{v['precision']:.2f}", f"{v['recall']:.2f}", f"{v['f1']:.2f}", str(v["support"])))
+    return rows
+
+
+def make_figures(report: BundleReport) -> dict[str, Figure]:
+    m, name = report.metrics, report.card.get("display_name", report.card.get("name", ""))
+    figures = {}
+    if m.get("confusion_matrix"):
+        figures["confusion_matrix"] = draw_confusion_matrix(Figure(figsize=(6.0, 2.9)), m["confusion_matrix"],
+                                                            m.get("class_names", ["benign", "malignant"]),
+                                                            f"{name}: confusion matrix (threshold 0.5)")
+    roc = m.get("roc_curve", {})
+    if roc.get("fpr"):
+        fig = Figure(figsize=(4.2, 3.6))
+        op = m.get("operating_point", {})
+        point = (1 - op["specificity"], op["sensitivity"]) if op.get("sensitivity") is not None else None
+        draw_roc(fig.subplots(), roc["fpr"], roc["tpr"], m.get("roc_auc", math.nan), point, "test")
+        fig.suptitle(f"{name}: ROC")
+        fig.tight_layout()
+        figures["roc"] = fig
+    if report.history:
+        figures["learning_curves"] = draw_learning_curves(Figure(figsize=(6.0, 2.9)), report.history,
+                                                          f"{name}: learning curves")
+    return figures
+
+
+class ModelMetricsColumn(QWidget):
+    def __init__(self, report: BundleReport, parent=None):
+        super().__init__(parent)
+        self.report = report
+        self.figures = make_figures(report)
+        layout = QVBoxLayout(self)
+        title = QLabel(f"<b>{report.card.get('display_name', report.card['name'])}</b>")
+        layout.addWidget(title)
+        layout.addWidget(_table(summary_rows(report), ["", "value"]))
+        layout.addWidget(QLabel("Classification report (test, threshold 0.5)"))
+        layout.addWidget(_table(report_rows(report.metrics), ["class", "precision", "recall", "F1", "support"]))
+        self.canvases = {}
+        for key, fig in self.figures.items():
+            canvas = FigureCanvasQTAgg(fig)
+            canvas.setMinimumHeight(260)
+            self.canvases[key] = canvas
+            layout.addWidget(canvas)
+            button = QPushButton(f"Save {key.replace('_', ' ')} as PNG…")
+            button.clicked.connect(lambda _=False, k=key: self._save_png(k))
+            layout.addWidget(button)
+        layout.addStretch(1)
+
+    def _save_png(self, key: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save figure", f"{self.report.card['name']}_{key}.png", "PNG (*.png)")
+        if path:
+            self.figures[key].savefig(path, dpi=150)
+
+
+class MetricsPanel(QDialog):
+    """One column per model bundle; errors reading a bundle are shown in its place."""
+
+    def __init__(self, bundle_dirs: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Model metrics")
+        self.resize(1400, 900)
+        outer = QVBoxLayout(self)
+        disclaimer = QLabel(f"⚠ {DISCLAIMER} Metrics are from each model's held-out test split.")
+        disclaimer.setStyleSheet("background: #fff4ce; padding: 4px;")
+        outer.addWidget(disclaimer)
+        top = QHBoxLayout()
+        self.pdf_button = QPushButton("Export all to PDF…")
+        self.pdf_button.clicked.connect(self._export_pdf_dialog)
+        top.addStretch(1)
+        top.addWidget(self.pdf_button)
+        outer.addLayout(top)
+        row_widget = QWidget()
+        row = QHBoxLayout(row_widget)
+        self.columns: list[ModelMetricsColumn] = []
+        for directory in bundle_dirs:
+            try:
+                column = ModelMetricsColumn(read_report(directory))
+            except Exception as exc:  # a damaged bundle must not hide the others
+                row.addWidget(QLabel(f"Cannot read {directory}: {exc}"))
+                continue
+            self.columns.append(column)
+            row.addWidget(column)
+        if not bundle_dirs:
+            row.addWidget(QLabel("No models are installed."))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(row_widget)
+        outer.addWidget(scroll, 1)
+
+    def export_pdf(self, path: str) -> int:
+        """Every figure and a text page per model into one PDF; returns the number of pages."""
+        pages = 0
+        with PdfPages(path) as pdf:
+            for column in self.columns:
+                text = Figure(figsize=(8.27, 11.69))
+                lines = [column.report.card.get("display_name", column.report.card["name"]), ""]
+                lines += [f"{k}: {v}" for k, v in summary_rows(column.report)]
+                lines += ["", "class  precision  recall  F1  support"]
+                lines += ["  ".join(r) for r in report_rows(column.report.metrics)]
+                lines += ["", DISCLAIMER]
+                text.text(0.06, 0.96, "\n".join(lines), va="top", family="monospace", fontsize=8, wrap=True)
+                pdf.savefig(text)
+                pages += 1
+                for fig in column.figures.values():
+                    pdf.savefig(fig)
+                    pages += 1
+        return pages
+
+    def _export_pdf_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "model_metrics.pdf", "PDF (*.pdf)")
+        if path:
+            self.export_pdf(path)
