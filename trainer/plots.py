@@ -44,7 +44,8 @@ def draw_learning_curves(fig: Figure, history: dict[str, list[float]], title: st
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if hasattr(fig, "tight_layout"):  # a SubFigure (wizard's live curves) lays out with its parent
+        fig.tight_layout()
     return fig
 
 

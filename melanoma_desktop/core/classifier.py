@@ -89,14 +89,16 @@ class ModelSet:
 
 
 def load_models(directory=None, backbones=None, allow_download: bool = False,
-                on_progress: Callable[[str], None] | None = None, should_stop=lambda: False) -> ModelSet:
-    """Load every bundle under ``directory``; never raises for one bad bundle."""
+                on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
+                bundle_dirs: list | None = None) -> ModelSet:
+    """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle."""
     from trainer.bundle import find_bundles, load_bundle, read_card
     from trainer.errors import TrainerError
 
     directory = Path(directory) if directory else default_models_dir()
     models = ModelSet(directory)
-    for bundle_dir in find_bundles(directory):
+    for bundle_dir in (bundle_dirs if bundle_dirs is not None else find_bundles(directory)):
+        bundle_dir = Path(bundle_dir)
         if should_stop():
             break
         if on_progress:

@@ -41,14 +41,20 @@ def run_app(args) -> int:
 
     from melanoma_desktop.ui.main_window import MainWindow
 
+    from melanoma_desktop.core.registry import ModelRegistry
+
     models_dir, backbones = getattr(args, "models", None), getattr(args, "backbones", None)
+    registry = ModelRegistry(data_dir / "models")
 
     def factory(on_progress):
-        from melanoma_desktop.core.classifier import load_models
+        from melanoma_desktop.core.classifier import default_models_dir, load_models
 
-        return load_models(models_dir, backbones, on_progress=on_progress)
+        if models_dir:  # an explicit folder is used as it is
+            return load_models(models_dir, backbones, on_progress=on_progress)
+        return load_models(default_models_dir(), backbones, on_progress=on_progress,
+                           bundle_dirs=registry.active_bundle_dirs(fallback=default_models_dir()))
 
-    window = MainWindow(data_dir / "cases.sqlite3", factory)
+    window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
     window.show()
     _report_startup_timing(window)
     window.start_loading_models()

@@ -35,8 +35,11 @@ class MainWindow(QMainWindow):
     sig_batch_finished = Signal(str)  # "finished" | "cancelled" | "failed"
     sig_case_saved = Signal(int)  # case id
 
-    def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None):
+    def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None,
+                 registry=None, backbones: str | None = None):
         super().__init__(parent)
+        self.registry = registry  # where retrained models are promoted (None: retraining is off)
+        self.backbones = backbones
         self.setWindowTitle("Melanoma triage — research software")
         self.resize(1280, 820)
         self.setAcceptDrops(True)
@@ -123,9 +126,12 @@ class MainWindow(QMainWindow):
         self.reviewed_action.triggered.connect(self.toggle_reviewed)
         case_menu.addAction(self.reviewed_action)
         models_menu = self.menuBar().addMenu("&Models")
-        metrics_action = QAction("Metrics…", self)
-        metrics_action.triggered.connect(self.show_metrics)
-        models_menu.addAction(metrics_action)
+        for text, slot in (("Metrics…", self.show_metrics), ("Retrain…", self.show_retrain_wizard),
+                           ("Versions…", self.show_versions)):
+            action = QAction(text, self)
+            action.triggered.connect(slot)
+            action.setEnabled(self.registry is not None or text == "Metrics…")
+            models_menu.addAction(action)
         reload_action = QAction("Reload models", self)
         reload_action.triggered.connect(self.start_loading_models)
         models_menu.addAction(reload_action)
@@ -144,6 +150,24 @@ class MainWindow(QMainWindow):
         panel = MetricsPanel([i.bundle_dir for i in self.model_infos() if i.bundle_dir], self)
         panel.show()
         return panel
+
+    def show_retrain_wizard(self):
+        from melanoma_desktop.ui.wizard import RetrainWizard
+
+        active = {i.name: i.bundle_dir for i in self.model_infos() if i.available and i.bundle_dir}
+        wizard = RetrainWizard(self.runner, self.registry, self.registry.root.parent / "runs", active,
+                               backbones=self.backbones, parent=self)
+        wizard.sig_promoted.connect(lambda promoted: promoted and self.start_loading_models())
+        wizard.show()
+        return wizard
+
+    def show_versions(self):
+        from melanoma_desktop.ui.versions_dialog import VersionsDialog
+
+        dialog = VersionsDialog(self.registry, self)
+        dialog.sig_restored.connect(lambda *_: self.start_loading_models())
+        dialog.show()
+        return dialog
 
     def start_loading_models(self) -> None:
         self.models_status.setText("Loading models… (the window works meanwhile; dropped images wait for them)")

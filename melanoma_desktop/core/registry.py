@@ -1,0 +1,95 @@
+"""Which model versions are active, in the user's data folder (never the install folder).
+
+Layout: ``ROOT/versions/<name>/<version>/`` holds every promoted bundle; ``ROOT/active.json``
+maps each model name to its active version. Promotion copies the bundle in, then replaces
+``active.json`` in one atomic step; the previous version stays and can be restored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainer.bundle import find_bundles, read_card
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    directory: Path
+    created_at: str
+    active: bool
+
+
+class ModelRegistry:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    @property
+    def _active_file(self) -> Path:
+        return self.root / "active.json"
+
+    def active(self) -> dict[str, str]:
+        try:
+            return json.loads(self._active_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _write_active(self, mapping: dict[str, str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self._active_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(mapping, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self._active_file)  # the switch: one atomic rename
+
+    def version_dir(self, name: str, version: str) -> Path:
+        return self.root / "versions" / name / version
+
+    def active_bundle_dirs(self, fallback: str | os.PathLike | None = None) -> list[Path]:
+        """Active bundles; models never promoted come from ``fallback`` (e.g. the shipped ones)."""
+        dirs = {}
+        if fallback is not None:
+            for d in find_bundles(fallback):
+                dirs[d.name] = d
+        for name, version in self.active().items():
+            path = self.version_dir(name, version)
+            if (path / "card.json").is_file():
+                dirs[name] = path
+        return [dirs[k] for k in sorted(dirs)]
+
+    def promote(self, bundle_dir: str | os.PathLike) -> ModelVersion:
+        """Copy a trained bundle in and make it the active version of its model."""
+        card = read_card(bundle_dir)
+        name, version = card["name"], card["version"]
+        target = self.version_dir(name, version)
+        if not target.exists():
+            tmp = target.with_name(f".{version}.incoming")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(bundle_dir, tmp)
+            os.replace(tmp, target)
+        self._write_active({**self.active(), name: version})
+        return self._version(name, version)
+
+    def restore(self, name: str, version: str) -> ModelVersion:
+        if not (self.version_dir(name, version) / "card.json").is_file():
+            raise FileNotFoundError(f"no version {version} of {name} in {self.root}")
+        self._write_active({**self.active(), name: version})
+        return self._version(name, version)
+
+    def _version(self, name: str, version: str) -> ModelVersion:
+        path = self.version_dir(name, version)
+        card = read_card(path)
+        return ModelVersion(name, version, path, card.get("created_at", ""), self.active().get(name) == version)
+
+    def versions(self, name: str | None = None) -> list[ModelVersion]:
+        base = self.root / "versions"
+        names = [name] if name else sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        out = []
+        for n in names:
+            for path in sorted((base / n).iterdir()) if (base / n).is_dir() else []:
+                if (path / "card.json").is_file():
+                    out.append(self._version(n, path.name))
+        return sorted(out, key=lambda v: (v.name, v.created_at), reverse=False)

@@ -1,0 +1,68 @@
+"""Models > Retrain…: data, setup, train, results. Runs the same trainer code as the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QMessageBox, QWizard
+
+from melanoma_desktop.ui.wizard.data_page import DataPage
+from melanoma_desktop.ui.wizard.results_page import ResultsPage
+from melanoma_desktop.ui.wizard.setup_page import SetupPage
+from melanoma_desktop.ui.wizard.train_page import TrainPage
+
+
+class RetrainWizard(QWizard):
+    sig_promoted = Signal(list)  # ModelVersion list
+
+    def __init__(self, runner, registry, runs_dir: Path, active_dirs: dict[str, str], backbones: str | None = None,
+                 cache_dir: str | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Retrain the models")
+        self.resize(1000, 760)
+        self.runner = runner
+        self.registry = registry
+        self.runs_dir = Path(runs_dir)
+        self.active_dirs = active_dirs
+        self.backbones = backbones
+        self.cache_dir = cache_dir
+        self.data_page = DataPage(self)
+        self.setup_page = SetupPage(self)
+        self.train_page = TrainPage(self)
+        self.results_page = ResultsPage(self)
+        for page in (self.data_page, self.setup_page, self.train_page, self.results_page):
+            self.addPage(page)
+        self.setButtonText(QWizard.FinishButton, "Promote ticked models")
+
+    def backbones_for_compare(self):
+        return self.setup_page.backbones.text().strip() or self.backbones
+
+    def accept(self) -> None:
+        promoted = []
+        result = self.train_page.result
+        if result is not None:
+            for name in self.results_page.chosen():
+                promoted.append(self.registry.promote(result.bundles[name]))
+        self.sig_promoted.emit(promoted)
+        super().accept()
+
+    def _confirm_stop(self) -> bool:
+        if not self.train_page.running:
+            return True
+        answer = QMessageBox.question(self, "Training is running",
+                                      "Stop the training? The active models stay as they are.")
+        if answer != QMessageBox.Yes:
+            return False
+        self.train_page.cancel()
+        return True
+
+    def reject(self) -> None:
+        if self._confirm_stop():
+            super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self._confirm_stop():
+            event.accept()
+        else:
+            event.ignore()

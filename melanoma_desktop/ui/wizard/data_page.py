@@ -1,0 +1,92 @@
+"""Wizard page 1: choose a data folder and see what it holds."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton,
+                               QVBoxLayout, QWizardPage)
+
+from melanoma_desktop.ui.worker import Job
+
+
+class DataPage(QWizardPage):
+    def __init__(self, wizard):
+        super().__init__()
+        self.wiz = wizard
+        self.report = None
+        self.setTitle("1. Data")
+        self.setSubTitle("Choose a folder of labelled images: benign/ and malignant/ folders, a labels.csv, "
+                         "or HAM10000 metadata.")
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("data folder")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.inspect_button = QPushButton("Inspect")
+        self.inspect_button.clicked.connect(self.inspect)
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        row.addWidget(self.inspect_button)
+        layout.addLayout(row)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.RichText)
+        layout.addWidget(self.summary)
+        self.examples = QGridLayout()
+        layout.addLayout(self.examples)
+        layout.addWidget(QLabel("Unreadable files (skipped):"))
+        self.unreadable_list = QListWidget()
+        self.unreadable_list.setMaximumHeight(110)
+        layout.addWidget(self.unreadable_list)
+        layout.addStretch(1)
+
+    def _browse(self):
+        folder = QFileDialog.getExistingDirectory(self, "Data folder")
+        if folder:
+            self.path_edit.setText(folder)
+            self.inspect()
+
+    def inspect(self) -> Job:
+        from trainer.inspect import inspect_dataset
+
+        path = self.path_edit.text().strip()
+        self.report = None
+        self.completeChanged.emit()
+        self.summary.setText("Inspecting… (every image is decoded once)")
+
+        def body(should_stop, on_progress):
+            return inspect_dataset(path, lambda done, total: on_progress((done, total)), should_stop)
+
+        job = Job("Inspecting data", body)
+        job.signals.sig_progress.connect(lambda p: self.summary.setText(f"Inspecting… {p[0]}/{p[1]} images"))
+        job.signals.sig_finished.connect(self._on_report)
+        job.signals.sig_failed.connect(lambda message, _tb: self.summary.setText(f"<b>Cannot use this folder:</b> "
+                                                                                 f"{message}"))
+        return self.wiz.runner.submit(job, heavy=False)
+
+    def _on_report(self, report) -> None:
+        self.report = report
+        counts = ", ".join(f"{k}: {v}" for k, v in report.counts.items())
+        lines = [f"<b>{report.root}</b> ({report.layout}) — {counts}; {report.n_lesions} lesions"]
+        lines += [f"<span style='color:#b3261e'>✖ {e}</span>" for e in report.errors]
+        lines += [f"<span style='color:#8a5a00'>⚠ {w}</span>" for w in report.warnings]
+        self.summary.setText("<br>".join(lines))
+        self.unreadable_list.clear()
+        self.unreadable_list.addItems([f"{p}: {r}" for p, r in report.unreadable])
+        while self.examples.count():
+            item = self.examples.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for row, (label, paths) in enumerate(report.examples.items()):
+            self.examples.addWidget(QLabel(label), row, 0)
+            for col, path in enumerate(paths, start=1):
+                thumb = QLabel()
+                thumb.setPixmap(QPixmap(path).scaled(72, 72, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+                thumb.setToolTip(path)
+                self.examples.addWidget(thumb, row, col)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.report is not None and self.report.trainable

@@ -1,0 +1,127 @@
+"""Wizard page 4: each new model next to the active one on the same test split; tick to promote."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage
+
+from melanoma_desktop.ui.worker import Job
+from trainer.bundle import read_card
+
+COLUMNS = ["model", "which", "accuracy (0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
+           "threshold", "version"]
+
+
+def _fmt(v, pct=True) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.1%}" if pct else f"{v:.3f}"
+
+
+def test_split(run_dir: Path) -> tuple[list[str], np.ndarray]:
+    """Paths and labels (1 = malignant) of a run's test images, from its split.csv."""
+    with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["split"] == "test"]
+    return [r["path"] for r in rows], np.array([r["label"] == "malignant" for r in rows], dtype=int)
+
+
+def compare_with_active(run_dir: Path, names: list[str], active_dirs: dict[str, str], backbones) -> dict[str, dict]:
+    """The active bundles' numbers on the new run's test images (the same split)."""
+    from trainer.bundle import load_bundle
+    from trainer.data import Sample, decode_samples
+    from trainer.metrics import evaluate_probabilities
+
+    paths, labels = test_split(run_dir)
+    decoded = decode_samples([Sample(Path(p), "benign") for p in paths])
+    y = labels[decoded.kept]
+    out = {}
+    for name in names:
+        if name not in active_dirs:
+            continue
+        try:
+            bundle = load_bundle(active_dirs[name], backbones)
+        except Exception as exc:  # an unavailable active model is reported, not fatal
+            out[name] = {"error": str(exc)}
+            continue
+        probs = bundle.predict_proba(decoded.images)
+        names_ = tuple(bundle.class_names)
+        at_half = evaluate_probabilities(y, probs, names_, 0.5, n_boot=0)
+        at_thr = evaluate_probabilities(y, probs, names_, bundle.threshold, n_boot=0)
+        out[name] = {"accuracy": at_half["accuracy"], "roc_auc": at_half["roc_auc"],
+                     "sensitivity": at_thr["sensitivity"], "specificity": at_thr["specificity"],
+                     "threshold": bundle.threshold, "version": bundle.version}
+    return out
+
+
+class ResultsPage(QWizardPage):
+    def __init__(self, wizard):
+        super().__init__()
+        self.wiz = wizard
+        self.promote_boxes: dict[str, QCheckBox] = {}
+        self.active_metrics: dict[str, dict] = {}
+        self.setTitle("4. Results")
+        self.setSubTitle("New models beside the active ones, on the same test images. Tick the models to make "
+                         "active; the previous versions stay and can be restored from Models > Versions.")
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        layout.addWidget(self.table, 1)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.boxes_layout = QVBoxLayout()
+        layout.addLayout(self.boxes_layout)
+
+    def initializePage(self) -> None:
+        result = self.wiz.train_page.result
+        for box in self.promote_boxes.values():
+            box.deleteLater()
+        self.promote_boxes = {}
+        for name in result.metrics:
+            box = QCheckBox(f"Make the new {name} active")
+            self.promote_boxes[name] = box
+            self.boxes_layout.addWidget(box)
+        self._fill()
+        if self.wiz.active_dirs:
+            self.status.setText("Evaluating the active models on the same test images…")
+            names = list(result.metrics)
+            job = Job("Comparing with the active models", lambda should_stop, on_progress: compare_with_active(
+                result.out, names, self.wiz.active_dirs, self.wiz.backbones_for_compare()))
+            job.signals.sig_finished.connect(self._on_compared)
+            job.signals.sig_failed.connect(lambda message, _tb: self.status.setText(f"Comparison failed: {message}"))
+            self.wiz.runner.submit(job)
+        else:
+            self.status.setText("No active models to compare with.")
+
+    def _on_compared(self, metrics: dict) -> None:
+        self.active_metrics = metrics
+        self.status.setText("Active models evaluated on the same test images.")
+        self._fill()
+
+    def _fill(self) -> None:
+        result = self.wiz.train_page.result
+        rows = []
+        for name, m in result.metrics.items():
+            op = m.get("operating_point", {})
+            card_version = read_card(result.bundles[name])["version"]
+            rows.append([name, "new", _fmt(m["accuracy"]), _fmt(m["roc_auc"], False), _fmt(op.get("sensitivity")),
+                         _fmt(op.get("specificity")), _fmt(op.get("threshold"), False), card_version])
+            a = self.active_metrics.get(name)
+            if a and "error" in a:
+                rows.append([name, "active", "unavailable", "", "", "", "", a["error"][:80]])
+            elif a:
+                rows.append([name, "active", _fmt(a["accuracy"]), _fmt(a["roc_auc"], False), _fmt(a["sensitivity"]),
+                             _fmt(a["specificity"]), _fmt(a["threshold"], False), a["version"]])
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+        self.table.resizeColumnsToContents()
+
+    def chosen(self) -> list[str]:
+        return [name for name, box in self.promote_boxes.items() if box.isChecked()]

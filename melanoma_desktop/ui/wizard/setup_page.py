@@ -1,0 +1,107 @@
+"""Wizard page 2: models, protocol and hyper-parameters; backbone check, device and time estimate."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout, QWizardPage)
+
+from melanoma_desktop.ui.batch_bar import format_eta
+from melanoma_desktop.ui.worker import Job
+
+
+class SetupPage(QWizardPage):
+    def __init__(self, wizard):
+        super().__init__()
+        self.wiz = wizard
+        self.estimate = None
+        self.setTitle("2. Setup")
+        self.setSubTitle("The defaults are the paper's recipe. Check the backbone weights to see the device and an "
+                         "estimate of the training time on this machine.")
+        layout = QVBoxLayout(self)
+        models_row = QHBoxLayout()
+        self.model_boxes = {}
+        for name, label in (("cnn", "Custom CNN"), ("vgg16", "VGG16"), ("mobilenetv2", "MobileNetV2")):
+            box = QCheckBox(label)
+            box.setChecked(True)
+            box.toggled.connect(self._invalidate)
+            self.model_boxes[name] = box
+            models_row.addWidget(box)
+        layout.addLayout(models_row)
+        form = QFormLayout()
+        self.protocol = QComboBox()
+        self.protocol.addItems(["paper", "full", "custom"])
+        self.fractions = QLineEdit("0.7,0.15,0.15")
+        self.epochs = QSpinBox(minimum=1, maximum=200, value=20)
+        self.batch_size = QSpinBox(minimum=1, maximum=512, value=32)
+        self.learning_rate = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.5, singleStep=0.0001, value=0.001)
+        self.augment = QCheckBox("flips, rotation, zoom, brightness, contrast")
+        self.augment.setChecked(True)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
+        self.alpha = QComboBox()
+        self.alpha.addItems(["0.35", "0.5", "0.75", "1.0", "1.3", "1.4"])
+        self.backbones = QLineEdit(wizard.backbones or "")
+        self.backbones.setPlaceholderText("folder with ImageNet weights (else $MELANOMA_BACKBONES or Keras' cache)")
+        for label, widget in (("Protocol", self.protocol), ("Custom split (train,val,test)", self.fractions),
+                              ("Epochs (max)", self.epochs), ("Batch size", self.batch_size),
+                              ("Learning rate", self.learning_rate), ("Augmentation", self.augment),
+                              ("Seed", self.seed), ("MobileNetV2 alpha", self.alpha),
+                              ("Backbone weights", self.backbones)):
+            form.addRow(label, widget)
+            for signal in ("currentTextChanged", "valueChanged", "textChanged", "toggled"):
+                if hasattr(widget, signal):
+                    getattr(widget, signal).connect(self._invalidate)
+                    break
+        layout.addLayout(form)
+        self.check_button = QPushButton("Check weights and estimate time")
+        self.check_button.clicked.connect(self.check)
+        layout.addWidget(self.check_button)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        layout.addWidget(self.result_label)
+        layout.addStretch(1)
+
+    def config(self, data: str, out: str):
+        from trainer.config import TrainConfig
+
+        fractions = None
+        if self.protocol.currentText() == "custom":
+            fractions = tuple(float(v) for v in self.fractions.text().split(","))
+        return TrainConfig(
+            data=data, out=out, models=tuple(n for n, b in self.model_boxes.items() if b.isChecked()),
+            protocol=self.protocol.currentText(), fractions=fractions, epochs=self.epochs.value(),
+            batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
+            augment=self.augment.isChecked(), seed=self.seed.value(), mobilenet_alpha=float(self.alpha.currentText()),
+            backbones=self.backbones.text().strip() or None, allow_download=False, cache_dir=self.wiz.cache_dir,
+        )
+
+    def _invalidate(self, *_):
+        self.estimate = None
+        self.result_label.setText("")
+        self.completeChanged.emit()
+
+    def check(self) -> Job:
+        from trainer.estimate import estimate_training
+
+        try:
+            config = self.config(str(self.wiz.data_page.report.root), "").validate()
+        except Exception as exc:
+            self.result_label.setText(f"✖ {exc}")
+            return None
+        counts = self.wiz.data_page.report.counts
+        self.result_label.setText("Checking the backbone weights and timing a few images on this machine…")
+        job = Job("Checking setup", lambda should_stop, on_progress: estimate_training(config, counts))
+        job.signals.sig_finished.connect(self._on_estimate)
+        job.signals.sig_failed.connect(lambda message, _tb: self.result_label.setText(f"✖ {message}"))
+        return self.wiz.runner.submit(job)
+
+    def _on_estimate(self, estimate) -> None:
+        self.estimate = estimate
+        per_model = ", ".join(f"{k} {format_eta(v).replace(' left', '')}" for k, v in estimate.seconds_per_model.items())
+        self.result_label.setText(
+            f"Device: <b>{estimate.device}</b><br>Estimated training time: <b>about "
+            f"{format_eta(estimate.total_seconds).replace(' left', '')}</b> ({per_model})<br>"
+            + "<br>".join(estimate.notes))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.estimate is not None and any(b.isChecked() for b in self.model_boxes.values())

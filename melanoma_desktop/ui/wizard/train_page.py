@@ -1,0 +1,122 @@
+"""Wizard page 3: training in a background job, with live learning curves, progress, ETA and log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWizardPage
+
+from melanoma_desktop.ui.batch_bar import format_eta
+from melanoma_desktop.ui.worker import Job
+from trainer.plots import draw_learning_curves
+
+
+class TrainPage(QWizardPage):
+    sig_training_finished = Signal(str)  # "finished" | "cancelled" | "failed"
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.wiz = wizard
+        self.job = None
+        self.result = None
+        self.histories: dict[str, dict[str, list[float]]] = {}
+        self.setTitle("3. Train")
+        self.setSubTitle("The active models are not touched until you choose to promote new ones.")
+        layout = QVBoxLayout(self)
+        self.figure = Figure(figsize=(9, 3.2))
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setMinimumHeight(240)
+        layout.addWidget(self.canvas, 2)
+        row = QHBoxLayout()
+        self.stage_label = QLabel("")
+        self.progress = QProgressBar()
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.stage_label)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        layout.addWidget(self.log, 1)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def initializePage(self) -> None:
+        from trainer.train import run_training
+
+        if self.running:
+            return
+        self.result, self.histories = None, {}
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = self.wiz.runs_dir / f"run-{stamp}"
+        config = self.wiz.setup_page.config(str(self.wiz.data_page.report.root), str(out)).validate()
+        self.log.clear()
+        self.log.appendPlainText(f"Output: {out}")
+        self.cancel_button.setEnabled(True)
+        job = Job("Training", lambda should_stop, on_progress: run_training(config, should_stop, on_progress))
+        job.signals.sig_progress.connect(self._on_progress)
+        job.signals.sig_finished.connect(self._on_finished)
+        job.signals.sig_cancelled.connect(lambda: self._on_stopped("cancelled", "Training cancelled; nothing changed."))
+        job.signals.sig_failed.connect(lambda message, _tb: self._on_stopped("failed", f"Training failed: {message}"))
+        self.job = job
+        self.completeChanged.emit()
+        self.wiz.runner.submit(job)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.cancel_button.setEnabled(False)
+            self.stage_label.setText("Cancelling (within one batch)…")
+            self.job.cancel()
+
+    def _on_progress(self, event) -> None:
+        if event.stage in ("train", "features", "data") and event.steps:
+            done = event.step + ((event.epoch or 1) - 1) * event.steps if event.stage == "train" else event.step
+            total = event.steps * (event.epochs or 1) if event.stage == "train" else event.steps
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            what = f"{event.model or 'data'}: {event.stage}"
+            if event.epoch:
+                what += f", epoch {event.epoch}/{event.epochs}"
+            self.stage_label.setText(f"{what} — {format_eta(event.eta_s)}")
+        if event.stage == "epoch":
+            history = self.histories.setdefault(event.model, {})
+            for key, value in event.logs.items():
+                history.setdefault(key, []).append(value)
+            self._redraw()
+        if event.stage in ("stage", "epoch", "model_done", "log", "done"):
+            self.log.appendPlainText(event.message)
+
+    def _redraw(self) -> None:
+        self.figure.clear()
+        n = max(len(self.histories), 1)
+        subfigs = self.figure.subfigures(1, n) if n > 1 else [self.figure]
+        for sub, (name, history) in zip(subfigs, self.histories.items()):
+            draw_learning_curves(sub, history, name)
+        self.canvas.draw_idle()
+
+    def _on_finished(self, result) -> None:
+        self.job = None
+        self.result = result
+        self.cancel_button.setEnabled(False)
+        self.stage_label.setText("Training finished.")
+        self.progress.setValue(self.progress.maximum())
+        self.log.appendPlainText(f"Bundles written to {result.out}")
+        self.completeChanged.emit()
+        self.sig_training_finished.emit("finished")
+
+    def _on_stopped(self, outcome: str, text: str) -> None:
+        self.job = None
+        self.stage_label.setText(text)
+        self.log.appendPlainText(text)
+        self.cancel_button.setEnabled(False)
+        self.completeChanged.emit()
+        self.sig_training_finished.emit(outcome)
+
+    def isComplete(self) -> bool:
+        return self.result is not None and not self.running

@@ -1,0 +1,112 @@
+"""The retraining wizard end to end on tiny synthetic data with tiny models."""
+
+import pytest
+from PySide6.QtWidgets import QWizard
+
+from melanoma_desktop.core.registry import ModelRegistry
+from melanoma_desktop.ui.versions_dialog import VersionsDialog
+from melanoma_desktop.ui.wizard import RetrainWizard
+from melanoma_desktop.ui.worker import JobRunner
+
+
+@pytest.fixture
+def setup(qtbot, tmp_path, random_backbones):
+    from synthetic import write_labels_csv
+
+    data = write_labels_csv(tmp_path / "data", n_per_class=10)
+    registry = ModelRegistry(tmp_path / "user" / "models")
+    runner = JobRunner()
+    return data, registry, runner, random_backbones, tmp_path
+
+
+def _wizard(qtbot, setup, active=None):
+    data, registry, runner, backbones, tmp_path = setup
+    wizard = RetrainWizard(runner, registry, tmp_path / "user" / "runs", active or {}, backbones=str(backbones),
+                           cache_dir=str(tmp_path / "cache"))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def _through_setup(qtbot, wizard, data, models=("cnn",)):
+    page = wizard.data_page
+    page.path_edit.setText(str(data))
+    assert not page.isComplete()
+    page.inspect()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    assert page.report.counts == {"benign": 10, "malignant": 10}
+    wizard.next()
+    setup_page = wizard.setup_page
+    assert wizard.currentPage() is setup_page
+    for name, box in setup_page.model_boxes.items():
+        box.setChecked(name in models)
+    setup_page.protocol.setCurrentText("full")
+    setup_page.epochs.setValue(1)
+    setup_page.batch_size.setValue(8)
+    setup_page.alpha.setCurrentText("0.35")
+    assert not setup_page.isComplete()  # the check must run first
+    setup_page.check()
+    qtbot.waitUntil(setup_page.isComplete, timeout=60000)
+    assert "CPU" in setup_page.result_label.text() or "GPU" in setup_page.result_label.text()
+    assert "Estimated training time" in setup_page.result_label.text()
+
+
+def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
+    data, registry, runner, _, tmp_path = setup
+    versions = []
+    for _round in range(2):
+        wizard = _wizard(qtbot, setup)
+        _through_setup(qtbot, wizard, data, models=("cnn", "mobilenetv2"))
+        with qtbot.waitSignal(wizard.train_page.sig_training_finished, timeout=120000) as blocker:
+            wizard.next()
+        assert blocker.args == ["finished"]
+        assert wizard.train_page.histories["cnn"]["loss"]  # live curves received epochs
+        wizard.next()
+        assert wizard.currentPage() is wizard.results_page
+        assert wizard.results_page.table.rowCount() == 2
+        wizard.results_page.promote_boxes["cnn"].setChecked(True)
+        with qtbot.waitSignal(wizard.sig_promoted) as promoted:
+            wizard.button(QWizard.FinishButton).click()
+        versions.append(promoted.args[0][0].version)
+    assert registry.active() == {"cnn": versions[1]} and versions[0] != versions[1]
+    dialog = VersionsDialog(registry)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == 2
+    dialog.table.selectRow([dialog.table.item(r, 1).text() for r in range(2)].index(versions[0]))
+    with qtbot.waitSignal(dialog.sig_restored):
+        dialog.restore_button.click()
+    assert registry.active() == {"cnn": versions[0]}
+
+
+def test_cancel_leaves_the_active_model_unchanged(qtbot, setup):
+    data, registry, runner, _, tmp_path = setup
+    wizard = _wizard(qtbot, setup)
+    _through_setup(qtbot, wizard, data)
+    wizard.setup_page.epochs.setValue(50)
+    wizard.setup_page.check()
+    qtbot.waitUntil(wizard.setup_page.isComplete, timeout=60000)
+    before = registry.active()
+    with qtbot.waitSignal(wizard.train_page.sig_training_finished, timeout=120000) as blocker:
+        wizard.next()
+        qtbot.waitUntil(lambda: wizard.train_page.progress.value() > 0, timeout=60000)
+        wizard.train_page.cancel_button.click()
+    assert blocker.args == ["cancelled"]
+    assert registry.active() == before
+    assert not wizard.train_page.isComplete()
+    runs = list((tmp_path / "user" / "runs").glob("run-*"))
+    assert all(not (run / "cnn").exists() for run in runs)  # no half-written bundle
+
+
+def test_data_page_refuses_a_single_class_folder(qtbot, setup, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "one" / "benign"
+    folder.mkdir(parents=True)
+    for i in range(6):
+        Image.new("RGB", (20, 20), (i, 0, 0)).save(folder / f"{i}.png")
+    wizard = _wizard(qtbot, setup)
+    page = wizard.data_page
+    page.path_edit.setText(str(tmp_path / "one"))
+    page.inspect()
+    qtbot.waitUntil(lambda: page.report is not None, timeout=30000)
+    assert not page.isComplete() and "only one class" in page.summary.text()

@@ -1,0 +1,70 @@
+"""An honest training-time estimate for a configuration on this machine: it times a few real
+forward passes of each chosen model here, then scales by the work the run will do."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.config import TrainConfig
+from trainer.devices import describe_device
+from trainer.splits import PAPER_PER_CLASS
+
+# A training step costs about three forward passes (forward, backward for activations and weights).
+TRAIN_STEP_FORWARDS = 3.0
+
+
+@dataclass
+class Estimate:
+    device: str
+    seconds_per_model: dict[str, float]
+    notes: list[str]
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds_per_model.values())
+
+
+def _split_sizes(config: TrainConfig, counts: dict[str, int]) -> tuple[int, int, int]:
+    if config.protocol == "paper":
+        n = 2 * min(PAPER_PER_CLASS, *counts.values())
+        test = round(0.2 * n)
+        val = round(0.1 * (n - test))
+        return n - test - val, val, test
+    total = sum(counts.values())
+    fr = config.fractions or (0.7, 0.15, 0.15)
+    return round(fr[0] * total), round(fr[1] * total), total - round(fr[0] * total) - round(fr[1] * total)
+
+
+def _time_forward(model, n: int = 8) -> float:
+    x = np.random.default_rng(0).integers(0, 256, (n, 224, 224, 3)).astype("float32")
+    model(x[:2], training=False)  # warm-up
+    started = time.perf_counter()
+    model(x, training=False)
+    return (time.perf_counter() - started) / n
+
+
+def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
+    """Raises BackboneWeightsError when a chosen backbone cannot be found (the check the wizard needs)."""
+    from trainer.models import build_cnn, feature_extractor, load_backbone
+
+    train, val, test = _split_sizes(config, counts)
+    seconds, notes = {}, []
+    for name in config.models:
+        if name == "cnn":
+            per_image = _time_forward(build_cnn())
+            seconds[name] = per_image * (TRAIN_STEP_FORWARDS * train + val) * config.epochs + per_image * test
+            notes.append(f"cnn: {per_image * 1000:.0f} ms per image forward; up to {config.epochs} epochs "
+                         "(early stopping usually ends sooner)")
+        else:
+            alpha = config.mobilenet_alpha if name == "mobilenetv2" else 1.0
+            backbone = load_backbone(name, alpha, config.backbones, allow_download=False)
+            per_image = _time_forward(feature_extractor(backbone))
+            copies = 1 + (config.aug_copies if config.augment else 0)
+            seconds[name] = per_image * (train * copies + val + test) + 0.02 * config.epochs
+            notes.append(f"{name}: {per_image * 1000:.0f} ms per image through the frozen base, computed once "
+                         f"per image and augmented copy ({copies} per training image); cached for later runs")
+    notes.insert(0, f"{train} training, {val} validation, {test} test images")
+    return Estimate(describe_device(), seconds, notes)
