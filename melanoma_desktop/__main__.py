@@ -15,6 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", help="folder of model bundles")
     parser.add_argument("--backbones", help="folder with ImageNet backbone weights")
     parser.add_argument("--data-dir", help="where the case database and settings live (default: the user's data folder)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="load every model, classify the sample images, compare with the recorded values, exit")
+    parser.add_argument("--samples", help="self-test: folder with sample images and expected.json "
+                                          "(default: resources/samples of the packaged app)")
     sub = parser.add_subparsers(dest="command")
     add_triage_parser(sub)
     return parser
@@ -24,6 +28,8 @@ def main(argv=None) -> int:
     multiprocessing.freeze_support()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        return _self_test(args)
     if args.command == "triage":
         from melanoma_desktop.cli import run_triage
 
@@ -31,6 +37,21 @@ def main(argv=None) -> int:
     from melanoma_desktop.ui.app import run_app
 
     return run_app(args)
+
+
+def _self_test(args) -> int:
+    from pathlib import Path
+
+    from melanoma_desktop.core.classifier import load_models, shipped_models_dir
+    from melanoma_desktop.core.selftest import run_self_test
+
+    samples = Path(args.samples) if args.samples else shipped_models_dir().parent / "samples"
+    try:
+        models = load_models(args.models, args.backbones)
+        return run_self_test(models, samples, out=lambda line: print(line, flush=True))
+    except Exception as exc:  # the self-test reports every failure as a reason, never a traceback
+        print(f"SELF-TEST FAILED: {type(exc).__name__}: {exc}", flush=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -99,3 +99,27 @@ def test_metrics_panel_shows_each_model_and_exports(qtbot, tiny_bundles, tmp_pat
     assert pages == 8 and (tmp_path / "metrics.pdf").read_bytes().startswith(b"%PDF")
     column.figures["roc"].savefig(tmp_path / "roc.png")
     assert (tmp_path / "roc.png").stat().st_size > 1000
+
+
+def test_self_test_passes_then_catches_a_changed_value(tiny_bundles, tmp_path):
+    import shutil
+
+    from melanoma_desktop.core.selftest import record_expected
+
+    models_dir, backbones, data = tiny_bundles
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for p in sorted((data / "images").glob("*.png"))[:3]:
+        shutil.copy(p, samples / p.name)
+    record_expected(load_models(models_dir, backbones), samples)
+    cmd = [sys.executable, "-m", "melanoma_desktop", "--self-test", "--models", str(models_dir),
+           "--backbones", str(backbones), "--samples", str(samples)]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "SELF-TEST PASSED" in ok.stdout and "3 sample images" in ok.stdout
+    expected = json.loads((samples / "expected.json").read_text())
+    first = sorted(expected["images"])[0]
+    expected["images"][first]["cnn"] += 0.01
+    (samples / "expected.json").write_text(json.dumps(expected))
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "SELF-TEST FAILED" in bad.stdout and first in bad.stdout

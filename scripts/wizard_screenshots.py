@@ -1,0 +1,108 @@
+"""Drive the retraining wizard on real data under a display and save a screenshot of each page and
+of the metrics panel; print the wizard's training wall time (to compare with the CLI).
+
+    xvfb-run -s "-screen 0 1400x1000x24" python scripts/wizard_screenshots.py \\
+        --data ../shared/data/ham10000 --backbones ../shared/backbones --out docs --epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--backbones", required=True)
+    parser.add_argument("--out", default="docs")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--alpha", default="0.35")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QWizard
+
+    from melanoma_desktop.core.registry import ModelRegistry
+    from melanoma_desktop.ui.metrics_panel import MetricsPanel
+    from melanoma_desktop.ui.wizard import RetrainWizard
+    from melanoma_desktop.ui.worker import JobRunner
+
+    app = QApplication(sys.argv[:1])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp())
+    wizard = RetrainWizard(JobRunner(), ModelRegistry(home / "models"), home / "runs", {}, backbones=args.backbones)
+    wizard.resize(1100, 800)
+    wizard.show()
+    state = {"started": None, "mid_shot": False}
+
+    def shot(name):
+        app.processEvents()
+        wizard.grab().save(str(out / name))
+        print(f"saved {out / name}", flush=True)
+
+    def after_inspect():
+        shot("wizard_1_data.png")
+        wizard.next()
+        page = wizard.setup_page
+        page.alpha.setCurrentText(args.alpha)
+        page.epochs.setValue(args.epochs)
+        page.backbones.setText(args.backbones)
+        page.check()
+        wait_for(page.isComplete, after_check)
+
+    def after_check():
+        shot("wizard_2_setup.png")
+        state["started"] = time.perf_counter()
+        wizard.train_page.sig_training_finished.connect(after_training)
+        wizard.train_page.log.textChanged.connect(maybe_mid_shot)
+        wizard.next()
+
+    def maybe_mid_shot():
+        if not state["mid_shot"] and len(wizard.train_page.histories.get("cnn", {}).get("loss", [])) >= 2:
+            state["mid_shot"] = True
+            shot("wizard_3_training.png")
+
+    def after_training(outcome):
+        print(f"wizard training wall time: {time.perf_counter() - state['started']:.1f} s ({outcome})", flush=True)
+        shot("wizard_3_train_done.png")
+        wizard.next()
+        for box in wizard.results_page.promote_boxes.values():
+            box.setChecked(True)
+        QTimer.singleShot(300, after_results)
+
+    def after_results():
+        shot("wizard_4_results.png")
+        result = wizard.train_page.result
+        panel = MetricsPanel([str(p) for p in result.bundles.values()])
+        panel.resize(1400, 1000)
+        panel.show()
+        app.processEvents()
+        panel.grab().save(str(out / "metrics_panel.png"))
+        print(f"saved {out / 'metrics_panel.png'}; run in {result.out}", flush=True)
+        wizard.button(QWizard.FinishButton).click()
+        app.quit()
+
+    def wait_for(predicate, then, every_ms=500):
+        def poll():
+            if predicate():
+                then()
+            else:
+                QTimer.singleShot(every_ms, poll)
+        QTimer.singleShot(every_ms, poll)
+
+    wizard.data_page.path_edit.setText(args.data)
+    wizard.data_page.inspect()
+    wait_for(wizard.data_page.isComplete, after_inspect)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
