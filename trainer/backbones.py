@@ -72,6 +72,14 @@ def _look_in(location: Path, spec: BackboneSpec) -> Path | None:
     return None
 
 
+def bundled_backbones_dir() -> Path | None:
+    """``resources/backbones`` inside a packaged (PyInstaller) app; None when running from source."""
+    import sys
+
+    base = getattr(sys, "_MEIPASS", None)
+    return Path(base) / "resources" / "backbones" if base else None
+
+
 def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
 
@@ -90,6 +98,8 @@ def resolve_weights(
         candidates.append(Path(explicit).expanduser())
     if os.environ.get(ENV_BACKBONES):
         candidates.append(Path(os.environ[ENV_BACKBONES]).expanduser())
+    if bundled_backbones_dir() is not None:
+        candidates.append(bundled_backbones_dir())
     candidates.append(keras_cache_dir())
     for location in candidates:
         found = _look_in(location, spec)

@@ -35,6 +35,11 @@ def run_app(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MelanomaTriage")
     app.setOrganizationName("MelanomaTriage")
+    from PySide6.QtGui import QIcon
+
+    from melanoma_desktop.core.classifier import shipped_models_dir
+
+    app.setWindowIcon(QIcon(str(shipped_models_dir().parent / "icons" / "app.png")))
     data_dir = user_data_dir(getattr(args, "data_dir", None))
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
