@@ -11,14 +11,14 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
     """Softmax(log p / T): temperature scaling applied to a model's softmax output."""
     if temperature == 1.0:
         return np.asarray(probabilities, dtype="float64")
-    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, 1.0)) / temperature
+    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-300, 1.0)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
     return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _nll(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    p = np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0)
+    p = np.clip(probabilities[np.arange(len(labels)), labels], 1e-300, 1.0)
     return float(-np.log(p).mean())
 
 

@@ -12,7 +12,7 @@ from trainer.bundle import find_bundles, load_bundle
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.errors import BundleError, ConfigError
 from trainer.metrics import evaluate_probabilities
-from trainer.outputs import DISCLAIMER, metrics_table, write_metric_files
+from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, metrics_table, write_metric_files
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.splits import make_split
 
@@ -28,10 +28,11 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
     dataset, unreadable = without_unreadable(discover(data_dir), should_stop=should_stop)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results, decoded_cache = {}, {}
+    results, decoded_cache, protocols = {}, {}, set()
     for bundle_dir in bundle_dirs:
         bundle = load_bundle(bundle_dir, backbones, allow_download=allow_download)
         card = bundle.card
+        protocols.add(card["training"].get("protocol"))
         if split == "test":
             t = card["training"]
             indices = make_split(dataset.labels, dataset.groups, t["protocol"], int(t["split_seed"]),
@@ -66,6 +67,7 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
     text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",
             f"Calibrated probabilities. First table at 0.5 on P(malignant); second at each card's own threshold. "
             f"{len(unreadable)} unreadable file(s) left out.", "",
-            metrics_table(results), f"_{DISCLAIMER}_", ""]
+            metrics_table(results, paper=PAPER_ACCURACY if split == "test" and protocols == {"paper"} else None),
+            f"_{DISCLAIMER}_", ""]
     (out / "summary.md").write_text("\n".join(text), encoding="utf-8")
     return results

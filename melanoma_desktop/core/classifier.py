@@ -62,6 +62,8 @@ class ModelSet:
     directory: Path
     loaded: list = field(default_factory=list)  # trainer.bundle.LoadedBundle
     unavailable: list[ModelInfo] = field(default_factory=list)
+    quality_gate: object | None = None  # FeatureDistanceGate, when its files and backbone are found
+    quality_note: str = ""
 
     def model_infos(self) -> list[ModelInfo]:
         infos = [_info_from_card(b.card, bundle_dir=b.directory) for b in self.loaded] + list(self.unavailable)
@@ -112,4 +114,11 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
             except TrainerError:
                 info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
             models.unavailable.append(info)
+    gate_dir = shipped_models_dir().parent / "quality"
+    try:
+        from melanoma_desktop.core.quality import FeatureDistanceGate
+
+        models.quality_gate = FeatureDistanceGate.load(gate_dir, backbones)
+    except (OSError, ValueError, KeyError, TrainerError) as exc:
+        models.quality_note = f"feature-distance check off ({exc}); pixel checks still run"
     return models

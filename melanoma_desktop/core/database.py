@@ -7,6 +7,7 @@ one transaction. Each thread opens its own ``CaseDatabase`` on the same file.
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +45,10 @@ MIGRATIONS = [
         PRIMARY KEY (case_id, model)
     );
     CREATE INDEX cases_risk ON cases(mean_p_malignant DESC);
+    """,
+    # 1 -> 2: the quality gate's verdict per case (JSON: ok, flags, measures)
+    """
+    ALTER TABLE cases ADD COLUMN quality TEXT NOT NULL DEFAULT '{}';
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -109,17 +114,17 @@ class CaseDatabase:
             if row is None:
                 cur = self._conn.execute(
                     "INSERT INTO cases (sha256, path, thumbnail, created_at, updated_at, mean_p_malignant, "
-                    "n_malignant, n_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "n_malignant, n_models, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.sha256, record.path, record.thumbnail_png, record.created_at or stamp, stamp,
-                     consensus.mean_p_malignant, consensus.n_malignant, consensus.n_models))
+                     consensus.mean_p_malignant, consensus.n_malignant, consensus.n_models, json.dumps(record.quality)))
                 case_id = cur.lastrowid
             else:
                 case_id = row[0]
                 self._conn.execute(
                     "UPDATE cases SET path = ?, thumbnail = ?, updated_at = ?, mean_p_malignant = ?, "
-                    "n_malignant = ?, n_models = ? WHERE id = ?",
+                    "n_malignant = ?, n_models = ?, quality = ? WHERE id = ?",
                     (record.path, record.thumbnail_png, stamp, consensus.mean_p_malignant, consensus.n_malignant,
-                     consensus.n_models, case_id))
+                     consensus.n_models, json.dumps(record.quality), case_id))
                 self._conn.execute("DELETE FROM predictions WHERE case_id = ?", (case_id,))
             self._conn.executemany(
                 "INSERT INTO predictions (case_id, model, version, p_malignant, threshold) VALUES (?, ?, ?, ?, ?)",
@@ -152,7 +157,7 @@ class CaseDatabase:
         return self.get(case_id)
 
     # -- reading ----------------------------------------------------------------------------
-    _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed")
+    _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -164,7 +169,7 @@ class CaseDatabase:
         preds.sort(key=lambda p: (rank.get(p.name, 99), p.name))
         return TriageRecord(id=case_id, sha256=row[1], path=row[2], thumbnail_png=row[3] or b"", created_at=row[4],
                             updated_at=row[5], note=row[6], clinician_label=row[7], reviewed=bool(row[8]),
-                            predictions=preds)
+                            quality=json.loads(row[9] or "{}"), predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()
@@ -199,13 +204,13 @@ class CaseDatabase:
             writer = csv.writer(handle)
             writer.writerow(["file", "path", "sha256", "created_at", "mean_p_malignant", "models_malignant",
                              "models", "disagreement", *[f"p_malignant_{m}" for m in models],
-                             *[f"version_{m}" for m in models], "clinician_label", "reviewed", "note"])
+                             *[f"version_{m}" for m in models], "quality", "clinician_label", "reviewed", "note"])
             for r in records:
                 c = r.consensus
                 by = {p.name: p for p in r.predictions}
                 writer.writerow([r.file_name, r.path, r.sha256, r.created_at, f"{c.mean_p_malignant:.4f}",
                                  c.n_malignant, c.n_models, int(c.disagreement),
                                  *[f"{by[m].p_malignant:.4f}" if m in by else "" for m in models],
-                                 *[by[m].version if m in by else "" for m in models],
+                                 *[by[m].version if m in by else "" for m in models], r.quality_label,
                                  r.clinician_label or "", int(r.reviewed), r.note])
         return len(records)

@@ -89,6 +89,12 @@ class TriageRecord:
     note: str = ""
     clinician_label: str | None = None
     reviewed: bool = False
+    quality: dict = field(default_factory=dict)  # QualityReport.to_json()
+
+    @property
+    def quality_label(self) -> str:
+        flags = self.quality.get("flags", [])
+        return "ok" if not flags else "low confidence: " + "; ".join(flags)
 
     @property
     def file_name(self) -> str:
@@ -105,4 +111,5 @@ class TriageRecord:
 
     def to_json(self) -> dict:
         return {"path": self.path, "sha256": self.sha256, "models": [p.to_json() for p in self.predictions],
-                "consensus": self.consensus.to_json()}
+                "consensus": self.consensus.to_json(),
+                "quality": {"ok": not self.quality.get("flags"), "label": self.quality_label, **self.quality}}

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
+from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
 from trainer.errors import ImageDecodeError
 from trainer.imageio import is_image_name, load_rgb
@@ -103,7 +104,7 @@ def triage_paths(
         for path in chunk:
             try:
                 data = path.read_bytes()
-                decoded.append((path, sha256_bytes(data), load_rgb(data)))
+                decoded.append((path, sha256_bytes(data), load_rgb(data), _original_size(data)))
             except ImageDecodeError as exc:
                 errors.append((str(path), exc.reason))
             except OSError as exc:
@@ -123,14 +124,35 @@ def triage_paths(
             decoded = fresh
         if not decoded:
             continue
-        predictions = classifier.predict(np.stack([rgb for _, _, rgb in decoded]))
-        for (path, sha, rgb), preds in zip(decoded, predictions):
+        batch = np.stack([item[2] for item in decoded])
+        predictions = classifier.predict(batch)
+        qualities = assess_batch(batch, [item[3] for item in decoded], getattr(classifier, "quality_gate", None))
+        for (path, sha, rgb, _size), preds, quality in zip(decoded, predictions, qualities):
             record = TriageRecord(sha256=sha, path=str(path.resolve()), predictions=preds, created_at=now_iso(),
-                                  thumbnail_png=thumbnail_png(rgb))
+                                  thumbnail_png=thumbnail_png(rgb), quality=quality.to_json())
             if save is not None:
                 record = save(record)
             done += 1
             yield emit(TriageProgress(done, total, _eta(started, done, total), record=record))
+
+
+def _original_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Exception:  # the decode already succeeded; the size is only informative
+        return None
+
+
+def assess_batch(images: np.ndarray, sizes, gate=None) -> list[QualityReport]:
+    """Pixel checks per image, plus the feature-distance gate when one is loaded."""
+    reports = [assess_pixels(img, size) for img, size in zip(images, sizes)]
+    if gate is not None:
+        for report, (distance, far) in zip(reports, gate.assess(images)):
+            report.measures["feature_distance"] = distance
+            if far:
+                report.flags.append("unlike the training images")
+    return reports
 
 
 def _eta(started: float, done: int, total: int) -> float | None:

@@ -104,6 +104,10 @@ class CaseView(QWidget):
         self.consensus_label.setObjectName("consensus")
         self.consensus_label.setWordWrap(True)
         side.addWidget(self.consensus_label)
+        self.quality_label = QLabel("")
+        self.quality_label.setObjectName("quality")
+        self.quality_label.setWordWrap(True)
+        side.addWidget(self.quality_label)
         review = QGroupBox("Clinician")
         form = QGridLayout(review)
         self.label_box = QComboBox()
@@ -147,6 +151,7 @@ class CaseView(QWidget):
             self.image_label.setText("Select a case in the worklist, or drop images on the window")
             self.title_label.setText("")
             self.consensus_label.setText("")
+            self.quality_label.setText("")
             self.note_edit.setPlainText("")
             for panel in self.panels.values():
                 panel.show_prediction(None)
@@ -171,6 +176,14 @@ class CaseView(QWidget):
             style = "background: #eef4fb; border: 1px solid #9bb7d4; padding: 6px;"
         self.consensus_label.setText(text)
         self.consensus_label.setStyleSheet(style)
+        if record.quality_label == "ok":
+            self.quality_label.setText("Image quality: passed the checks (exposure, sharpness, skin, similarity "
+                                       "to the training images).")
+            self.quality_label.setStyleSheet("color: #2e6b30;")
+        else:
+            self.quality_label.setText(f"⚠ Image quality — {record.quality_label}. Treat these predictions with "
+                                       "extra caution.")
+            self.quality_label.setStyleSheet("color: #8a5a00; font-weight: 600;")
         self.consensus_label.setProperty("disagreement", c.disagreement)
         self.label_box.setCurrentIndex(0 if not record.clinician_label else
                                        1 + CLINICIAN_LABELS.index(record.clinician_label))

@@ -23,7 +23,8 @@ class WorklistModel(QAbstractTableModel):
 
     # -- columns ------------------------------------------------------------------------------
     def headers(self) -> list[str]:
-        return ["Image", "Added", *[f"P(mal) {n}" for n in self.model_names], "Mean", "Consensus", "Reviewed"]
+        return ["Image", "Added", *[f"P(mal) {n}" for n in self.model_names], "Mean", "Consensus", "Quality",
+                "Reviewed"]
 
     def set_model_names(self, names: list[str]) -> None:
         self.beginResetModel()
@@ -61,6 +62,8 @@ class WorklistModel(QAbstractTableModel):
             if col == 3 + n_models:
                 return f"{consensus.label} ({consensus.n_malignant}/{consensus.n_models})"
             if col == 4 + n_models:
+                return "ok" if record.quality_label == "ok" else "⚠ " + record.quality_label
+            if col == 5 + n_models:
                 return "✓" if record.reviewed else ""
         if role == Qt.DecorationRole and col == 0 and record.thumbnail_png:
             if record.id not in self._pixmaps:
