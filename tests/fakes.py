@@ -30,6 +30,14 @@ class FakeClassifier:
                                        test_metrics={"accuracy": 0.8, "roc_auc": 0.85, "sensitivity": 0.9}))
         return infos
 
+    def heatmaps(self, image):
+        """A Gaussian bump on the darkest region, per model."""
+        grey = np.asarray(image, dtype=float).mean(axis=2)
+        y, x = np.unravel_index(np.argmin(grey), grey.shape)
+        yy, xx = np.mgrid[0 : grey.shape[0], 0 : grey.shape[1]]
+        bump = np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * 20.0**2)).astype(np.float32)
+        return {i.name: (i.version, bump) for i in self.model_infos() if i.available}
+
     def predict(self, images):
         self.calls += 1
         if self.delay_s:

@@ -74,6 +74,18 @@ class ModelSet:
     def empty_reason(self) -> str:
         return NO_MODELS_HELP.format(where=self.directory) if not self.loaded and not self.unavailable else ""
 
+    def heatmaps(self, image: np.ndarray) -> dict[str, tuple[str, np.ndarray]]:
+        """Grad-CAM of one image for every loaded model: name -> (version, (224, 224) heatmap)."""
+        from melanoma_desktop.core.gradcam import GradCam
+
+        cams = self.__dict__.setdefault("_gradcams", {})
+        out = {}
+        for bundle in self.loaded:
+            if bundle.name not in cams:
+                cams[bundle.name] = GradCam(bundle)
+            out[bundle.name] = (bundle.version, cams[bundle.name].heatmaps(image[None])[0])
+        return out
+
     def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]:
         """Per image, one calibrated prediction per loaded model, thresholds from the cards."""
         per_model = []

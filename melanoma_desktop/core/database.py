@@ -50,6 +50,16 @@ MIGRATIONS = [
     """
     ALTER TABLE cases ADD COLUMN quality TEXT NOT NULL DEFAULT '{}';
     """,
+    # 2 -> 3: Grad-CAM heatmaps cached per case and model version (grey PNG, 0-255)
+    """
+    CREATE TABLE heatmaps (
+        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        png BLOB NOT NULL,
+        PRIMARY KEY (case_id, model)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = ("all", "flagged", "disagreement", "unreviewed")
@@ -155,6 +165,17 @@ class CaseDatabase:
             values.append(now_iso())
             self._conn.execute(f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id))
         return self.get(case_id)
+
+    def save_heatmaps(self, case_id: int, heatmaps: dict[str, tuple[str, bytes]]) -> None:
+        """``heatmaps``: model name -> (model version, PNG bytes)."""
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO heatmaps (case_id, model, version, png) VALUES (?, ?, ?, ?)",
+                [(case_id, name, version, png) for name, (version, png) in heatmaps.items()])
+
+    def get_heatmaps(self, case_id: int) -> dict[str, tuple[str, bytes]]:
+        rows = self._conn.execute("SELECT model, version, png FROM heatmaps WHERE case_id = ?", (case_id,))
+        return {model: (version, png) for model, version, png in rows}
 
     # -- reading ----------------------------------------------------------------------------
     _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality")

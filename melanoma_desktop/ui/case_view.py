@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QVBoxLayout, QWidget)
+                               QPlainTextEdit, QProgressBar, QSlider, QVBoxLayout, QWidget)
 
 from melanoma_desktop.core.records import CLINICIAN_LABELS, ModelInfo, ModelPrediction, TriageRecord
+from trainer.errors import ImageDecodeError
+from trainer.imageio import load_rgb
 
 
 def _bar(colour: str) -> QProgressBar:
@@ -49,6 +52,11 @@ class ModelPanel(QGroupBox):
             layout.addWidget(QLabel(name), row, 0)
             layout.addWidget(bar, row, 1)
         layout.addWidget(self.threshold_label, 4, 0, 1, 2)
+        self.heatmap_label = QLabel("")
+        self.heatmap_label.setAlignment(Qt.AlignCenter)
+        self.heatmap_label.setMinimumHeight(190)
+        self.heatmap_label.setToolTip("Grad-CAM: the regions that raised this model's P(malignant)")
+        layout.addWidget(self.heatmap_label, 5, 0, 1, 2)
         if not info.available:
             self.class_label.setText("unavailable")
             self.threshold_label.setText(info.reason)
@@ -79,14 +87,23 @@ class ModelPanel(QGroupBox):
             self.version_label.setText(f"version {prediction.version}")
 
 
+def _pixmap_from_rgb(rgb: np.ndarray, size: int) -> QPixmap:
+    rgb = np.ascontiguousarray(rgb)
+    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format_RGB888).copy()
+    return QPixmap.fromImage(image).scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+
+
 class CaseView(QWidget):
     """Shows one saved record. Edits to note, label and review flag are emitted, not saved here."""
 
     sig_review_changed = Signal(int, dict)  # case id, {note|clinician_label|reviewed: value}
+    sig_heatmaps_wanted = Signal(int)  # case id: the view shows heatmaps and has none for this case
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.record: TriageRecord | None = None
+        self.rgb: np.ndarray | None = None
+        self.heatmaps: dict[str, np.ndarray] = {}
         self.panels: dict[str, ModelPanel] = {}
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -121,6 +138,17 @@ class CaseView(QWidget):
         form.addWidget(self.reviewed_box, 1, 0, 1, 2)
         form.addWidget(self.note_edit, 2, 0, 1, 2)
         side.addWidget(review)
+        heat_row = QHBoxLayout()
+        self.heatmap_toggle = QCheckBox("Show heatmaps (Grad-CAM)")
+        self.heatmap_toggle.setChecked(True)
+        self.opacity_slider = QSlider(Qt.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(60)
+        self.opacity_slider.setToolTip("Heatmap opacity")
+        heat_row.addWidget(self.heatmap_toggle)
+        heat_row.addWidget(QLabel("opacity"))
+        heat_row.addWidget(self.opacity_slider, 1)
+        side.addLayout(heat_row)
         side.addStretch(1)
         top.addLayout(side, 1)
         layout.addLayout(top, 3)
@@ -129,6 +157,8 @@ class CaseView(QWidget):
         self.label_box.activated.connect(self._on_label_chosen)
         self.reviewed_box.clicked.connect(self._on_reviewed_clicked)
         self.note_edit.installEventFilter(self)
+        self.heatmap_toggle.toggled.connect(self._on_heatmap_toggled)
+        self.opacity_slider.valueChanged.connect(lambda _v: self._render_heatmaps())
         self.set_record(None)
 
     def set_models(self, infos: list[ModelInfo]) -> None:
@@ -143,6 +173,9 @@ class CaseView(QWidget):
     def set_record(self, record: TriageRecord | None) -> None:
         self._save_note()
         self.record = record
+        self.heatmaps = {}
+        self.rgb = None
+        self._render_heatmaps()
         enabled = record is not None
         for widget in (self.label_box, self.reviewed_box, self.note_edit):
             widget.setEnabled(enabled)
@@ -156,6 +189,11 @@ class CaseView(QWidget):
             for panel in self.panels.values():
                 panel.show_prediction(None)
             return
+        if Path(record.path).is_file():
+            try:
+                self.rgb = load_rgb(record.path)
+            except ImageDecodeError:
+                self.rgb = None
         pixmap = QPixmap(record.path) if Path(record.path).is_file() else QPixmap()
         if pixmap.isNull() and record.thumbnail_png:
             pixmap.loadFromData(record.thumbnail_png, "PNG")
@@ -189,6 +227,35 @@ class CaseView(QWidget):
                                        1 + CLINICIAN_LABELS.index(record.clinician_label))
         self.reviewed_box.setChecked(record.reviewed)
         self.note_edit.setPlainText(record.note)
+
+    # -- heatmaps -----------------------------------------------------------------------------
+    def set_heatmaps(self, case_id: int, heatmaps: dict[str, np.ndarray]) -> None:
+        if self.record is not None and self.record.id == case_id:
+            self.heatmaps = heatmaps
+            self._render_heatmaps()
+
+    def wants_heatmaps(self) -> bool:
+        return self.heatmap_toggle.isChecked() and self.rgb is not None
+
+    def _on_heatmap_toggled(self, on: bool) -> None:
+        self._render_heatmaps()
+        if on and self.record is not None and not self.heatmaps and self.rgb is not None:
+            self.sig_heatmaps_wanted.emit(self.record.id)
+
+    def _render_heatmaps(self) -> None:
+        from melanoma_desktop.core.gradcam import overlay
+
+        show = self.heatmap_toggle.isChecked() and self.rgb is not None
+        opacity = self.opacity_slider.value() / 100.0
+        for name, panel in self.panels.items():
+            if not show:
+                panel.heatmap_label.setPixmap(QPixmap())
+                panel.heatmap_label.setText("")
+            elif name in self.heatmaps:
+                panel.heatmap_label.setPixmap(_pixmap_from_rgb(overlay(self.rgb, self.heatmaps[name], opacity), 180))
+            elif panel.info.available:
+                panel.heatmap_label.setPixmap(QPixmap())
+                panel.heatmap_label.setText("computing heatmap…")
 
     # -- edits --------------------------------------------------------------------------------
     def _on_label_chosen(self, index: int) -> None:

@@ -36,3 +36,19 @@ def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
         return total
 
     return Job("Classifying images", body)
+
+
+def heatmap_job(case_id: int, image_path: str, classifier, db_path: Path) -> Job:
+    """Grad-CAM of one case for every model, saved to the database with the model versions."""
+
+    def body(should_stop, on_progress):
+        from melanoma_desktop.core.gradcam import heatmap_png
+        from trainer.imageio import load_rgb
+
+        rgb = load_rgb(image_path)
+        maps = classifier.heatmaps(rgb)
+        with CaseDatabase(db_path) as db:
+            db.save_heatmaps(case_id, {name: (version, heatmap_png(h)) for name, (version, h) in maps.items()})
+        return case_id
+
+    return Job("Computing heatmaps", body)

@@ -34,6 +34,7 @@ class MainWindow(QMainWindow):
     sig_models_ready = Signal(list)  # ModelInfo list
     sig_batch_finished = Signal(str)  # "finished" | "cancelled" | "failed"
     sig_case_saved = Signal(int)  # case id
+    sig_heatmaps_shown = Signal(int)  # case id
 
     def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None,
                  registry=None, backbones: str | None = None):
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(left)
         self.case_view = CaseView()
         self.case_view.sig_review_changed.connect(self._on_review_changed)
+        self.case_view.sig_heatmaps_wanted.connect(self.request_heatmaps)
         splitter.addWidget(self.case_view)
         splitter.setSizes([480, 800])
         outer.addWidget(splitter, 1)
@@ -271,6 +273,30 @@ class MainWindow(QMainWindow):
 
     def _on_case_selected(self, case_id) -> None:
         self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)
+        if case_id is not None and self.case_view.wants_heatmaps():
+            self.request_heatmaps(case_id)
+
+    def request_heatmaps(self, case_id: int) -> None:
+        """Show cached heatmaps of the current model versions, or compute them off the GUI thread."""
+        from melanoma_desktop.core.gradcam import heatmap_from_png
+        from melanoma_desktop.ui.jobs import heatmap_job
+
+        current = {i.name: i.version for i in self.model_infos() if i.available}
+        cached = self.db.get_heatmaps(case_id)
+        if current and all(cached.get(n, ("",))[0] == v for n, v in current.items()):
+            self.case_view.set_heatmaps(case_id, {n: heatmap_from_png(cached[n][1]) for n in current})
+            self.sig_heatmaps_shown.emit(case_id)
+            return
+        record = self.db.get(case_id)
+        if self.classifier is None or not current or record is None or not Path(record.path).is_file():
+            return
+        job = heatmap_job(case_id, record.path, self.classifier, self.db_path)
+        job.signals.sig_finished.connect(self._on_heatmaps_computed)
+        self.runner.submit(job)
+
+    def _on_heatmaps_computed(self, case_id: int) -> None:
+        if self.case_view.record is not None and self.case_view.record.id == case_id:
+            self.request_heatmaps(case_id)
 
     def _on_review_changed(self, case_id: int, change: dict) -> None:
         record = self.db.update_review(case_id, **change)

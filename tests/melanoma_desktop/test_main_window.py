@@ -153,3 +153,26 @@ def test_about_box_lists_models_and_disclaimer(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     text = about_html(window.model_infos())
     assert DISCLAIMER in text and "cnn-fake-1" in text and "80.0%" in text
+
+
+def test_heatmaps_are_computed_off_thread_cached_and_toggled(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "a.png", 60, size=224)])
+    with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000):
+        window.worklist.selectRow(0)
+    case_id = window.worklist.current_case_id()
+    assert set(window.db.get_heatmaps(case_id)) == {"cnn", "vgg16", "mobilenetv2"}
+    panel = window.case_view.panels["cnn"]
+    assert not panel.heatmap_label.pixmap().isNull()
+    before = panel.heatmap_label.pixmap().toImage()
+    window.case_view.opacity_slider.setValue(0)
+    assert panel.heatmap_label.pixmap().toImage() != before
+    window.case_view.heatmap_toggle.setChecked(False)
+    assert panel.heatmap_label.pixmap().isNull()
+    window.case_view.heatmap_toggle.setChecked(True)
+    window.case_view.set_record(None)
+    calls = window.classifier.calls
+    with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=5000):  # from the cache this time
+        window._on_case_selected(case_id)
+    assert window.classifier.calls == calls
