@@ -18,6 +18,7 @@ def add_triage_parser(sub) -> None:
     triage.add_argument("--models", help="folder of model bundles (default: the shipped ones, or $MELANOMA_MODELS)")
     triage.add_argument("--backbones", help="folder with ImageNet backbone weights (else $MELANOMA_BACKBONES, Keras)")
     triage.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    triage.add_argument("--report", metavar="OUT.pdf", help="also write a batch PDF report of the classified images")
 
 
 def run_triage(args: argparse.Namespace) -> int:
@@ -37,12 +38,14 @@ def run_triage(args: argparse.Namespace) -> int:
         print(f"error: {path}: {reason}", file=sys.stderr)
     if not args.json:
         print(f"# {DISCLAIMER}")
+    records = []
     for item in triage_paths(files, models):
         if item.error:
             failed += 1
             print(f"error: {item.error[0]}: {item.error[1]}", file=sys.stderr)
             continue
         record = item.record
+        records.append(record)
         if args.json:
             print(json.dumps(record.to_json()), flush=True)
         else:
@@ -50,4 +53,10 @@ def run_triage(args: argparse.Namespace) -> int:
             per_model = "  ".join(f"{p.name}={p.p_malignant:.3f}{'*' if p.label == 'malignant' else ''}"
                                   for p in record.predictions)
             print(f"{record.path}\tmean={c.mean_p_malignant:.3f}\t{c.label}\t{per_model}", flush=True)
+    if args.report:
+        from melanoma_desktop.core.report import write_batch_pdf
+
+        records.sort(key=lambda r: -r.consensus.mean_p_malignant)
+        write_batch_pdf(args.report, records, models.model_infos(), title="Triage report")
+        print(f"report written to {args.report}", file=sys.stderr)
     return EXIT_UNREADABLE if failed else 0

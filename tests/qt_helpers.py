@@ -3,6 +3,8 @@
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
+from fakes import FakeClassifier
+
 
 def drop(window, paths):
     """Drag file URLs over the window and drop them (the handlers a real drag reaches)."""
@@ -14,3 +16,15 @@ def drop(window, paths):
     event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dropEvent(event)
     assert event.isAccepted()
+
+
+def make_window(qtbot, tmp_path, classifier=None):
+    classifier = classifier or FakeClassifier()
+    from melanoma_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: classifier)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
+        window.start_loading_models()
+    return window

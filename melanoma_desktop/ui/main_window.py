@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.runner = JobRunner(self)
         self.runner.sig_job_failed.connect(self._on_job_failed)
         self._batch_job = None
+        self._closed = False  # job signals queued before the window closed must not touch the database
         self._pending_paths: list[str] = []
         self._build_ui()
         self._build_menus()
@@ -117,6 +118,8 @@ class MainWindow(QMainWindow):
                                 ("Open folder…", "Ctrl+Shift+O", self._open_folder),
                                 ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
                                 ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
+                                ("Case report (PDF)…", "Ctrl+P", self._case_report_dialog),
+                                ("Batch report (PDF + CSV)…", "Ctrl+Shift+P", self._batch_report_dialog),
                                 ("Quit", QKeySequence.Quit, self.close)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(key))
@@ -179,6 +182,8 @@ class MainWindow(QMainWindow):
         self.runner.submit(job)
 
     def _on_models_loaded(self, classifier) -> None:
+        if self._closed:
+            return
         self.classifier = classifier
         infos = classifier.model_infos()
         available = [i for i in infos if i.available]
@@ -223,6 +228,8 @@ class MainWindow(QMainWindow):
         self.runner.submit(job)
 
     def _on_triage_progress(self, item) -> None:
+        if self._closed:
+            return
         self.batch_bar.update_progress(item.done, item.total, item.eta_s)
         if item.error:
             self.error_list.show()
@@ -240,6 +247,8 @@ class MainWindow(QMainWindow):
         self.sig_case_saved.emit(record.id)
 
     def _on_batch_done(self, outcome: str) -> None:
+        if self._closed:
+            return
         self.batch_bar.finish()
         self._batch_job = None
         self.statusBar().showMessage(f"Batch {outcome}.", 5000)
@@ -295,6 +304,8 @@ class MainWindow(QMainWindow):
         self.runner.submit(job)
 
     def _on_heatmaps_computed(self, case_id: int) -> None:
+        if self._closed:
+            return
         if self.case_view.record is not None and self.case_view.record.id == case_id:
             self.request_heatmaps(case_id)
 
@@ -360,7 +371,41 @@ class MainWindow(QMainWindow):
             n = self.db.export_csv(path, self.filter_box.currentText())
             self.statusBar().showMessage(f"Exported {n} case(s) to {path}", 5000)
 
+    def write_case_report(self, case_id: int, path: str) -> None:
+        from melanoma_desktop.core.gradcam import heatmap_from_png
+        from melanoma_desktop.core.report import write_case_pdf
+
+        heatmaps = {name: heatmap_from_png(png) for name, (_v, png) in self.db.get_heatmaps(case_id).items()}
+        write_case_pdf(path, self.db.get(case_id), self.model_infos(), heatmaps)
+
+    def write_batch_report(self, pdf_path: str) -> int:
+        """The filtered worklist as a PDF and, beside it, a CSV."""
+        from melanoma_desktop.core.report import write_batch_pdf
+
+        filter_name = self.filter_box.currentText()
+        records = self.db.list(filter_name)
+        write_batch_pdf(pdf_path, records, self.model_infos(), title=f"Batch report ({filter_name})")
+        self.db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
+        return len(records)
+
+    def _case_report_dialog(self) -> None:
+        case_id = self.worklist.current_case_id()
+        if case_id is None:
+            self.statusBar().showMessage("Select a case first.", 5000)
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Case report", f"case-{case_id}.pdf", "PDF (*.pdf)")
+        if path:
+            self.write_case_report(case_id, path)
+            self.statusBar().showMessage(f"Report written to {path}", 5000)
+
+    def _batch_report_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Batch report", "batch-report.pdf", "PDF (*.pdf)")
+        if path:
+            n = self.write_batch_report(path)
+            self.statusBar().showMessage(f"Report of {n} case(s) written to {path} (and .csv)", 5000)
+
     def closeEvent(self, event):
+        self._closed = True
         self.runner.cancel_all()
         self.runner.wait(15000)
         self.db.close()

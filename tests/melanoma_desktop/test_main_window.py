@@ -4,19 +4,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from fakes import FakeClassifier, grey_image
-from qt_helpers import drop
+from qt_helpers import drop, make_window
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.ui.main_window import MainWindow
-
-
-def make_window(qtbot, tmp_path, classifier=None):
-    classifier = classifier or FakeClassifier()
-    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: classifier)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
-        window.start_loading_models()
-    return window
 
 
 def test_drop_files_and_a_folder_fills_the_worklist_by_risk(qtbot, tmp_path):
