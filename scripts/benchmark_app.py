@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def launch_times(models: str, backbones: str, launches: int) -> tuple[list[float], list[float]]:

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def pick_images(data: Path, n_each: int) -> list[str]:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from trainer.backbones import TRANSFER_ARCHITECTURES, resolve_weights, sha256_file
+from trainer.backbones import resolve_weights, sha256_file
+from trainer.cards import ARCHITECTURES
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.imageio import IMAGE_SIZE
 from trainer.layers import Preprocess
 
-ARCHITECTURES = ("cnn", *TRANSFER_ARCHITECTURES)
 PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.bundle import read_card
+from trainer.cards import read_card
 
 
 @dataclass

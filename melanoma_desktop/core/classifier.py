@@ -106,7 +106,8 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
                 on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
                 bundle_dirs: list | None = None) -> ModelSet:
     """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle."""
-    from trainer.bundle import find_bundles, load_bundle, read_card
+    from trainer.bundle import load_bundle
+    from trainer.cards import find_bundles, read_card
     from trainer.errors import TrainerError
 
     directory = Path(directory) if directory else default_models_dir()

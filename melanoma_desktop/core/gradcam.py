@@ -6,8 +6,6 @@ base (``block5_conv3`` / ``out_relu``). Each heatmap is (224, 224) in [0, 1].
 
 from __future__ import annotations
 
-import io
-
 import keras
 import numpy as np
 from PIL import Image
@@ -53,25 +51,3 @@ class GradCam:
             c = c / top if top > 0 else c
             out[i] = np.asarray(Image.fromarray(c.astype(np.float32)).resize(out.shape[2:0:-1], Image.BILINEAR))
         return np.clip(out, 0.0, 1.0)
-
-
-def heatmap_png(heatmap: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.rint(np.clip(heatmap, 0, 1) * 255).astype(np.uint8), "L").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def heatmap_from_png(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32) / 255.0
-
-
-def overlay(rgb: np.ndarray, heatmap: np.ndarray, opacity: float) -> np.ndarray:
-    """The image with the heatmap blended over it (matplotlib's 'jet' colour map)."""
-    from matplotlib import colormaps
-
-    if heatmap.shape != rgb.shape[:2]:
-        heatmap = np.asarray(Image.fromarray((heatmap * 255).astype(np.uint8)).resize(rgb.shape[1::-1]),
-                             dtype=np.float32) / 255.0
-    coloured = colormaps["jet"](heatmap)[..., :3] * 255.0
-    alpha = opacity * np.clip(heatmap * 1.5, 0, 1)[..., None]
-    return np.clip(rgb * (1 - alpha) + coloured * alpha, 0, 255).astype(np.uint8)

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.bundle import find_bundles, read_card
+from trainer.cards import find_bundles, read_card
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def _header(fig: Figure, title: str) -> None:
 
 def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
                    heatmaps: dict[str, np.ndarray] | None = None) -> Figure:
-    from melanoma_desktop.core.gradcam import overlay
+    from melanoma_desktop.core.heatmaps import overlay
 
     _header(fig, f"Case report — {record.file_name}")
     rgb = _rgb_for(record)

@@ -62,7 +62,11 @@ def run_app(args) -> int:
     window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
     window.show()
     _report_startup_timing(window)
-    window.start_loading_models()
+    # Start importing TensorFlow only once the window is on screen: the import holds the GIL for
+    # seconds and would otherwise delay the first paint.
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(100, window.start_loading_models)
     return app.exec()
 
 

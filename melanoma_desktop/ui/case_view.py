@@ -243,7 +243,7 @@ class CaseView(QWidget):
             self.sig_heatmaps_wanted.emit(self.record.id)
 
     def _render_heatmaps(self) -> None:
-        from melanoma_desktop.core.gradcam import overlay
+        from melanoma_desktop.core.heatmaps import overlay
 
         show = self.heatmap_toggle.isChecked() and self.rgb is not None
         opacity = self.opacity_slider.value() / 100.0

@@ -42,7 +42,7 @@ def heatmap_job(case_id: int, image_path: str, classifier, db_path: Path) -> Job
     """Grad-CAM of one case for every model, saved to the database with the model versions."""
 
     def body(should_stop, on_progress):
-        from melanoma_desktop.core.gradcam import heatmap_png
+        from melanoma_desktop.core.heatmaps import heatmap_png
         from trainer.imageio import load_rgb
 
         rgb = load_rgb(image_path)

@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
 
     def request_heatmaps(self, case_id: int) -> None:
         """Show cached heatmaps of the current model versions, or compute them off the GUI thread."""
-        from melanoma_desktop.core.gradcam import heatmap_from_png
+        from melanoma_desktop.core.heatmaps import heatmap_from_png
         from melanoma_desktop.ui.jobs import heatmap_job
 
         current = {i.name: i.version for i in self.model_infos() if i.available}
@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Exported {n} case(s) to {path}", 5000)
 
     def write_case_report(self, case_id: int, path: str) -> None:
-        from melanoma_desktop.core.gradcam import heatmap_from_png
+        from melanoma_desktop.core.heatmaps import heatmap_from_png
         from melanoma_desktop.core.report import write_case_pdf
 
         heatmaps = {name: heatmap_from_png(png) for name, (_v, png) in self.db.get_heatmaps(case_id).items()}

@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from melanoma_desktop.core.gradcam import GradCam, heatmap_from_png, heatmap_png, overlay
+from melanoma_desktop.core.gradcam import GradCam
+from melanoma_desktop.core.heatmaps import heatmap_from_png, heatmap_png, overlay
 from trainer.bundle import LoadedBundle
 from trainer.models import build_cnn
 

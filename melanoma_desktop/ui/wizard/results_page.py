@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage
 
 from melanoma_desktop.ui.worker import Job
-from trainer.bundle import read_card
+from trainer.cards import read_card
 
 COLUMNS = ["model", "which", "accuracy (0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
            "threshold", "version"]

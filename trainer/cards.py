@@ -1,0 +1,111 @@
+"""Model cards: the JSON beside every bundle's weights, its schema and where bundles are.
+
+Reading and checking a card needs no TensorFlow, so the app can list its models (and start its
+window) before Keras is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from trainer.errors import BundleError
+
+ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
+
+SCHEMA_VERSION = 1
+CARD_NAME = "card.json"
+MODEL_NAME = "model.keras"
+REQUIRED_FIELDS = {
+    "schema_version": int,
+    "name": str,
+    "architecture": str,
+    "version": str,
+    "class_names": list,
+    "positive_class": str,
+    "preprocessing": dict,
+    "model_file": str,
+    "model_part": str,
+    "model_sha256": str,
+    "threshold": (int, float),
+    "calibration": dict,
+    "training": dict,
+    "metrics": dict,
+    "created_at": str,
+}
+
+
+def validate_card(card: object, where: str = "card.json") -> dict:
+    """Check the card's schema; raise :class:`BundleError` saying what is wrong."""
+    if not isinstance(card, dict):
+        raise BundleError(f"{where}: expected a JSON object, got {type(card).__name__}")
+    for name, kind in REQUIRED_FIELDS.items():
+        if name not in card:
+            raise BundleError(f"{where}: required field {name!r} is missing; re-export the bundle with the trainer")
+        if not isinstance(card[name], kind) or isinstance(card[name], bool):
+            raise BundleError(f"{where}: field {name!r} has the wrong type ({type(card[name]).__name__})")
+    if card["schema_version"] != SCHEMA_VERSION:
+        raise BundleError(
+            f"{where}: card schema version {card['schema_version']} is not supported "
+            f"(this program reads version {SCHEMA_VERSION}); update the program or retrain the model"
+        )
+    if card["architecture"] not in ARCHITECTURES:
+        raise BundleError(f"{where}: unknown architecture {card['architecture']!r}")
+    if card["model_part"] not in ("full", "head"):
+        raise BundleError(f"{where}: model_part must be 'full' or 'head', got {card['model_part']!r}")
+    if card["model_part"] == "head" and not isinstance(card.get("backbone"), dict):
+        raise BundleError(f"{where}: a head-only bundle needs a 'backbone' entry with name, alpha and sha256")
+    names = card["class_names"]
+    if len(names) < 2 or card["positive_class"] not in names:
+        raise BundleError(f"{where}: class_names {names} must hold at least two names including the positive class")
+    if not 0.0 <= float(card["threshold"]) <= 1.0:
+        raise BundleError(f"{where}: threshold {card['threshold']} is outside [0, 1]")
+    temperature = card["calibration"].get("temperature", 1.0)
+    if not isinstance(temperature, (int, float)) or temperature <= 0:
+        raise BundleError(f"{where}: calibration temperature must be a positive number, got {temperature!r}")
+    return card
+
+
+def read_card(bundle_dir: str | os.PathLike) -> dict:
+    path = Path(bundle_dir) / CARD_NAME
+    if not path.is_file():
+        raise BundleError(f"{bundle_dir} is not a model bundle: {CARD_NAME} is missing")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc}); re-export the bundle") from None
+    return validate_card(card, str(path))
+
+
+def write_card(bundle_dir: str | os.PathLike, card: dict) -> Path:
+    validate_card(card)
+    path = Path(bundle_dir) / CARD_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, sort_keys=False, default=_json_default), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def find_bundles(models_dir: str | os.PathLike) -> list[Path]:
+    """Bundle directories directly below ``models_dir`` (or ``models_dir`` itself), sorted by name."""
+    models_dir = Path(models_dir)
+    if (models_dir / CARD_NAME).is_file():
+        return [models_dir]
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if (p / CARD_NAME).is_file())
