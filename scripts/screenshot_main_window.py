@@ -52,9 +52,9 @@ def main() -> int:
     def on_done(_outcome):
         records = window.worklist_model.records
         target = next((r for r in records if r.consensus.disagreement), records[0] if records else None)
+        window.sig_heatmaps_shown.connect(lambda _id: QTimer.singleShot(300, shoot))
         if target is not None:
             window.worklist.select_case(target.id)
-        QTimer.singleShot(500, shoot)
 
     def shoot():
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

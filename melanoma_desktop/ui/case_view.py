@@ -57,6 +57,10 @@ class ModelPanel(QGroupBox):
         self.heatmap_label.setMinimumHeight(190)
         self.heatmap_label.setToolTip("Grad-CAM: the regions that raised this model's P(malignant)")
         layout.addWidget(self.heatmap_label, 5, 0, 1, 2)
+        self.heatmap_caption = QLabel("")
+        self.heatmap_caption.setAlignment(Qt.AlignCenter)
+        self.heatmap_caption.setStyleSheet("color: #555; font-size: 11px;")
+        layout.addWidget(self.heatmap_caption, 6, 0, 1, 2)
         if not info.available:
             self.class_label.setText("unavailable")
             self.threshold_label.setText(info.reason)
@@ -227,6 +231,7 @@ class CaseView(QWidget):
                                        1 + CLINICIAN_LABELS.index(record.clinician_label))
         self.reviewed_box.setChecked(record.reviewed)
         self.note_edit.setPlainText(record.note)
+        self._render_heatmaps()
 
     # -- heatmaps -----------------------------------------------------------------------------
     def set_heatmaps(self, case_id: int, heatmaps: dict[str, np.ndarray]) -> None:
@@ -248,11 +253,15 @@ class CaseView(QWidget):
         show = self.heatmap_toggle.isChecked() and self.rgb is not None
         opacity = self.opacity_slider.value() / 100.0
         for name, panel in self.panels.items():
+            panel.heatmap_caption.setText("")
             if not show:
                 panel.heatmap_label.setPixmap(QPixmap())
                 panel.heatmap_label.setText("")
             elif name in self.heatmaps:
-                panel.heatmap_label.setPixmap(_pixmap_from_rgb(overlay(self.rgb, self.heatmaps[name], opacity), 180))
+                heatmap = self.heatmaps[name]
+                panel.heatmap_label.setPixmap(_pixmap_from_rgb(overlay(self.rgb, heatmap, opacity), 180))
+                panel.heatmap_caption.setText("Grad-CAM: regions raising P(malignant)" if heatmap.max() > 1e-3 else
+                                              "Grad-CAM: no region raises P(malignant)")
             elif panel.info.available:
                 panel.heatmap_label.setPixmap(QPixmap())
                 panel.heatmap_label.setText("computing heatmap…")

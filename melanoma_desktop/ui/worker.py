@@ -1,17 +1,23 @@
-"""One small worker primitive: a job body runs on the thread pool, reporting through signals.
+"""One small worker primitive: a job body runs off the GUI thread, reporting through Qt signals.
 
-A job body is a plain function ``body(should_stop, on_progress) -> result``. Progress, the
-result, errors and cancellation come back to the GUI thread as signals; errors are routed to one
-place (``JobRunner.sig_job_failed``). ``JobRunner`` runs at most one TensorFlow-heavy job at a time.
+A job body is a plain function ``body(should_stop, on_progress) -> result``. Progress, the result,
+errors and cancellation come back to the GUI thread as queued signals; errors are routed to one
+place (``JobRunner.sig_job_failed``).
+
+TensorFlow work runs on one long-lived Python thread, one job at a time. Not on QThreadPool:
+TensorFlow's pybind11 bindings cache a Python thread state per OS thread, and a pool thread whose
+Python state PySide drops between jobs made graph tracing crash (segmentation fault, seen here
+with the shipped models). Light jobs (no TensorFlow) use a small pool of Python threads.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 
 class JobSignals(QObject):
@@ -22,13 +28,11 @@ class JobSignals(QObject):
     sig_done = Signal()  # always last, whatever the outcome
 
 
-class Job(QRunnable):
+class Job:
     def __init__(self, name: str, body: Callable[[Callable[[], bool], Callable[[Any], None]], Any]):
-        super().__init__()
-        self.setAutoDelete(False)
         self.name = name
         self.body = body
-        self.signals = JobSignals()
+        self.signals = JobSignals()  # created on the GUI thread: its slots run there
         self._stop = threading.Event()
 
     def cancel(self) -> None:
@@ -64,58 +68,46 @@ def _message(exc: BaseException) -> str:
 
 
 class JobRunner(QObject):
-    """Starts jobs; a heavy job waits until the previous heavy one is done (TensorFlow is not shared)."""
+    """Runs jobs: heavy (TensorFlow) ones in order on one thread, light ones beside them."""
 
     sig_job_failed = Signal(str, str, str)  # job name, message, traceback
     sig_busy_changed = Signal(bool)
 
-    def __init__(self, parent=None, pool: QThreadPool | None = None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
-        self._queue: list[Job] = []
-        self._active: Job | None = None
-        self._jobs: set[Job] = set()
+        self._heavy = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorflow-jobs")
+        self._light = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs")
+        self._pending: dict[Job, tuple[Future, bool]] = {}
+        self._heavy_count = 0
 
     @property
     def busy(self) -> bool:
-        return self._active is not None
-
-    @property
-    def active(self) -> Job | None:
-        return self._active
+        return self._heavy_count > 0
 
     def submit(self, job: Job, heavy: bool = True) -> Job:
-        self._jobs.add(job)
         job.signals.sig_failed.connect(lambda msg, tb, name=job.name: self.sig_job_failed.emit(name, msg, tb))
         job.signals.sig_done.connect(lambda job=job, heavy=heavy: self._on_job_done(job, heavy))
-        if not heavy:
-            self.pool.start(job)
-        elif self._active is None:
-            self._start(job)
-        else:
-            self._queue.append(job)
+        if heavy:
+            self._heavy_count += 1
+            if self._heavy_count == 1:
+                self.sig_busy_changed.emit(True)
+        self._pending[job] = ((self._heavy if heavy else self._light).submit(job.run), heavy)
         return job
 
-    def _start(self, job: Job) -> None:
-        self._active = job
-        self.sig_busy_changed.emit(True)
-        self.pool.start(job)
-
     def _on_job_done(self, job: Job, heavy: bool) -> None:
-        self._jobs.discard(job)
-        if heavy and job is self._active:
-            self._active = None
-            if self._queue:
-                self._start(self._queue.pop(0))
-            else:
+        self._pending.pop(job, None)
+        if heavy:
+            self._heavy_count -= 1
+            if self._heavy_count == 0:
                 self.sig_busy_changed.emit(False)
 
     def cancel_all(self) -> None:
-        for job in list(self._queue):
+        for job, (future, heavy) in list(self._pending.items()):
             job.cancel()
-        self._queue.clear()
-        if self._active is not None:
-            self._active.cancel()
+            if future.cancel():  # had not started: it never runs, so account for it here
+                self._on_job_done(job, heavy)
 
     def wait(self, msecs: int = 30000) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Wait for the running jobs (after cancel_all, for a clean exit)."""
+        _done, not_done = wait([future for future, _ in self._pending.values()], timeout=msecs / 1000)
+        return not not_done

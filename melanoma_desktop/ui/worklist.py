@@ -53,7 +53,7 @@ class WorklistModel(QAbstractTableModel):
             if col == 0:
                 return record.file_name
             if col == 1:
-                return record.created_at.replace("T", " ")[:16]
+                return record.created_at.replace("T", " ")[5:16]
             if 2 <= col < 2 + n_models:
                 pred = next((p for p in record.predictions if p.name == self.model_names[col - 2]), None)
                 return "—" if pred is None else f"{pred.p_malignant:.2f}{' ▲' if pred.label == 'malignant' else ''}"
@@ -122,13 +122,25 @@ class WorklistView(QTableView):
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(52)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        self.setWordWrap(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        model.modelReset.connect(self._size_columns)
+        self._size_columns()
         self.setIconSize(self.iconSize().expandedTo(self.iconSize().__class__(48, 48)))
         self.setAlternatingRowColors(False)
         self.setAccessibleName("Worklist")
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         model.modelReset.connect(lambda: self.sig_case_selected.emit(None))
+
+    def _size_columns(self) -> None:
+        """File name and date columns wide enough to read; the rest fit their contents."""
+        header = self.horizontalHeader()
+        for column, width in ((0, 200), (1, 90)):
+            if column < self.model().columnCount():
+                header.setSectionResizeMode(column, QHeaderView.Interactive)
+                header.resizeSection(column, width)
 
     def _on_current_row_changed(self, current, _previous):
         self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)
