@@ -62,3 +62,20 @@ def shared_data() -> Path:
     if path is None or not (path / "ham10000" / "labels.csv").is_file():
         pytest.skip("real dermoscopic data not available: set MELANOMA_DATA to ../shared/data")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tmp_path_factory, random_backbones):
+    """Real bundles (cnn + mobilenetv2 on a random-weight backbone) trained by the trainer on tiny data.
+    Returns (models folder, backbones folder, data folder)."""
+    from synthetic import write_labels_csv
+    from trainer.config import TrainConfig
+    from trainer.train import run_training
+
+    root = tmp_path_factory.mktemp("bundles")
+    data = write_labels_csv(root / "data", n_per_class=10)
+    config = TrainConfig(data=str(data), out=str(root / "models"), models=("cnn", "mobilenetv2"), protocol="full",
+                         epochs=1, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35,
+                         cache_dir=str(root / "cache"), allow_download=False, aug_copies=1)
+    run_training(config)
+    return root / "models", random_backbones, data

@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", required=True)
     ev.add_argument("--split", default="test", choices=["test", "all"])
     ev.add_argument("--backbones")
+    en = sub.add_parser("ensemble", help="fit the mean-of-models ensemble's threshold on a run's validation split")
+    en.add_argument("--run", required=True, help="a training run folder (bundles + split.csv)")
+    en.add_argument("--backbones")
+    en.add_argument("--data", help="also evaluate the fitted ensemble on every image of this dataset")
+
     ex = sub.add_parser("export", help="copy bundles for shipping (CNN weights as float16, checked)")
     ex.add_argument("--models", required=True, help="folder of bundles")
     ex.add_argument("--out", required=True, help="destination, e.g. resources/models")
@@ -96,6 +101,25 @@ def _fmt(seconds) -> str:
         return "?"
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _ensemble(args) -> None:
+    from trainer.ensemble import evaluate_ensemble, fit_ensemble
+    from trainer.outputs import metrics_table
+
+    fitted = fit_ensemble(args.run, args.backbones)
+    test = dict(fitted["test"], operating_point=fitted["test_at_threshold"],
+                calibration={"temperature": float("nan"), "ece_test_before": float("nan"),
+                             "ece_test_after": fitted["test"]["ece"]})
+    print(f"ensemble of {', '.join(fitted['members'])}: threshold {fitted['threshold']:.3f} (validation)")
+    print(metrics_table({"ensemble": test}, paper=None))
+    if args.data:
+        external = evaluate_ensemble(args.run, args.data, args.backbones)
+        ext = dict(external["at_0.5"], operating_point=external["at_threshold"],
+                   calibration={"temperature": float("nan"), "ece_test_before": float("nan"),
+                                "ece_test_after": external["at_0.5"]["ece"]})
+        print(f"on {args.data}:")
+        print(metrics_table({"ensemble": ext}, paper=None))
 
 
 def _export(args) -> None:
@@ -155,6 +179,8 @@ def main(argv=None) -> int:
             print(f"results written to {args.out}")
         elif args.command == "export":
             _export(args)
+        elif args.command == "ensemble":
+            _ensemble(args)
     except TrainerError as exc:
         print(f"melanoma-train: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def draw_confusion_matrix(fig: Figure, matrix, class_names, title: str = "") -> Figure:
@@ -21,10 +22,10 @@ def draw_confusion_matrix(fig: Figure, matrix, class_names, title: str = "") -> 
         ax.set_xticks(range(len(class_names)), class_names)
         ax.set_yticks(range(len(class_names)), class_names)
         ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
         ax.set_title(sub, fontsize=10)
+    axes[0].set_ylabel("true")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -39,11 +40,12 @@ def draw_learning_curves(fig: Figure, history: dict[str, list[float]], title: st
                 ax.plot(range(1, len(values) + 1), values, style, markersize=3,
                         label="validation" if key.startswith("val_") else "training")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     if hasattr(fig, "tight_layout"):  # a SubFigure (wizard's live curves) lays out with its parent
         fig.tight_layout()
     return fig

@@ -40,7 +40,7 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
         ("Test images", str(m.get("n", "n/a"))),
         ("ROC AUC (95% CI)", "n/a" if auc is None else f"{auc:.3f}  ({auc_ci[0]:.3f} – {auc_ci[1]:.3f})"),
         ("Accuracy at 0.5", _pct_ci(m.get("accuracy"), m.get("accuracy_ci"))),
-        (f"Threshold (card)", f"{card.get('threshold', 0.5):.3f}"),
+        ("Threshold (card)", f"{card.get('threshold', 0.5):.3f}"),
         ("Sensitivity at threshold", _pct_ci(op.get("sensitivity"), op.get("sensitivity_ci"))),
         ("Specificity at threshold", _pct_ci(op.get("specificity"), op.get("specificity_ci"))),
         ("Accuracy at threshold", _pct_ci(op.get("accuracy"), op.get("accuracy_ci"))),
@@ -76,7 +76,7 @@ def report_rows(metrics: dict) -> list[tuple[str, ...]]:
 
 
 def make_figures(report: BundleReport) -> dict[str, Figure]:
-    m, name = report.metrics, report.card.get("display_name", report.card.get("name", ""))
+    m, name = report.metrics, report.card.get("name", "")
     figures = {}
     if m.get("confusion_matrix"):
         figures["confusion_matrix"] = draw_confusion_matrix(Figure(figsize=(6.0, 2.9)), m["confusion_matrix"],

@@ -5,25 +5,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from melanoma_desktop.core.classifier import load_models
-from trainer.config import TrainConfig
-from trainer.train import run_training
-
-
-@pytest.fixture(scope="module")
-def tiny_bundles(tmp_path_factory, random_backbones):
-    from synthetic import write_labels_csv
-
-    root = tmp_path_factory.mktemp("bundles")
-    data = write_labels_csv(root / "data", n_per_class=10)
-    config = TrainConfig(data=str(data), out=str(root / "models"), models=("cnn", "mobilenetv2"), protocol="full",
-                         epochs=1, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35,
-                         cache_dir=str(root / "cache"), allow_download=False, aug_copies=1)
-    run_training(config)
-    return root / "models", random_backbones, data
 
 
 def test_load_models_reads_cards_and_reports_missing_backbone(tiny_bundles, tmp_path, monkeypatch):

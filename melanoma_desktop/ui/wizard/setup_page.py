@@ -31,6 +31,8 @@ class SetupPage(QWizardPage):
         self.protocol = QComboBox()
         self.protocol.addItems(["paper", "full", "custom"])
         self.fractions = QLineEdit("0.7,0.15,0.15")
+        self.fractions.setEnabled(False)
+        self.protocol.currentTextChanged.connect(lambda text: self.fractions.setEnabled(text == "custom"))
         self.epochs = QSpinBox(minimum=1, maximum=200, value=20)
         self.batch_size = QSpinBox(minimum=1, maximum=512, value=32)
         self.learning_rate = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.5, singleStep=0.0001, value=0.001)
@@ -99,7 +101,8 @@ class SetupPage(QWizardPage):
         per_model = ", ".join(f"{k} {format_eta(v).replace(' left', '')}" for k, v in estimate.seconds_per_model.items())
         self.result_label.setText(
             f"Device: <b>{estimate.device}</b><br>Estimated training time: <b>about "
-            f"{format_eta(estimate.total_seconds).replace(' left', '')}</b> ({per_model})<br>"
+            f"{format_eta(estimate.total_seconds).replace(' left', '')}</b> ({per_model}); an upper bound: early "
+            f"stopping and backbone features already in the cache make it shorter<br>"
             + "<br>".join(estimate.notes))
         self.completeChanged.emit()
 
