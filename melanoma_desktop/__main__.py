@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     multiprocessing.freeze_support()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train-worker"]:  # the wizard's training child (also inside the packaged app)
+        from trainer.worker import main as worker_main
+
+        return worker_main(argv[1])
     args = build_parser().parse_args(argv)
     if args.self_test:
         return _self_test(args)

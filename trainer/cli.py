@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--backbones")
     en.add_argument("--data", help="also evaluate the fitted ensemble on every image of this dataset")
 
+    wk = sub.add_parser("worker", help=argparse.SUPPRESS)  # the desktop app's training child process
+    wk.add_argument("config", help="a TrainConfig JSON file")
+
     ex = sub.add_parser("export", help="copy bundles for shipping (CNN weights as float16, checked)")
     ex.add_argument("--models", required=True, help="folder of bundles")
     ex.add_argument("--out", required=True, help="destination, e.g. resources/models")
@@ -181,6 +184,10 @@ def main(argv=None) -> int:
             _export(args)
         elif args.command == "ensemble":
             _ensemble(args)
+        elif args.command == "worker":
+            from trainer.worker import main as worker_main
+
+            return worker_main(args.config)
     except TrainerError as exc:
         print(f"melanoma-train: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

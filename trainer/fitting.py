@@ -87,9 +87,10 @@ def fit(
     progress = ProgressCallback(name, epochs, len(batches), on_progress, should_stop)
     callbacks = [
         progress,
+        # The best epoch's weights are kept in memory and restored at the end; they are what the bundle
+        # saves. (No checkpoint file per epoch: writing the CNN's 89 MB each time cost seconds of I/O
+        # and stalled the desktop app's event loop.)
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(str(work_dir / "best_checkpoint.keras"), monitor="val_loss",
-                                        save_best_only=True),
         keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
     ]
     history = model.fit(
@@ -102,5 +103,4 @@ def fit(
     )
     if progress.cancelled:
         raise TrainingCancelled(f"training of {name} was cancelled")
-    (work_dir / "best_checkpoint.keras").unlink(missing_ok=True)  # the bundle holds the best weights
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}

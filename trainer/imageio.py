@@ -97,7 +97,7 @@ def load_rgb(source: str | os.PathLike | bytes, size: int = IMAGE_SIZE) -> np.nd
     except UnidentifiedImageError:
         raise ImageDecodeError(label, "not an image Pillow can read (unknown or corrupt format)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(label, f"image too large ({exc})") from None
+        raise ImageDecodeError(label, f"image too large ({exc}); downscale it first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(label, f"corrupt or truncated image data ({exc})") from None
     except MemoryError:

@@ -124,7 +124,9 @@ class WorklistView(QTableView):
         self.verticalHeader().setDefaultSectionSize(52)
         self.setWordWrap(False)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        # Fixed, interactive widths: ResizeToContents re-measures every row on every insert, which
+        # stalls the GUI during a batch of hundreds of images.
+        header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
         model.modelReset.connect(self._size_columns)
         self._size_columns()
@@ -135,12 +137,12 @@ class WorklistView(QTableView):
         model.modelReset.connect(lambda: self.sig_case_selected.emit(None))
 
     def _size_columns(self) -> None:
-        """File name and date columns wide enough to read; the rest fit their contents."""
+        """Widths from the header texts (and fixed ones for file name and date); the user can drag them."""
         header = self.horizontalHeader()
-        for column, width in ((0, 200), (1, 90)):
-            if column < self.model().columnCount():
-                header.setSectionResizeMode(column, QHeaderView.Interactive)
-                header.resizeSection(column, width)
+        metrics = self.fontMetrics()
+        for column, title in enumerate(self.model().headers()):
+            width = {0: 200, 1: 90}.get(column, metrics.horizontalAdvance(title) + 24)
+            header.resizeSection(column, max(width, 70))
 
     def _on_current_row_changed(self, current, _previous):
         self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWizardPage
 
 from melanoma_desktop.ui.batch_bar import format_eta
+from melanoma_desktop.ui.live_curves import LiveCurves
 from melanoma_desktop.ui.worker import Job
-from trainer.plots import draw_learning_curves
 
 
 class TrainPage(QWizardPage):
@@ -26,10 +24,8 @@ class TrainPage(QWizardPage):
         self.setTitle("3. Train")
         self.setSubTitle("The active models are not touched until you choose to promote new ones.")
         layout = QVBoxLayout(self)
-        self.figure = Figure(figsize=(9, 3.2))
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(240)
-        layout.addWidget(self.canvas, 2)
+        self.curves = LiveCurves()
+        layout.addWidget(self.curves, 2)
         row = QHBoxLayout()
         self.stage_label = QLabel("")
         self.progress = QProgressBar()
@@ -48,7 +44,7 @@ class TrainPage(QWizardPage):
         return self.job is not None
 
     def initializePage(self) -> None:
-        from trainer.train import run_training
+        from melanoma_desktop.ui.wizard.training_process import train_in_child
 
         if self.running:
             return
@@ -59,7 +55,8 @@ class TrainPage(QWizardPage):
         self.log.clear()
         self.log.appendPlainText(f"Output: {out}")
         self.cancel_button.setEnabled(True)
-        job = Job("Training", lambda should_stop, on_progress: run_training(config, should_stop, on_progress))
+        # The same run_training as the command line, in a child process (see trainer/worker.py).
+        job = Job("Training", lambda should_stop, on_progress: train_in_child(config, should_stop, on_progress))
         job.signals.sig_progress.connect(self._on_progress)
         job.signals.sig_finished.connect(self._on_finished)
         job.signals.sig_cancelled.connect(lambda: self._on_stopped("cancelled", "Training cancelled; nothing changed."))
@@ -93,12 +90,7 @@ class TrainPage(QWizardPage):
             self.log.appendPlainText(event.message)
 
     def _redraw(self) -> None:
-        self.figure.clear()
-        n = max(len(self.histories), 1)
-        subfigs = self.figure.subfigures(1, n) if n > 1 else [self.figure]
-        for sub, (name, history) in zip(subfigs, self.histories.items()):
-            draw_learning_curves(sub, history, name)
-        self.canvas.draw_idle()
+        self.curves.set_histories(self.histories)
 
     def _on_finished(self, result) -> None:
         self.job = None
