@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     multiprocessing.freeze_support()
+    _frozen_app_guards()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train-worker"]:  # the wizard's training child (also inside the packaged app)
@@ -42,6 +43,18 @@ def main(argv=None) -> int:
     from melanoma_desktop.ui.app import run_app
 
     return run_app(args)
+
+
+def _frozen_app_guards() -> None:
+    """A windowed frozen build may have no console streams, and its folder may be read-only."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+    if getattr(sys, "frozen", False) and "MPLCONFIGDIR" not in os.environ:
+        import tempfile
+
+        os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), "melanoma-triage-matplotlib")
 
 
 def _self_test(args) -> int:

@@ -25,6 +25,7 @@ def main() -> int:
     parser.add_argument("--out", default="docs")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--alpha", default="0.35")
+    parser.add_argument("--models", default="cnn,vgg16,mobilenetv2")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -54,6 +55,8 @@ def main() -> int:
         wizard.next()
         page = wizard.setup_page
         page.alpha.setCurrentText(args.alpha)
+        for name, box in page.model_boxes.items():
+            box.setChecked(name in args.models.split(","))
         page.epochs.setValue(args.epochs)
         page.backbones.setText(args.backbones)
         page.check()

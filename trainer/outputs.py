@@ -177,8 +177,8 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
                 f"{_num(cal['ece_test_before'])} -> {_num(cal['ece_test_after'])} |")
     text = "\n".join(lines) + "\n"
     if operating_rows:
-        text += ("\nOperating point chosen on the validation split for sensitivity >= 95 %, applied to the test "
-                 "set; temperature scaling fitted on the validation split:\n\n"
+        text += ("\nAt each model's operating point (chosen on its training run's validation split for sensitivity "
+                 ">= 95 %; temperature scaling fitted on that split):\n\n"
                  "| model | threshold | sens. % (95% CI) | spec. % (95% CI) | temperature | test ECE before -> after |\n"
                  "|---|---|---|---|---|---|\n" + "\n".join(operating_rows) + "\n")
     return text

@@ -20,16 +20,7 @@ def user_data_dir(explicit: str | None = None) -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation))
 
 
-def _ensure_streams() -> None:
-    """A windowed frozen build has no console: give print() somewhere harmless to go."""
-    if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w")
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")
-
-
 def run_app(args) -> int:
-    _ensure_streams()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
