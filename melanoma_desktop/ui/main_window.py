@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QMainWindow,
                                QMessageBox, QSplitter, QVBoxLayout, QWidget)
@@ -54,6 +54,11 @@ class MainWindow(ReportActions, QMainWindow):
         self._batch_job = None
         self._closed = False  # job signals queued before the window closed must not touch the database
         self._pending_paths: list[str] = []
+        self._incoming: list[int] = []  # saved case ids not yet shown
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(150)
+        self._flush_timer.timeout.connect(self._show_incoming)
         self._build_ui()
         self._build_menus()
         self.sig_images_dropped.connect(self.triage_paths)
@@ -237,19 +242,33 @@ class MainWindow(ReportActions, QMainWindow):
             self.error_list.addItem(f"{Path(item.error[0]).name}: {item.error[1]}")
             self.statusBar().showMessage(f"Could not read {item.error[0]}: {item.error[1]}", 8000)
             return
-        record = self.db.get(item.record.id)  # show the saved record, as stored
-        if record is None:
+        # Saved records are shown in small groups: one worklist update per group keeps the window
+        # responsive when results arrive every few milliseconds.
+        self._incoming.append(item.record.id)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _show_incoming(self) -> None:
+        if self._closed:
             return
-        if self._matches_filter(record):
-            row = self.worklist_model.upsert(record)
-            if self.worklist.current_case_id() is None or self.worklist.current_case_id() == record.id:
-                self.worklist.selectRow(row)
+        ids, self._incoming = self._incoming, []
+        for case_id in ids:
+            record = self.db.get(case_id)  # show the saved record, as stored
+            if record is None:
+                continue
+            if self._matches_filter(record):
+                row = self.worklist_model.upsert(record)
+                if self.worklist.current_case_id() is None or self.worklist.current_case_id() == record.id:
+                    self.worklist.selectRow(row)
         self._update_count()
-        self.sig_case_saved.emit(record.id)
+        for case_id in ids:
+            self.sig_case_saved.emit(case_id)
 
     def _on_batch_done(self, outcome: str) -> None:
         if self._closed:
             return
+        self._flush_timer.stop()
+        self._show_incoming()
         self.batch_bar.finish()
         self._batch_job = None
         self.statusBar().showMessage(f"Batch {outcome}.", 5000)
