@@ -16,6 +16,9 @@ from trainer.errors import ImageDecodeError
 from trainer.imageio import load_rgb
 
 
+HEATMAP_PX = 160
+
+
 def _bar(colour: str) -> QProgressBar:
     bar = QProgressBar()
     bar.setRange(0, 1000)
@@ -54,7 +57,7 @@ class ModelPanel(QGroupBox):
         layout.addWidget(self.threshold_label, 4, 0, 1, 2)
         self.heatmap_label = QLabel("")
         self.heatmap_label.setAlignment(Qt.AlignCenter)
-        self.heatmap_label.setMinimumHeight(190)
+        self.heatmap_label.setFixedHeight(HEATMAP_PX + 6)
         self.heatmap_label.setToolTip("Grad-CAM: the regions that raised this model's P(malignant)")
         layout.addWidget(self.heatmap_label, 5, 0, 1, 2)
         self.heatmap_caption = QLabel("")
@@ -259,7 +262,7 @@ class CaseView(QWidget):
                 panel.heatmap_label.setText("")
             elif name in self.heatmaps:
                 heatmap = self.heatmaps[name]
-                panel.heatmap_label.setPixmap(_pixmap_from_rgb(overlay(self.rgb, heatmap, opacity), 180))
+                panel.heatmap_label.setPixmap(_pixmap_from_rgb(overlay(self.rgb, heatmap, opacity), HEATMAP_PX))
                 panel.heatmap_caption.setText("Grad-CAM: regions raising P(malignant)" if heatmap.max() > 1e-3 else
                                               "Grad-CAM: no region raises P(malignant)")
             elif panel.info.available:

@@ -194,9 +194,10 @@ class MainWindow(ReportActions, QMainWindow):
         infos = classifier.model_infos()
         available = [i for i in infos if i.available]
         parts = [f"{len(available)} of {len(infos)} models ready"]
-        for info in infos:
-            if not info.available:
-                parts.append(f"{info.display_name} unavailable: {info.reason}")
+        missing = [info for info in infos if not info.available]
+        if missing:  # the full reason and the fix are in each model's panel and tooltip
+            parts.append(f"unavailable: {', '.join(i.display_name for i in missing)} (see their panels)")
+            self.models_status.setToolTip("\n\n".join(f"{i.display_name}: {i.reason}" for i in missing))
         empty = getattr(classifier, "empty_reason", "")
         if not infos:
             text = empty or "No models are installed."

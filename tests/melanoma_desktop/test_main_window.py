@@ -130,7 +130,8 @@ def test_no_models_installed_is_said_plainly(qtbot, tmp_path):
 def test_an_unavailable_model_explains_itself_and_others_work(qtbot, tmp_path):
     fake = FakeClassifier(unavailable={"vgg16": "backbone weights not found; pass --backbones"})
     window = make_window(qtbot, tmp_path, fake)
-    assert "2 of 3 models ready" in window.models_status.text() and "--backbones" in window.models_status.text()
+    assert "2 of 3 models ready" in window.models_status.text() and "--backbones" in window.models_status.toolTip()
+    assert "--backbones" in window.case_view.panels["vgg16"].threshold_label.text()
     assert window.case_view.panels["vgg16"].class_label.text() == "unavailable"
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
         drop(window, [grey_image(tmp_path / "a.png", 60)])
