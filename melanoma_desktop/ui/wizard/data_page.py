@@ -74,7 +74,7 @@ class DataPage(QWizardPage):
         lines += [f"<span style='color:#8a5a00'>⚠ {w}</span>" for w in report.warnings]
         self.summary.setText("<br>".join(lines))
         self.unreadable_list.clear()
-        self.unreadable_list.addItems([f"{p}: {r}" for p, r in report.unreadable])
+        self.unreadable_list.addItems([f"{p}: {r}" for p, r in report.unreadable] or ["(none: every image decoded)"])
         while self.examples.count():
             item = self.examples.takeAt(0)
             if item.widget():
