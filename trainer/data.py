@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -68,9 +68,6 @@ class Dataset:
 
     def n_lesions(self) -> int:
         return len(set(self.groups.tolist()))
-
-    def subset(self, indices: Iterable[int]) -> "Dataset":
-        return Dataset(self.root, self.layout, [self.samples[i] for i in indices], self.class_names)
 
 
 def _normalise_label(raw: str, where: str) -> str:

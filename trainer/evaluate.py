@@ -11,7 +11,7 @@ import numpy as np
 from trainer.bundle import find_bundles, load_bundle
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.errors import BundleError, ConfigError
-from trainer.metrics import evaluate_probabilities
+from trainer.metrics import evaluate_probabilities, operating_point
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, metrics_table, write_metric_files
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.splits import make_split
@@ -52,9 +52,7 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         names = tuple(bundle.class_names)
         metrics = evaluate_probabilities(y, probs, names, 0.5)
         operating = evaluate_probabilities(y, probs, names, bundle.threshold)
-        metrics["operating_point"] = {k: operating[k] for k in (
-            "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity", "specificity_ci",
-            "confusion_matrix")}
+        metrics["operating_point"] = operating_point(operating)
         metrics["calibration"] = {"temperature": bundle.temperature, "ece_test_before": math.nan,
                                   "ece_test_after": operating["ece"]}
         metrics["bundle_version"] = bundle.version

@@ -124,6 +124,15 @@ def evaluate_probabilities(
     }
 
 
+OPERATING_POINT_KEYS = ("threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
+                        "specificity_ci", "confusion_matrix")
+
+
+def operating_point(metrics: dict) -> dict:
+    """The threshold-dependent part of ``evaluate_probabilities``' result."""
+    return {k: metrics[k] for k in OPERATING_POINT_KEYS}
+
+
 def classification_report_text(metrics: dict) -> str:
     """A fixed-width table like the paper's Tables 3-5."""
     rows = [f"{'':>14} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]

@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from trainer.bundle import SCHEMA_VERSION, save_model_file, write_card
 from trainer.imageio import IMAGE_SIZE
 from trainer.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
-from trainer.metrics import classification_report_text, evaluate_probabilities, expected_calibration_error
+from trainer.metrics import (classification_report_text, evaluate_probabilities, expected_calibration_error,
+                             operating_point)
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, save_figure
 
 # The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
@@ -70,9 +71,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     metrics = evaluate_probabilities(data.y["test"], test_cal, class_names, 0.5, seed=config.seed)
     metrics["collapsed_to_one_class"] = collapsed(test_cal, 0.5, pos)
     operating = evaluate_probabilities(data.y["test"], test_cal, class_names, threshold, seed=config.seed)
-    metrics["operating_point"] = {k: operating[k] for k in (
-        "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity", "specificity_ci",
-        "confusion_matrix")}
+    metrics["operating_point"] = operating_point(operating)
     metrics["calibration"] = {
         "temperature": temperature,
         "ece_test_before": expected_calibration_error(data.y["test"] == pos, probabilities[:, pos]),

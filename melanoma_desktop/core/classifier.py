@@ -64,6 +64,7 @@ class ModelSet:
     unavailable: list[ModelInfo] = field(default_factory=list)
     quality_gate: object | None = None  # FeatureDistanceGate, when its files and backbone are found
     quality_note: str = ""
+    _gradcams: dict = field(default_factory=dict, repr=False)  # model name -> GradCam, built on first use
 
     def model_infos(self) -> list[ModelInfo]:
         infos = [_info_from_card(b.card, bundle_dir=b.directory) for b in self.loaded] + list(self.unavailable)
@@ -78,7 +79,7 @@ class ModelSet:
         """Grad-CAM of one image for every loaded model: name -> (version, (224, 224) heatmap)."""
         from melanoma_desktop.core.gradcam import GradCam
 
-        cams = self.__dict__.setdefault("_gradcams", {})
+        cams = self._gradcams
         out = {}
         for bundle in self.loaded:
             if bundle.name not in cams:

@@ -71,43 +71,26 @@ class JobRunner(QObject):
     """Runs jobs: heavy (TensorFlow) ones in order on one thread, light ones beside them."""
 
     sig_job_failed = Signal(str, str, str)  # job name, message, traceback
-    sig_busy_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._heavy = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorflow-jobs")
         self._light = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs")
-        self._pending: dict[Job, tuple[Future, bool]] = {}
-        self._heavy_count = 0
-
-    @property
-    def busy(self) -> bool:
-        return self._heavy_count > 0
+        self._pending: dict[Job, Future] = {}
 
     def submit(self, job: Job, heavy: bool = True) -> Job:
         job.signals.sig_failed.connect(lambda msg, tb, name=job.name: self.sig_job_failed.emit(name, msg, tb))
-        job.signals.sig_done.connect(lambda job=job, heavy=heavy: self._on_job_done(job, heavy))
-        if heavy:
-            self._heavy_count += 1
-            if self._heavy_count == 1:
-                self.sig_busy_changed.emit(True)
-        self._pending[job] = ((self._heavy if heavy else self._light).submit(job.run), heavy)
+        job.signals.sig_done.connect(lambda job=job: self._pending.pop(job, None))
+        self._pending[job] = (self._heavy if heavy else self._light).submit(job.run)
         return job
 
-    def _on_job_done(self, job: Job, heavy: bool) -> None:
-        self._pending.pop(job, None)
-        if heavy:
-            self._heavy_count -= 1
-            if self._heavy_count == 0:
-                self.sig_busy_changed.emit(False)
-
     def cancel_all(self) -> None:
-        for job, (future, heavy) in list(self._pending.items()):
+        for job, future in list(self._pending.items()):
             job.cancel()
-            if future.cancel():  # had not started: it never runs, so account for it here
-                self._on_job_done(job, heavy)
+            if future.cancel():  # had not started: it never runs
+                self._pending.pop(job, None)
 
     def wait(self, msecs: int = 30000) -> bool:
         """Wait for the running jobs (after cancel_all, for a clean exit)."""
-        _done, not_done = wait([future for future, _ in self._pending.values()], timeout=msecs / 1000)
+        _done, not_done = wait(list(self._pending.values()), timeout=msecs / 1000)
         return not not_done
