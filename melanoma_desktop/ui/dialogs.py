@@ -26,7 +26,7 @@ def about_html(infos: list[ModelInfo]) -> str:
     rows = []
     for info in infos:
         if not info.available:
-            rows.append(f"<tr><td><b>{html.escape(info.display_name)}</b></td><td colspan=4>unavailable: "
+            rows.append(f"<tr><td><b>{html.escape(info.display_name)}</b></td><td colspan=3>unavailable: "
                         f"{html.escape(info.reason)}</td></tr>")
             continue
         m, t = info.test_metrics, info.training
@@ -35,11 +35,12 @@ def about_html(infos: list[ModelInfo]) -> str:
         rows.append(
             f"<tr><td><b>{html.escape(info.display_name)}</b><br><small>{html.escape(info.version)}</small></td>"
             f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
-            f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td>"
-            f"<td><small>{html.escape(str(t.get('data', 'n/a')))}<br>protocol {html.escape(str(t.get('protocol')))}; "
-            f"{html.escape(trained)}</small></td></tr>")
-    table = ("<table border=0 cellspacing=6><tr><th>Model</th><th>Accuracy (95% CI)</th><th>AUC</th>"
-             "<th>Sensitivity<br>Specificity</th><th>Trained on</th></tr>" + "".join(rows) + "</table>"
+            f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td></tr>"
+            f"<tr><td colspan=4><small>trained on {html.escape(str(t.get('data', 'n/a')))}, protocol "
+            f"{html.escape(str(t.get('protocol')))} ({html.escape(trained)}); threshold "
+            f"{info.threshold:.3f}</small></td></tr>")
+    table = ("<table border=0 cellspacing=6><tr><th>Model</th><th>Accuracy at its threshold<br>(95% CI)</th>"
+             "<th>AUC</th><th>Sensitivity<br>Specificity</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>No models are installed.</p>")
     return (f"<h3>Melanoma triage desktop {__version__}</h3>"
             f"<p style='color:#b3261e'><b>{html.escape(DISCLAIMER)}</b></p>"
