@@ -1,9 +1,15 @@
 """Self-describing model bundles: ``card.json`` beside the trained weights.
 
-A bundle directory holds ``card.json`` and ``model.keras``. For the custom CNN the file is the
-whole model; for the transfer models it is only the trained head, and the frozen ImageNet base is
-found at load time (``--backbones`` / ``$MELANOMA_BACKBONES`` / Keras) and checked against the
-SHA-256 in the card. Loading verifies the card schema and both checksums, with ``safe_mode`` on.
+A bundle directory holds ``card.json`` and the weights. ``model_part`` says what they cover:
+
+* ``full`` - the whole model (the custom CNN): ``model.keras``, or ``weights.npz`` for the paper's
+  CNN whose large Dense kernel is stored as float16.
+* ``head`` - only the trained head of a transfer model; the frozen ImageNet base is found at load time
+  (``--backbones`` / ``$MELANOMA_BACKBONES`` / Keras) and checked against the SHA-256 in the card.
+* ``tuned`` - the head plus the fine-tuned layers of the base (``weights.npz``, listed in the card's
+  ``tuned_layers``); the other base layers come from the ImageNet file, checked as for ``head``.
+
+Loading verifies the card schema and both checksums, with ``safe_mode`` on.
 """
 
 from __future__ import annotations
@@ -21,7 +27,69 @@ from trainer.calibration import apply_temperature
 from trainer.errors import BackboneWeightsError, BundleError
 from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, find_bundles, read_card,  # noqa: F401
                            validate_card, write_card)
-from trainer.models import Backbone, assemble, feature_extractor, load_backbone
+from trainer.models import Backbone, assemble, base_of, build_head, feature_extractor, load_backbone
+
+WEIGHTS_NPZ = "weights.npz"
+FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16
+
+
+@dataclass
+class TunedParts:
+    """What a ``tuned`` bundle stores: the head and the named layers of the extractor's base."""
+
+    extractor: keras.Model
+    head: keras.Model
+    layers: list[str]
+
+    @property
+    def dtype_note(self) -> str:
+        return f"float32; arrays over {FLOAT16_MIN_SIZE:,} elements float16"
+
+
+def _maybe_half(w: np.ndarray) -> np.ndarray:
+    return w.astype(np.float16) if w.size > FLOAT16_MIN_SIZE else w
+
+
+def save_tuned(bundle_dir: str | os.PathLike, parts: TunedParts) -> tuple[str, str]:
+    """Write the head's and the tuned base layers' weights to ``weights.npz``; return (name, sha256)."""
+    base = base_of(parts.extractor)
+    arrays = {f"head/{i:03d}": _maybe_half(w) for i, w in enumerate(parts.head.get_weights())}
+    for name in parts.layers:
+        for i, w in enumerate(base.get_layer(name).get_weights()):
+            arrays[f"base/{name}/{i:03d}"] = _maybe_half(w)
+    path = Path(bundle_dir) / WEIGHTS_NPZ
+    np.savez(path, **arrays)
+    return WEIGHTS_NPZ, sha256_file(path)
+
+
+def _load_tuned(path: Path, card: dict, extractor: keras.Model) -> keras.Model:
+    """Set the tuned base layers' weights inside ``extractor``; return the head."""
+    base = base_of(extractor)
+    layer_names = card.get("tuned_layers")
+    if not isinstance(layer_names, list):
+        raise BundleError(f"{path}: a tuned bundle's card needs a 'tuned_layers' list; re-export it")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    head_arrays = [arrays[k] for k in sorted(k for k in arrays if k.startswith("head/"))]
+    if not head_arrays:
+        raise BundleError(f"{path} holds no head weights; re-export the bundle")
+    head = build_head(int(head_arrays[0].shape[0]), len(card["class_names"]))
+    _set_weights(head, head_arrays, path, "head")
+    for name in layer_names:
+        try:
+            layer = base.get_layer(name)
+        except ValueError:
+            raise BundleError(f"{path}: tuned layer {name!r} is not in the {card['architecture']} base") from None
+        prefix = f"base/{name}/"
+        _set_weights(layer, [arrays[k] for k in sorted(k for k in arrays if k.startswith(prefix))], path, name)
+    return head
+
+
+def _set_weights(target, arrays: list[np.ndarray], path: Path, what: str) -> None:
+    expected = [tuple(w.shape) for w in target.weights]
+    if [tuple(a.shape) for a in arrays] != expected:
+        raise BundleError(f"{path}: the weights stored for {what} do not fit the architecture; re-export the bundle")
+    target.set_weights([a.astype(w.dtype) for a, w in zip(arrays, target.weights)])
 
 def save_model_file(bundle_dir: str | os.PathLike, model: keras.Model) -> tuple[str, str]:
     """Save ``model`` as ``model.keras``; return (file name, sha256)."""
@@ -85,6 +153,16 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
             f"{model_path}: SHA-256 {actual[:12]}... does not match the card ({card['model_sha256'][:12]}...); "
             "the file was changed or damaged, reinstall or retrain the model"
         )
+    if card["model_part"] == "tuned":
+        backbone = _checked_backbone(card, backbones, allow_download)
+        extractor = feature_extractor(backbone)
+        try:
+            head = _load_tuned(model_path, card, extractor)
+        except BundleError:
+            raise
+        except Exception as exc:
+            raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
+        return LoadedBundle(bundle_dir, card, assemble(extractor, head, card["architecture"]))
     try:
         if model_path.suffix == ".npz":
             part = _load_npz_weights(model_path, card)
@@ -96,6 +174,12 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
         raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
     if card["model_part"] == "full":
         return LoadedBundle(bundle_dir, card, part)
+    backbone = _checked_backbone(card, backbones, allow_download)
+    model = assemble(feature_extractor(backbone), part, card["architecture"])
+    return LoadedBundle(bundle_dir, card, model)
+
+
+def _checked_backbone(card: dict, backbones, allow_download: bool) -> Backbone:
     info = card["backbone"]
     backbone = load_backbone(info["name"], float(info.get("alpha", 1.0)), backbones, allow_download=allow_download)
     if backbone.sha256 != info.get("sha256"):
@@ -104,22 +188,20 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
             f"{card['name']} was trained on {info.get('weights_file')} ({str(info.get('sha256'))[:12]}...); "
             "point --backbones / MELANOMA_BACKBONES at the weights it was trained with"
         )
-    model = assemble(feature_extractor(backbone), part, card["architecture"])
-    return LoadedBundle(bundle_dir, card, model)
-
-
-WEIGHTS_NPZ = "weights.npz"
-FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16 by export_bundle
+    return backbone
 
 
 def _part_builder(card: dict, first_kernel_shape) -> keras.Model:
-    from trainer.models import build_cnn, build_head
+    from trainer.models import CNN_HEADS, build_cnn
 
     n = len(card["class_names"])
     if card["model_part"] == "full":
         if card["architecture"] != "cnn":
             raise BundleError(f"a full-model weights file is only defined for the cnn, not {card['architecture']}")
-        return build_cnn(n)
+        variant = card.get("architecture_variant") or "flatten"
+        if variant not in CNN_HEADS:
+            raise BundleError(f"unknown CNN variant {variant!r} in the card; update the program")
+        return build_cnn(n, head=variant)
     return build_head(int(first_kernel_shape[0]), n)
 
 
@@ -149,12 +231,13 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
         shutil.rmtree(dst)
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(MODEL_NAME, WEIGHTS_NPZ, "*.tmp"))
     part = original.model if card["model_part"] == "full" else original.model.get_layer("head")
-    if float16 and card["model_part"] == "full":
+    if card["model_part"] == "tuned":  # written in shipping form by the trainer (float16 above 1 M elements)
+        shutil.copy2(src / card["model_file"], dst / card["model_file"])
+    elif float16 and card["model_part"] == "full":
         # Only the large kernels go to float16 (the Dense kernel is 22 M of the CNN's 22.2 M weights); the
         # small arrays (biases, BatchNorm statistics, conv kernels) stay float32, where float16 would cost
         # precision for no saving.
-        np.savez(dst / WEIGHTS_NPZ, **{f"w{i:03d}": (w.astype(np.float16) if w.size > FLOAT16_MIN_SIZE else w)
-                                       for i, w in enumerate(part.get_weights())})
+        np.savez(dst / WEIGHTS_NPZ, **{f"w{i:03d}": _maybe_half(w) for i, w in enumerate(part.get_weights())})
         card.update(model_file=WEIGHTS_NPZ, model_sha256=sha256_file(dst / WEIGHTS_NPZ), weights_dtype="float16")
     else:  # re-saved, so that a file holding optimizer state is not shipped
         model_file, sha = save_model_file(dst, part)
@@ -179,6 +262,8 @@ __all__ = [
     "load_bundle",
     "read_card",
     "save_model_file",
+    "save_tuned",
+    "TunedParts",
     "validate_card",
     "write_card",
 ]

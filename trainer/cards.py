@@ -54,10 +54,13 @@ def validate_card(card: object, where: str = "card.json") -> dict:
         )
     if card["architecture"] not in ARCHITECTURES:
         raise BundleError(f"{where}: unknown architecture {card['architecture']!r}")
-    if card["model_part"] not in ("full", "head"):
-        raise BundleError(f"{where}: model_part must be 'full' or 'head', got {card['model_part']!r}")
-    if card["model_part"] == "head" and not isinstance(card.get("backbone"), dict):
-        raise BundleError(f"{where}: a head-only bundle needs a 'backbone' entry with name, alpha and sha256")
+    if card["model_part"] not in ("full", "head", "tuned"):
+        raise BundleError(f"{where}: model_part must be 'full', 'head' or 'tuned', got {card['model_part']!r}")
+    if card["model_part"] in ("head", "tuned") and not isinstance(card.get("backbone"), dict):
+        raise BundleError(f"{where}: a {card['model_part']} bundle needs a 'backbone' entry with name, alpha and sha256")
+    if card["model_part"] == "tuned" and not (isinstance(card.get("tuned_layers"), list)
+                                              and all(isinstance(n, str) for n in card["tuned_layers"])):
+        raise BundleError(f"{where}: a tuned bundle needs 'tuned_layers', the list of fine-tuned layer names")
     names = card["class_names"]
     if len(names) < 2 or card["positive_class"] not in names:
         raise BundleError(f"{where}: class_names {names} must hold at least two names including the positive class")

@@ -9,6 +9,8 @@ import time
 
 from trainer.errors import TrainerError
 
+PRESET_NAMES = ("best", "paper")  # trainer.presets.PRESETS, named here so that --help needs no TensorFlow
+
 EXIT_ERROR = 2
 
 
@@ -34,19 +36,22 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train models and write one bundle per model")
     train.add_argument("--data", required=True, help="data folder (class folders, labels.csv or HAM10000 metadata)")
     train.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="comma-separated: cnn,vgg16,mobilenetv2")
-    train.add_argument("--protocol", default="paper", choices=["paper", "full", "custom"])
+    train.add_argument("--preset", choices=PRESET_NAMES,
+                       help="start from a named configuration (paper: the paper's recipe; best: see README); "
+                            "options given explicitly override it")
+    train.add_argument("--protocol", choices=["paper", "extended", "full", "custom"], help="default: paper")
     train.add_argument("--split-fractions", type=_fractions, help="protocol custom: train,val,test e.g. 0.7,0.15,0.15")
     train.add_argument("--out", required=True, help="output folder; bundles go to OUT/<model>/")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument("--patience", type=int, default=3)
+    train.add_argument("--epochs", type=int, help="default: 20")
+    train.add_argument("--batch-size", type=int, help="default: 32")
+    train.add_argument("--learning-rate", type=float, help="default: 1e-3")
+    train.add_argument("--patience", type=int, help="default: 3")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--no-augment", action="store_true", help="train without augmentation")
-    train.add_argument("--augmentation", default="paper", choices=["paper", "strong"])
-    train.add_argument("--aug-copies", type=int, default=2, help="augmented copies per image in the feature cache")
+    train.add_argument("--augmentation", choices=["paper", "strong"], help="default: paper")
+    train.add_argument("--aug-copies", type=int, help="augmented copies per image in the feature cache")
     train.add_argument("--backbones", help="file or folder with ImageNet weights (else $MELANOMA_BACKBONES, Keras)")
-    train.add_argument("--mobilenet-alpha", type=float, default=1.0)
+    train.add_argument("--mobilenet-alpha", type=float, help="MobileNetV2 width (default 1.0; presets: 0.35)")
     train.add_argument("--malignant-dx", default="mel", help="HAM10000 layout: dx codes counted as malignant")
     train.add_argument("--cache-dir", help="feature cache folder (default: $MELANOMA_CACHE or ~/.cache)")
     train.add_argument("--no-feature-cache", action="store_true",
@@ -63,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--run", required=True, help="a training run folder (bundles + split.csv)")
     en.add_argument("--backbones")
     en.add_argument("--data", help="also evaluate the fitted ensemble on every image of this dataset")
+
+    bm = sub.add_parser("benchmark", help="train the paper and best presets and regenerate the README results table")
+    bm.add_argument("--data", required=True, help="HAM10000 folder (../shared/data/ham10000)")
+    bm.add_argument("--backbones", help="ImageNet weights folder (else $MELANOMA_BACKBONES, Keras)")
+    bm.add_argument("--out", required=True, help="output folder: OUT/paper, OUT/best, OUT/results.md")
+    bm.add_argument("--external", help="external validation data (ISIC 2017), used for nothing but evaluation")
+    bm.add_argument("--presets", default="paper,best", help="comma-separated presets (default paper,best)")
+    bm.add_argument("--seed", type=int, default=42)
+    bm.add_argument("--cache-dir", help="feature cache folder (default: $MELANOMA_CACHE or ~/.cache)")
+    bm.add_argument("--retrain", action="store_true", help="train again even where a finished run matches")
+    bm.add_argument("--update-readme", metavar="README", help="replace the table between this file's benchmark markers")
 
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)  # the desktop app's training child process
     wk.add_argument("config", help="a TrainConfig JSON file")
@@ -125,6 +141,37 @@ def _ensemble(args) -> None:
         print(metrics_table({"ensemble": ext}, paper=None))
 
 
+def _train_config(args):
+    from trainer.config import TrainConfig
+    from trainer.presets import preset_config
+
+    given = dict(protocol=args.protocol, fractions=args.split_fractions, epochs=args.epochs,
+                 batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
+                 augmentation=args.augmentation, aug_copies=args.aug_copies, mobilenet_alpha=args.mobilenet_alpha)
+    common = dict(models=tuple(m for m in args.models.split(",") if m), seed=args.seed, backbones=args.backbones,
+                  cache_dir=args.cache_dir, feature_cache=not args.no_feature_cache,
+                  allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")))
+    if args.no_augment:
+        common["augment"] = False
+    if args.preset:
+        return preset_config(args.preset, args.data, args.out, **common, **given)
+    values = {k: v for k, v in given.items() if v is not None}
+    return TrainConfig(data=args.data, out=args.out, **common, **values).validate()
+
+
+def _benchmark(args) -> None:
+    from trainer.benchmark import results_markdown, run_benchmark, update_readme
+
+    results = run_benchmark(args.data, args.out, backbones=args.backbones, external=args.external,
+                            presets=tuple(p for p in args.presets.split(",") if p), cache_dir=args.cache_dir,
+                            seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
+    print(results_markdown(results))
+    if args.update_readme:
+        update_readme(args.update_readme, results)
+        print(f"table written to {args.update_readme}")
+    print(f"results written to {args.out}/results.md and results.json")
+
+
 def _export(args) -> None:
     from pathlib import Path
 
@@ -155,16 +202,7 @@ def main(argv=None) -> int:
             from trainer.outputs import metrics_table
             from trainer.train import run_training
 
-            config = TrainConfig(
-                data=args.data, out=args.out, models=tuple(m for m in args.models.split(",") if m),
-                protocol=args.protocol, fractions=args.split_fractions, epochs=args.epochs,
-                batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
-                seed=args.seed, augment=not args.no_augment, augmentation=args.augmentation,
-                aug_copies=args.aug_copies, backbones=args.backbones, mobilenet_alpha=args.mobilenet_alpha,
-                malignant_dx=tuple(args.malignant_dx.split(",")), cache_dir=args.cache_dir,
-                feature_cache=not args.no_feature_cache, allow_download=not args.no_download,
-            )
-            config.validate()
+            config = _train_config(args)
             result = run_training(config, on_progress=_Printer())
             if result.skipped:
                 print(f"{len(result.skipped)} unreadable file(s) skipped:")
@@ -182,6 +220,8 @@ def main(argv=None) -> int:
             print(f"results written to {args.out}")
         elif args.command == "export":
             _export(args)
+        elif args.command == "benchmark":
+            _benchmark(args)
         elif args.command == "ensemble":
             _ensemble(args)
         elif args.command == "worker":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from trainer.data import DEFAULT_MALIGNANT_DX
 from trainer.errors import ConfigError
-from trainer.models import ARCHITECTURES, check_architecture
+from trainer.models import ARCHITECTURES, CNN_HEADS, check_architecture
 from trainer.splits import PROTOCOLS
 
 
@@ -34,6 +34,12 @@ class TrainConfig:
     feature_cache: bool = True  # False: the naive path, whole model per batch (benchmarks, tests)
     allow_download: bool = True
     class_weight: bool = True
+    preset: str | None = None  # the named preset this configuration came from (trainer.presets), if any
+    cnn_head: str = "flatten"  # "flatten": the paper's network; "gap": global average pooling (trainer.models)
+    cnn_epochs: int | None = None  # the CNN's epoch limit when it differs from ``epochs``
+    # Fine-tuning after the head has converged on frozen features, per transfer model:
+    # {"vgg16": {"epochs": 6, "learning_rate": 1e-5}, ...}; see trainer.finetune for which layers.
+    finetune: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
@@ -49,6 +55,17 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least {low}, got {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning rate must be between 0 and 1, got {self.learning_rate}")
+        if self.cnn_head not in CNN_HEADS:
+            raise ConfigError(f"unknown CNN head {self.cnn_head!r}; use one of {', '.join(CNN_HEADS)}")
+        if self.cnn_epochs is not None and int(self.cnn_epochs) < 1:
+            raise ConfigError(f"cnn_epochs must be at least 1, got {self.cnn_epochs}")
+        for name, settings in self.finetune.items():
+            if name not in ("vgg16", "mobilenetv2"):
+                raise ConfigError(f"fine-tuning is defined for vgg16 and mobilenetv2, not {name!r}")
+            if not isinstance(settings, dict) or set(settings) - {"epochs", "learning_rate"}:
+                raise ConfigError(f"finetune[{name!r}] must be {{'epochs': N, 'learning_rate': X}}, got {settings!r}")
+            if int(settings.get("epochs", 0)) < 0 or not 0 < float(settings.get("learning_rate", 1e-5)) < 1:
+                raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
         if self.mobilenet_alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
             raise ConfigError(f"MobileNetV2 alpha {self.mobilenet_alpha} has no ImageNet weights; "
                               "use 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4")

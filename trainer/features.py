@@ -39,6 +39,7 @@ def compute_features(
     should_stop: Callable[[], bool] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    dtype: str = "float32",
 ) -> np.ndarray | None:
     """Features of ``images`` in batches; ``transform`` (augmentation) is applied per batch first.
 
@@ -51,11 +52,11 @@ def compute_features(
         batch = images[start : start + batch_size]
         if transform is not None:
             batch = transform(batch)
-        outputs.append(np.asarray(extractor(batch.astype("float32"), training=False)))
+        outputs.append(np.asarray(extractor(batch.astype("float32"), training=False)).astype(dtype))
         if on_batch:
             on_batch(min(start + batch_size, len(images)), len(images))
-    dim = extractor.output_shape[-1]
-    return np.concatenate(outputs).astype("float32") if outputs else np.zeros((0, dim), "float32")
+    shape = tuple(extractor.output_shape[1:])
+    return np.concatenate(outputs) if outputs else np.zeros((0, *shape), dtype)
 
 
 class FeatureCache:

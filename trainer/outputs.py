@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from trainer.bundle import SCHEMA_VERSION, save_model_file, write_card
+from trainer.bundle import SCHEMA_VERSION, save_model_file, save_tuned, write_card
 from trainer.imageio import IMAGE_SIZE
 from trainer.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
 from trainer.metrics import (classification_report_text, evaluate_probabilities, expected_calibration_error,
@@ -25,6 +25,20 @@ DISPLAY_NAMES = {
     "vgg16": "VGG16, frozen ImageNet base",
     "mobilenetv2": "MobileNetV2, frozen ImageNet base",
 }
+TUNED_NAMES = {
+    "cnn": "Custom CNN (paper's convolutions, pooled head)",
+    "vgg16": "VGG16, block 5 fine-tuned",
+    "mobilenetv2": "MobileNetV2, fine-tuned",
+}
+
+
+def display_name(name: str, config, fine_tuning_kept: bool | None = None) -> str:
+    if name == "cnn":
+        return TUNED_NAMES[name] if config.cnn_head == "gap" else DISPLAY_NAMES[name]
+    tuned = int((config.finetune.get(name) or {}).get("epochs", 0)) > 0 and fine_tuning_kept is not False
+    return (TUNED_NAMES if tuned else DISPLAY_NAMES).get(name, name)
+
+
 DISCLAIMER = (
     "Research software, not a medical device. Not a diagnosis. "
     "A low score does not rule out melanoma."
@@ -37,14 +51,15 @@ def _summary_metrics(metrics: dict) -> dict:
     return {k: metrics[k] for k in keys}
 
 
-def write_metric_files(directory: Path, metrics: dict, title: str, history: dict | None = None) -> None:
+def write_metric_files(directory: Path, metrics: dict, title: str, history: dict | None = None,
+                       fine_tune_from: int | None = None) -> None:
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     (directory / "classification_report.txt").write_text(
         f"{title}\n\n{classification_report_text(metrics)}", encoding="utf-8")
     save_figure(draw_confusion_matrix(Figure(figsize=(7.5, 3.4)), metrics["confusion_matrix"],
                                       metrics["class_names"], title), directory / "confusion_matrix.png")
     if history:
-        save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, title), directory / "learning_curves.png")
+        save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, title, fine_tune_from), directory / "learning_curves.png")
 
 
 def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int = 1) -> bool:
@@ -80,13 +95,20 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "ece_val_after": expected_calibration_error(data.y["val"] == pos, val_cal[:, pos]),
     }
     n_val_pos = int(np.sum(data.y["val"] == pos))
-    model_file, model_sha = save_model_file(directory, saved_part)
+    frozen_epochs = history.pop("frozen_epochs", None)
+    fine_tuning_kept = history.pop("fine_tuning_kept", None)
+    if part_kind == "tuned":
+        model_file, model_sha = save_tuned(directory, saved_part)
+    else:
+        model_file, model_sha = save_model_file(directory, saved_part)
     created = datetime.now(timezone.utc)
     card = {
         "schema_version": SCHEMA_VERSION,
         "name": name,
-        "display_name": DISPLAY_NAMES.get(name, name),
+        "display_name": display_name(name, config, fine_tuning_kept),
         "architecture": name,
+        "architecture_variant": config.cnn_head if name == "cnn" else None,
+        "preset": config.preset,
         "version": f"{name}-{created:%Y%m%d-%H%M%S}-{model_sha[:8]}",
         "class_names": list(class_names),
         "positive_class": "malignant",
@@ -99,7 +121,8 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "model_file": model_file,
         "model_part": part_kind,
         "model_sha256": model_sha,
-        "weights_dtype": "float32",
+        "weights_dtype": "float32" if part_kind != "tuned" else saved_part.dtype_note,
+        "tuned_layers": list(saved_part.layers) if part_kind == "tuned" else None,
         "backbone": backbone.card() if backbone is not None else None,
         "threshold": threshold,
         "threshold_rule": (f"highest threshold on calibrated P(malignant) with sensitivity >= "
@@ -122,6 +145,10 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "batch_size": config.batch_size,
             "max_epochs": config.epochs,
             "epochs_run": len(history.get("loss", [])),
+            "fine_tuning": (dict(config.finetune.get(name, {}), epochs_frozen=frozen_epochs,
+                                 epochs_run=len(history.get("loss", [])) - frozen_epochs,
+                                 kept=fine_tuning_kept, rule="kept only if it lowered the best validation loss")
+                            if frozen_epochs is not None else None),
             "early_stopping": {"monitor": "val_loss", "patience": config.patience, "restore_best_weights": True},
             "class_weight": "balanced" if config.class_weight else "none",
             "seed": config.seed,
@@ -135,7 +162,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "disclaimer": DISCLAIMER,
     }
     write_card(directory, card)
-    write_metric_files(directory, metrics, f"{DISPLAY_NAMES.get(name, name)} - test set", history)
+    write_metric_files(directory, metrics, f"{display_name(name, config, fine_tuning_kept)} - test set", history, frozen_epochs)
     return metrics, test_cal
 
 

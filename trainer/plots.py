@@ -30,10 +30,13 @@ def draw_confusion_matrix(fig: Figure, matrix, class_names, title: str = "") -> 
     return fig
 
 
-def draw_learning_curves(fig: Figure, history: dict[str, list[float]], title: str = "") -> Figure:
-    """Loss and accuracy per epoch, training and validation."""
+def draw_learning_curves(fig: Figure, history: dict[str, list[float]], title: str = "",
+                         fine_tune_from: int | None = None) -> Figure:
+    """Loss and accuracy per epoch, training and validation; a dotted line where fine-tuning began."""
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
+        if fine_tune_from:
+            ax.axvline(fine_tune_from + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
         for key, style in ((metric, "-o"), (f"val_{metric}", "--s")):
             values = history.get(key) or []
             if values:

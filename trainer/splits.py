@@ -5,6 +5,9 @@ Protocols:
 * ``paper`` – a seeded balanced subsample of up to 600 images per class (1,200 in all), split
   80/20 into train and test (960 / 240, 120 test images per class); a seeded 10 % of the training
   part is held out for validation and early stopping.
+* ``extended`` – the paper protocol's test images (same seed, so the same 240 images) as test, and
+  every other image whose lesion is not among them split 85 / 15 into train / validation: the
+  paper's test set, with all the rest of the data to learn from. Results compare with ``paper``.
 * ``full``  – every image, 70 / 15 / 15 train / validation / test.
 * ``custom`` – every image, with the fractions given.
 """
@@ -21,7 +24,8 @@ PAPER_PER_CLASS = 600
 PAPER_TEST_FRACTION = 0.2
 PAPER_VAL_FRACTION = 0.1
 FULL_FRACTIONS = (0.70, 0.15, 0.15)
-PROTOCOLS = ("paper", "full", "custom")
+EXTENDED_VAL_FRACTION = 0.15
+PROTOCOLS = ("paper", "extended", "full", "custom")
 
 
 @dataclass
@@ -113,6 +117,11 @@ def make_split(
         chosen = np.array(sorted(chosen), dtype=np.int64)
         train_val, test = _stratified(labels, groups, (1 - PAPER_TEST_FRACTION, PAPER_TEST_FRACTION), rng, chosen)
         train, val = _stratified(labels, groups, (1 - PAPER_VAL_FRACTION, PAPER_VAL_FRACTION), rng, train_val)
+    elif protocol == "extended":
+        test = make_split(labels, groups, "paper", seed, per_class=per_class).test
+        test_groups = set(groups[test].tolist())
+        rest = np.array([i for i in range(len(labels)) if groups[i] not in test_groups], dtype=np.int64)
+        train, val = _stratified(labels, groups, (1 - EXTENDED_VAL_FRACTION, EXTENDED_VAL_FRACTION), rng, rest)
     elif protocol in ("full", "custom"):
         fr = FULL_FRACTIONS if protocol == "full" or fractions is None else tuple(fractions)
         if len(fr) != 3 or min(fr) <= 0 or abs(sum(fr) - 1) > 1e-6:

@@ -24,7 +24,11 @@ from trainer.data import Dataset, check_trainable, decode_samples, discover, wit
 from trainer.devices import describe_device, distribution_scope, enable_determinism
 from trainer.features import FeatureCache, compute_features, images_fingerprint
 from trainer.fitting import fit
-from trainer.models import PREPROCESSING, assemble, build_cnn, build_head, feature_extractor, load_backbone
+from trainer.finetune import finetune_end_to_end, finetune_vgg16, merge_histories, tuned_layer_names
+from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_head, feature_extractor,
+                            load_backbone)
+from trainer.bundle import TunedParts, read_card
+from trainer.calibration import apply_temperature
 from trainer.outputs import write_bundle_outputs, write_summary
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.splits import Split, make_split
@@ -85,16 +89,17 @@ def _seed_everything(seed: int) -> None:
 
 def _train_cnn(config, data, work_dir, on_progress, should_stop):
     with distribution_scope():
-        model = build_cnn(len(data.dataset.class_names))
+        model = build_cnn(len(data.dataset.class_names), head=config.cnn_head)
     augmenter = Augmenter(config.seed, config.augmentation) if config.augment else None
     history = fit(model, "cnn", data.x["train"], data.y["train"], data.x["val"], data.y["val"],
-                  n_classes=len(data.dataset.class_names), epochs=config.epochs, batch_size=config.batch_size,
+                  n_classes=len(data.dataset.class_names), epochs=config.cnn_epochs or config.epochs,
+                  batch_size=config.batch_size,
                   learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
                   work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
                   use_class_weight=config.class_weight, augmenter=augmenter)
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
     val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
-    return model, model, history, probs, val_probs, None
+    return model, model, "full", history, probs, val_probs, None
 
 
 def _features(config, backbone, extractor, data, on_progress, should_stop):
@@ -140,6 +145,23 @@ def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
                   learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
                   work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
                   use_class_weight=config.class_weight)
+    settings = config.finetune.get(name) or {}
+    if int(settings.get("epochs", 0)) > 0:
+        base = base_of(extractor)
+        if name == "vgg16":
+            frozen, tuning, probs, val_probs = finetune_vgg16(config, backbone, extractor, head, data, settings,
+                                                              common, on_progress, should_stop)
+        else:
+            feats = _features(config, backbone, extractor, data, on_progress, should_stop)
+            frozen = fit(head, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
+            tuning, probs, val_probs = finetune_end_to_end(config, name, extractor, head, data, settings, common,
+                                                           on_progress, should_stop, frozen)
+        model = assemble(extractor, head, name)
+        parts = TunedParts(extractor, head, tuned_layer_names(name, base))
+        history = merge_histories(frozen, tuning)
+        history["frozen_epochs"] = len(frozen.get("loss", []))
+        history["fine_tuning_kept"] = tuning["kept"]
+        return model, parts, "tuned", history, probs, val_probs, backbone
     if config.feature_cache:
         feats = _features(config, backbone, extractor, data, on_progress, should_stop)
         history = fit(head, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
@@ -153,7 +175,7 @@ def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
                       augmenter=augmenter, **common)
         probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
         val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
-    return model, head, history, probs, val_probs, backbone
+    return model, head, "head", history, probs, val_probs, backbone
 
 
 @dataclass
@@ -177,7 +199,7 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     config.save(out / "config.json")
     _write_split(out / "split.csv", data)
     device = describe_device()
-    bundles, all_metrics, all_probs = {}, {}, {}
+    bundles, all_metrics, all_probs, prediction_rows = {}, {}, {}, {}
     started_run = time.perf_counter()
     for name in config.models:
         _seed_everything(config.seed)
@@ -188,20 +210,22 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         started = time.perf_counter()
         try:
             if name == "cnn":
-                model, saved_part, history, probs, val_probs, backbone = _train_cnn(
+                model, saved_part, part_kind, history, probs, val_probs, backbone = _train_cnn(
                     config, data, work_dir, on_progress, should_stop)
             else:
-                model, saved_part, history, probs, val_probs, backbone = _train_transfer(
+                model, saved_part, part_kind, history, probs, val_probs, backbone = _train_transfer(
                     config, name, data, work_dir, on_progress, should_stop)
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
         metrics, probs = write_bundle_outputs(
             work_dir, name=name, config=config, data=data, saved_part=saved_part,
-            part_kind="full" if backbone is None else "head", backbone=backbone, history=history,
+            part_kind=part_kind, backbone=backbone, history=history,
             probabilities=probs, val_probabilities=val_probs, device=device,
             seconds=time.perf_counter() - started, preprocessing=PREPROCESSING[name], trainer_version=__version__,
         )
+        temperature = float(read_card(work_dir)["calibration"]["temperature"])
+        prediction_rows[name] = {"val": apply_temperature(val_probs, temperature), "test": probs}
         final = out / name
         if final.exists():
             old = out / f".old-{name}"
@@ -216,10 +240,26 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
                                                               f"AUC {metrics['roc_auc']:.3f}", logs=metrics))
         keras.backend.clear_session()
     shutil.rmtree(partial_root, ignore_errors=True)
+    _write_predictions(out / PREDICTIONS_FILE, data, prediction_rows)
     write_summary(out, config, data, all_metrics, seconds=time.perf_counter() - started_run, device=device)
     _write_skipped(out / "skipped.txt", data.skipped)
     on_progress(ProgressEvent("done", message=f"run written to {out}"))
     return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
+
+
+PREDICTIONS_FILE = "predictions.csv"
+
+
+def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str, np.ndarray]]) -> None:
+    """Calibrated P(malignant) of every model on every validation and test image (for the ensemble)."""
+    pos = data.dataset.class_names.index("malignant")
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "split", "path", "label", "p_malignant"])
+        for name, parts in rows.items():
+            for part in ("val", "test"):
+                for p, y, prob in zip(data.paths[part], data.y[part], parts[part][:, pos]):
+                    writer.writerow([name, part, p, data.dataset.class_names[int(y)], f"{float(prob):.6f}"])
 
 
 def _write_split(path: Path, data: PreparedData) -> None:

@@ -1,0 +1,253 @@
+"""``python -m trainer benchmark``: the README's results table, regenerated.
+
+For each preset (``paper`` and ``best``, trainer.presets) it trains the three models (or reuses a
+finished run with the identical configuration), fits the mean-of-models ensemble's threshold on the
+validation split, and reports on the paper protocol's 240-image test set (both presets share it) and
+on an external dataset (ISIC 2017, used for nothing else): accuracy, AUC, ECE before and after
+temperature scaling, and sensitivity / specificity at each model's shipped threshold, with 95 %
+confidence intervals. Writes ``results.json`` and ``results.md`` and, on request, replaces the table
+between the README's benchmark markers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from trainer.calibration import threshold_for_sensitivity
+from trainer.cards import find_bundles, read_card
+from trainer.data import decode_samples, discover, without_unreadable
+from trainer.errors import ConfigError
+from trainer.metrics import evaluate_probabilities
+from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
+from trainer.presets import preset_config
+from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
+from trainer.train import PREDICTIONS_FILE, run_training
+
+README_START = "<!-- benchmark:start -->"
+README_END = "<!-- benchmark:end -->"
+EXTERNAL_FILE = "external_predictions.csv"
+SUMMARY_KEYS = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
+                "specificity_ci", "roc_auc", "roc_auc_ci", "ece")
+
+
+def _summary(metrics: dict) -> dict:
+    return {k: metrics[k] for k in SUMMARY_KEYS}
+
+
+def _two_columns(p: np.ndarray) -> np.ndarray:
+    return np.stack([1 - p, p], axis=1)
+
+
+def _finished_run(config) -> bool:
+    out = Path(config.out)
+    try:
+        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    same = saved == json.loads(json.dumps(config.to_json()))
+    return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
+
+
+def read_predictions(run_dir: Path) -> dict[str, dict[str, tuple[list[str], np.ndarray, np.ndarray]]]:
+    """model -> split -> (paths, labels as 0/1, calibrated P(malignant)) from a run's predictions.csv."""
+    table: dict[str, dict[str, list]] = {}
+    with open(run_dir / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            part = table.setdefault(row["model"], {}).setdefault(row["split"], [[], [], []])
+            part[0].append(row["path"])
+            part[1].append(int(row["label"] == "malignant"))
+            part[2].append(float(row["p_malignant"]))
+    return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
+
+
+def _mean_over_models(preds: dict, members: list[str], split: str) -> tuple[np.ndarray, np.ndarray]:
+    paths, labels, _ = preds[members[0]][split]
+    for name in members[1:]:
+        if preds[name][split][0] != paths:
+            raise ConfigError(f"the {split} images of {name} differ from those of {members[0]}; retrain the run")
+    return labels, np.mean([preds[name][split][2] for name in members], axis=0)
+
+
+def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, backbones, on_progress, should_stop):
+    """model -> calibrated P(malignant) on every external image; cached per bundle version."""
+    from trainer.bundle import load_bundle
+
+    cache_path = run_dir / EXTERNAL_FILE
+    cached: dict[str, dict[str, float]] = {}
+    if cache_path.is_file():
+        with open(cache_path, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                cached.setdefault(row["version"], {})[row["path"]] = float(row["p_malignant"])
+    result = {}
+    rows = []
+    for bundle_dir in find_bundles(run_dir):
+        card = read_card(bundle_dir)
+        known = cached.get(card["version"], {})
+        if all(p in known for p in paths):
+            p = np.array([known[q] for q in paths])
+        else:
+            if should_stop():
+                raise TrainingCancelled("benchmark cancelled")
+            on_progress(ProgressEvent("evaluate", card["name"],
+                                      message=f"{card['name']}: predicting {len(paths)} images of {dataset_dir}"))
+            bundle = load_bundle(bundle_dir, backbones)
+            probs = bundle.predict_proba(images, batch_size=32)
+            p = probs[:, bundle.class_names.index(card["positive_class"])]
+        result[card["name"]] = p
+        rows.extend((card["version"], q, f"{float(v):.6f}") for q, v in zip(paths, p))
+    with open(cache_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["version", "path", "p_malignant"])
+        writer.writerows(rows)
+    return result
+
+
+def _preset_results(preset, config, external, backbones, on_progress, should_stop) -> dict:
+    run_dir = Path(config.out)
+    preds = read_predictions(run_dir)
+    members = [m for m in config.models if m in preds]
+    models = {}
+    for name in members:
+        card = read_card(run_dir / name)
+        _, y, p = preds[name]["test"]
+        at_half = evaluate_probabilities(y, _two_columns(p), threshold=0.5, seed=config.seed)
+        at_op = evaluate_probabilities(y, _two_columns(p), threshold=card["threshold"], seed=config.seed)
+        models[name] = {"display_name": card.get("display_name", name), "version": card["version"],
+                        "threshold": card["threshold"], "test": _summary(at_half), "test_at_threshold": _summary(at_op),
+                        "ece_before": card["metrics"]["calibration"]["ece_test_before"],
+                        "ece_after": card["metrics"]["calibration"]["ece_test_after"],
+                        "training_seconds": card.get("training_seconds")}
+    y_val, p_val = _mean_over_models(preds, members, "val")
+    y_test, p_test = _mean_over_models(preds, members, "test")
+    threshold = threshold_for_sensitivity(p_val, y_val == 1, TARGET_SENSITIVITY)
+    at_half = evaluate_probabilities(y_test, _two_columns(p_test), threshold=0.5, seed=config.seed)
+    models["ensemble"] = {"display_name": "Ensemble (mean of the three calibrated P(malignant))",
+                          "threshold": threshold, "test": _summary(at_half), "ece_before": None,
+                          "ece_after": at_half["ece"],
+                          "test_at_threshold": _summary(evaluate_probabilities(
+                              y_test, _two_columns(p_test), threshold=threshold, seed=config.seed))}
+    if external is not None:
+        ext_dir, images, paths, labels = external
+        ext = _external_probabilities(run_dir, ext_dir, images, paths, backbones, on_progress, should_stop)
+        ext["ensemble"] = np.mean([ext[m] for m in members], axis=0)
+        for name, p in ext.items():
+            models[name]["external"] = _summary(evaluate_probabilities(
+                labels, _two_columns(p), threshold=models[name]["threshold"], seed=config.seed))
+    saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"], "models": models}
+
+
+def _git_commit(where: Path) -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+uncommitted changes" if dirty else "")
+
+
+def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "best"), cache_dir=None,
+                  seed: int = 42, reuse: bool = True, on_progress: ProgressFn = no_progress,
+                  should_stop=never_stop, overrides: dict | None = None) -> dict:
+    """Train (or reuse) each preset's run under ``out/<preset>`` and write ``out/results.{json,md}``.
+
+    ``overrides`` (TrainConfig fields) apply to every preset: for quick checks, never for the README.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ext = None
+    if external:
+        dataset, unreadable = without_unreadable(discover(external), should_stop=should_stop)
+        decoded = decode_samples(dataset.samples, should_stop=should_stop)
+        paths = [str(dataset.samples[i].path) for i in decoded.kept]
+        ext = (Path(external), decoded.images, paths, dataset.labels[decoded.kept])
+    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "commit": _git_commit(Path(__file__).parent),
+               "data": str(Path(data).resolve()), "external": str(Path(external).resolve()) if external else None,
+               "external_n": len(ext[2]) if ext else 0, "presets": {}}
+    for preset in presets:
+        config = preset_config(preset, str(data), str(out / preset), backbones=backbones, cache_dir=cache_dir,
+                               seed=seed, **(overrides or {}))
+        if reuse and _finished_run(config):
+            on_progress(ProgressEvent("log", message=f"{preset}: reusing the finished run in {config.out}"))
+        else:
+            on_progress(ProgressEvent("stage", message=f"{preset}: training {', '.join(config.models)}"))
+            run_training(config, should_stop, on_progress)
+        results["presets"][preset] = _preset_results(preset, config, ext, backbones, on_progress, should_stop)
+    from trainer.devices import describe_device
+
+    results["device"] = describe_device()
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
+    (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    return results
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+
+
+def _with_ci(value, ci, scale=100, digits=1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    lo, hi = ci
+    return f"{scale * value:.{digits}f} ({scale * lo:.{digits}f}-{scale * hi:.{digits}f})"
+
+
+def _ece(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def results_markdown(results: dict) -> str:
+    """The two README tables: the paper protocol's test set, then the external set."""
+    lines = [f"Measured {results['date']} at commit `{results['commit']}` on {results.get('device', 'this machine')} "
+             f"by `python -m trainer benchmark`. 95 % confidence intervals: Wilson (proportions), bootstrap (AUC).",
+             "", "**HAM10000, the paper protocol's 240 test images (120 melanoma, 120 other).** Accuracy at 0.5 "
+             "(as in the paper); sensitivity and specificity at each model's threshold, chosen on validation "
+             f"for sensitivity >= {TARGET_SENSITIVITY:.0%}.", "",
+             "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after | threshold | sens. % | spec. % |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for preset, block in results["presets"].items():
+        for name, m in block["models"].items():
+            t, op = m["test"], m["test_at_threshold"]
+            paper = f"{100 * PAPER_ACCURACY[name]:.0f}" if name in PAPER_ACCURACY else ("90 (target)" if name ==
+                                                                                     "ensemble" else "-")
+            lines.append(f"| {preset} | {m['display_name']} | {paper} | {_with_ci(t['accuracy'], t['accuracy_ci'])} | "
+                         f"{_with_ci(t['roc_auc'], t['roc_auc_ci'], 1, 3)} | {_ece(m['ece_before'])} -> "
+                         f"{_ece(m['ece_after'])} | {m['threshold']:.3f} | "
+                         f"{_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
+                         f"{_with_ci(op['specificity'], op['specificity_ci'])} |")
+    if results.get("external"):
+        lines += ["", f"**External: {results['external_n']} ISIC 2017 images ({Path(results['external']).name}), "
+                      "used for no training, threshold or model choice.** At each model's shipped threshold.", "",
+                  "| preset | model | AUC | sens. % | spec. % |", "|---|---|---|---|---|"]
+        for preset, block in results["presets"].items():
+            for name, m in block["models"].items():
+                e = m.get("external")
+                if e:
+                    lines.append(f"| {preset} | {m['display_name']} | {_with_ci(e['roc_auc'], e['roc_auc_ci'], 1, 3)} | "
+                                 f"{_with_ci(e['sensitivity'], e['sensitivity_ci'])} | "
+                                 f"{_with_ci(e['specificity'], e['specificity_ci'])} |")
+    counts = {p: b["counts"] for p, b in results["presets"].items()}
+    lines += ["", "Training images (benign / malignant): " + "; ".join(
+        f"{p}: train {c['train']['benign']} / {c['train']['malignant']}, validation {c['val']['benign']} / "
+        f"{c['val']['malignant']}" for p, c in counts.items()) + ".", "", f"_{DISCLAIMER}_", ""]
+    return "\n".join(lines)
+
+
+def update_readme(readme: str | Path, results: dict) -> None:
+    """Replace the text between the README's benchmark markers with the results tables."""
+    path = Path(readme)
+    text = path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise ConfigError(f"{path} has no '{README_START}' ... '{README_END}' markers to put the table between")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_START}\n{results_markdown(results)}\n{README_END}{tail}", encoding="utf-8")
