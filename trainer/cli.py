@@ -198,7 +198,6 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         if args.command == "train":
-            from trainer.config import TrainConfig
             from trainer.outputs import metrics_table
             from trainer.train import run_training
 
