@@ -23,6 +23,7 @@ import numpy as np
 from trainer.calibration import threshold_for_sensitivity
 from trainer.cards import find_bundles, read_card
 from trainer.data import decode_samples, discover, without_unreadable
+from trainer.ensemble import ENSEMBLE_FILE, ENSEMBLE_RULE
 from trainer.errors import ConfigError
 from trainer.metrics import evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
@@ -133,6 +134,14 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
                           "ece_after": at_half["ece"],
                           "test_at_threshold": _summary(evaluate_probabilities(
                               y_test, _two_columns(p_test), threshold=threshold, seed=config.seed))}
+    n_val_pos = int(np.sum(y_val == 1))
+    (run_dir / ENSEMBLE_FILE).write_text(json.dumps({
+        "members": {name: models[name]["version"] for name in members},
+        "rule": ENSEMBLE_RULE, "threshold": threshold,
+        "threshold_rule": f"highest threshold with sensitivity >= {TARGET_SENSITIVITY:.0%} on the validation split "
+                          f"({n_val_pos} malignant images)",
+        "test": models["ensemble"]["test"], "test_at_threshold": models["ensemble"]["test_at_threshold"],
+    }, indent=2, default=float), encoding="utf-8")
     if external is not None:
         ext_dir, images, paths, labels = external
         ext = _external_probabilities(run_dir, ext_dir, images, paths, backbones, on_progress, should_stop)

@@ -18,6 +18,7 @@ ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
 
 SCHEMA_VERSION = 1
 CARD_NAME = "card.json"
+ENSEMBLE_FILE = "ensemble.json"  # beside the bundles: the mean-of-models rule's threshold and its members
 MODEL_NAME = "model.keras"
 REQUIRED_FIELDS = {
     "schema_version": int,
@@ -112,3 +113,21 @@ def find_bundles(models_dir: str | os.PathLike) -> list[Path]:
     if not models_dir.is_dir():
         return []
     return sorted(p for p in models_dir.iterdir() if (p / CARD_NAME).is_file())
+
+
+def read_ensemble(models_dir: str | os.PathLike) -> dict | None:
+    """The ensemble rule stored beside the bundles, or None when there is none.
+
+    Raises :class:`BundleError` for a file that is there but malformed."""
+    path = Path(models_dir) / ENSEMBLE_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc}); re-export the models") from None
+    members, threshold = data.get("members") if isinstance(data, dict) else None, data.get("threshold")
+    if not (isinstance(members, dict) and members and all(isinstance(v, str) for v in members.values())
+            and isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
+        raise BundleError(f"{path}: expected 'members' (model name -> version) and a 'threshold' in [0, 1]")
+    return data

@@ -191,6 +191,14 @@ def _export(args) -> None:
                                backbones=args.backbones, probe=probe)
         print(f"{bundle.name}: {report['bytes'] / 1e6:.1f} MB, max |difference| to the original "
               f"{report['max_abs_difference']:.1e}")
+    from trainer.ensemble import ENSEMBLE_FILE
+
+    ensemble = Path(args.models) / ENSEMBLE_FILE
+    if ensemble.is_file():  # the ensemble's threshold travels with its members (the app checks their versions)
+        import shutil
+
+        shutil.copy2(ensemble, Path(args.out) / ENSEMBLE_FILE)
+        print(f"{ENSEMBLE_FILE}: copied")
 
 
 def main(argv=None) -> int:

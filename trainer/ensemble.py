@@ -11,12 +11,12 @@ import numpy as np
 
 from trainer.bundle import load_bundle
 from trainer.calibration import threshold_for_sensitivity
-from trainer.cards import find_bundles
+from trainer.cards import ENSEMBLE_FILE, find_bundles
 from trainer.data import Sample, decode_samples, discover, without_unreadable
 from trainer.metrics import evaluate_probabilities
 from trainer.outputs import TARGET_SENSITIVITY
 
-ENSEMBLE_FILE = "ensemble.json"
+ENSEMBLE_RULE = "mean of the members' calibrated P(malignant)"
 
 
 def _split_part(run_dir: Path, part: str) -> tuple[list[Path], np.ndarray]:
@@ -51,7 +51,7 @@ def fit_ensemble(run_dir: str | Path, backbones=None) -> dict:
     p_test, y_test = parts["test"]
     result = {
         "members": {b.name: b.version for b in bundles},
-        "rule": "mean of the members' calibrated P(malignant)",
+        "rule": ENSEMBLE_RULE,
         "threshold": threshold,
         "threshold_rule": f"highest threshold with sensitivity >= {TARGET_SENSITIVITY:.0%} on the validation split",
         "test": evaluate_probabilities(y_test, _as_probs(p_test), threshold=0.5),

@@ -64,6 +64,8 @@ class ModelSet:
     unavailable: list[ModelInfo] = field(default_factory=list)
     quality_gate: object | None = None  # FeatureDistanceGate, when its files and backbone are found
     quality_note: str = ""
+    ensemble: dict | None = None  # ensemble.json beside the bundles, when its members are the loaded models
+    ensemble_note: str = ""
     _gradcams: dict = field(default_factory=dict, repr=False)  # model name -> GradCam, built on first use
 
     def model_infos(self) -> list[ModelInfo]:
@@ -103,6 +105,24 @@ class ModelSet:
         return result
 
 
+def _matching_ensemble(directory: Path, loaded: list) -> tuple[dict | None, str]:
+    """The stored ensemble rule if its members are exactly the loaded models (same versions)."""
+    from trainer.cards import read_ensemble
+    from trainer.errors import TrainerError
+
+    try:
+        rule = read_ensemble(directory)
+    except TrainerError as exc:
+        return None, f"ensemble threshold not used: {exc}"
+    if rule is None:
+        return None, ""
+    have = {b.name: b.version for b in loaded}
+    if rule["members"] != have:
+        return None, ("ensemble threshold not used: it was fitted for "
+                      + ", ".join(f"{n} {v}" for n, v in rule["members"].items()) + "; the loaded models differ")
+    return rule, ""
+
+
 def load_models(directory=None, backbones=None, allow_download: bool = False,
                 on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
                 bundle_dirs: list | None = None) -> ModelSet:
@@ -128,6 +148,7 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
             except TrainerError:
                 info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
             models.unavailable.append(info)
+    models.ensemble, models.ensemble_note = _matching_ensemble(directory, models.loaded)
     gate_dir = shipped_models_dir().parent / "quality"
     try:
         from melanoma_desktop.core.quality import FeatureDistanceGate

@@ -60,6 +60,13 @@ MIGRATIONS = [
         PRIMARY KEY (case_id, model)
     );
     """,
+    # 3 -> 4: the ensemble rule the case was read with (JSON: members, threshold), and whether the
+    # case is flagged (a model or the ensemble above its threshold)
+    """
+    ALTER TABLE cases ADD COLUMN ensemble TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE cases ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+    UPDATE cases SET flagged = (n_malignant > 0);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = ("all", "flagged", "disagreement", "unreviewed")
@@ -124,17 +131,19 @@ class CaseDatabase:
             if row is None:
                 cur = self._conn.execute(
                     "INSERT INTO cases (sha256, path, thumbnail, created_at, updated_at, mean_p_malignant, "
-                    "n_malignant, n_models, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "n_malignant, n_models, quality, ensemble, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.sha256, record.path, record.thumbnail_png, record.created_at or stamp, stamp,
-                     consensus.mean_p_malignant, consensus.n_malignant, consensus.n_models, json.dumps(record.quality)))
+                     consensus.mean_p_malignant, consensus.n_malignant, consensus.n_models, json.dumps(record.quality),
+                     json.dumps(record.ensemble), int(consensus.flagged)))
                 case_id = cur.lastrowid
             else:
                 case_id = row[0]
                 self._conn.execute(
                     "UPDATE cases SET path = ?, thumbnail = ?, updated_at = ?, mean_p_malignant = ?, "
-                    "n_malignant = ?, n_models = ?, quality = ? WHERE id = ?",
+                    "n_malignant = ?, n_models = ?, quality = ?, ensemble = ?, flagged = ? WHERE id = ?",
                     (record.path, record.thumbnail_png, stamp, consensus.mean_p_malignant, consensus.n_malignant,
-                     consensus.n_models, json.dumps(record.quality), case_id))
+                     consensus.n_models, json.dumps(record.quality), json.dumps(record.ensemble),
+                     int(consensus.flagged), case_id))
                 self._conn.execute("DELETE FROM predictions WHERE case_id = ?", (case_id,))
             self._conn.executemany(
                 "INSERT INTO predictions (case_id, model, version, p_malignant, threshold) VALUES (?, ?, ?, ?, ?)",
@@ -178,7 +187,8 @@ class CaseDatabase:
         return {model: (version, png) for model, version, png in rows}
 
     # -- reading ----------------------------------------------------------------------------
-    _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality")
+    _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality, "
+                "ensemble")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -190,7 +200,8 @@ class CaseDatabase:
         preds.sort(key=lambda p: (rank.get(p.name, 99), p.name))
         return TriageRecord(id=case_id, sha256=row[1], path=row[2], thumbnail_png=row[3] or b"", created_at=row[4],
                             updated_at=row[5], note=row[6], clinician_label=row[7], reviewed=bool(row[8]),
-                            quality=json.loads(row[9] or "{}"), predictions=preds)
+                            quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
+                            predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()
@@ -204,7 +215,7 @@ class CaseDatabase:
         """Cases, most suspicious (highest mean P(malignant)) first."""
         where = {
             "all": "",
-            "flagged": "WHERE n_malignant > 0",
+            "flagged": "WHERE flagged = 1",
             "disagreement": "WHERE n_malignant > 0 AND n_malignant < n_models",
             "unreviewed": "WHERE reviewed = 0",
         }

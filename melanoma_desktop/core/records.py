@@ -42,6 +42,15 @@ class Consensus:
     mean_p_malignant: float
     n_malignant: int
     n_models: int
+    # The ensemble's operating point (mean P(malignant), threshold chosen on validation for 95 %
+    # sensitivity), when the installed models are exactly the ensemble's members.
+    ensemble_threshold: float | None = None
+
+    @property
+    def ensemble_label(self) -> str | None:
+        if self.ensemble_threshold is None or self.n_models == 0:
+            return None
+        return "malignant" if self.mean_p_malignant >= self.ensemble_threshold else "benign"
 
     @property
     def disagreement(self) -> bool:
@@ -49,8 +58,8 @@ class Consensus:
 
     @property
     def flagged(self) -> bool:
-        """At least one model is above its threshold: the case deserves a closer look."""
-        return self.n_malignant > 0
+        """At least one model, or the ensemble, is above its threshold: the case deserves a closer look."""
+        return self.n_malignant > 0 or self.ensemble_label == "malignant"
 
     @property
     def label(self) -> str:
@@ -63,13 +72,17 @@ class Consensus:
     def to_json(self) -> dict:
         return {"mean_p_malignant": round(self.mean_p_malignant, 6), "n_malignant": self.n_malignant,
                 "n_models": self.n_models, "disagreement": self.disagreement, "flagged": self.flagged,
-                "label": self.label}
+                "label": self.label, "ensemble_threshold": self.ensemble_threshold,
+                "ensemble_label": self.ensemble_label}
 
     @classmethod
-    def of(cls, predictions: list[ModelPrediction]) -> "Consensus":
+    def of(cls, predictions: list[ModelPrediction], ensemble: dict | None = None) -> "Consensus":
         n = len(predictions)
         mean = sum(p.p_malignant for p in predictions) / n if n else 0.0
-        return cls(mean, sum(p.label == "malignant" for p in predictions), n)
+        members = (ensemble or {}).get("members")
+        applies = bool(members) and members == {p.name: p.version for p in predictions}
+        return cls(mean, sum(p.label == "malignant" for p in predictions), n,
+                   float(ensemble["threshold"]) if applies else None)
 
 
 CLINICIAN_LABELS = ("benign", "malignant", "unsure")
@@ -90,6 +103,7 @@ class TriageRecord:
     clinician_label: str | None = None
     reviewed: bool = False
     quality: dict = field(default_factory=dict)  # QualityReport.to_json()
+    ensemble: dict = field(default_factory=dict)  # {"members": {name: version}, "threshold": t} when installed
 
     @property
     def quality_label(self) -> str:
@@ -104,7 +118,7 @@ class TriageRecord:
 
     @property
     def consensus(self) -> Consensus:
-        return Consensus.of(self.predictions)
+        return Consensus.of(self.predictions, self.ensemble)
 
     def model_versions(self) -> dict[str, str]:
         return {p.name: p.version for p in self.predictions}

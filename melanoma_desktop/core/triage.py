@@ -86,6 +86,8 @@ def triage_paths(
     reused as it is (the same image dropped twice is neither re-run nor duplicated).
     """
     current = {info.name: info.version for info in classifier.model_infos() if info.available}
+    rule = getattr(classifier, "ensemble", None) or {}
+    ensemble = {"members": rule["members"], "threshold": rule["threshold"]} if rule else {}
     from melanoma_desktop.core.database import now_iso
 
     total = len(files)
@@ -129,7 +131,7 @@ def triage_paths(
         qualities = assess_batch(batch, [item[3] for item in decoded], getattr(classifier, "quality_gate", None))
         for (path, sha, rgb, _size), preds, quality in zip(decoded, predictions, qualities):
             record = TriageRecord(sha256=sha, path=str(path.resolve()), predictions=preds, created_at=now_iso(),
-                                  thumbnail_png=thumbnail_png(rgb), quality=quality.to_json())
+                                  thumbnail_png=thumbnail_png(rgb), quality=quality.to_json(), ensemble=ensemble)
             if save is not None:
                 record = save(record)
             done += 1

@@ -22,7 +22,18 @@ def _fmt(metrics: dict, key: str, pct=True) -> str:
     return text
 
 
-def about_html(infos: list[ModelInfo]) -> str:
+def _ensemble_rows(ensemble: dict | None, note: str) -> list[str]:
+    if not ensemble:
+        return [f"<tr><td colspan=4><small>{html.escape(note)}</small></td></tr>"] if note else []
+    m = ensemble.get("test_at_threshold", {})
+    return [f"<tr><td><b>Ensemble</b><br><small>mean of the calibrated P(malignant)</small></td>"
+            f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
+            f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td></tr>"
+            f"<tr><td colspan=4><small>threshold {float(ensemble['threshold']):.3f}: "
+            f"{html.escape(str(ensemble.get('threshold_rule', '')))}</small></td></tr>"]
+
+
+def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> str:
     rows = []
     for info in infos:
         if not info.available:
@@ -39,6 +50,8 @@ def about_html(infos: list[ModelInfo]) -> str:
             f"<tr><td colspan=4><small>trained on {html.escape(str(t.get('data', 'n/a')))}, protocol "
             f"{html.escape(str(t.get('protocol')))} ({html.escape(trained)}); threshold "
             f"{info.threshold:.3f}</small></td></tr>")
+    if rows:
+        rows += _ensemble_rows(ensemble, ensemble_note)
     table = ("<table border=0 cellspacing=6><tr><th>Model</th><th>Accuracy at its threshold<br>(95% CI)</th>"
              "<th>AUC</th><th>Sensitivity<br>Specificity</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>No models are installed.</p>")
@@ -48,9 +61,9 @@ def about_html(infos: list[ModelInfo]) -> str:
             f"its held-out test split.</p>{table}")
 
 
-def show_about(parent, infos: list[ModelInfo]) -> None:
+def show_about(parent, infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> None:
     box = QMessageBox(parent)
     box.setWindowTitle("About Melanoma triage")
     box.setTextFormat(Qt.RichText)
-    box.setText(about_html(infos))
+    box.setText(about_html(infos, ensemble, ensemble_note))
     box.exec()

@@ -148,7 +148,8 @@ class MainWindow(ReportActions, QMainWindow):
         models_menu.addAction(reload_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("About…", self)
-        about.triggered.connect(lambda: show_about(self, self.model_infos()))
+        about.triggered.connect(lambda: show_about(self, self.model_infos(), getattr(self.classifier, "ensemble", None),
+                                                   getattr(self.classifier, "ensemble_note", "")))
         help_menu.addAction(about)
 
     # -- models ---------------------------------------------------------------------------------

@@ -70,3 +70,21 @@ def test_export_csv_respects_filter(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "flagged.csv")))
     assert rows[0]["file"] == "high.jpg" and rows[0]["version_vgg16"] == "vgg16-v1"
     assert float(rows[0]["p_malignant_cnn"]) == pytest.approx(0.9)
+
+
+def test_version_3_database_is_migrated_with_flags(tmp_path):
+    from melanoma_desktop.core.database import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:3]:
+        conn.executescript(step)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO cases (sha256, path, created_at, updated_at, mean_p_malignant, n_malignant, n_models) "
+                 "VALUES ('s1', '/a.jpg', 't', 't', 0.7, 2, 3), ('s2', '/b.jpg', 't', 't', 0.1, 0, 3)")
+    conn.commit()
+    conn.close()
+    with CaseDatabase(path) as db:
+        assert db.schema_version() == SCHEMA_VERSION
+        assert [r.sha256 for r in db.list("flagged")] == ["s1"]
+        assert db.find_by_sha("s2").ensemble == {}

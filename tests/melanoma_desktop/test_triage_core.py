@@ -56,3 +56,29 @@ def test_stop_request_ends_the_batch(tmp_path):
     items = list(triage_paths(files, FakeClassifier(), should_stop=lambda: len(seen) >= 2,
                               on_progress=seen.append, batch_size=2))
     assert len(items) == 2
+
+
+def test_ensemble_threshold_applies_only_to_its_exact_members():
+    preds = [ModelPrediction("a", "1", 0.30, 0.5), ModelPrediction("b", "1", 0.20, 0.5)]
+    rule = {"members": {"a": "1", "b": "1"}, "threshold": 0.2}
+    c = Consensus.of(preds, rule)
+    assert c.n_malignant == 0 and c.ensemble_label == "malignant" and c.flagged  # mean 0.25 >= 0.2
+    assert c.to_json()["ensemble_threshold"] == 0.2
+    assert Consensus.of(preds, dict(rule, threshold=0.3)).ensemble_label == "benign"
+    other_version = {"members": {"a": "2", "b": "1"}, "threshold": 0.2}
+    assert Consensus.of(preds, other_version).ensemble_label is None
+    assert Consensus.of(preds[:1], rule).ensemble_label is None  # a member is missing
+    assert not Consensus.of(preds).flagged
+
+
+def test_triage_records_carry_the_classifiers_ensemble_rule(tmp_path):
+    grey_image(tmp_path / "mid.png", 150)  # darkness ~0.41: only the cnn (0.3) is above its threshold
+    classifier = FakeClassifier()
+    classifier.ensemble = {"members": {i.name: i.version for i in classifier.model_infos()}, "threshold": 0.4,
+                           "threshold_rule": "test"}
+    with CaseDatabase(tmp_path / "c.db") as db:
+        items = list(triage_paths([tmp_path / "mid.png"], classifier, save=db.save))
+        record = db.get(items[0].record.id)
+        assert record.ensemble == {"members": classifier.ensemble["members"], "threshold": 0.4}
+        assert record.consensus.ensemble_label == "malignant"
+        assert [r.id for r in db.list("flagged")] == [record.id]

@@ -130,3 +130,14 @@ def test_predictions_file_holds_val_and_test_for_each_model(tuned_run):
         pos = np.array([float(r["p_malignant"]) for r in test])
         np.testing.assert_allclose(pos, result.probabilities[name][:, 1], atol=1e-6)
         assert any(r["model"] == name and r["split"] == "val" for r in rows)
+
+
+def test_ensemble_file_is_checked(tmp_path):
+    from trainer.cards import read_ensemble
+
+    assert read_ensemble(tmp_path) is None
+    (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 1.5}')
+    with pytest.raises(BundleError, match="threshold"):
+        read_ensemble(tmp_path)
+    (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25}')
+    assert read_ensemble(tmp_path)["threshold"] == 0.25

@@ -21,7 +21,7 @@ def test_paper_protocol_sizes_one_image_per_lesion():
     assert np.bincount(labels[np.concatenate([split.train, split.val])]).tolist() == [480, 480]
 
 
-@pytest.mark.parametrize("protocol", ["paper", "full"])
+@pytest.mark.parametrize("protocol", ["paper", "extended", "full"])
 def test_no_lesion_on_two_sides(protocol):
     labels, groups = _labels_groups(per_lesion=4)
     split = make_split(labels, groups, protocol, seed=3)
@@ -64,3 +64,17 @@ def test_custom_fractions_are_checked():
         make_split(labels, groups, "custom", fractions=(0.6, 0.6, 0.2))
     with pytest.raises(ConfigError):
         make_split(labels, groups, "bogus")
+
+
+def test_extended_protocol_keeps_the_paper_test_set_and_uses_everything_else():
+    labels, groups = _labels_groups(per_lesion=2)
+    paper = make_split(labels, groups, "paper", seed=5)
+    extended = make_split(labels, groups, "extended", seed=5)
+    assert extended.test.tolist() == paper.test.tolist()
+    assert_no_leak(extended, groups)
+    used = np.concatenate([extended.train, extended.val, extended.test])
+    assert sorted(used.tolist()) == list(range(len(labels)))  # every image is used once
+    assert abs(len(extended.val) / (len(extended.train) + len(extended.val)) - 0.15) < 0.01
+    # stratified: validation keeps the class mix of the rest
+    rest = np.concatenate([extended.train, extended.val])
+    assert abs(labels[extended.val].mean() - labels[rest].mean()) < 0.02

@@ -1,0 +1,63 @@
+"""``run_benchmark`` on tiny synthetic data: both presets, ensemble, external set, reuse, README table."""
+
+import json
+
+import pytest
+
+from trainer.benchmark import README_END, README_START, run_benchmark, update_readme
+from trainer.errors import ConfigError
+
+QUICK = dict(models=("cnn", "mobilenetv2"), epochs=1, cnn_epochs=1, batch_size=8, aug_copies=1, allow_download=False,
+             finetune={"mobilenetv2": {"epochs": 1, "learning_rate": 1e-4}})
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, random_backbones):
+    from synthetic import write_class_folders, write_labels_csv
+
+    root = tmp_path_factory.mktemp("bench")
+    data = write_labels_csv(root / "ham", n_per_class=16)
+    external = write_class_folders(root / "external", n_per_class=6, seed=9)
+    kwargs = dict(backbones=str(random_backbones), external=str(external), cache_dir=str(root / "cache"),
+                  overrides=QUICK)
+    results = run_benchmark(data, root / "out", **kwargs)
+    return root, results, kwargs, data
+
+
+def test_both_presets_report_models_and_ensemble_on_both_sets(bench):
+    root, results, _, _ = bench
+    assert list(results["presets"]) == ["paper", "best"]
+    for preset in ("paper", "best"):
+        models = results["presets"][preset]["models"]
+        assert set(models) == {"cnn", "mobilenetv2", "ensemble"}
+        for m in models.values():
+            assert 0 <= m["test"]["roc_auc"] <= 1 and m["external"]["n"] == 12
+            assert 0 <= m["threshold"] <= 1
+    # both presets are scored on the same test images
+    paper_test = results["presets"]["paper"]["models"]["cnn"]["test"]["n"]
+    assert paper_test == results["presets"]["best"]["models"]["cnn"]["test"]["n"]
+    table = (root / "out" / "results.md").read_text()
+    assert "| best | Ensemble" in table and "External: 12 ISIC 2017 images" in table
+    assert "not a medical device" in table.lower()
+    assert json.loads((root / "out" / "results.json").read_text())["presets"]["best"]["config"]["protocol"] == "extended"
+
+
+def test_a_finished_run_is_reused(bench):
+    root, _, kwargs, data = bench
+    card = root / "out" / "best" / "cnn" / "card.json"
+    before = card.stat().st_mtime_ns
+    again = run_benchmark(data, root / "out", presets=("best",), **kwargs)
+    assert card.stat().st_mtime_ns == before
+    assert list(again["presets"]) == ["best"]
+
+
+def test_readme_table_is_replaced_between_markers(bench, tmp_path):
+    _, results, _, _ = bench
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{README_START}\nold table\n{README_END}\n\nrest\n")
+    update_readme(readme, results)
+    text = readme.read_text()
+    assert "old table" not in text and "| paper | " in text and text.endswith("rest\n")
+    readme.write_text("no markers")
+    with pytest.raises(ConfigError, match="markers"):
+        update_readme(readme, results)
