@@ -8,8 +8,7 @@ import sys
 import time
 
 from trainer.errors import TrainerError
-
-PRESET_NAMES = ("best", "paper")  # trainer.presets.PRESETS, named here so that --help needs no TensorFlow
+from trainer.presets import PRESETS
 
 EXIT_ERROR = 2
 
@@ -36,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train models and write one bundle per model")
     train.add_argument("--data", required=True, help="data folder (class folders, labels.csv or HAM10000 metadata)")
     train.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="comma-separated: cnn,vgg16,mobilenetv2")
-    train.add_argument("--preset", choices=PRESET_NAMES,
+    train.add_argument("--preset", choices=sorted(PRESETS),
                        help="start from a named configuration (paper: the paper's recipe; best: see README); "
                             "options given explicitly override it")
     train.add_argument("--protocol", choices=["paper", "extended", "full", "custom"], help="default: paper")

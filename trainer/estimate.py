@@ -10,7 +10,7 @@ import numpy as np
 
 from trainer.config import TrainConfig
 from trainer.devices import describe_device
-from trainer.splits import PAPER_PER_CLASS
+from trainer.splits import EXTENDED_VAL_FRACTION, PAPER_PER_CLASS
 
 # A training step costs about three forward passes (forward, backward for activations and weights).
 TRAIN_STEP_FORWARDS = 3.0
@@ -28,9 +28,13 @@ class Estimate:
 
 
 def _split_sizes(config: TrainConfig, counts: dict[str, int]) -> tuple[int, int, int]:
-    if config.protocol == "paper":
+    if config.protocol in ("paper", "extended"):
         n = 2 * min(PAPER_PER_CLASS, *counts.values())
         test = round(0.2 * n)
+        if config.protocol == "extended":
+            rest = sum(counts.values()) - test
+            val = round(EXTENDED_VAL_FRACTION * rest)
+            return rest - val, val, test
         val = round(0.1 * (n - test))
         return n - test - val, val, test
     total = sum(counts.values())
@@ -38,8 +42,8 @@ def _split_sizes(config: TrainConfig, counts: dict[str, int]) -> tuple[int, int,
     return round(fr[0] * total), round(fr[1] * total), total - round(fr[0] * total) - round(fr[1] * total)
 
 
-def _time_forward(model, n: int = 8) -> float:
-    x = np.random.default_rng(0).integers(0, 256, (n, 224, 224, 3)).astype("float32")
+def _time_forward(model, n: int = 8, shape=(224, 224, 3)) -> float:
+    x = np.random.default_rng(0).integers(0, 256, (n, *shape)).astype("float32")
     model(x[:2], training=False)  # warm-up
     started = time.perf_counter()
     model(x, training=False)
@@ -48,16 +52,29 @@ def _time_forward(model, n: int = 8) -> float:
 
 def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
     """Raises BackboneWeightsError when a chosen backbone cannot be found (the check the wizard needs)."""
-    from trainer.models import build_cnn, feature_extractor, load_backbone
+    from trainer.models import build_cnn, build_head, feature_extractor, load_backbone
 
     train, val, test = _split_sizes(config, counts)
     seconds, notes = {}, []
     for name in config.models:
+        tune_epochs = int((config.finetune.get(name) or {}).get("epochs", 0))
         if name == "cnn":
-            per_image = _time_forward(build_cnn())
-            seconds[name] = per_image * (TRAIN_STEP_FORWARDS * train + val) * config.epochs + per_image * test
-            notes.append(f"cnn: {per_image * 1000:.0f} ms per image forward; up to {config.epochs} epochs "
+            epochs = config.cnn_epochs or config.epochs
+            per_image = _time_forward(build_cnn(head=config.cnn_head))
+            seconds[name] = per_image * (TRAIN_STEP_FORWARDS * train + val) * epochs + per_image * test
+            notes.append(f"cnn: {per_image * 1000:.0f} ms per image forward; up to {epochs} epochs "
                          "(early stopping usually ends sooner)")
+        elif tune_epochs and name == "vgg16":
+            from trainer.finetune import _split_vgg
+
+            extractor = feature_extractor(load_backbone(name, 1.0, config.backbones, allow_download=False))
+            lower, upper = _split_vgg(extractor, build_head(extractor.output_shape[-1]))
+            once = _time_forward(lower)
+            upper_s = _time_forward(upper, shape=tuple(upper.input.shape[1:]))
+            seconds[name] = (once * (train + val + test) + upper_s * (train + val) * config.epochs
+                             + upper_s * (TRAIN_STEP_FORWARDS * train + val) * tune_epochs)
+            notes.append(f"vgg16: blocks 1-4 {once * 1000:.0f} ms per image, once (cached); block 5 "
+                         f"{upper_s * 1000:.0f} ms per image and epoch; up to {config.epochs} + {tune_epochs} epochs")
         else:
             alpha = config.mobilenet_alpha if name == "mobilenetv2" else 1.0
             backbone = load_backbone(name, alpha, config.backbones, allow_download=False)
@@ -66,5 +83,8 @@ def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
             seconds[name] = per_image * (train * copies + val + test) + 0.02 * config.epochs
             notes.append(f"{name}: {per_image * 1000:.0f} ms per image through the frozen base, computed once "
                          f"per image and augmented copy ({copies} per training image); cached for later runs")
+            if tune_epochs:
+                seconds[name] += per_image * (TRAIN_STEP_FORWARDS * train + val) * tune_epochs
+                notes.append(f"{name}: then up to {tune_epochs} fine-tuning epochs through the whole network")
     notes.insert(0, f"{train} training, {val} validation, {test} test images")
     return Estimate(describe_device(), seconds, notes)

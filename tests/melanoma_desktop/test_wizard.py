@@ -110,3 +110,16 @@ def test_data_page_refuses_a_single_class_folder(qtbot, setup, tmp_path):
     page.inspect()
     qtbot.waitUntil(lambda: page.report is not None, timeout=30000)
     assert not page.isComplete() and "only one class" in page.summary.text()
+
+
+def test_best_recipe_sets_fields_and_fine_tuning(qtbot, setup):
+    data, *_ = setup
+    wizard = _wizard(qtbot, setup)
+    page = wizard.setup_page
+    assert page.recipe.currentData() == "paper" and page.protocol.currentText() == "paper"
+    page.recipe.setCurrentIndex(page.recipe.findData("best"))
+    assert page.protocol.currentText() == "extended" and page.alpha.currentText() == "0.35"
+    config = page.config(str(data), "out")
+    assert config.preset == "best" and config.cnn_head == "gap" and set(config.finetune) == {"vgg16", "mobilenetv2"}
+    page.protocol.setCurrentText("full")  # an explicit change wins over the recipe
+    assert page.config(str(data), "out").protocol == "full"

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QPushButton, QSpinBox, QVBoxLayout, QWizardPage)
 
 from melanoma_desktop.ui.batch_bar import format_eta
+from trainer.presets import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS
 from melanoma_desktop.ui.worker import Job
 
 
@@ -15,9 +16,16 @@ class SetupPage(QWizardPage):
         self.wiz = wizard
         self.estimate = None
         self.setTitle("2. Setup")
-        self.setSubTitle("The defaults are the paper's recipe. Check the backbone weights to see the device and an "
-                         "estimate of the training time on this machine.")
+        self.setSubTitle("Choose a recipe (the fields below follow it and can be changed). Check the backbone weights "
+                         "to see the device and an estimate of the training time on this machine.")
         layout = QVBoxLayout(self)
+        recipe_row = QHBoxLayout()
+        recipe_row.addWidget(QLabel("Recipe"))
+        self.recipe = QComboBox()
+        for name in ("paper", "best"):
+            self.recipe.addItem(f"{name} — {PRESET_SUMMARIES[name]}", name)
+        recipe_row.addWidget(self.recipe, 1)
+        layout.addLayout(recipe_row)
         models_row = QHBoxLayout()
         self.model_boxes = {}
         for name, label in (("cnn", "Custom CNN"), ("vgg16", "VGG16"), ("mobilenetv2", "MobileNetV2")):
@@ -29,7 +37,7 @@ class SetupPage(QWizardPage):
         layout.addLayout(models_row)
         form = QFormLayout()
         self.protocol = QComboBox()
-        self.protocol.addItems(["paper", "full", "custom"])
+        self.protocol.addItems(["paper", "extended", "full", "custom"])
         self.fractions = QLineEdit("0.7,0.15,0.15")
         self.fractions.setEnabled(False)
         self.protocol.currentTextChanged.connect(lambda text: self.fractions.setEnabled(text == "custom"))
@@ -54,6 +62,8 @@ class SetupPage(QWizardPage):
                     getattr(widget, signal).connect(self._invalidate)
                     break
         layout.addLayout(form)
+        self.recipe.currentIndexChanged.connect(self._apply_recipe)
+        self._apply_recipe()
         self.check_button = QPushButton("Check weights and estimate time")
         self.check_button.clicked.connect(self.check)
         layout.addWidget(self.check_button)
@@ -62,14 +72,22 @@ class SetupPage(QWizardPage):
         layout.addWidget(self.result_label)
         layout.addStretch(1)
 
+    def _apply_recipe(self, *_):
+        preset = PRESETS[self.recipe.currentData()]
+        self.protocol.setCurrentText(preset["protocol"])
+        self.epochs.setValue(preset["epochs"])
+        self.learning_rate.setValue(preset["learning_rate"])
+        self.augment.setChecked(True)
+        self.alpha.setCurrentText(str(PRESET_MOBILENET_ALPHA))
+
     def config(self, data: str, out: str):
-        from trainer.config import TrainConfig
+        from trainer.presets import preset_config
 
         fractions = None
         if self.protocol.currentText() == "custom":
             fractions = tuple(float(v) for v in self.fractions.text().split(","))
-        return TrainConfig(
-            data=data, out=out, models=tuple(n for n, b in self.model_boxes.items() if b.isChecked()),
+        return preset_config(
+            self.recipe.currentData(), data, out, models=tuple(n for n, b in self.model_boxes.items() if b.isChecked()),
             protocol=self.protocol.currentText(), fractions=fractions, epochs=self.epochs.value(),
             batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
             augment=self.augment.isChecked(), seed=self.seed.value(), mobilenet_alpha=float(self.alpha.currentText()),
