@@ -17,7 +17,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def pick_images(data: Path, n_each: int) -> list[str]:
+def pick_images(data: Path, n_each: int, split_csv: str | None = None) -> list[str]:
+    """Images of each class; with ``split_csv`` (a run's split.csv) only from its test part, which the
+    models never saw."""
+    if split_csv:
+        rows = [r for r in csv.DictReader(open(split_csv)) if r["split"] == "test"]
+        return [path for label in ("malignant", "benign")
+                for path in [r["path"] for r in rows if r["label"] == label][:n_each]]
     rows = list(csv.DictReader(open(data / "labels.csv")))
     chosen = []
     for label in ("malignant", "benign"):
@@ -32,6 +38,7 @@ def main() -> int:
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--n-each", type=int, default=4)
+    parser.add_argument("--split-csv", help="a run's split.csv: take the images from its test part")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -47,7 +54,7 @@ def main() -> int:
     window.show()
 
     def on_ready(_infos):
-        window.triage_paths(pick_images(Path(args.data), args.n_each))
+        window.triage_paths(pick_images(Path(args.data), args.n_each, args.split_csv))
 
     def on_done(_outcome):
         records = window.worklist_model.records

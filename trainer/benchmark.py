@@ -214,6 +214,12 @@ def _ece(v) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
+def _ece_cell(m: dict) -> str:
+    if m["ece_before"] is None:
+        return f"{_ece(m['ece_after'])} (mean of calibrated)"
+    return f"{_ece(m['ece_before'])} -> {_ece(m['ece_after'])}"
+
+
 def results_markdown(results: dict) -> str:
     """The two README tables: the paper protocol's test set, then the external set."""
     lines = [f"Measured {results['date']} at commit `{results['commit']}` on {results.get('device', 'this machine')} "
@@ -229,12 +235,11 @@ def results_markdown(results: dict) -> str:
             paper = f"{100 * PAPER_ACCURACY[name]:.0f}" if name in PAPER_ACCURACY else ("90 (target)" if name ==
                                                                                      "ensemble" else "-")
             lines.append(f"| {preset} | {m['display_name']} | {paper} | {_with_ci(t['accuracy'], t['accuracy_ci'])} | "
-                         f"{_with_ci(t['roc_auc'], t['roc_auc_ci'], 1, 3)} | {_ece(m['ece_before'])} -> "
-                         f"{_ece(m['ece_after'])} | {m['threshold']:.3f} | "
+                         f"{_with_ci(t['roc_auc'], t['roc_auc_ci'], 1, 3)} | {_ece_cell(m)} | {m['threshold']:.3f} | "
                          f"{_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
                          f"{_with_ci(op['specificity'], op['specificity_ci'])} |")
     if results.get("external"):
-        lines += ["", f"**External: {results['external_n']} ISIC 2017 images ({Path(results['external']).name}), "
+        lines += ["", f"**External: {results['external_n']:,} ISIC 2017 images ({Path(results['external']).name}), "
                       "used for no training, threshold or model choice.** At each model's shipped threshold.", "",
                   "| preset | model | AUC | sens. % | spec. % |", "|---|---|---|---|---|"]
         for preset, block in results["presets"].items():

@@ -92,8 +92,9 @@ def make_figures(report: BundleReport) -> dict[str, Figure]:
         fig.tight_layout()
         figures["roc"] = fig
     if report.history:
+        tuning = (report.card.get("hyperparameters") or {}).get("fine_tuning") or {}
         figures["learning_curves"] = draw_learning_curves(Figure(figsize=(6.0, 2.9)), report.history,
-                                                          f"{name}: learning curves")
+                                                          f"{name}: learning curves", tuning.get("epochs_frozen"))
     return figures
 
 

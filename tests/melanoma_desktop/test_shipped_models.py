@@ -1,0 +1,50 @@
+"""The bundles shipped in resources/models: size, integrity, calibrated probabilities and thresholds."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from melanoma_desktop.core.classifier import shipped_models_dir
+from trainer.cards import find_bundles, read_card, read_ensemble
+
+SHIPPED = shipped_models_dir()
+pytestmark = pytest.mark.skipif(not find_bundles(SHIPPED), reason="no bundles shipped in resources/models")
+
+
+def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
+    total = sum(f.stat().st_size for f in SHIPPED.rglob("*") if f.is_file())
+    assert total <= 60e6, f"resources/models holds {total / 1e6:.1f} MB (budget 60 MB)"
+    cards = {read_card(b)["name"]: read_card(b) for b in find_bundles(SHIPPED)}
+    assert set(cards) == {"cnn", "vgg16", "mobilenetv2"}
+    for card in cards.values():
+        assert 0 < card["threshold"] < 1 and card["calibration"]["temperature"] > 0
+        assert card["metrics"]["test"]["sensitivity"] is not None
+    ensemble = read_ensemble(SHIPPED)
+    assert ensemble is not None and ensemble["members"] == {n: c["version"] for n, c in cards.items()}
+
+
+def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_data, shared_backbones):
+    from trainer.bundle import load_bundle
+    from trainer.calibration import apply_temperature
+    from trainer.data import decode_samples, discover
+
+    samples = discover(shared_data / "ham10000").samples[:3]
+    proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--backbones",
+                           str(shared_backbones), *[str(s.path) for s in samples]],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    images = decode_samples(samples).images
+    for bundle_dir in find_bundles(SHIPPED):
+        bundle = load_bundle(bundle_dir, shared_backbones)
+        raw = np.asarray(bundle.model.predict_on_batch(images.astype("float32")))
+        calibrated = apply_temperature(raw, bundle.temperature)[:, bundle.class_names.index("malignant")]
+        for line, expected in zip(lines, calibrated):
+            got = next(m for m in line["models"] if m["name"] == bundle.name)
+            assert got["threshold"] == pytest.approx(bundle.threshold)
+            assert got["p_malignant"] == pytest.approx(float(expected), abs=1e-4)
+    ensemble = read_ensemble(SHIPPED)
+    assert all(line["consensus"]["ensemble_threshold"] == pytest.approx(ensemble["threshold"]) for line in lines)
