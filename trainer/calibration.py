@@ -17,17 +17,32 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def _nll(probabilities: np.ndarray, labels: np.ndarray) -> float:
+def _nll(probabilities: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
     p = np.clip(probabilities[np.arange(len(labels)), labels], 1e-300, 1.0)
-    return float(-np.log(p).mean())
+    return float(np.average(-np.log(p), weights=weights))
 
 
-def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, bounds=(0.05, 20.0)) -> float:
-    """The temperature T > 0 minimising the negative log-likelihood of softmax(log p / T)."""
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-sample weights n / (k * count of its class): every class counts equally."""
+    labels = np.asarray(labels, dtype=int)
+    counts = np.bincount(labels)
+    present = int(np.sum(counts > 0))
+    return np.array([len(labels) / (present * counts[y]) for y in labels], dtype=float)
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, bounds=(0.05, 20.0),
+                    balanced: bool = False) -> float:
+    """The temperature T > 0 minimising the negative log-likelihood of softmax(log p / T).
+
+    ``balanced`` weighs the classes equally, as in training with balanced class weights: the
+    probabilities are then calibrated for equal class prevalence, not for the validation split's mix.
+    """
     labels = np.asarray(labels, dtype=int)
     if len(labels) == 0 or len(np.unique(labels)) < 2:
         return 1.0
-    result = minimize_scalar(lambda log_t: _nll(apply_temperature(probabilities, float(np.exp(log_t))), labels),
+    weights = balanced_weights(labels) if balanced else None
+    result = minimize_scalar(lambda log_t: _nll(apply_temperature(probabilities, float(np.exp(log_t))), labels,
+                                                weights),
                              bounds=tuple(np.log(bounds)), method="bounded", options={"xatol": 1e-4})
     return float(np.exp(result.x))
 

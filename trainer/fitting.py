@@ -84,6 +84,10 @@ def fit(
     weights = class_weights(train_labels, n_classes) if use_class_weight else None
     batches = _Batches(train_inputs, train_labels, n_classes, batch_size, seed, weights, augmenter)
     val_y = keras.utils.to_categorical(val_labels, n_classes).astype("float32")
+    # Validation loss weighted like the training loss: with balanced class weights and an imbalanced
+    # validation split, an unweighted val_loss rewards predicting the majority class and early stopping
+    # would keep the wrong epoch.
+    val_w = np.array([weights.get(int(y), 1.0) for y in val_labels], dtype="float32") if weights else None
     progress = ProgressCallback(name, epochs, len(batches), on_progress, should_stop)
     callbacks = [
         progress,
@@ -95,7 +99,8 @@ def fit(
     ]
     history = model.fit(
         batches,
-        validation_data=(np.asarray(val_inputs, dtype="float32"), val_y),
+        validation_data=(np.asarray(val_inputs, dtype="float32"), val_y) if val_w is None
+        else (np.asarray(val_inputs, dtype="float32"), val_y, val_w),
         epochs=epochs,
         callbacks=callbacks,
         verbose=0,

@@ -78,7 +78,8 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     write the bundle. Returns (test metrics, calibrated test probabilities)."""
     class_names = tuple(data.dataset.class_names)
     pos = class_names.index("malignant")
-    temperature = fit_temperature(val_probabilities, data.y["val"])
+    # Training used balanced class weights, so calibration is for equal prevalence too (see fit_temperature).
+    temperature = fit_temperature(val_probabilities, data.y["val"], balanced=config.class_weight)
     val_cal = apply_temperature(val_probabilities, temperature)
     test_cal = apply_temperature(probabilities, temperature)
     threshold = threshold_for_sensitivity(val_cal[:, pos], data.y["val"] == pos, TARGET_SENSITIVITY)
@@ -127,7 +128,9 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "threshold": threshold,
         "threshold_rule": (f"highest threshold on calibrated P(malignant) with sensitivity >= "
                            f"{TARGET_SENSITIVITY:.0%} on the validation split ({n_val_pos} malignant images)"),
-        "calibration": {"method": "temperature", "temperature": temperature, "fitted_on": "validation split"},
+        "calibration": {"method": "temperature", "temperature": temperature, "fitted_on": "validation split",
+                        "prevalence": ("equal (classes weighted equally, as in training)" if config.class_weight
+                                       else "as in the validation split")},
         "training": {
             "data": str(Path(config.data).resolve()),
             "layout": data.dataset.layout,

@@ -38,3 +38,18 @@ def test_threshold_meets_sensitivity_and_is_the_highest_that_does(target):
     assert sens >= target
     higher = np.nextafter(t, 1.0)
     assert (probs[y == 1, 1] >= higher).mean() < target or t == probs[y == 1, 1].max()
+
+
+def test_balanced_temperature_weighs_each_class_equally():
+    import numpy as np
+
+    from trainer.calibration import balanced_weights, fit_temperature
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 900 + [1] * 100)
+    p1 = np.clip(np.where(labels == 1, rng.beta(5, 2, 1000), rng.beta(2, 3, 1000)), 1e-3, 1 - 1e-3)
+    probs = np.stack([1 - p1, p1], axis=1)
+    assert np.allclose(np.bincount(labels, weights=balanced_weights(labels)), [500, 500])
+    assert abs(fit_temperature(probs, labels, balanced=True) - fit_temperature(probs, labels)) > 0.05
+    even = np.array([0, 1] * 200)
+    assert fit_temperature(probs[:400], even, balanced=True) == fit_temperature(probs[:400], even)
