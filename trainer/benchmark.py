@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.calibration import threshold_for_sensitivity
 from trainer.cards import find_bundles, read_card
 from trainer.data import decode_samples, discover, without_unreadable
-from trainer.ensemble import ENSEMBLE_FILE, ENSEMBLE_RULE
+from trainer.ensemble import fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
 from trainer.metrics import evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
@@ -34,12 +33,6 @@ from trainer.train import PREDICTIONS_FILE, run_training
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
 EXTERNAL_FILE = "external_predictions.csv"
-SUMMARY_KEYS = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
-                "specificity_ci", "roc_auc", "roc_auc_ci", "ece")
-
-
-def _summary(metrics: dict) -> dict:
-    return {k: metrics[k] for k in SUMMARY_KEYS}
 
 
 def _two_columns(p: np.ndarray) -> np.ndarray:
@@ -54,26 +47,6 @@ def _finished_run(config) -> bool:
         return False
     same = saved == json.loads(json.dumps(config.to_json()))
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
-
-
-def read_predictions(run_dir: Path) -> dict[str, dict[str, tuple[list[str], np.ndarray, np.ndarray]]]:
-    """model -> split -> (paths, labels as 0/1, calibrated P(malignant)) from a run's predictions.csv."""
-    table: dict[str, dict[str, list]] = {}
-    with open(run_dir / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            part = table.setdefault(row["model"], {}).setdefault(row["split"], [[], [], []])
-            part[0].append(row["path"])
-            part[1].append(int(row["label"] == "malignant"))
-            part[2].append(float(row["p_malignant"]))
-    return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
-
-
-def _mean_over_models(preds: dict, members: list[str], split: str) -> tuple[np.ndarray, np.ndarray]:
-    paths, labels, _ = preds[members[0]][split]
-    for name in members[1:]:
-        if preds[name][split][0] != paths:
-            raise ConfigError(f"the {split} images of {name} differ from those of {members[0]}; retrain the run")
-    return labels, np.mean([preds[name][split][2] for name in members], axis=0)
 
 
 def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, backbones, on_progress, should_stop):
@@ -121,33 +94,20 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
         at_half = evaluate_probabilities(y, _two_columns(p), threshold=0.5, seed=config.seed)
         at_op = evaluate_probabilities(y, _two_columns(p), threshold=card["threshold"], seed=config.seed)
         models[name] = {"display_name": card.get("display_name", name), "version": card["version"],
-                        "threshold": card["threshold"], "test": _summary(at_half), "test_at_threshold": _summary(at_op),
+                        "threshold": card["threshold"], "test": summary(at_half), "test_at_threshold": summary(at_op),
                         "ece_before": card["metrics"]["calibration"]["ece_test_before"],
                         "ece_after": card["metrics"]["calibration"]["ece_test_after"],
                         "training_seconds": card.get("training_seconds")}
-    y_val, p_val = _mean_over_models(preds, members, "val")
-    y_test, p_test = _mean_over_models(preds, members, "test")
-    threshold = threshold_for_sensitivity(p_val, y_val == 1, TARGET_SENSITIVITY)
-    at_half = evaluate_probabilities(y_test, _two_columns(p_test), threshold=0.5, seed=config.seed)
+    fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
     models["ensemble"] = {"display_name": "Ensemble (mean of the three calibrated P(malignant))",
-                          "threshold": threshold, "test": _summary(at_half), "ece_before": None,
-                          "ece_after": at_half["ece"],
-                          "test_at_threshold": _summary(evaluate_probabilities(
-                              y_test, _two_columns(p_test), threshold=threshold, seed=config.seed))}
-    n_val_pos = int(np.sum(y_val == 1))
-    (run_dir / ENSEMBLE_FILE).write_text(json.dumps({
-        "members": {name: models[name]["version"] for name in members},
-        "rule": ENSEMBLE_RULE, "threshold": threshold,
-        "threshold_rule": f"highest threshold with sensitivity >= {TARGET_SENSITIVITY:.0%} on the validation split "
-                          f"({n_val_pos} malignant images)",
-        "test": models["ensemble"]["test"], "test_at_threshold": models["ensemble"]["test_at_threshold"],
-    }, indent=2, default=float), encoding="utf-8")
+                          "threshold": fitted["threshold"], "test": summary(fitted["test"]), "ece_before": None,
+                          "ece_after": fitted["test"]["ece"], "test_at_threshold": summary(fitted["test_at_threshold"])}
     if external is not None:
         ext_dir, images, paths, labels = external
         ext = _external_probabilities(run_dir, ext_dir, images, paths, backbones, on_progress, should_stop)
         ext["ensemble"] = np.mean([ext[m] for m in members], axis=0)
         for name, p in ext.items():
-            models[name]["external"] = _summary(evaluate_probabilities(
+            models[name]["external"] = summary(evaluate_probabilities(
                 labels, _two_columns(p), threshold=models[name]["threshold"], seed=config.seed))
     saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"], "models": models}

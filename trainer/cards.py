@@ -18,6 +18,7 @@ ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
 
 SCHEMA_VERSION = 1
 CARD_NAME = "card.json"
+PREDICTIONS_FILE = "predictions.csv"  # a run's calibrated P(malignant) per model, validation and test image
 ENSEMBLE_FILE = "ensemble.json"  # beside the bundles: the mean-of-models rule's threshold and its members
 MODEL_NAME = "model.keras"
 REQUIRED_FIELDS = {

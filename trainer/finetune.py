@@ -107,7 +107,7 @@ def _keep_the_better(model: keras.Model, before: list, frozen: dict, tuning: dic
     tuning["kept"] = kept
 
 
-def finetune_end_to_end(config, name, extractor, head, data, settings, common, on_progress, should_stop, frozen):
+def finetune_end_to_end(config, name, extractor, head, data, settings, common, frozen):
     """The whole base (BatchNorm frozen) + head on augmented pixels, after the head's ``frozen`` phase.
     Returns (fine-tuning history, test probabilities, validation probabilities)."""
     base = base_of(extractor)

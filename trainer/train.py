@@ -28,6 +28,7 @@ from trainer.finetune import finetune_end_to_end, finetune_vgg16, merge_historie
 from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_head, feature_extractor,
                             load_backbone)
 from trainer.bundle import TunedParts, read_card
+from trainer.cards import PREDICTIONS_FILE
 from trainer.calibration import apply_temperature
 from trainer.outputs import write_bundle_outputs, write_summary
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
@@ -155,7 +156,7 @@ def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
             feats = _features(config, backbone, extractor, data, on_progress, should_stop)
             frozen = fit(head, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
             tuning, probs, val_probs = finetune_end_to_end(config, name, extractor, head, data, settings, common,
-                                                           on_progress, should_stop, frozen)
+                                                           frozen)
         model = assemble(extractor, head, name)
         parts = TunedParts(extractor, head, tuned_layer_names(name, base))
         history = merge_histories(frozen, tuning)
@@ -245,9 +246,6 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     _write_skipped(out / "skipped.txt", data.skipped)
     on_progress(ProgressEvent("done", message=f"run written to {out}"))
     return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
-
-
-PREDICTIONS_FILE = "predictions.csv"
 
 
 def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str, np.ndarray]]) -> None:
