@@ -37,9 +37,14 @@ class TrainConfig:
     preset: str | None = None  # the named preset this configuration came from (trainer.presets), if any
     cnn_head: str = "flatten"  # "flatten": the paper's network; "gap": global average pooling (trainer.models)
     cnn_epochs: int | None = None  # the CNN's epoch limit when it differs from ``epochs``
+    cnn_patience: int | None = None  # the CNN's early-stopping patience when it differs from ``patience``
     # Fine-tuning after the head has converged on frozen features, per transfer model:
-    # {"vgg16": {"epochs": 6, "learning_rate": 1e-5}, ...}; see trainer.finetune for which layers.
+    # {"vgg16": {"epochs": 6, "learning_rate": 1e-5}, ...} (optional "patience"); see trainer.finetune for
+    # which layers.
     finetune: dict = field(default_factory=dict)
+    # Learning rate times "factor" after "patience" epochs without a lower val_loss, per model:
+    # {"cnn": {"factor": 0.5, "patience": 4}}; for a transfer model it applies to its fine-tuning phase.
+    plateau: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
@@ -59,11 +64,20 @@ class TrainConfig:
             raise ConfigError(f"unknown CNN head {self.cnn_head!r}; use one of {', '.join(CNN_HEADS)}")
         if self.cnn_epochs is not None and int(self.cnn_epochs) < 1:
             raise ConfigError(f"cnn_epochs must be at least 1, got {self.cnn_epochs}")
+        if self.cnn_patience is not None and int(self.cnn_patience) < 0:
+            raise ConfigError(f"cnn_patience must be at least 0, got {self.cnn_patience}")
+        for name, settings in self.plateau.items():
+            check_architecture(name)
+            if (not isinstance(settings, dict) or set(settings) != {"factor", "patience"}
+                    or not 0 < float(settings["factor"]) < 1 or int(settings["patience"]) < 0):
+                raise ConfigError(f"plateau[{name!r}] must be {{'factor': 0 < f < 1, 'patience': N >= 0}}, "
+                                  f"got {settings!r}")
         for name, settings in self.finetune.items():
             if name not in ("vgg16", "mobilenetv2"):
                 raise ConfigError(f"fine-tuning is defined for vgg16 and mobilenetv2, not {name!r}")
-            if not isinstance(settings, dict) or set(settings) - {"epochs", "learning_rate"}:
-                raise ConfigError(f"finetune[{name!r}] must be {{'epochs': N, 'learning_rate': X}}, got {settings!r}")
+            if not isinstance(settings, dict) or set(settings) - {"epochs", "learning_rate", "patience"}:
+                raise ConfigError(f"finetune[{name!r}] must be {{'epochs': N, 'learning_rate': X[, 'patience': P]}}, "
+                                  f"got {settings!r}")
             if int(settings.get("epochs", 0)) < 0 or not 0 < float(settings.get("learning_rate", 1e-5)) < 1:
                 raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
         if self.mobilenet_alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):

@@ -91,9 +91,15 @@ def finetune_vgg16(config, backbone, extractor, head, data, settings, common, on
         layer.trainable = True
     before = upper.get_weights()
     tuning = fit(upper, "vgg16", feats["train"], data.y["train"], feats["val"], data.y["val"],
-                 **dict(common, epochs=int(settings["epochs"]), learning_rate=float(settings["learning_rate"])))
+                 **_tuning_settings(config, "vgg16", settings, common))
     _keep_the_better(upper, before, frozen, tuning)
     return frozen, tuning, _predict(upper, feats["test"]), _predict(upper, feats["val"])
+
+
+def _tuning_settings(config, name: str, settings: dict, common: dict) -> dict:
+    """``fit`` arguments of the fine-tuning phase: its epochs, learning rate, patience and schedule."""
+    return dict(common, epochs=int(settings["epochs"]), learning_rate=float(settings["learning_rate"]),
+                patience=int(settings.get("patience", common["patience"])), plateau=config.plateau.get(name))
 
 
 def _keep_the_better(model: keras.Model, before: list, frozen: dict, tuning: dict) -> None:
@@ -119,7 +125,7 @@ def finetune_end_to_end(config, name, extractor, head, data, settings, common, f
     augmenter = Augmenter(config.seed + 7, config.augmentation) if config.augment else None
     before = model.get_weights()
     history = fit(model, name, data.x["train"], data.y["train"], data.x["val"], data.y["val"], augmenter=augmenter,
-                  **dict(common, epochs=int(settings["epochs"]), learning_rate=float(settings["learning_rate"])))
+                  **_tuning_settings(config, name, settings, common))
     _keep_the_better(model, before, frozen, history)
     return history, _predict(model, data.x["test"]), _predict(model, data.x["val"])
 

@@ -74,8 +74,13 @@ def fit(
     should_stop,
     use_class_weight: bool = True,
     augmenter: Augmenter | None = None,
+    plateau: dict | None = None,
 ) -> dict[str, list[float]]:
-    """Compile and fit ``model``; returns the Keras history. Raises TrainingCancelled on stop."""
+    """Compile and fit ``model``; returns the Keras history. Raises TrainingCancelled on stop.
+
+    ``plateau`` ({"factor": f, "patience": p}) multiplies the learning rate by ``f`` after ``p`` epochs
+    without a lower validation loss (ReduceLROnPlateau); None keeps it constant.
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.CategoricalCrossentropy(),
@@ -97,6 +102,9 @@ def fit(
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
     ]
+    if plateau:
+        callbacks.insert(1, keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=float(plateau["factor"]), patience=int(plateau["patience"]), min_lr=1e-7))
     history = model.fit(
         batches,
         validation_data=(np.asarray(val_inputs, dtype="float32"), val_y) if val_w is None

@@ -71,6 +71,18 @@ def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int =
 TARGET_SENSITIVITY = 0.95
 
 
+def write_history_csv(path: Path, history: dict) -> None:
+    """The whole learning curve, one row per epoch (frozen phase then fine-tuning), one column per metric;
+    a metric one phase did not log (e.g. the learning rate of a scheduled phase) is ``nan`` in the other.
+    (It replaces the CSVLogger file written during training, whose phases have different columns.)"""
+    keys = sorted(k for k, v in history.items() if isinstance(v, list))
+    n = max((len(history[k]) for k in keys), default=0)
+    lines = [",".join(["epoch", *keys])]
+    lines += [",".join([str(i), *(repr(float(history[k][i])) if i < len(history[k]) else "nan" for k in keys)])
+              for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, part_kind, backbone, history,
                          probabilities, val_probabilities, device, seconds, preprocessing,
                          trainer_version) -> tuple[dict, np.ndarray]:
@@ -98,6 +110,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     n_val_pos = int(np.sum(data.y["val"] == pos))
     frozen_epochs = history.pop("frozen_epochs", None)
     fine_tuning_kept = history.pop("fine_tuning_kept", None)
+    write_history_csv(directory / "history.csv", history)
     if part_kind == "tuned":
         model_file, model_sha = save_tuned(directory, saved_part)
     else:
@@ -146,13 +159,16 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "optimizer": "adam",
             "learning_rate": config.learning_rate,
             "batch_size": config.batch_size,
-            "max_epochs": config.epochs,
+            "max_epochs": (config.cnn_epochs or config.epochs) if name == "cnn" else config.epochs,
             "epochs_run": len(history.get("loss", [])),
             "fine_tuning": (dict(config.finetune.get(name, {}), epochs_frozen=frozen_epochs,
                                  epochs_run=len(history.get("loss", [])) - frozen_epochs,
                                  kept=fine_tuning_kept, rule="kept only if it lowered the best validation loss")
                             if frozen_epochs is not None else None),
-            "early_stopping": {"monitor": "val_loss", "patience": config.patience, "restore_best_weights": True},
+            "early_stopping": {"monitor": "val_loss", "restore_best_weights": True,
+                               "patience": (config.cnn_patience if name == "cnn" and config.cnn_patience is not None
+                                            else config.patience)},
+            "reduce_lr_on_plateau": config.plateau.get(name),
             "class_weight": "balanced" if config.class_weight else "none",
             "seed": config.seed,
         },

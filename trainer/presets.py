@@ -18,9 +18,10 @@ PRESETS: dict[str, dict] = {
     "paper": dict(protocol="paper", epochs=20, learning_rate=1e-3, patience=3, augmentation="paper", aug_copies=2,
                   cnn_head="flatten", finetune={}),
     "best": dict(protocol="extended", epochs=20, learning_rate=1e-3, patience=3, augmentation="strong",
-                 aug_copies=2, cnn_head="gap", cnn_epochs=10,
+                 aug_copies=2, cnn_head="gap", cnn_epochs=12, cnn_patience=8,
                  finetune={"vgg16": {"epochs": 6, "learning_rate": 1e-5},
-                           "mobilenetv2": {"epochs": 8, "learning_rate": 1e-4}}),
+                           "mobilenetv2": {"epochs": 20, "learning_rate": 5e-5, "patience": 6}},
+                 plateau={"cnn": {"factor": 0.5, "patience": 3}, "mobilenetv2": {"factor": 0.5, "patience": 2}}),
 }
 # The paper compared MobileNetV2 without naming its width; the offline weights here are alpha 0.35.
 PRESET_MOBILENET_ALPHA = 0.35

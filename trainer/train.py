@@ -8,6 +8,7 @@ once complete, so a cancelled or failed run never leaves a half-written bundle b
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import shutil
 import time
@@ -28,7 +29,7 @@ from trainer.finetune import finetune_end_to_end, finetune_vgg16, merge_historie
 from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_head, feature_extractor,
                             load_backbone)
 from trainer.bundle import TunedParts, read_card
-from trainer.cards import PREDICTIONS_FILE
+from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE
 from trainer.calibration import apply_temperature
 from trainer.outputs import write_bundle_outputs, write_summary
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
@@ -95,9 +96,10 @@ def _train_cnn(config, data, work_dir, on_progress, should_stop):
     history = fit(model, "cnn", data.x["train"], data.y["train"], data.x["val"], data.y["val"],
                   n_classes=len(data.dataset.class_names), epochs=config.cnn_epochs or config.epochs,
                   batch_size=config.batch_size,
-                  learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
+                  learning_rate=config.learning_rate,
+                  patience=config.patience if config.cnn_patience is None else config.cnn_patience, seed=config.seed,
                   work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
-                  use_class_weight=config.class_weight, augmenter=augmenter)
+                  use_class_weight=config.class_weight, augmenter=augmenter, plateau=config.plateau.get("cnn"))
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
     val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
     return model, model, "full", history, probs, val_probs, None
@@ -197,7 +199,12 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     partial_root = out / ".partial"
     data = prepare_data(config, on_progress, should_stop)
     out.mkdir(parents=True, exist_ok=True)
-    config.save(out / "config.json")
+    kept_rows = _rows_of_other_models(out, data, config.models)
+    # The run folder holds the retrained models and the kept ones (each bundle's card says how it was trained).
+    kept_models = {row[0] for row in kept_rows}
+    saved = config if not kept_models else dataclasses.replace(
+        config, models=tuple(m for m in ARCHITECTURES if m in kept_models or m in config.models))
+    saved.save(out / "config.json")
     _write_split(out / "split.csv", data)
     device = describe_device()
     bundles, all_metrics, all_probs, prediction_rows = {}, {}, {}, {}
@@ -241,34 +248,57 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
                                                               f"AUC {metrics['roc_auc']:.3f}", logs=metrics))
         keras.backend.clear_session()
     shutil.rmtree(partial_root, ignore_errors=True)
-    _write_predictions(out / PREDICTIONS_FILE, data, prediction_rows)
+    _write_predictions(out / PREDICTIONS_FILE, data, prediction_rows, kept_rows)
     write_summary(out, config, data, all_metrics, seconds=time.perf_counter() - started_run, device=device)
     _write_skipped(out / "skipped.txt", data.skipped)
     on_progress(ProgressEvent("done", message=f"run written to {out}"))
     return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
 
 
-def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str, np.ndarray]]) -> None:
+_PREDICTION_COLUMNS = ["model", "split", "path", "label", "p_malignant"]
+
+
+def _rows_of_other_models(out: Path, data: PreparedData, retrained) -> list[list[str]]:
+    """Retraining some models into a finished run keeps the other models' rows of its predictions file,
+    when the run's split file is identical to this run's split (same images, labels and parts)."""
+    try:
+        with open(out / "split.csv", newline="", encoding="utf-8") as handle:
+            old_split = [row for row in csv.reader(handle)]
+        with open(out / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header, rows = next(reader), list(reader)
+    except (OSError, StopIteration):
+        return []
+    if header != _PREDICTION_COLUMNS or old_split != _split_rows(data):
+        return []
+    return [row for row in rows if row[0] not in retrained and (out / row[0] / "card.json").is_file()]
+
+
+def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str, np.ndarray]],
+                       kept_rows: list[list[str]] = ()) -> None:
     """Calibrated P(malignant) of every model on every validation and test image (for the ensemble)."""
     pos = data.dataset.class_names.index("malignant")
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["model", "split", "path", "label", "p_malignant"])
+        writer.writerow(_PREDICTION_COLUMNS)
+        writer.writerows(kept_rows)
         for name, parts in rows.items():
             for part in ("val", "test"):
                 for p, y, prob in zip(data.paths[part], data.y[part], parts[part][:, pos]):
                     writer.writerow([name, part, p, data.dataset.class_names[int(y)], f"{float(prob):.6f}"])
 
 
+def _split_rows(data: PreparedData) -> list[list[str]]:
+    by_path = {str(s.path): s for s in data.dataset.samples}
+    rows = [["path", "label", "lesion_id", "split"]]
+    for part in ("train", "val", "test"):
+        rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part] for p in data.paths[part])
+    return rows
+
+
 def _write_split(path: Path, data: PreparedData) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "lesion_id", "split"])
-        by_path = {str(s.path): s for s in data.dataset.samples}
-        for part in ("train", "val", "test"):
-            for p in data.paths[part]:
-                s = by_path[p]
-                writer.writerow([p, s.label, s.lesion_id or "", part])
+        csv.writer(handle).writerows(_split_rows(data))
 
 
 def _write_skipped(path: Path, skipped) -> None:

@@ -51,3 +51,19 @@ def test_train_with_a_preset_saves_the_resolved_configuration(capsys, tmp_path, 
     assert saved["protocol"] == "full" and saved["epochs"] == 1  # given explicitly
     card = json.loads((tmp_path / "run" / "cnn" / "card.json").read_text())
     assert card["preset"] == "best" and card["architecture_variant"] == "gap"
+
+
+@pytest.mark.parametrize("plateau, message", [
+    ({"svm": {"factor": 0.5, "patience": 2}}, "unknown model"),
+    ({"cnn": {"factor": 1.5, "patience": 2}}, "plateau"),
+    ({"cnn": {"factor": 0.5}}, "plateau"),
+])
+def test_bad_plateau_settings_are_refused(tmp_path, plateau, message):
+    with pytest.raises(ConfigError, match=message):
+        preset_config("best", "data", str(tmp_path), plateau=plateau)
+
+
+def test_best_preset_schedules_the_cnn_and_mobilenet_fine_tuning(tmp_path):
+    config = preset_config("best", "data", str(tmp_path))
+    assert set(config.plateau) == {"cnn", "mobilenetv2"} and config.cnn_patience is not None
+    assert config.finetune["mobilenetv2"]["patience"] > config.patience

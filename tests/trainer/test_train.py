@@ -177,3 +177,54 @@ def test_float16_export_matches_float32_within_1e3(tiny_run, tmp_path):
         handle.write(b"\x00\x01")
     with pytest.raises(BundleError, match="does not match"):
         load_bundle(tmp_path / "cnn16")
+
+
+def test_retraining_one_model_keeps_the_other_models_predictions(tiny_run, tmp_path):
+    import csv
+    import shutil
+
+    config, result, _ = tiny_run
+    out = tmp_path / "out"
+    shutil.copytree(result.out, out, ignore=shutil.ignore_patterns(".partial"))
+    before = {r["model"] for r in csv.DictReader(open(out / "predictions.csv"))}
+    assert before == {"cnn", "mobilenetv2"}
+    mobilenet_rows = [r for r in csv.DictReader(open(out / "predictions.csv")) if r["model"] == "mobilenetv2"]
+    run_training(TrainConfig(**{**config.to_json(), "out": str(out), "models": ("cnn",), "epochs": 1}))
+    after = list(csv.DictReader(open(out / "predictions.csv")))
+    assert [r for r in after if r["model"] == "mobilenetv2"] == mobilenet_rows
+    assert sum(r["model"] == "cnn" for r in after) == len(mobilenet_rows)
+    assert json.loads((out / "config.json").read_text())["models"] == ["cnn", "mobilenetv2"]
+
+    # Another split (another seed): the old rows no longer describe these images and are dropped.
+    run_training(TrainConfig(**{**config.to_json(), "out": str(out), "models": ("cnn",), "epochs": 1, "seed": 7}))
+    assert {r["model"] for r in csv.DictReader(open(out / "predictions.csv"))} == {"cnn"}
+    assert json.loads((out / "config.json").read_text())["models"] == ["cnn"]
+
+
+def test_history_file_has_one_column_per_metric_across_phases(tmp_path):
+    from trainer.outputs import write_history_csv
+    from trainer.reports import load_history_csv
+
+    # frozen phase without a learning-rate column, fine-tuning with one (a scheduled phase logs it)
+    history = {"loss": [0.9, 0.7, 0.5], "val_loss": [1.0, 0.8, 0.6], "learning_rate": [float("nan"), float("nan"), 1e-5]}
+    write_history_csv(tmp_path / "history.csv", history)
+    back = load_history_csv(tmp_path / "history.csv")
+    assert back["loss"] == [0.9, 0.7, 0.5] and back["val_loss"] == [1.0, 0.8, 0.6]
+    assert np.isnan(back["learning_rate"][0]) and back["learning_rate"][2] == 1e-5
+
+
+def test_plateau_schedule_lowers_the_learning_rate_and_is_recorded(tmp_path, random_backbones):
+    from synthetic import write_labels_csv
+
+    data = write_labels_csv(tmp_path / "data", n_per_class=10)
+    config = TrainConfig(data=str(data), out=str(tmp_path / "out"), models=("cnn",), protocol="full", epochs=4,
+                         batch_size=8, cnn_patience=10, plateau={"cnn": {"factor": 0.5, "patience": 0}},
+                         allow_download=False)
+    result = run_training(config)
+    card = read_card(result.bundles["cnn"])
+    assert card["hyperparameters"]["reduce_lr_on_plateau"] == {"factor": 0.5, "patience": 0}
+    assert card["hyperparameters"]["early_stopping"]["patience"] == 10
+    from trainer.reports import load_history_csv
+
+    rates = load_history_csv(result.bundles["cnn"] / "history.csv")["learning_rate"]
+    assert len(rates) == 4 and rates[-1] < rates[0]  # patience 0: halved after every epoch that did not improve
