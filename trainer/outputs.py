@@ -59,7 +59,9 @@ def write_metric_files(directory: Path, metrics: dict, title: str, history: dict
     save_figure(draw_confusion_matrix(Figure(figsize=(7.5, 3.4)), metrics["confusion_matrix"],
                                       metrics["class_names"], title), directory / "confusion_matrix.png")
     if history:
-        save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, title, fine_tune_from), directory / "learning_curves.png")
+        curves_title = title.removesuffix(" - test set") + " - training and validation"
+        save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, curves_title, fine_tune_from),
+                    directory / "learning_curves.png")
 
 
 def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int = 1) -> bool:

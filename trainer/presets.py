@@ -5,7 +5,9 @@
 * ``best`` - what did better on this data (README, "Results"): the same 240 test images, every other
   HAM10000 image to learn from (protocol ``extended``), stronger augmentation, VGG16's block 5 and the
   whole MobileNetV2 fine-tuned at a low learning rate after the head has converged, and the CNN with
-  global average pooling instead of its 22 M-weight Flatten -> Dense layer.
+  global average pooling instead of its 22 M-weight Flatten -> Dense layer. The CNN and MobileNetV2's
+  fine-tuning run longer (more patience: their validation loss is noisy) with the learning rate halved
+  whenever the validation loss stalls.
 
 Both are plain :class:`~trainer.config.TrainConfig` values; any field can still be overridden.
 """
@@ -29,7 +31,7 @@ PRESET_MOBILENET_ALPHA = 0.35
 
 PRESET_SUMMARIES = {
     "paper": "the paper's recipe: 1,200 balanced images, frozen ImageNet bases",
-    "best": "all images but the paper's test set, fine-tuning, pooled CNN (slower: 74 min for HAM10000 on 2 CPU cores)",
+    "best": "all images but the paper's test set, fine-tuning, pooled CNN (slower: about 2 h for HAM10000 on 2 CPU cores)",
 }
 
 
