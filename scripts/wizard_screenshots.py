@@ -3,6 +3,7 @@ of the metrics panel; print the wizard's training wall time (to compare with the
 
     xvfb-run -s "-screen 0 1400x1000x24" python scripts/wizard_screenshots.py \\
         --data ../shared/data/ham10000 --backbones ../shared/backbones --out docs --epochs 20
+    (``--recipe best --setup-only``: the setup page with the best preset, without training)
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--alpha", default="0.35")
     parser.add_argument("--models", default="cnn,vgg16,mobilenetv2")
+    parser.add_argument("--recipe", default="paper", help="the setup page's recipe (a preset name)")
+    parser.add_argument("--setup-only", action="store_true", help="stop after the setup page's screenshot")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -54,16 +57,21 @@ def main() -> int:
         shot("wizard_1_data.png")
         wizard.next()
         page = wizard.setup_page
+        page.recipe.setCurrentIndex(page.recipe.findData(args.recipe))
         page.alpha.setCurrentText(args.alpha)
         for name, box in page.model_boxes.items():
             box.setChecked(name in args.models.split(","))
-        page.epochs.setValue(args.epochs)
+        if args.recipe == "paper":
+            page.epochs.setValue(args.epochs)
         page.backbones.setText(args.backbones)
         page.check()
         wait_for(page.isComplete, after_check)
 
     def after_check():
         shot("wizard_2_setup.png")
+        if args.setup_only:
+            app.quit()
+            return
         state["started"] = time.perf_counter()
         wizard.train_page.sig_training_finished.connect(after_training)
         wizard.train_page.log.textChanged.connect(maybe_mid_shot)
