@@ -45,7 +45,11 @@ def _finished_run(config) -> bool:
         saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    same = saved == json.loads(json.dumps(config.to_json()))
+    # A field the saved configuration predates takes its default, which is what that run did.
+    from trainer.config import TrainConfig
+
+    known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
+    same = set(saved) <= set(known) and known == json.loads(json.dumps(config.to_json()))
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
 
 

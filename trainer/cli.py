@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help="default: 32")
     train.add_argument("--learning-rate", type=float, help="default: 1e-3")
     train.add_argument("--patience", type=int, help="default: 3")
+    train.add_argument("--max-minutes-per-model", type=float,
+                       help="wall-clock budget per model: past it, training ends after the epoch and keeps the best one")
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--no-augment", action="store_true", help="train without augmentation")
     train.add_argument("--augmentation", choices=["paper", "strong"], help="default: paper")
@@ -149,7 +151,8 @@ def _train_config(args):
                  augmentation=args.augmentation, aug_copies=args.aug_copies, mobilenet_alpha=args.mobilenet_alpha)
     common = dict(models=tuple(m for m in args.models.split(",") if m), seed=args.seed, backbones=args.backbones,
                   cache_dir=args.cache_dir, feature_cache=not args.no_feature_cache,
-                  allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")))
+                  allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")),
+                  max_minutes_per_model=args.max_minutes_per_model)
     if args.no_augment:
         common["augment"] = False
     if args.preset:

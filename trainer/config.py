@@ -45,6 +45,9 @@ class TrainConfig:
     # Learning rate times "factor" after "patience" epochs without a lower val_loss, per model:
     # {"cnn": {"factor": 0.5, "patience": 4}}; for a transfer model it applies to its fine-tuning phase.
     plateau: dict = field(default_factory=dict)
+    # Wall-clock budget per model (all its phases): past it, training ends after the current epoch and the
+    # best epoch so far is saved, as with early stopping. None: no limit. (Results then depend on the machine.)
+    max_minutes_per_model: float | None = None
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
@@ -64,6 +67,8 @@ class TrainConfig:
             raise ConfigError(f"unknown CNN head {self.cnn_head!r}; use one of {', '.join(CNN_HEADS)}")
         if self.cnn_epochs is not None and int(self.cnn_epochs) < 1:
             raise ConfigError(f"cnn_epochs must be at least 1, got {self.cnn_epochs}")
+        if self.max_minutes_per_model is not None and not float(self.max_minutes_per_model) > 0:
+            raise ConfigError(f"max_minutes_per_model must be above 0, got {self.max_minutes_per_model}")
         if self.cnn_patience is not None and int(self.cnn_patience) < 0:
             raise ConfigError(f"cnn_patience must be at least 0, got {self.cnn_patience}")
         for name, settings in self.plateau.items():

@@ -5,6 +5,7 @@ cross-entropy, early stopping on val_loss with the best weights restored, histor
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -55,6 +56,18 @@ class _Batches(keras.utils.PyDataset):
         self._order = np.random.default_rng(self.seed + self.epoch).permutation(len(self.labels))
 
 
+class _Deadline(keras.callbacks.Callback):
+    """Ends training after the epoch during which ``time.monotonic()`` passed ``deadline``."""
+
+    def __init__(self, deadline: float):
+        super().__init__()
+        self.deadline = deadline
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.model.stop_training = True
+
+
 def fit(
     model: keras.Model,
     name: str,
@@ -75,11 +88,14 @@ def fit(
     use_class_weight: bool = True,
     augmenter: Augmenter | None = None,
     plateau: dict | None = None,
+    deadline: float | None = None,
 ) -> dict[str, list[float]]:
     """Compile and fit ``model``; returns the Keras history. Raises TrainingCancelled on stop.
 
     ``plateau`` ({"factor": f, "patience": p}) multiplies the learning rate by ``f`` after ``p`` epochs
-    without a lower validation loss (ReduceLROnPlateau); None keeps it constant.
+    without a lower validation loss (ReduceLROnPlateau); None keeps it constant. Past ``deadline`` (a
+    ``time.monotonic()`` value) training ends after the current epoch, like early stopping: the best
+    epoch's weights are kept and the bundle is written.
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -102,6 +118,8 @@ def fit(
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
     ]
+    if deadline is not None:
+        callbacks.append(_Deadline(deadline))
     if plateau:
         callbacks.insert(1, keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss", factor=float(plateau["factor"]), patience=int(plateau["patience"]), min_lr=1e-7))

@@ -171,6 +171,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
                                "patience": (config.cnn_patience if name == "cnn" and config.cnn_patience is not None
                                             else config.patience)},
             "reduce_lr_on_plateau": config.plateau.get(name),
+            "max_minutes": config.max_minutes_per_model,
             "class_weight": "balanced" if config.class_weight else "none",
             "seed": config.seed,
         },

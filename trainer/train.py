@@ -89,6 +89,13 @@ def _seed_everything(seed: int) -> None:
     enable_determinism()
 
 
+def _deadline(config) -> float | None:
+    """The ``time.monotonic()`` at which this model's training must end, from now."""
+    if config.max_minutes_per_model is None:
+        return None
+    return time.monotonic() + 60.0 * float(config.max_minutes_per_model)
+
+
 def _train_cnn(config, data, work_dir, on_progress, should_stop):
     with distribution_scope():
         model = build_cnn(len(data.dataset.class_names), head=config.cnn_head)
@@ -99,7 +106,8 @@ def _train_cnn(config, data, work_dir, on_progress, should_stop):
                   learning_rate=config.learning_rate,
                   patience=config.patience if config.cnn_patience is None else config.cnn_patience, seed=config.seed,
                   work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
-                  use_class_weight=config.class_weight, augmenter=augmenter, plateau=config.plateau.get("cnn"))
+                  use_class_weight=config.class_weight, augmenter=augmenter, plateau=config.plateau.get("cnn"),
+                  deadline=_deadline(config))
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
     val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
     return model, model, "full", history, probs, val_probs, None
@@ -147,7 +155,7 @@ def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
     common = dict(n_classes=n_classes, epochs=config.epochs, batch_size=config.batch_size,
                   learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
                   work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
-                  use_class_weight=config.class_weight)
+                  use_class_weight=config.class_weight, deadline=_deadline(config))
     settings = config.finetune.get(name) or {}
     if int(settings.get("epochs", 0)) > 0:
         base = base_of(extractor)

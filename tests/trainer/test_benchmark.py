@@ -61,3 +61,23 @@ def test_readme_table_is_replaced_between_markers(bench, tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ConfigError, match="markers"):
         update_readme(readme, results)
+
+
+def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path):
+    import json
+
+    from trainer.benchmark import _finished_run
+    from trainer.presets import preset_config
+
+    config = preset_config("best", "data", str(tmp_path), models=("cnn",))
+    saved = config.to_json()
+    del saved["max_minutes_per_model"]  # written by an older trainer: the default applied
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    (tmp_path / "predictions.csv").write_text("model,split,path,label,p_malignant\n")
+    (tmp_path / "cnn").mkdir()
+    (tmp_path / "cnn" / "card.json").write_text("{}")
+    assert _finished_run(config)
+    assert not _finished_run(preset_config("best", "data", str(tmp_path), models=("cnn",), cnn_epochs=3))
+    saved["unknown_field"] = 1  # written by a newer trainer: not this configuration
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert not _finished_run(config)

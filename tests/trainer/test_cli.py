@@ -66,3 +66,13 @@ def test_train_then_evaluate_from_the_command_line(capsys, tmp_path, random_back
     assert code == 0, err
     assert (tmp_path / "eval" / "mobilenetv2" / "metrics.json").is_file()
     assert (tmp_path / "eval" / "summary.md").is_file()
+
+
+def test_train_options_reach_the_configuration(tmp_path):
+    from trainer.cli import _train_config, build_parser
+
+    args = build_parser().parse_args(["train", "--preset", "best", "--data", "d", "--out", str(tmp_path),
+                                      "--max-minutes-per-model", "30"])
+    config = _train_config(args)
+    assert config.max_minutes_per_model == 30 and config.preset == "best"
+    assert _train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o"])).max_minutes_per_model is None

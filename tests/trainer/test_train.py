@@ -228,3 +228,25 @@ def test_plateau_schedule_lowers_the_learning_rate_and_is_recorded(tmp_path, ran
 
     rates = load_history_csv(result.bundles["cnn"] / "history.csv")["learning_rate"]
     assert len(rates) == 4 and rates[-1] < rates[0]  # patience 0: halved after every epoch that did not improve
+
+
+def test_time_budget_ends_training_after_an_epoch_and_still_saves_the_bundle(tmp_path, random_backbones):
+    from synthetic import write_labels_csv
+    from trainer.reports import load_history_csv
+
+    data = write_labels_csv(tmp_path / "data", n_per_class=10)
+    config = TrainConfig(data=str(data), out=str(tmp_path / "out"), models=("cnn",), protocol="full", epochs=5,
+                         batch_size=8, patience=10, max_minutes_per_model=1e-6, allow_download=False)
+    result = run_training(config)
+    card = read_card(result.bundles["cnn"])
+    assert card["hyperparameters"]["max_minutes"] == 1e-6
+    assert card["hyperparameters"]["epochs_run"] == 1
+    assert len(load_history_csv(result.bundles["cnn"] / "history.csv")["loss"]) == 1
+    load_bundle(result.bundles["cnn"])  # a complete, loadable bundle
+
+
+def test_a_time_budget_must_be_positive(tmp_path):
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_minutes_per_model"):
+        TrainConfig(data="d", out=str(tmp_path), max_minutes_per_model=0).validate()
