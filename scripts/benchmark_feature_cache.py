@@ -46,11 +46,7 @@ def main() -> None:
     labels = ds.labels[chosen[decoded.kept]]
     x_train, y_train = decoded.images[: args.images], labels[: args.images]
     x_val, y_val = decoded.images[args.images :], labels[args.images :]
-    import tempfile
-    from pathlib import Path
-
-    work = Path(tempfile.mkdtemp())
-    common = dict(n_classes=2, batch_size=32, learning_rate=1e-3, patience=99, seed=0, work_dir=work,
+    common = dict(n_classes=2, batch_size=32, learning_rate=1e-3, patience=99, seed=0,
                   on_progress=no_progress, should_stop=never_stop)
     print(f"{args.images} training images per timed epoch; extrapolated to {args.train_images} images x "
           f"{args.epochs} epochs with {args.aug_copies} augmented copies in the cache")
@@ -64,8 +60,6 @@ def main() -> None:
         model = assemble(extractor, head, name)
         augmenter = Augmenter(0)
         # Naive: two epochs, the second timed (the first includes tracing).
-        for f in work.glob("*"):
-            f.unlink()
         started = time.perf_counter()
         history = fit(model, name, x_train, y_train, x_val, y_val, epochs=1, augmenter=augmenter, **common)
         first = time.perf_counter() - started
@@ -78,8 +72,6 @@ def main() -> None:
         per_image = (time.perf_counter() - started) / len(x_train)
         f_val = compute_features(extractor, x_val, 32)
         head2 = build_head(extractor.output_shape[-1])
-        for f in work.glob("*"):
-            f.unlink()
         fit(head2, name, f_train, y_train, f_val, y_val, epochs=1, **common)
         started = time.perf_counter()
         fit(head2, name, f_train, y_train, f_val, y_val, epochs=1, **common)

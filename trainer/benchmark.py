@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.cards import find_bundles, read_card
+from trainer.config import TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.ensemble import fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
@@ -46,8 +47,6 @@ def _finished_run(config) -> bool:
     except (OSError, ValueError):
         return False
     # A field the saved configuration predates takes its default, which is what that run did.
-    from trainer.config import TrainConfig
-
     known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
     same = set(saved) <= set(known) and known == json.loads(json.dumps(config.to_json()))
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)

@@ -1,12 +1,12 @@
 """The two training paths: the custom CNN end to end on (augmented) pixels, and a transfer
 model's head on cached backbone features. Both use the paper's recipe: Adam, categorical
-cross-entropy, early stopping on val_loss with the best weights restored, history CSV per epoch."""
+cross-entropy, early stopping on val_loss with the best weights restored; the Keras history is returned (the bundle's
+history.csv is written from it by trainer.outputs)."""
 
 from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -82,7 +82,6 @@ def fit(
     learning_rate: float,
     patience: int,
     seed: int,
-    work_dir: Path,
     on_progress: ProgressFn,
     should_stop,
     use_class_weight: bool = True,
@@ -116,7 +115,6 @@ def fit(
         # saves. (No checkpoint file per epoch: writing the CNN's 89 MB each time cost seconds of I/O
         # and stalled the desktop app's event loop.)
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
     ]
     if deadline is not None:
         callbacks.append(_Deadline(deadline))

@@ -19,7 +19,7 @@ class BundleReport:
 
 
 def load_history_csv(path: str | Path) -> dict[str, list[float]]:
-    """Columns of a Keras CSVLogger file as lists, without the epoch column."""
+    """Columns of a bundle's history.csv as lists, without the epoch column."""
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}

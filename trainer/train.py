@@ -96,7 +96,7 @@ def _deadline(config) -> float | None:
     return time.monotonic() + 60.0 * float(config.max_minutes_per_model)
 
 
-def _train_cnn(config, data, work_dir, on_progress, should_stop):
+def _train_cnn(config, data, on_progress, should_stop):
     with distribution_scope():
         model = build_cnn(len(data.dataset.class_names), head=config.cnn_head)
     augmenter = Augmenter(config.seed, config.augmentation) if config.augment else None
@@ -105,7 +105,7 @@ def _train_cnn(config, data, work_dir, on_progress, should_stop):
                   batch_size=config.batch_size,
                   learning_rate=config.learning_rate,
                   patience=config.patience if config.cnn_patience is None else config.cnn_patience, seed=config.seed,
-                  work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
+                  on_progress=on_progress, should_stop=should_stop,
                   use_class_weight=config.class_weight, augmenter=augmenter, plateau=config.plateau.get("cnn"),
                   deadline=_deadline(config))
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
@@ -145,7 +145,7 @@ def _features(config, backbone, extractor, data, on_progress, should_stop):
     return out
 
 
-def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
+def _train_transfer(config, name, data, on_progress, should_stop):
     alpha = config.mobilenet_alpha if name == "mobilenetv2" else 1.0
     backbone = load_backbone(name, alpha, config.backbones, allow_download=config.allow_download)
     with distribution_scope():
@@ -154,7 +154,7 @@ def _train_transfer(config, name, data, work_dir, on_progress, should_stop):
     n_classes = len(data.dataset.class_names)
     common = dict(n_classes=n_classes, epochs=config.epochs, batch_size=config.batch_size,
                   learning_rate=config.learning_rate, patience=config.patience, seed=config.seed,
-                  work_dir=work_dir, on_progress=on_progress, should_stop=should_stop,
+                  on_progress=on_progress, should_stop=should_stop,
                   use_class_weight=config.class_weight, deadline=_deadline(config))
     settings = config.finetune.get(name) or {}
     if int(settings.get("epochs", 0)) > 0:
@@ -227,10 +227,10 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         try:
             if name == "cnn":
                 model, saved_part, part_kind, history, probs, val_probs, backbone = _train_cnn(
-                    config, data, work_dir, on_progress, should_stop)
+                    config, data, on_progress, should_stop)
             else:
                 model, saved_part, part_kind, history, probs, val_probs, backbone = _train_transfer(
-                    config, name, data, work_dir, on_progress, should_stop)
+                    config, name, data, on_progress, should_stop)
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
