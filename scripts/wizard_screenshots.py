@@ -3,7 +3,8 @@ of the metrics panel; print the wizard's training wall time (to compare with the
 
     xvfb-run -s "-screen 0 1400x1000x24" python scripts/wizard_screenshots.py \\
         --data ../shared/data/ham10000 --backbones ../shared/backbones --out docs --epochs 20
-    (``--recipe best --setup-only``: the setup page with the best preset, without training)
+    (``--recipe best --setup-only``: the setup page with the best preset, without training;
+    ``--extra-data DIR``: the data page with an extra training folder)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--models", default="cnn,vgg16,mobilenetv2")
     parser.add_argument("--recipe", default="paper", help="the setup page's recipe (a preset name)")
     parser.add_argument("--setup-only", action="store_true", help="stop after the setup page's screenshot")
+    parser.add_argument("--extra-data", help="an extra training folder for the data page (training split only)")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -54,6 +56,12 @@ def main() -> int:
         print(f"saved {out / name}", flush=True)
 
     def after_inspect():
+        data_page = wizard.data_page
+        if args.extra_data and data_page.extra_report is None:
+            data_page.extra_edit.setText(args.extra_data)
+            data_page.inspect_extra()
+            wait_for(lambda: data_page.extra_report is not None, after_inspect)
+            return
         shot("wizard_1_data.png")
         wizard.next()
         page = wizard.setup_page

@@ -85,3 +85,15 @@ def write_random_backbone(path: Path, architecture: str = "mobilenetv2", alpha: 
     with h5py.File(path, "w") as handle:
         legacy_h5_format.save_weights_to_hdf5_group(handle, base)
     return path
+
+
+def mark_source_splits(root: Path, val_every: int = 4) -> Path:
+    """Give DIR/labels.csv a source_split column: every ``val_every``-th row "val", the rest "train"."""
+    with open(root / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(root / "labels.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0], "source_split"])
+        writer.writeheader()
+        for i, row in enumerate(rows):
+            writer.writerow({**row, "source_split": "val" if i % val_every == 0 else "train"})
+    return root

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import shutil
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,18 +31,21 @@ from trainer.metrics import evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
 from trainer.presets import preset_config
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.train import PREDICTIONS_FILE, run_training
+from trainer.models import ARCHITECTURES
+from trainer.train import PREDICTIONS_FILE, run_training, saved_config_with_kept
 
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
 EXTERNAL_FILE = "external_predictions.csv"
+EXTRA_RUN = "best-extra"  # the best preset with extra training data for some models (run_benchmark)
 
 
 def _two_columns(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
 
 
-def _finished_run(config) -> bool:
+def _finished_run(config, saved_as=None) -> bool:
+    """Whether ``config.out`` holds a finished run of ``config`` (saved as ``saved_as`` when that differs)."""
     out = Path(config.out)
     try:
         saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
@@ -48,7 +53,7 @@ def _finished_run(config) -> bool:
         return False
     # A field the saved configuration predates takes its default, which is what that run did.
     known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
-    same = set(saved) <= set(known) and known == json.loads(json.dumps(config.to_json()))
+    same = set(saved) <= set(known) and known == json.loads(json.dumps((saved_as or config).to_json()))
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
 
 
@@ -87,9 +92,14 @@ def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, bac
 
 
 def _preset_results(preset, config, external, backbones, on_progress, should_stop) -> dict:
+    """One run's rows: each model it trained and the ensemble of every bundle in its folder.
+
+    ``external``: (folder, images, paths, labels, held_out) where ``held_out`` marks the images no run in
+    the benchmark trained on; a run that trained on none of them is scored on all of them as well."""
     run_dir = Path(config.out)
     preds = read_predictions(run_dir)
     members = [m for m in config.models if m in preds]
+    kept = [m for m in ARCHITECTURES if m in preds and m not in members and (run_dir / m / "card.json").is_file()]
     models = {}
     for name in members:
         card = read_card(run_dir / name)
@@ -102,18 +112,65 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
                         "ece_after": card["metrics"]["calibration"]["ece_test_after"],
                         "training_seconds": card.get("training_seconds")}
     fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
-    models["ensemble"] = {"display_name": "Ensemble (mean of the three calibrated P(malignant))",
+    ensemble_name = "Ensemble (mean of the three calibrated P(malignant))" + (
+        f"; {', '.join(read_card(run_dir / m).get('display_name', m) for m in kept)} as in `best`" if kept else "")
+    models["ensemble"] = {"display_name": ensemble_name,
                           "threshold": fitted["threshold"], "test": summary(fitted["test"]), "ece_before": None,
                           "ece_after": fitted["test"]["ece"], "test_at_threshold": summary(fitted["test_at_threshold"])}
+    trained_on_external = False
     if external is not None:
-        ext_dir, images, paths, labels = external
-        ext = _external_probabilities(run_dir, ext_dir, images, paths, backbones, on_progress, should_stop)
-        ext["ensemble"] = np.mean([ext[m] for m in members], axis=0)
+        ext_dir, images, paths, labels, held_out = external
+        trained_on_external = not held_out[_trained_on(run_dir, paths)].all() if len(paths) else False
+        scored = np.ones(len(paths), bool) if not trained_on_external else held_out
+        ext = _external_probabilities(run_dir, ext_dir, images[scored], [q for q, s in zip(paths, scored) if s],
+                                      backbones, on_progress, should_stop)
+        ext["ensemble"] = np.mean([ext[m] for m in fitted["members"]], axis=0)
         for name, p in ext.items():
-            models[name]["external"] = summary(evaluate_probabilities(
-                labels, _two_columns(p), threshold=models[name]["threshold"], seed=config.seed))
+            if name not in models:
+                continue
+            threshold = models[name]["threshold"]
+            if not trained_on_external:
+                models[name]["external"] = summary(evaluate_probabilities(
+                    labels, _two_columns(p), threshold=threshold, seed=config.seed))
+            if not held_out.all():
+                p_held = p[held_out[scored]]
+                models[name]["external_held_out"] = summary(evaluate_probabilities(
+                    labels[held_out], _two_columns(p_held), threshold=threshold, seed=config.seed))
     saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"], "models": models}
+    return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"],
+            "label": _run_label(preset, config), "trained_on_external": trained_on_external, "models": models}
+
+
+def _run_label(preset: str, config) -> str:
+    if not config.extra_data:
+        return preset
+    sources = ", ".join(Path(e["data"]).name + (f" {e['source_split']}" if e.get("source_split") else "")
+                        for e in config.extra_data)
+    return f"{config.preset} + {sources}"
+
+
+def _training_paths(run_dir: Path) -> set[str]:
+    with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
+        return {os.path.realpath(r["path"]) for r in csv.DictReader(handle) if r["split"] == "train"}
+
+
+def _trained_on(run_dir: Path, paths) -> np.ndarray:
+    """Which of ``paths`` the run trained on (by its split.csv)."""
+    train = _training_paths(run_dir)
+    return np.array([os.path.realpath(q) in train for q in paths], dtype=bool)
+
+
+def _seed_extra_run(base_dir: Path, run_dir: Path, retrained) -> None:
+    """Start the extra-data run as a copy of the base run's other bundles, split and predictions: training
+    ``retrained`` into it then keeps them (trainer.train), so its ensemble mixes both."""
+    if (run_dir / "config.json").is_file() or not (base_dir / PREDICTIONS_FILE).is_file():
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for bundle in find_bundles(base_dir):
+        if bundle.name not in retrained:
+            shutil.copytree(bundle, run_dir / bundle.name, dirs_exist_ok=True)
+    for name in ("split.csv", PREDICTIONS_FILE):
+        shutil.copy2(base_dir / name, run_dir / name)
 
 
 def _git_commit(where: Path) -> str:
@@ -129,10 +186,13 @@ def _git_commit(where: Path) -> str:
 
 def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "best"), cache_dir=None,
                   seed: int = 42, reuse: bool = True, on_progress: ProgressFn = no_progress,
-                  should_stop=never_stop, overrides: dict | None = None) -> dict:
+                  should_stop=never_stop, overrides: dict | None = None, extra_data=(),
+                  extra_models=("vgg16",)) -> dict:
     """Train (or reuse) each preset's run under ``out/<preset>`` and write ``out/results.{json,md}``.
 
     ``overrides`` (TrainConfig fields) apply to every preset: for quick checks, never for the README.
+    ``extra_data`` (TrainConfig.extra_data entries) adds the run ``out/best-extra``: ``extra_models``
+    retrained with the best preset on the extra images as well, the other models kept from ``out/best``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,18 +201,36 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
         dataset, unreadable = without_unreadable(discover(external), should_stop=should_stop)
         decoded = decode_samples(dataset.samples, should_stop=should_stop)
         paths = [str(dataset.samples[i].path) for i in decoded.kept]
-        ext = (Path(external), decoded.images, paths, dataset.labels[decoded.kept])
+        ext = [Path(external), decoded.images, paths, dataset.labels[decoded.kept]]
     results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "commit": _git_commit(Path(__file__).parent),
                "data": str(Path(data).resolve()), "external": str(Path(external).resolve()) if external else None,
                "external_n": len(ext[2]) if ext else 0, "presets": {}}
+    configs = {}
     for preset in presets:
-        config = preset_config(preset, str(data), str(out / preset), backbones=backbones, cache_dir=cache_dir,
-                               seed=seed, **(overrides or {}))
-        if reuse and _finished_run(config):
+        configs[preset] = preset_config(preset, str(data), str(out / preset), backbones=backbones,
+                                        cache_dir=cache_dir, seed=seed, **(overrides or {}))
+    if extra_data:
+        configs[EXTRA_RUN] = preset_config("best", str(data), str(out / EXTRA_RUN), backbones=backbones,
+                                           cache_dir=cache_dir, seed=seed, **dict(
+                                               overrides or {}, models=tuple(extra_models),
+                                               extra_data=list(extra_data)))
+    for preset, config in configs.items():
+        kept = [m for m in ARCHITECTURES if m not in config.models and (out / "best" / m / "card.json").is_file()
+                ] if preset == EXTRA_RUN else []
+        saved_as = saved_config_with_kept(config, kept) if kept else None
+        if reuse and _finished_run(config, saved_as):
             on_progress(ProgressEvent("log", message=f"{preset}: reusing the finished run in {config.out}"))
-        else:
-            on_progress(ProgressEvent("stage", message=f"{preset}: training {', '.join(config.models)}"))
-            run_training(config, should_stop, on_progress)
+            continue
+        if kept:
+            shutil.rmtree(config.out, ignore_errors=True)
+            _seed_extra_run(out / "best", Path(config.out), config.models)
+        on_progress(ProgressEvent("stage", message=f"{preset}: training {', '.join(config.models)}"))
+        run_training(config, should_stop, on_progress)
+    if ext:
+        trained = [_trained_on(Path(c.out), ext[2]) for c in configs.values()]
+        ext.append(~np.any(trained, axis=0) if trained else np.ones(len(ext[2]), bool))
+        results["external_held_out_n"] = int(ext[4].sum())
+    for preset, config in configs.items():
         results["presets"][preset] = _preset_results(preset, config, ext, backbones, on_progress, should_stop)
     from trainer.devices import describe_device
 
@@ -193,6 +271,7 @@ def results_markdown(results: dict) -> str:
              "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after | threshold | sens. % | spec. % |",
              "|---|---|---|---|---|---|---|---|---|"]
     for preset, block in results["presets"].items():
+        preset = block.get("label", preset)
         for name, m in block["models"].items():
             t, op = m["test"], m["test_at_threshold"]
             paper = f"{100 * PAPER_ACCURACY[name]:.0f}" if name in PAPER_ACCURACY else ("90 (target)" if name ==
@@ -202,21 +281,36 @@ def results_markdown(results: dict) -> str:
                          f"{_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
                          f"{_with_ci(op['specificity'], op['specificity_ci'])} |")
     if results.get("external"):
-        lines += ["", f"**External: {results['external_n']:,} ISIC 2017 images ({Path(results['external']).name}), "
-                      "used for no training, threshold or model choice.** At each model's shipped threshold.", "",
-                  "| preset | model | AUC | sens. % | spec. % |", "|---|---|---|---|---|"]
-        for preset, block in results["presets"].items():
-            for name, m in block["models"].items():
-                e = m.get("external")
-                if e:
-                    lines.append(f"| {preset} | {m['display_name']} | {_with_ci(e['roc_auc'], e['roc_auc_ci'], 1, 3)} | "
-                                 f"{_with_ci(e['sensitivity'], e['sensitivity_ci'])} | "
-                                 f"{_with_ci(e['specificity'], e['specificity_ci'])} |")
-    counts = {p: b["counts"] for p, b in results["presets"].items()}
+        name = Path(results["external"]).name
+        untouched = [p for p, b in results["presets"].items() if not b.get("trained_on_external")]
+        if untouched:
+            lines += ["", f"**External: {results['external_n']:,} ISIC 2017 images ({name}), used for no training, "
+                          "threshold or model choice.** At each model's shipped threshold.", ""]
+            lines += _external_rows(results, untouched, "external")
+        if results.get("external_held_out_n", results["external_n"]) < results["external_n"]:
+            lines += ["", f"**External, the {results['external_held_out_n']:,} ISIC 2017 images ({name}) that no run "
+                          "here trained on, every run.** At each model's shipped threshold; a run trained on the "
+                          "others is scored only here.", ""]
+            lines += _external_rows(results, list(results["presets"]), "external_held_out")
+    counts = {b.get("label", p): b["counts"] for p, b in results["presets"].items()}
     lines += ["", "Training images (benign / malignant): " + "; ".join(
         f"{p}: train {c['train']['benign']} / {c['train']['malignant']}, validation {c['val']['benign']} / "
         f"{c['val']['malignant']}" for p, c in counts.items()) + ".", "", f"_{DISCLAIMER}_", ""]
     return "\n".join(lines)
+
+
+def _external_rows(results: dict, presets, key: str) -> list[str]:
+    lines = ["| preset | model | AUC | sens. % | spec. % |", "|---|---|---|---|---|"]
+    for preset in presets:
+        block = results["presets"][preset]
+        for m in block["models"].values():
+            e = m.get(key)
+            if e:
+                lines.append(f"| {block.get('label', preset)} | {m['display_name']} | "
+                             f"{_with_ci(e['roc_auc'], e['roc_auc_ci'], 1, 3)} | "
+                             f"{_with_ci(e['sensitivity'], e['sensitivity_ci'])} | "
+                             f"{_with_ci(e['specificity'], e['specificity_ci'])} |")
+    return lines
 
 
 def update_readme(readme: str | Path, results: dict) -> None:

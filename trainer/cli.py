@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from trainer.errors import TrainerError
+from trainer.errors import ConfigError, TrainerError
 from trainer.presets import PRESETS
 
 EXIT_ERROR = 2
@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help="default: 32")
     train.add_argument("--learning-rate", type=float, help="default: 1e-3")
     train.add_argument("--patience", type=int, help="default: 3")
+    train.add_argument("--extra-data", action="append", metavar="DIR",
+                       help="another data folder whose images join the training split only (repeatable); "
+                            "validation and test come from --data alone")
+    train.add_argument("--extra-data-split", metavar="NAME",
+                       help="use only the extra data's labels.csv rows with this source_split (e.g. train)")
     train.add_argument("--max-minutes-per-model", type=float,
                        help="wall-clock budget per model: past it, training ends after the epoch and keeps the best one")
     train.add_argument("--seed", type=int, default=42)
@@ -78,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--presets", default="paper,best", help="comma-separated presets (default paper,best)")
     bm.add_argument("--seed", type=int, default=42)
     bm.add_argument("--cache-dir", help="feature cache folder (default: $MELANOMA_CACHE or ~/.cache)")
+    bm.add_argument("--extra-data", action="append", metavar="DIR",
+                    help="also train --extra-models with the best preset on these images too (run OUT/best-extra; "
+                         "the other models are kept from OUT/best); with --external the same folder, the external "
+                         "tables say which of its images no run trained on")
+    bm.add_argument("--extra-data-split", metavar="NAME", help="only the extra data's rows with this source_split")
+    bm.add_argument("--extra-models", default="vgg16", help="models retrained with the extra data (default vgg16)")
     bm.add_argument("--retrain", action="store_true", help="train again even where a finished run matches")
     bm.add_argument("--update-readme", metavar="README", help="replace the table between this file's benchmark markers")
 
@@ -142,6 +153,12 @@ def _ensemble(args) -> None:
         print(metrics_table({"ensemble": ext}, paper=None))
 
 
+def _extra_data(folders, source_split) -> list[dict]:
+    if source_split and not folders:
+        raise ConfigError("--extra-data-split needs --extra-data DIR")
+    return [{"data": folder, "source_split": source_split} for folder in folders or ()]
+
+
 def _train_config(args):
     from trainer.config import TrainConfig
     from trainer.presets import preset_config
@@ -152,7 +169,8 @@ def _train_config(args):
     common = dict(models=tuple(m for m in args.models.split(",") if m), seed=args.seed, backbones=args.backbones,
                   cache_dir=args.cache_dir, feature_cache=not args.no_feature_cache,
                   allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")),
-                  max_minutes_per_model=args.max_minutes_per_model)
+                  max_minutes_per_model=args.max_minutes_per_model,
+                  extra_data=_extra_data(args.extra_data, args.extra_data_split))
     if args.no_augment:
         common["augment"] = False
     if args.preset:
@@ -166,7 +184,9 @@ def _benchmark(args) -> None:
 
     results = run_benchmark(args.data, args.out, backbones=args.backbones, external=args.external,
                             presets=tuple(p for p in args.presets.split(",") if p), cache_dir=args.cache_dir,
-                            seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
+                            seed=args.seed, reuse=not args.retrain, on_progress=_Printer(),
+                            extra_data=_extra_data(args.extra_data, args.extra_data_split),
+                            extra_models=tuple(m for m in args.extra_models.split(",") if m))
     print(results_markdown(results))
     if args.update_readme:
         update_readme(args.update_readme, results)

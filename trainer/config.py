@@ -48,6 +48,10 @@ class TrainConfig:
     # Wall-clock budget per model (all its phases): past it, training ends after the current epoch and the
     # best epoch so far is saved, as with early stopping. None: no limit. (Results then depend on the machine.)
     max_minutes_per_model: float | None = None
+    # More images to train on, from other sources: [{"data": DIR, "source_split": "train" or None}] (source_split:
+    # only the rows of DIR/labels.csv with that source_split). They join the training split only: validation and
+    # test still come from ``data`` alone, so thresholds, calibration and test results stay comparable.
+    extra_data: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
@@ -85,10 +89,25 @@ class TrainConfig:
                                   f"got {settings!r}")
             if int(settings.get("epochs", 0)) < 0 or not 0 < float(settings.get("learning_rate", 1e-5)) < 1:
                 raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
+        self._validate_extra_data()
         if self.mobilenet_alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
             raise ConfigError(f"MobileNetV2 alpha {self.mobilenet_alpha} has no ImageNet weights; "
                               "use 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4")
         return self
+
+    def _validate_extra_data(self) -> None:
+        if not isinstance(self.extra_data, (list, tuple)):
+            raise ConfigError(f"extra_data must be a list of {{'data': DIR, 'source_split': NAME or None}}, "
+                              f"got {self.extra_data!r}")
+        main = Path(self.data).expanduser().resolve()
+        for source in self.extra_data:
+            if not isinstance(source, dict) or not isinstance(source.get("data"), str) or \
+                    set(source) - {"data", "source_split"}:
+                raise ConfigError(f"each extra_data entry must be {{'data': DIR, 'source_split': NAME or None}}, "
+                                  f"got {source!r}")
+            if Path(source["data"]).expanduser().resolve() == main:
+                raise ConfigError(f"extra data {source['data']!r} is the training data itself; name another folder")
+        self.extra_data = [{"data": s["data"], "source_split": s.get("source_split")} for s in self.extra_data]
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -174,6 +174,19 @@ def discover(root: str | os.PathLike, malignant_dx: Sequence[str] = DEFAULT_MALI
     return dataset
 
 
+def only_source_split(dataset: Dataset, source_split: str | None) -> Dataset:
+    """The samples whose ``source_split`` is ``source_split`` (all of them for None)."""
+    if source_split is None:
+        return dataset
+    kept = [s for s in dataset.samples if (s.source_split or "").lower() == source_split.lower()]
+    if not kept:
+        found = sorted({s.source_split for s in dataset.samples if s.source_split})
+        raise DatasetLayoutError(
+            f"no image of {dataset.root} has source_split {source_split!r} "
+            f"(found: {', '.join(found) if found else 'no source_split column'}); name one of those or none")
+    return Dataset(dataset.root, dataset.layout, kept, dataset.class_names, dataset.missing)
+
+
 def check_trainable(dataset: Dataset, min_per_class: int = MIN_IMAGES_PER_CLASS) -> None:
     """Refuse a dataset with one class, or with too few images in a class to split."""
     counts = dataset.counts()

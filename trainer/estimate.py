@@ -42,6 +42,14 @@ def _split_sizes(config: TrainConfig, counts: dict[str, int]) -> tuple[int, int,
     return round(fr[0] * total), round(fr[1] * total), total - round(fr[0] * total) - round(fr[1] * total)
 
 
+def _extra_training_images(config: TrainConfig) -> int:
+    """How many images config.extra_data adds to training (listed, not decoded)."""
+    from trainer.data import discover, only_source_split
+
+    return sum(len(only_source_split(discover(e["data"], config.malignant_dx), e.get("source_split")).samples)
+               for e in config.extra_data)
+
+
 def _time_forward(model, n: int = 8, shape=(224, 224, 3)) -> float:
     x = np.random.default_rng(0).integers(0, 256, (n, *shape)).astype("float32")
     model(x[:2], training=False)  # warm-up
@@ -55,6 +63,8 @@ def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
     from trainer.models import build_cnn, build_head, feature_extractor, load_backbone
 
     train, val, test = _split_sizes(config, counts)
+    extra = _extra_training_images(config)
+    train += extra
     seconds, notes = {}, []
     for name in config.models:
         tune_epochs = int((config.finetune.get(name) or {}).get("epochs", 0))
@@ -86,5 +96,6 @@ def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
             if tune_epochs:
                 seconds[name] += per_image * (TRAIN_STEP_FORWARDS * train + val) * tune_epochs
                 notes.append(f"{name}: then up to {tune_epochs} fine-tuning epochs through the whole network")
-    notes.insert(0, f"{train} training, {val} validation, {test} test images")
+    notes.insert(0, f"{train} training{f' ({extra} of them extra data)' if extra else ''}, {val} validation, "
+                    f"{test} test images")
     return Estimate(describe_device(), seconds, notes)

@@ -153,6 +153,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "fractions": list(config.fractions) if config.fractions else None,
             "split_seed": config.seed,
             "counts": data.counts,
+            "extra_data": data.extra_counts,  # training only; "counts" above include them in "train"
             "skipped_files": len(data.skipped),
             "augmentation": config.augmentation if config.augment else "none",
             "feature_cache": bool(config.feature_cache and backbone is not None),

@@ -21,7 +21,9 @@ import numpy as np
 from trainer import __version__
 from trainer.augment import Augmenter
 from trainer.config import TrainConfig
-from trainer.data import Dataset, check_trainable, decode_samples, discover, without_unreadable
+from trainer.data import (Dataset, Sample, check_trainable, decode_samples, discover, only_source_split,
+                          without_unreadable)
+from trainer.errors import DatasetLayoutError
 from trainer.devices import describe_device, distribution_scope, enable_determinism
 from trainer.features import FeatureCache, compute_features, images_fingerprint
 from trainer.fitting import fit
@@ -45,6 +47,8 @@ class PreparedData:
     paths: dict[str, list[str]]
     skipped: list[tuple[str, str]]
     counts: dict = field(default_factory=dict)
+    extra_samples: list[Sample] = field(default_factory=list)  # training images from config.extra_data
+    extra_counts: list[dict] = field(default_factory=list)  # per extra source: data, source_split, class counts
 
 
 def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:
@@ -81,7 +85,47 @@ def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, sho
     for path, reason in skipped:
         on_progress(ProgressEvent("log", message=f"skipped {path}: {reason}"))
     counts = split.summary(labels, dataset.class_names)
-    return PreparedData(dataset, split, x, y, paths, skipped, counts)
+    data = PreparedData(dataset, split, x, y, paths, skipped, counts)
+    for source in config.extra_data:
+        _add_extra_training_data(data, source, config, on_progress, should_stop)
+    return data
+
+
+def _add_extra_training_data(data: PreparedData, source: dict, config, on_progress, should_stop) -> None:
+    """Append another source's images to the training split (never to validation or test)."""
+    extra = only_source_split(discover(source["data"], config.malignant_dx), source.get("source_split"))
+    where = source["data"] + (f" ({source['source_split']})" if source.get("source_split") else "")
+    extra, skipped = without_unreadable(extra, should_stop=should_stop)
+    held_out = {os.path.realpath(p) for part in ("val", "test") for p in data.paths[part]}
+    clash = [str(s.path) for s in extra.samples if os.path.realpath(s.path) in held_out]
+    if clash:
+        raise DatasetLayoutError(f"extra data {where} holds {len(clash)} image(s) of the validation or test split "
+                                 f"(e.g. {clash[0]}); training on them would invalidate the results")
+
+    def report(done, total):
+        on_progress(ProgressEvent("data", message=f"decoding extra training images of {where} {done}/{total}",
+                                  step=done, steps=total))
+
+    decoded = decode_samples(extra.samples, on_progress=report, should_stop=should_stop)
+    if should_stop():
+        raise TrainingCancelled("cancelled while decoding images")
+    samples = [extra.samples[i] for i in decoded.kept]
+    index = {name: i for i, name in enumerate(data.dataset.class_names)}
+    labels = np.array([index[s.label] for s in samples], dtype=np.int64)
+    data.x["train"] = np.concatenate([data.x["train"], decoded.images])
+    data.y["train"] = np.concatenate([data.y["train"], labels])
+    data.paths["train"] = data.paths["train"] + [str(s.path) for s in samples]
+    data.extra_samples.extend(samples)
+    data.skipped.extend(skipped + decoded.skipped)
+    for path, reason in skipped + decoded.skipped:
+        on_progress(ProgressEvent("log", message=f"skipped {path}: {reason}"))
+    added = {name: int(np.sum(labels == k)) for name, k in index.items()}
+    for name, n in added.items():
+        data.counts["train"][name] += n
+    data.extra_counts.append(
+        {"data": str(Path(source["data"]).resolve()), "source_split": source.get("source_split"), **added})
+    on_progress(ProgressEvent("log", message=f"added {len(samples)} training images from {where} "
+                                             f"({', '.join(f'{k}: {v}' for k, v in added.items())})"))
 
 
 def _seed_everything(seed: int) -> None:
@@ -210,8 +254,7 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     kept_rows = _rows_of_other_models(out, data, config.models)
     # The run folder holds the retrained models and the kept ones (each bundle's card says how it was trained).
     kept_models = {row[0] for row in kept_rows}
-    saved = config if not kept_models else dataclasses.replace(
-        config, models=tuple(m for m in ARCHITECTURES if m in kept_models or m in config.models))
+    saved = config if not kept_models else saved_config_with_kept(config, kept_models)
     saved.save(out / "config.json")
     _write_split(out / "split.csv", data)
     device = describe_device()
@@ -263,12 +306,22 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
 
 
+def saved_config_with_kept(config: TrainConfig, kept_models) -> TrainConfig:
+    """What config.json says of a run that kept some models of an earlier training: every model in the
+    folder, and which of them this configuration did not train (their cards say how they were)."""
+    kept = sorted(set(kept_models) - set(config.models))
+    return dataclasses.replace(config, models=tuple(m for m in ARCHITECTURES if m in kept or m in config.models),
+                               extra=dict(config.extra, kept_models=kept))
+
+
 _PREDICTION_COLUMNS = ["model", "split", "path", "label", "p_malignant"]
 
 
 def _rows_of_other_models(out: Path, data: PreparedData, retrained) -> list[list[str]]:
     """Retraining some models into a finished run keeps the other models' rows of its predictions file,
-    when the run's split file is identical to this run's split (same images, labels and parts)."""
+    when the run's validation and test images are this run's (same images, labels and parts): those rows are
+    what the ensemble is fitted and tested on. The training images may differ (e.g. extra data for one model);
+    each bundle's card says what it was trained on."""
     try:
         with open(out / "split.csv", newline="", encoding="utf-8") as handle:
             old_split = [row for row in csv.reader(handle)]
@@ -277,7 +330,10 @@ def _rows_of_other_models(out: Path, data: PreparedData, retrained) -> list[list
             header, rows = next(reader), list(reader)
     except (OSError, StopIteration):
         return []
-    if header != _PREDICTION_COLUMNS or old_split != _split_rows(data):
+    def held_out(rows):
+        return [row for row in rows if row[-1] != "train"]
+
+    if header != _PREDICTION_COLUMNS or held_out(old_split) != held_out(_split_rows(data)):
         return []
     return [row for row in rows if row[0] not in retrained and (out / row[0] / "card.json").is_file()]
 
@@ -297,7 +353,7 @@ def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str,
 
 
 def _split_rows(data: PreparedData) -> list[list[str]]:
-    by_path = {str(s.path): s for s in data.dataset.samples}
+    by_path = {str(s.path): s for s in [*data.dataset.samples, *data.extra_samples]}
     rows = [["path", "label", "lesion_id", "split"]]
     for part in ("train", "val", "test"):
         rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part] for p in data.paths[part])

@@ -28,6 +28,13 @@ def _pct_ci(value, ci) -> str:
     return text
 
 
+def extra_data_text(entry: dict) -> str:
+    """One extra training source of a card: where, which part, how many of each class."""
+    part = f" ({entry['source_split']})" if entry.get("source_split") else ""
+    return (f"{entry.get('data', '?')}{part}: {entry.get('benign', 0)} benign / {entry.get('malignant', 0)} malignant, "
+            "training split only")
+
+
 def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
     m, card = report.metrics, report.card
     op = m.get("operating_point", {})
@@ -47,6 +54,7 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
         ("Calibration", f"temperature {cal.get('temperature', 1.0):.2f}; test ECE "
                         f"{cal.get('ece_test_before', math.nan):.3f} → {cal.get('ece_test_after', math.nan):.3f}"),
         ("Trained on", f"{training.get('data', 'n/a')} ({training.get('layout', '?')})"),
+        *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],
         ("Protocol, seed", f"{training.get('protocol', '?')}, {training.get('split_seed', '?')}"),
         ("Split (benign/malignant)", "; ".join(f"{part} {v.get('benign', 0)}/{v.get('malignant', 0)}"
                                                for part, v in counts.items()) or "n/a"),

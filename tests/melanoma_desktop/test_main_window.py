@@ -167,3 +167,21 @@ def test_heatmaps_are_computed_off_thread_cached_and_toggled(qtbot, tmp_path):
     with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=5000):  # from the cache this time
         window._on_case_selected(case_id)
     assert window.classifier.calls == calls
+
+
+def test_about_box_and_metrics_panel_name_extra_training_data():
+    from pathlib import Path
+
+    from melanoma_desktop.core.records import ModelInfo
+    from melanoma_desktop.ui.dialogs import about_html
+    from melanoma_desktop.ui.metrics_panel import summary_rows
+    from trainer.reports import BundleReport
+
+    training = {"data": "/data/ham10000", "protocol": "extended",
+                "counts": {"train": {"benign": 7333, "malignant": 835}, "val": {"benign": 1007, "malignant": 81}},
+                "extra_data": [{"data": "/data/isic2017", "source_split": "train", "benign": 1626, "malignant": 374}]}
+    text = about_html([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
+    assert "trained on /data/ham10000 + isic2017 (train) 2000 images, protocol extended" in text
+    rows = dict(summary_rows(BundleReport(Path("."), {"training": training}, {})))
+    assert rows["Extra training data"] == "/data/isic2017 (train): 1626 benign / 374 malignant, training split only"
+    assert rows["Split (benign/malignant)"].startswith("train 7333/835")

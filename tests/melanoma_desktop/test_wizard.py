@@ -123,3 +123,45 @@ def test_best_recipe_sets_fields_and_fine_tuning(qtbot, setup):
     assert config.preset == "best" and config.cnn_head == "gap" and set(config.finetune) == {"vgg16", "mobilenetv2"}
     page.protocol.setCurrentText("full")  # an explicit change wins over the recipe
     assert page.config(str(data), "out").protocol == "full"
+
+
+def test_extra_training_folder_goes_into_the_config_and_the_estimate(qtbot, setup, tmp_path):
+    from synthetic import write_class_folders
+
+    data, *_ = setup
+    extra = write_class_folders(tmp_path / "public", n_per_class=3, seed=4)
+    wizard = _wizard(qtbot, setup)
+    page = wizard.data_page
+    page.path_edit.setText(str(data))
+    page.inspect()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    page.extra_edit.setText(str(extra))
+    assert not page.isComplete()  # a named extra folder must be inspected first
+    page.inspect_extra()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    assert "benign: 3, malignant: 3" in page.extra_summary.text() and "training only" in page.extra_summary.text()
+    wizard.next()
+    setup_page = wizard.setup_page
+    for name, box in setup_page.model_boxes.items():
+        box.setChecked(name == "cnn")
+    setup_page.protocol.setCurrentText("full")
+    config = setup_page.config(str(data), str(tmp_path / "out"))
+    assert config.extra_data == [{"data": str(extra), "source_split": None}]
+    setup_page.check()
+    qtbot.waitUntil(setup_page.isComplete, timeout=60000)
+    assert "(6 of them extra data)" in setup_page.result_label.text()
+    page.extra_edit.setText("")  # cleared: no extra data
+    assert page.isComplete() and page.extra_data() == []
+
+
+def test_extra_folder_that_cannot_be_read_blocks_the_page(qtbot, setup, tmp_path):
+    data, *_ = setup
+    wizard = _wizard(qtbot, setup)
+    page = wizard.data_page
+    page.path_edit.setText(str(data))
+    page.inspect()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    page.extra_edit.setText(str(tmp_path / "missing"))
+    page.inspect_extra()
+    qtbot.waitUntil(lambda: "Cannot use this folder" in page.extra_summary.text(), timeout=30000)
+    assert not page.isComplete()

@@ -81,3 +81,42 @@ def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path
     saved["unknown_field"] = 1  # written by a newer trainer: not this configuration
     (tmp_path / "config.json").write_text(json.dumps(saved))
     assert not _finished_run(config)
+
+
+def test_extra_data_run_keeps_the_other_models_and_scores_only_unseen_external_images(bench):
+    import csv
+
+    from synthetic import mark_source_splits, write_labels_csv
+
+    root, _, kwargs, data = bench
+    isic = mark_source_splits(write_labels_csv(root / "isic", n_per_class=8, seed=11))  # 12 train, 4 val
+    kwargs = dict(kwargs, external=str(isic))
+    results = run_benchmark(data, root / "out", presets=("best",), extra_data=[{"data": str(isic),
+                                                                                 "source_split": "train"}],
+                            extra_models=("cnn",), **kwargs)
+    extra, best = results["presets"]["best-extra"], results["presets"]["best"]
+    assert extra["label"] == "best + isic train" and set(extra["models"]) == {"cnn", "ensemble"}
+    assert extra["counts"]["train"]["malignant"] == best["counts"]["train"]["malignant"] + 6
+    run = root / "out" / "best-extra"
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["models"] == ["cnn", "mobilenetv2"] and saved["extra"] == {"kept_models": ["mobilenetv2"]}
+
+    def rows(folder, model):
+        with open(folder / "predictions.csv", newline="") as handle:
+            return [r for r in csv.DictReader(handle) if r["model"] == model]
+
+    assert rows(run, "mobilenetv2") == rows(root / "out" / "best", "mobilenetv2")  # kept, for the ensemble
+    assert rows(run, "cnn") != rows(root / "out" / "best", "cnn")
+    # external: the untouched run on all 16 images and on the 4 no run trained on; the extra run only on those
+    assert best["models"]["cnn"]["external"]["n"] == 16 and best["models"]["cnn"]["external_held_out"]["n"] == 4
+    assert "external" not in extra["models"]["cnn"] and extra["models"]["ensemble"]["external_held_out"]["n"] == 4
+    assert results["external_held_out_n"] == 4 and extra["trained_on_external"] and not best["trained_on_external"]
+    table = (root / "out" / "results.md").read_text()
+    assert "External: 16 ISIC 2017 images" in table and "the 4 ISIC 2017 images (isic) that no run" in table
+    assert "| best + isic train | Ensemble (mean of the three calibrated P(malignant)); " in table
+
+    card = run / "cnn" / "card.json"
+    before = card.stat().st_mtime_ns
+    run_benchmark(data, root / "out", presets=("best",), extra_data=[{"data": str(isic), "source_split": "train"}],
+                  extra_models=("cnn",), **kwargs)
+    assert card.stat().st_mtime_ns == before  # the finished extra run is reused

@@ -76,3 +76,17 @@ def test_train_options_reach_the_configuration(tmp_path):
     config = _train_config(args)
     assert config.max_minutes_per_model == 30 and config.preset == "best"
     assert _train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o"])).max_minutes_per_model is None
+
+
+def test_extra_data_options_reach_the_configuration(capsys, tmp_path):
+    from trainer.cli import _train_config, build_parser
+
+    args = build_parser().parse_args(["train", "--preset", "best", "--data", "d", "--out", str(tmp_path),
+                                      "--extra-data", "isic", "--extra-data", "clinic", "--extra-data-split", "train"])
+    assert _train_config(args).extra_data == [{"data": "isic", "source_split": "train"},
+                                              {"data": "clinic", "source_split": "train"}]
+    code, _, err = _run(capsys, "train", "--data", "d", "--out", str(tmp_path), "--extra-data-split", "train")
+    assert code == 2 and "--extra-data-split needs --extra-data DIR" in err
+    code, _, err = _run(capsys, "train", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
+                        "--extra-data", str(tmp_path))
+    assert code == 2 and "is the training data itself" in err

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton,
-                               QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QPushButton, QVBoxLayout, QWizardPage)
 
 from melanoma_desktop.ui.worker import Job
 
@@ -15,6 +15,7 @@ class DataPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.report = None
+        self.extra_report = None
         self.setTitle("1. Data")
         self.setSubTitle("Choose a folder of labelled images: benign/ and malignant/ folders, a labels.csv, "
                          "or HAM10000 metadata.")
@@ -36,11 +37,77 @@ class DataPage(QWizardPage):
         layout.addWidget(self.summary)
         self.examples = QGridLayout()
         layout.addLayout(self.examples)
+        layout.addWidget(self._extra_data_box())
         layout.addWidget(QLabel("Unreadable files (skipped):"))
         self.unreadable_list = QListWidget()
         self.unreadable_list.setMaximumHeight(110)
         layout.addWidget(self.unreadable_list)
         layout.addStretch(1)
+
+    def _extra_data_box(self) -> QGroupBox:
+        box = QGroupBox("Extra training images (optional)")
+        column = QVBoxLayout(box)
+        note = QLabel("A second folder, e.g. a public dataset beside your clinic's images. Its images are added to "
+                      "training only: validation, thresholds and test results still come from the folder above, so "
+                      "they describe your own images.")
+        note.setWordWrap(True)
+        column.addWidget(note)
+        row = QHBoxLayout()
+        self.extra_edit = QLineEdit()
+        self.extra_edit.setPlaceholderText("extra data folder (leave empty for none)")
+        self.extra_edit.textChanged.connect(self._on_extra_changed)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_extra)
+        self.extra_inspect_button = QPushButton("Inspect")
+        self.extra_inspect_button.clicked.connect(self.inspect_extra)
+        row.addWidget(self.extra_edit, 1)
+        row.addWidget(browse)
+        row.addWidget(self.extra_inspect_button)
+        column.addLayout(row)
+        self.extra_summary = QLabel("")
+        self.extra_summary.setWordWrap(True)
+        self.extra_summary.setTextFormat(Qt.RichText)
+        column.addWidget(self.extra_summary)
+        return box
+
+    def _browse_extra(self):
+        folder = QFileDialog.getExistingDirectory(self, "Extra training data folder")
+        if folder:
+            self.extra_edit.setText(folder)
+            self.inspect_extra()
+
+    def _on_extra_changed(self, *_):
+        self.extra_report = None
+        self.extra_summary.setText("")
+        self.completeChanged.emit()
+
+    def inspect_extra(self) -> Job | None:
+        from trainer.inspect import inspect_dataset
+
+        path = self.extra_edit.text().strip()
+        self._on_extra_changed()
+        if not path:
+            return None
+        self.extra_summary.setText("Inspecting… (every image is decoded once)")
+        job = Job("Inspecting extra data", lambda should_stop, on_progress: inspect_dataset(path, None, should_stop))
+        job.signals.sig_finished.connect(self._on_extra_report)
+        job.signals.sig_failed.connect(lambda message, _tb: self.extra_summary.setText(
+            f"<b>Cannot use this folder:</b> {message}"))
+        return self.wiz.runner.submit(job, heavy=False)
+
+    def _on_extra_report(self, report) -> None:
+        self.extra_report = report
+        counts = ", ".join(f"{k}: {v}" for k, v in report.counts.items())
+        unreadable = f"; {len(report.unreadable)} unreadable file(s) will be skipped" if report.unreadable else ""
+        self.extra_summary.setText(f"<b>{report.root}</b> ({report.layout}) — {counts}, added to training "
+                                   f"only{unreadable}")
+        self.completeChanged.emit()
+
+    def extra_data(self) -> list[dict]:
+        """TrainConfig.extra_data for the inspected extra folder (none when the field is empty)."""
+        if self.extra_report is None:
+            return []
+        return [{"data": str(self.extra_report.root), "source_split": None}]
 
     def _browse(self):
         folder = QFileDialog.getExistingDirectory(self, "Data folder")
@@ -89,4 +156,5 @@ class DataPage(QWizardPage):
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return self.report is not None and self.report.trainable
+        extra_ready = not self.extra_edit.text().strip() or self.extra_report is not None
+        return self.report is not None and self.report.trainable and extra_ready

@@ -92,6 +92,7 @@ class SetupPage(QWizardPage):
             batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
             augment=self.augment.isChecked(), seed=self.seed.value(), mobilenet_alpha=float(self.alpha.currentText()),
             backbones=self.backbones.text().strip() or None, allow_download=False, cache_dir=self.wiz.cache_dir,
+            extra_data=self.wiz.data_page.extra_data(),
         )
 
     def _invalidate(self, *_):
