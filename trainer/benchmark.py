@@ -27,7 +27,7 @@ from trainer.config import TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.ensemble import fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
-from trainer.metrics import evaluate_probabilities
+from trainer.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
 from trainer.presets import preset_config
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
@@ -110,13 +110,15 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
                         "threshold": card["threshold"], "test": summary(at_half), "test_at_threshold": summary(at_op),
                         "ece_before": card["metrics"]["calibration"]["ece_test_before"],
                         "ece_after": card["metrics"]["calibration"]["ece_test_after"],
+                        "ece_noise_floor": ece_noise_floor(p, seed=config.seed),
                         "training_seconds": card.get("training_seconds")}
     fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
     ensemble_name = "Ensemble (mean of the three calibrated P(malignant))" + (
         f"; {', '.join(read_card(run_dir / m).get('display_name', m) for m in kept)} as in `best`" if kept else "")
     models["ensemble"] = {"display_name": ensemble_name,
                           "threshold": fitted["threshold"], "test": summary(fitted["test"]), "ece_before": None,
-                          "ece_after": fitted["test"]["ece"], "test_at_threshold": summary(fitted["test_at_threshold"])}
+                          "ece_after": fitted["test"]["ece"], "test_at_threshold": summary(fitted["test_at_threshold"]),
+                          "ece_noise_floor": ece_noise_floor(_ensemble_test_p(preds, fitted), seed=config.seed)}
     trained_on_external = False
     if external is not None:
         ext_dir, images, paths, labels, held_out = external
@@ -139,6 +141,10 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
     saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"],
             "label": _run_label(preset, config), "trained_on_external": trained_on_external, "models": models}
+
+
+def _ensemble_test_p(preds: dict, fitted: dict) -> np.ndarray:
+    return np.mean([preds[m]["test"][2] for m in fitted["members"]], axis=0)
 
 
 def _run_label(preset: str, config) -> str:
@@ -256,9 +262,10 @@ def _ece(v) -> str:
 
 
 def _ece_cell(m: dict) -> str:
+    floor = f" [{_ece(m['ece_noise_floor'])}]" if m.get("ece_noise_floor") is not None else ""
     if m["ece_before"] is None:
-        return f"{_ece(m['ece_after'])} (mean of calibrated)"
-    return f"{_ece(m['ece_before'])} -> {_ece(m['ece_after'])}"
+        return f"{_ece(m['ece_after'])}{floor} (mean of calibrated)"
+    return f"{_ece(m['ece_before'])} -> {_ece(m['ece_after'])}{floor}"
 
 
 def results_markdown(results: dict) -> str:
@@ -267,8 +274,10 @@ def results_markdown(results: dict) -> str:
              f"by `python -m trainer benchmark`. 95 % confidence intervals: Wilson (proportions), bootstrap (AUC).",
              "", "**HAM10000, the paper protocol's 240 test images (120 melanoma, 120 other).** Accuracy at 0.5 "
              "(as in the paper); sensitivity and specificity at each model's threshold, chosen on validation "
-             f"for sensitivity >= {TARGET_SENSITIVITY:.0%}.", "",
-             "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after | threshold | sens. % | spec. % |",
+             f"for sensitivity >= {TARGET_SENSITIVITY:.0%}. ECE in brackets: what a perfectly calibrated model "
+             "with the same probabilities would show on these images on average (sampling noise).", "",
+             "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after [noise] | threshold | sens. % | "
+             "spec. % |",
              "|---|---|---|---|---|---|---|---|---|"]
     for preset, block in results["presets"].items():
         preset = block.get("label", preset)

@@ -54,6 +54,14 @@ def expected_calibration_error(y_true: np.ndarray, p_positive: np.ndarray, n_bin
     return float(ece)
 
 
+def ece_noise_floor(p_positive: np.ndarray, n_bins: int = 10, repeats: int = 1000, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model with these probabilities would show on this many cases, on average:
+    labels drawn from the probabilities themselves. A measured ECE near it is within sampling noise."""
+    p = np.asarray(p_positive, dtype=float)
+    rng = np.random.default_rng(seed)
+    return float(np.mean([expected_calibration_error(rng.random(len(p)) < p, p, n_bins) for _ in range(repeats)]))
+
+
 def evaluate_probabilities(
     y_true: np.ndarray,
     probabilities: np.ndarray,

@@ -37,7 +37,7 @@ def test_both_presets_report_models_and_ensemble_on_both_sets(bench):
     paper_test = results["presets"]["paper"]["models"]["cnn"]["test"]["n"]
     assert paper_test == results["presets"]["best"]["models"]["cnn"]["test"]["n"]
     table = (root / "out" / "results.md").read_text()
-    assert "| best | Ensemble" in table and "External: 12 ISIC 2017 images" in table
+    assert "| best | Ensemble" in table and "External: 12 ISIC 2017 images" in table and "[0." in table
     assert "not a medical device" in table.lower()
     assert json.loads((root / "out" / "results.json").read_text())["presets"]["best"]["config"]["protocol"] == "extended"
 

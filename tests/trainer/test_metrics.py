@@ -38,3 +38,18 @@ def test_bootstrap_auc_interval_contains_estimate():
     score = y + rng.normal(0, 0.8, 200)
     auc, (lo, hi) = bootstrap_auc(y, score, n_boot=300)
     assert lo < auc < hi and 0.7 < auc < 0.95
+
+
+def test_ece_noise_floor_shrinks_with_more_cases_and_matches_a_calibrated_model():
+    import numpy as np
+
+    from trainer.metrics import ece_noise_floor, expected_calibration_error
+
+    rng = np.random.default_rng(3)
+    p_small, p_large = rng.uniform(0, 1, 240), rng.uniform(0, 1, 24000)
+    small, large = ece_noise_floor(p_small, repeats=300), ece_noise_floor(p_large, repeats=30)
+    assert 0.03 < small < 0.09 and large < small / 5
+    # a model calibrated by construction lands near the floor; a miscalibrated one far above it
+    y = rng.random(240) < p_small
+    assert expected_calibration_error(y, p_small) < 3 * small
+    assert expected_calibration_error(y, np.clip(p_small + 0.3, 0, 1)) > 3 * small
