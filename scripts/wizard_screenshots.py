@@ -31,6 +31,7 @@ def main() -> int:
     parser.add_argument("--recipe", default="paper", help="the setup page's recipe (a preset name)")
     parser.add_argument("--setup-only", action="store_true", help="stop after the setup page's screenshot")
     parser.add_argument("--extra-data", help="an extra training folder for the data page (training split only)")
+    parser.add_argument("--extra-data-split", help="with --extra-data: only its rows with this source_split")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -62,6 +63,8 @@ def main() -> int:
             data_page.inspect_extra()
             wait_for(lambda: data_page.extra_report is not None, after_inspect)
             return
+        if args.extra_data_split:
+            data_page.extra_split.setCurrentIndex(data_page.extra_split.findData(args.extra_data_split))
         shot("wizard_1_data.png")
         wizard.next()
         page = wizard.setup_page

@@ -24,6 +24,7 @@ class DatasetReport:
     examples: dict[str, list[str]]  # class -> a few image paths
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # reasons training would be refused
+    source_splits: dict[str, dict[str, int]] = field(default_factory=dict)  # labels.csv source_split -> counts
 
     @property
     def trainable(self) -> bool:
@@ -45,6 +46,10 @@ def inspect_dataset(root, on_progress: Callable[[int, int], None] | None = None,
     examples = {name: [str(s.path) for s in good if s.label == name][:n_examples] for name in dataset.class_names}
     report = DatasetReport(Path(root), dataset.layout, counts, len({s.lesion_id or str(s.path) for s in good}),
                            unreadable, examples)
+    for s in good:
+        if s.source_split:
+            part = report.source_splits.setdefault(s.source_split, {name: 0 for name in dataset.class_names})
+            part[s.label] += 1
     present = [n for n, c in counts.items() if c]
     if len(present) < 2:
         report.errors.append(f"only one class present ({', '.join(present) or 'none'}); both benign and malignant "

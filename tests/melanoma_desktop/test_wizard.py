@@ -165,3 +165,23 @@ def test_extra_folder_that_cannot_be_read_blocks_the_page(qtbot, setup, tmp_path
     page.inspect_extra()
     qtbot.waitUntil(lambda: "Cannot use this folder" in page.extra_summary.text(), timeout=30000)
     assert not page.isComplete()
+
+
+def test_extra_folder_with_source_splits_offers_one_of_them(qtbot, setup, tmp_path):
+    from synthetic import mark_source_splits, write_labels_csv
+
+    data, *_ = setup
+    extra = mark_source_splits(write_labels_csv(tmp_path / "isic", n_per_class=4, seed=2))  # 6 train, 2 val
+    wizard = _wizard(qtbot, setup)
+    page = wizard.data_page
+    page.path_edit.setText(str(data))
+    page.inspect()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    page.extra_edit.setText(str(extra))
+    page.inspect_extra()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    assert page.extra_split.isEnabled() and page.extra_split.count() == 3
+    assert page.extra_data() == [{"data": str(extra), "source_split": None}]
+    page.extra_split.setCurrentIndex(page.extra_split.findData("train"))
+    assert "benign: 3, malignant: 3" in page.extra_split.currentText()
+    assert page.extra_data() == [{"data": str(extra), "source_split": "train"}]

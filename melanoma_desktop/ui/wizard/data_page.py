@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QPushButton, QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QVBoxLayout, QWizardPage)
 
 from melanoma_desktop.ui.worker import Job
 
@@ -64,6 +64,12 @@ class DataPage(QWizardPage):
         row.addWidget(browse)
         row.addWidget(self.extra_inspect_button)
         column.addLayout(row)
+        split_row = QHBoxLayout()
+        split_row.addWidget(QLabel("Images to add"))
+        self.extra_split = QComboBox()  # filled from the folder's labels.csv source_split column, if it has one
+        self.extra_split.setEnabled(False)
+        split_row.addWidget(self.extra_split, 1)
+        column.addLayout(split_row)
         self.extra_summary = QLabel("")
         self.extra_summary.setWordWrap(True)
         self.extra_summary.setTextFormat(Qt.RichText)
@@ -79,6 +85,8 @@ class DataPage(QWizardPage):
     def _on_extra_changed(self, *_):
         self.extra_report = None
         self.extra_summary.setText("")
+        self.extra_split.clear()
+        self.extra_split.setEnabled(False)
         self.completeChanged.emit()
 
     def inspect_extra(self) -> Job | None:
@@ -101,13 +109,19 @@ class DataPage(QWizardPage):
         unreadable = f"; {len(report.unreadable)} unreadable file(s) will be skipped" if report.unreadable else ""
         self.extra_summary.setText(f"<b>{report.root}</b> ({report.layout}) — {counts}, added to training "
                                    f"only{unreadable}")
+        self.extra_split.clear()
+        self.extra_split.addItem(f"all ({counts})", None)
+        for name, part in sorted(report.source_splits.items()):
+            self.extra_split.addItem(f"only source_split '{name}' ({', '.join(f'{k}: {v}' for k, v in part.items())})",
+                                     name)
+        self.extra_split.setEnabled(bool(report.source_splits))
         self.completeChanged.emit()
 
     def extra_data(self) -> list[dict]:
         """TrainConfig.extra_data for the inspected extra folder (none when the field is empty)."""
         if self.extra_report is None:
             return []
-        return [{"data": str(self.extra_report.root), "source_split": None}]
+        return [{"data": str(self.extra_report.root), "source_split": self.extra_split.currentData()}]
 
     def _browse(self):
         folder = QFileDialog.getExistingDirectory(self, "Data folder")
