@@ -37,6 +37,9 @@ from trainer.train import PREDICTIONS_FILE, run_training, saved_config_with_kept
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
 EXTERNAL_FILE = "external_predictions.csv"
+# Configuration fields that change where things are kept, not what is trained: a finished run is reused whatever
+# they were (a run trained with another --cache-dir is the same run).
+NOT_RESULTS = ("cache_dir",)
 EXTRA_RUN = "best-extra"  # the best preset with extra training data for some models (run_benchmark)
 
 
@@ -53,7 +56,10 @@ def _finished_run(config, saved_as=None) -> bool:
         return False
     # A field the saved configuration predates takes its default, which is what that run did.
     known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
-    same = set(saved) <= set(known) and known == json.loads(json.dumps((saved_as or config).to_json()))
+    wanted = json.loads(json.dumps((saved_as or config).to_json()))
+    for name in NOT_RESULTS:
+        known.pop(name, None), wanted.pop(name, None)
+    same = set(saved) <= set(TrainConfig.from_json(saved).to_json()) and known == wanted
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
 
 

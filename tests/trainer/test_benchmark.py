@@ -78,6 +78,8 @@ def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path
     (tmp_path / "cnn" / "card.json").write_text("{}")
     assert _finished_run(config)
     assert not _finished_run(preset_config("best", "data", str(tmp_path), models=("cnn",), cnn_epochs=3))
+    # another feature-cache folder changes nothing that was trained: still the same run
+    assert _finished_run(preset_config("best", "data", str(tmp_path), models=("cnn",), cache_dir="/elsewhere"))
     saved["unknown_field"] = 1  # written by a newer trainer: not this configuration
     (tmp_path / "config.json").write_text(json.dumps(saved))
     assert not _finished_run(config)
