@@ -53,7 +53,8 @@ def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_no
             continue
         m, t = info.test_metrics, info.training
         counts = t.get("counts", {})
-        trained = ", ".join(f"{part} {sum(v.values())}" for part, v in counts.items()) if counts else "n/a"
+        trained = ", ".join(f"{part} {sum(v.values())}" for part, v in counts.items()
+                            if isinstance(v, dict)) or "n/a"
         rows.append(
             f"<tr><td><b>{html.escape(info.display_name)}</b><br><small>{html.escape(info.version)}</small></td>"
             f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"

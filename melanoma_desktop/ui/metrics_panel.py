@@ -57,7 +57,7 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
         *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],
         ("Protocol, seed", f"{training.get('protocol', '?')}, {training.get('split_seed', '?')}"),
         ("Split (benign/malignant)", "; ".join(f"{part} {v.get('benign', 0)}/{v.get('malignant', 0)}"
-                                               for part, v in counts.items()) or "n/a"),
+                                               for part, v in counts.items() if isinstance(v, dict)) or "n/a"),
         ("Device, date", f"{card.get('device', '?')}, {card.get('created_at', '?')}"),
     ]
     return rows

@@ -185,3 +185,7 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
     rows = dict(summary_rows(BundleReport(Path("."), {"training": training}, {})))
     assert rows["Extra training data"] == "/data/isic2017 (train): 1626 benign / 374 malignant, training split only"
     assert rows["Split (benign/malignant)"].startswith("train 7333/835")
+    # a card with an entry of another shape under counts (as one early extra-data run wrote) still shows
+    odd = dict(training, counts={**training["counts"], "extra": [{"benign": 1}]})
+    assert "train 7333/835" in dict(summary_rows(BundleReport(Path("."), {"training": odd}, {})))["Split (benign/malignant)"]
+    assert "train 8168" in about_html([ModelInfo("vgg16", "VGG16", version="v1", training=odd)])
