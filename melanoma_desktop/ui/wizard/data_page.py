@@ -107,8 +107,8 @@ class DataPage(QWizardPage):
         self.extra_report = report
         counts = ", ".join(f"{k}: {v}" for k, v in report.counts.items())
         unreadable = f"; {len(report.unreadable)} unreadable file(s) will be skipped" if report.unreadable else ""
-        self.extra_summary.setText(f"<b>{report.root}</b> ({report.layout}) — {counts}, added to training "
-                                   f"only{unreadable}")
+        self.extra_summary.setText(f"<b>{report.root}</b> ({report.layout}) — {counts} in the folder{unreadable}; "
+                                   "the images chosen above are added to training only")
         self.extra_split.clear()
         self.extra_split.addItem(f"all ({counts})", None)
         for name, part in sorted(report.source_splits.items()):
