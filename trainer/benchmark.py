@@ -25,7 +25,7 @@ import numpy as np
 from trainer.cards import find_bundles, read_card
 from trainer.config import TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
-from trainer.ensemble import fit_ensemble, read_predictions, summary
+from trainer.ensemble import mean_from_predictions, fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
 from trainer.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
@@ -57,9 +57,7 @@ def _finished_run(config, saved_as=None) -> bool:
     # A field the saved configuration predates takes its default, which is what that run did.
     known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
     wanted = json.loads(json.dumps((saved_as or config).to_json()))
-    for name in NOT_RESULTS:
-        known.pop(name, None), wanted.pop(name, None)
-    same = set(saved) <= set(TrainConfig.from_json(saved).to_json()) and known == wanted
+    same = set(saved) <= set(known) and all(known[k] == wanted[k] for k in wanted if k not in NOT_RESULTS)
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
 
 
@@ -97,11 +95,12 @@ def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, bac
     return result
 
 
-def _preset_results(preset, config, external, backbones, on_progress, should_stop) -> dict:
+def _preset_results(preset, config, external, trained_on_external, backbones, on_progress, should_stop) -> dict:
     """One run's rows: each model it trained and the ensemble of every bundle in its folder.
 
     ``external``: (folder, images, paths, labels, held_out) where ``held_out`` marks the images no run in
-    the benchmark trained on; a run that trained on none of them is scored on all of them as well."""
+    the benchmark trained on; a run that trained on none of them (``trained_on_external`` False) is scored
+    on all of them as well."""
     run_dir = Path(config.out)
     preds = read_predictions(run_dir)
     members = [m for m in config.models if m in preds]
@@ -124,11 +123,10 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
     models["ensemble"] = {"display_name": ensemble_name,
                           "threshold": fitted["threshold"], "test": summary(fitted["test"]), "ece_before": None,
                           "ece_after": fitted["test"]["ece"], "test_at_threshold": summary(fitted["test_at_threshold"]),
-                          "ece_noise_floor": ece_noise_floor(_ensemble_test_p(preds, fitted), seed=config.seed)}
-    trained_on_external = False
+                          "ece_noise_floor": ece_noise_floor(
+                              mean_from_predictions(preds, list(fitted["members"]), "test")[0], seed=config.seed)}
     if external is not None:
         ext_dir, images, paths, labels, held_out = external
-        trained_on_external = not held_out[_trained_on(run_dir, paths)].all() if len(paths) else False
         scored = np.ones(len(paths), bool) if not trained_on_external else held_out
         ext = _external_probabilities(run_dir, ext_dir, images[scored], [q for q, s in zip(paths, scored) if s],
                                       backbones, on_progress, should_stop)
@@ -147,10 +145,6 @@ def _preset_results(preset, config, external, backbones, on_progress, should_sto
     saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"],
             "label": _run_label(preset, config), "trained_on_external": trained_on_external, "models": models}
-
-
-def _ensemble_test_p(preds: dict, fitted: dict) -> np.ndarray:
-    return np.mean([preds[m]["test"][2] for m in fitted["members"]], axis=0)
 
 
 def _run_label(preset: str, config) -> str:
@@ -175,7 +169,7 @@ def _trained_on(run_dir: Path, paths) -> np.ndarray:
 def _seed_extra_run(base_dir: Path, run_dir: Path, retrained) -> None:
     """Start the extra-data run as a copy of the base run's other bundles, split and predictions: training
     ``retrained`` into it then keeps them (trainer.train), so its ensemble mixes both."""
-    if (run_dir / "config.json").is_file() or not (base_dir / PREDICTIONS_FILE).is_file():
+    if not (base_dir / PREDICTIONS_FILE).is_file():
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     for bundle in find_bundles(base_dir):
@@ -238,12 +232,13 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
             _seed_extra_run(out / "best", Path(config.out), config.models)
         on_progress(ProgressEvent("stage", message=f"{preset}: training {', '.join(config.models)}"))
         run_training(config, should_stop, on_progress)
+    trained = {preset: _trained_on(Path(c.out), ext[2]) for preset, c in configs.items()} if ext else {}
     if ext:
-        trained = [_trained_on(Path(c.out), ext[2]) for c in configs.values()]
-        ext.append(~np.any(trained, axis=0) if trained else np.ones(len(ext[2]), bool))
+        ext.append(~np.any(list(trained.values()), axis=0) if trained else np.ones(len(ext[2]), bool))
         results["external_held_out_n"] = int(ext[4].sum())
     for preset, config in configs.items():
-        results["presets"][preset] = _preset_results(preset, config, ext, backbones, on_progress, should_stop)
+        results["presets"][preset] = _preset_results(preset, config, ext, bool(ext) and trained[preset].any(),
+                                                     backbones, on_progress, should_stop)
     from trainer.devices import describe_device
 
     results["device"] = describe_device()

@@ -59,7 +59,8 @@ def read_predictions(run_dir: Path) -> dict[str, dict[str, tuple[list[str], np.n
     return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
 
 
-def _mean_from_predictions(preds: dict, members: list[str], split: str) -> tuple[np.ndarray, np.ndarray]:
+def mean_from_predictions(preds: dict, members: list[str], split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The members' mean calibrated P(malignant) on one split of read_predictions' output, and the labels."""
     paths, labels, _ = preds[members[0]][split]
     for name in members[1:]:
         if preds[name][split][0] != paths:
@@ -77,7 +78,7 @@ def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0) -> dict:
     members = [c["name"] for c in cards]
     if (run_dir / PREDICTIONS_FILE).is_file():
         preds = read_predictions(run_dir)
-        parts = {part: _mean_from_predictions(preds, members, part) for part in ("val", "test")}
+        parts = {part: mean_from_predictions(preds, members, part) for part in ("val", "test")}
     else:
         bundles = [load_bundle(d, backbones) for d in find_bundles(run_dir)]
         parts = {}

@@ -110,8 +110,7 @@ def _add_extra_training_data(data: PreparedData, source: dict, config, on_progre
     if should_stop():
         raise TrainingCancelled("cancelled while decoding images")
     samples = [extra.samples[i] for i in decoded.kept]
-    index = {name: i for i, name in enumerate(data.dataset.class_names)}
-    labels = np.array([index[s.label] for s in samples], dtype=np.int64)
+    labels = extra.labels[decoded.kept]
     data.x["train"] = np.concatenate([data.x["train"], decoded.images])
     data.y["train"] = np.concatenate([data.y["train"], labels])
     data.paths["train"] = data.paths["train"] + [str(s.path) for s in samples]
@@ -119,7 +118,7 @@ def _add_extra_training_data(data: PreparedData, source: dict, config, on_progre
     data.skipped.extend(skipped + decoded.skipped)
     for path, reason in skipped + decoded.skipped:
         on_progress(ProgressEvent("log", message=f"skipped {path}: {reason}"))
-    added = {name: int(np.sum(labels == k)) for name, k in index.items()}
+    added = {name: int(np.sum(labels == k)) for k, name in enumerate(extra.class_names)}
     for name, n in added.items():
         data.counts["train"][name] += n
     data.extra_counts.append(

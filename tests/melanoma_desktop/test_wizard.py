@@ -125,16 +125,22 @@ def test_best_recipe_sets_fields_and_fine_tuning(qtbot, setup):
     assert page.config(str(data), "out").protocol == "full"
 
 
+def _data_inspected(qtbot, wizard, data):
+    """The wizard's Data page with ``data`` inspected and accepted."""
+    page = wizard.data_page
+    page.path_edit.setText(str(data))
+    page.inspect()
+    qtbot.waitUntil(page.isComplete, timeout=30000)
+    return page
+
+
 def test_extra_training_folder_goes_into_the_config_and_the_estimate(qtbot, setup, tmp_path):
     from synthetic import write_class_folders
 
     data, *_ = setup
     extra = write_class_folders(tmp_path / "public", n_per_class=3, seed=4)
     wizard = _wizard(qtbot, setup)
-    page = wizard.data_page
-    page.path_edit.setText(str(data))
-    page.inspect()
-    qtbot.waitUntil(page.isComplete, timeout=30000)
+    page = _data_inspected(qtbot, wizard, data)
     page.extra_edit.setText(str(extra))
     assert not page.isComplete()  # a named extra folder must be inspected first
     page.inspect_extra()
@@ -157,10 +163,7 @@ def test_extra_training_folder_goes_into_the_config_and_the_estimate(qtbot, setu
 def test_extra_folder_that_cannot_be_read_blocks_the_page(qtbot, setup, tmp_path):
     data, *_ = setup
     wizard = _wizard(qtbot, setup)
-    page = wizard.data_page
-    page.path_edit.setText(str(data))
-    page.inspect()
-    qtbot.waitUntil(page.isComplete, timeout=30000)
+    page = _data_inspected(qtbot, wizard, data)
     page.extra_edit.setText(str(tmp_path / "missing"))
     page.inspect_extra()
     qtbot.waitUntil(lambda: "Cannot use this folder" in page.extra_summary.text(), timeout=30000)
@@ -173,10 +176,7 @@ def test_extra_folder_with_source_splits_offers_one_of_them(qtbot, setup, tmp_pa
     data, *_ = setup
     extra = mark_source_splits(write_labels_csv(tmp_path / "isic", n_per_class=4, seed=2))  # 6 train, 2 val
     wizard = _wizard(qtbot, setup)
-    page = wizard.data_page
-    page.path_edit.setText(str(data))
-    page.inspect()
-    qtbot.waitUntil(page.isComplete, timeout=30000)
+    page = _data_inspected(qtbot, wizard, data)
     page.extra_edit.setText(str(extra))
     page.inspect_extra()
     qtbot.waitUntil(page.isComplete, timeout=30000)

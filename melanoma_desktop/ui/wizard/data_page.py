@@ -20,16 +20,7 @@ class DataPage(QWizardPage):
         self.setSubTitle("Choose a folder of labelled images: benign/ and malignant/ folders, a labels.csv, "
                          "or HAM10000 metadata.")
         layout = QVBoxLayout(self)
-        row = QHBoxLayout()
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("data folder")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        self.inspect_button = QPushButton("Inspect")
-        self.inspect_button.clicked.connect(self.inspect)
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
-        row.addWidget(self.inspect_button)
+        row, self.path_edit, self.inspect_button = self._folder_row("data folder", "Data folder", self.inspect)
         layout.addLayout(row)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -52,17 +43,9 @@ class DataPage(QWizardPage):
                       "they describe your own images.")
         note.setWordWrap(True)
         column.addWidget(note)
-        row = QHBoxLayout()
-        self.extra_edit = QLineEdit()
-        self.extra_edit.setPlaceholderText("extra data folder (leave empty for none)")
+        row, self.extra_edit, _ = self._folder_row(
+            "extra data folder (leave empty for none)", "Extra training data folder", self.inspect_extra)
         self.extra_edit.textChanged.connect(self._on_extra_changed)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_extra)
-        self.extra_inspect_button = QPushButton("Inspect")
-        self.extra_inspect_button.clicked.connect(self.inspect_extra)
-        row.addWidget(self.extra_edit, 1)
-        row.addWidget(browse)
-        row.addWidget(self.extra_inspect_button)
         column.addLayout(row)
         split_row = QHBoxLayout()
         split_row.addWidget(QLabel("Images to add"))
@@ -76,11 +59,26 @@ class DataPage(QWizardPage):
         column.addWidget(self.extra_summary)
         return box
 
-    def _browse_extra(self):
-        folder = QFileDialog.getExistingDirectory(self, "Extra training data folder")
-        if folder:
-            self.extra_edit.setText(folder)
-            self.inspect_extra()
+    def _folder_row(self, placeholder: str, dialog_title: str, inspect) -> tuple[QHBoxLayout, QLineEdit, QPushButton]:
+        """A folder field with Browse… (which inspects what it picks) and Inspect buttons."""
+        row = QHBoxLayout()
+        edit = QLineEdit()
+        edit.setPlaceholderText(placeholder)
+        browse = QPushButton("Browse…")
+        inspect_button = QPushButton("Inspect")
+        inspect_button.clicked.connect(inspect)
+
+        def pick():
+            folder = QFileDialog.getExistingDirectory(self, dialog_title)
+            if folder:
+                edit.setText(folder)
+                inspect()
+
+        browse.clicked.connect(pick)
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        row.addWidget(inspect_button)
+        return row, edit, inspect_button
 
     def _on_extra_changed(self, *_):
         self.extra_report = None
@@ -122,12 +120,6 @@ class DataPage(QWizardPage):
         if self.extra_report is None:
             return []
         return [{"data": str(self.extra_report.root), "source_split": self.extra_split.currentData()}]
-
-    def _browse(self):
-        folder = QFileDialog.getExistingDirectory(self, "Data folder")
-        if folder:
-            self.path_edit.setText(folder)
-            self.inspect()
 
     def inspect(self) -> Job:
         from trainer.inspect import inspect_dataset
