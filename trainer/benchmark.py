@@ -12,6 +12,7 @@ between the README's benchmark markers.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.cards import find_bundles, read_card
+from trainer.calibration import model_half_point
+from trainer.cards import EXTERNAL_FILE, find_bundles, read_card, probability_text
 from trainer.config import TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.ensemble import mean_from_predictions, fit_ensemble, read_predictions, summary
@@ -30,13 +32,13 @@ from trainer.errors import ConfigError
 from trainer.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
 from trainer.presets import preset_config
+from trainer.recalibrate import recalibrate_run
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.models import ARCHITECTURES
-from trainer.train import PREDICTIONS_FILE, run_training, saved_config_with_kept
+from trainer.train import PREDICTIONS_FILE, run_training, saved_config_with_kept, trained_before
 
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
-EXTERNAL_FILE = "external_predictions.csv"
 # Configuration fields that change where things are kept, not what is trained: a finished run is reused whatever
 # they were (a run trained with another --cache-dir is the same run).
 NOT_RESULTS = ("cache_dir",)
@@ -47,8 +49,9 @@ def _two_columns(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
 
 
-def _finished_run(config, saved_as=None) -> bool:
-    """Whether ``config.out`` holds a finished run of ``config`` (saved as ``saved_as`` when that differs)."""
+def _finished_run(config, saved_as=None, ignoring=()) -> bool:
+    """Whether ``config.out`` holds a finished run of ``config`` (saved as ``saved_as`` when that differs),
+    whatever the fields ``ignoring`` are."""
     out = Path(config.out)
     try:
         saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
@@ -57,7 +60,7 @@ def _finished_run(config, saved_as=None) -> bool:
     # A field the saved configuration predates takes its default, which is what that run did.
     known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
     wanted = json.loads(json.dumps((saved_as or config).to_json()))
-    same = set(saved) <= set(known) and all(known[k] == wanted[k] for k in wanted if k not in NOT_RESULTS)
+    same = set(saved) <= set(known) and all(known[k] == wanted[k] for k in wanted if k not in NOT_RESULTS + tuple(ignoring))
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
 
 
@@ -87,7 +90,7 @@ def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, bac
             probs = bundle.predict_proba(images, batch_size=32)
             p = probs[:, bundle.class_names.index(card["positive_class"])]
         result[card["name"]] = p
-        rows.extend((card["version"], q, f"{float(v):.6f}") for q, v in zip(paths, p))
+        rows.extend((card["version"], q, probability_text(v)) for q, v in zip(paths, p))
     with open(cache_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["version", "path", "p_malignant"])
@@ -109,7 +112,8 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
     for name in members:
         card = read_card(run_dir / name)
         _, y, p = preds[name]["test"]
-        at_half = evaluate_probabilities(y, _two_columns(p), threshold=0.5, seed=config.seed)
+        at_half = evaluate_probabilities(y, _two_columns(p), threshold=model_half_point(card["calibration"]),
+                                         seed=config.seed)
         at_op = evaluate_probabilities(y, _two_columns(p), threshold=card["threshold"], seed=config.seed)
         models[name] = {"display_name": card.get("display_name", name), "version": card["version"],
                         "threshold": card["threshold"], "test": summary(at_half), "test_at_threshold": summary(at_op),
@@ -227,7 +231,17 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
         if reuse and _finished_run(config, saved_as):
             on_progress(ProgressEvent("log", message=f"{preset}: reusing the finished run in {config.out}"))
             continue
-        if kept:
+        if reuse and _finished_run(config, saved_as, ignoring=("calibration",)):
+            # Calibration is fitted after training, on the run's stored validation predictions: no retraining.
+            on_progress(ProgressEvent("log", message=f"{preset}: recalibrating the finished run in {config.out} "
+                                                     f"({config.calibration})"))
+            recalibrate_run(config.out, config.calibration)
+            continue
+        done = trained_before(config.out, config) if preset == EXTRA_RUN and reuse else set()
+        if done and done < set(config.models):
+            # More extra models than last time: train only the new ones into the run (the ones done stay).
+            config = dataclasses.replace(config, models=tuple(m for m in config.models if m not in done))
+        elif kept:
             shutil.rmtree(config.out, ignore_errors=True)
             _seed_extra_run(out / "best", Path(config.out), config.models)
         on_progress(ProgressEvent("stage", message=f"{preset}: training {', '.join(config.models)}"))
@@ -269,14 +283,25 @@ def _ece_cell(m: dict) -> str:
     return f"{_ece(m['ece_before'])} -> {_ece(m['ece_after'])}{floor}"
 
 
+CALIBRATION_WORDS = {"temperature": "a temperature", "logistic": "a slope and an intercept on the logit"}
+
+
+def _calibrations(results: dict) -> str:
+    methods = {block.get("label", preset): block.get("config", {}).get("calibration", "temperature")
+               for preset, block in results["presets"].items()}
+    return "; ".join(f"{label}: {CALIBRATION_WORDS.get(m, m)}" for label, m in methods.items())
+
+
 def results_markdown(results: dict) -> str:
     """The two README tables: the paper protocol's test set, then the external set."""
     lines = [f"Measured {results['date']} at commit `{results['commit']}` on {results.get('device', 'this machine')} "
              f"by `python -m trainer benchmark`. 95 % confidence intervals: Wilson (proportions), bootstrap (AUC).",
-             "", "**HAM10000, the paper protocol's 240 test images (120 melanoma, 120 other).** Accuracy at 0.5 "
-             "(as in the paper); sensitivity and specificity at each model's threshold, chosen on validation "
-             f"for sensitivity >= {TARGET_SENSITIVITY:.0%}. ECE in brackets: what a perfectly calibrated model "
-             "with the same probabilities would show on these images on average (sampling noise).", "",
+             "", "**HAM10000, the paper protocol's 240 test images (120 melanoma, 120 other).** Accuracy at the "
+             "model's own 0.5 (its argmax, as in the paper; the ensemble: its mean at 0.5); sensitivity and "
+             f"specificity at each model's threshold, chosen on validation for sensitivity >= {TARGET_SENSITIVITY:.0%}. "
+             f"ECE before -> after calibration on validation ({_calibrations(results)}). ECE in brackets: what a "
+             "perfectly calibrated model with the same probabilities would show on these images on average "
+             "(sampling noise).", "",
              "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after [noise] | threshold | sens. % | "
              "spec. % |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from trainer import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from trainer.backbones import sha256_file
-from trainer.calibration import apply_temperature
+from trainer.calibration import apply_calibration
 from trainer.errors import BackboneWeightsError, BundleError
 from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, find_bundles, read_card,  # noqa: F401
                            validate_card, write_card)
@@ -127,8 +127,9 @@ class LoadedBundle:
         return float(self.card["threshold"])
 
     @property
-    def temperature(self) -> float:
-        return float(self.card["calibration"].get("temperature", 1.0))
+    def calibration(self) -> dict:
+        """The card's calibration (trainer.calibration), applied by predict_proba."""
+        return dict(self.card["calibration"])
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
         """Calibrated class probabilities for raw RGB uint8 images ``(n, 224, 224, 3)``."""
@@ -137,7 +138,7 @@ class LoadedBundle:
             batch = np.asarray(images[start : start + batch_size], dtype="float32")
             outputs.append(np.asarray(self.model.predict_on_batch(batch)))  # compiled: 2-10x faster than eager
         probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
-        return apply_temperature(probs, self.temperature)
+        return apply_calibration(probs, self.calibration)
 
 
 def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: bool = False) -> LoadedBundle:
@@ -257,7 +258,7 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
 __all__ = [
     "Backbone",
     "LoadedBundle",
-    "apply_temperature",
+    "apply_calibration",
     "find_bundles",
     "load_bundle",
     "read_card",

@@ -19,8 +19,16 @@ ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
 SCHEMA_VERSION = 1
 CARD_NAME = "card.json"
 PREDICTIONS_FILE = "predictions.csv"  # a run's calibrated P(malignant) per model, validation and test image
+EXTERNAL_FILE = "external_predictions.csv"  # the benchmark's cache: P(malignant) per bundle version, external image
 ENSEMBLE_FILE = "ensemble.json"  # beside the bundles: the mean-of-models rule's threshold and its members
 MODEL_NAME = "model.keras"
+
+
+def probability_text(p: float) -> str:
+    """A probability as the run's CSV files keep it: 9 significant digits, enough to recover the model's own
+    output through the calibration (trainer.recalibrate) even where it is close to 0, 1 or a tie."""
+    return f"{float(p):.9g}"
+
 REQUIRED_FIELDS = {
     "schema_version": int,
     "name": str,
@@ -68,10 +76,32 @@ def validate_card(card: object, where: str = "card.json") -> dict:
         raise BundleError(f"{where}: class_names {names} must hold at least two names including the positive class")
     if not 0.0 <= float(card["threshold"]) <= 1.0:
         raise BundleError(f"{where}: threshold {card['threshold']} is outside [0, 1]")
-    temperature = card["calibration"].get("temperature", 1.0)
-    if not isinstance(temperature, (int, float)) or temperature <= 0:
-        raise BundleError(f"{where}: calibration temperature must be a positive number, got {temperature!r}")
+    _validate_calibration(card["calibration"], len(names), where)
     return card
+
+
+def _positive_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _validate_calibration(calibration: dict, n_classes: int, where: str) -> None:
+    """The calibration entry trainer.calibration applies: a temperature, or a logistic slope and intercept."""
+    method = calibration.get("method", "temperature")
+    if method == "temperature":
+        temperature = calibration.get("temperature", 1.0)
+        if not _positive_number(temperature):
+            raise BundleError(f"{where}: calibration temperature must be a positive number, got {temperature!r}")
+    elif method == "logistic":
+        slope, intercept = calibration.get("slope"), calibration.get("intercept")
+        if not _positive_number(slope) or not isinstance(intercept, (int, float)) or isinstance(intercept, bool):
+            raise BundleError(f"{where}: logistic calibration needs a positive 'slope' and a numeric 'intercept', "
+                              f"got slope {slope!r}, intercept {intercept!r}")
+        if n_classes != 2 or calibration.get("positive_index", 1) not in (0, 1):
+            raise BundleError(f"{where}: logistic calibration is for two classes (positive_index 0 or 1), got "
+                              f"{n_classes} classes, positive_index {calibration.get('positive_index')!r}")
+    else:
+        raise BundleError(f"{where}: unknown calibration method {method!r}; this program applies 'temperature' "
+                          "or 'logistic' (update the program or re-export the bundle)")
 
 
 def read_card(bundle_dir: str | os.PathLike) -> dict:

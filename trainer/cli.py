@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-minutes-per-model", type=float,
                        help="wall-clock budget per model: past it, training ends after the epoch and keeps the best one")
     train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--calibration", choices=["temperature", "logistic"],
+                       help="how P(malignant) is calibrated on validation (default temperature; preset best: logistic)")
     train.add_argument("--no-augment", action="store_true", help="train without augmentation")
     train.add_argument("--augmentation", choices=["paper", "strong"], help="default: paper")
     train.add_argument("--aug-copies", type=int, help="augmented copies per image in the feature cache")
@@ -91,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--extra-models", default="vgg16", help="models retrained with the extra data (default vgg16)")
     bm.add_argument("--retrain", action="store_true", help="train again even where a finished run matches")
     bm.add_argument("--update-readme", metavar="README", help="replace the table between this file's benchmark markers")
+
+    rc = sub.add_parser("recalibrate", help="refit a finished run's calibration and thresholds (no training)")
+    rc.add_argument("run", help="a training run folder (bundles, config.json, predictions.csv)")
+    rc.add_argument("--method", required=True, choices=["temperature", "logistic"],
+                    help="temperature: one scale; logistic: a slope and an intercept on the logit")
 
     wk = sub.add_parser("worker", help=argparse.SUPPRESS)  # the desktop app's training child process
     wk.add_argument("config", help="a TrainConfig JSON file")
@@ -140,14 +147,14 @@ def _ensemble(args) -> None:
 
     fitted = fit_ensemble(args.run, args.backbones)
     test = dict(fitted["test"], operating_point=fitted["test_at_threshold"],
-                calibration={"temperature": float("nan"), "ece_test_before": float("nan"),
+                calibration={"method": "none (mean of calibrated members)", "ece_test_before": float("nan"),
                              "ece_test_after": fitted["test"]["ece"]})
     print(f"ensemble of {', '.join(fitted['members'])}: threshold {fitted['threshold']:.3f} (validation)")
     print(metrics_table({"ensemble": test}, paper=None))
     if args.data:
         external = evaluate_ensemble(args.run, args.data, args.backbones)
         ext = dict(external["at_0.5"], operating_point=external["at_threshold"],
-                   calibration={"temperature": float("nan"), "ece_test_before": float("nan"),
+                   calibration={"method": "none (mean of calibrated members)", "ece_test_before": float("nan"),
                                 "ece_test_after": external["at_0.5"]["ece"]})
         print(f"on {args.data}:")
         print(metrics_table({"ensemble": ext}, paper=None))
@@ -165,7 +172,8 @@ def _train_config(args):
 
     given = dict(protocol=args.protocol, fractions=args.split_fractions, epochs=args.epochs,
                  batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
-                 augmentation=args.augmentation, aug_copies=args.aug_copies, mobilenet_alpha=args.mobilenet_alpha)
+                 augmentation=args.augmentation, aug_copies=args.aug_copies, mobilenet_alpha=args.mobilenet_alpha,
+                 calibration=args.calibration)
     common = dict(models=tuple(m for m in args.models.split(",") if m), seed=args.seed, backbones=args.backbones,
                   cache_dir=args.cache_dir, feature_cache=not args.no_feature_cache,
                   allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")),
@@ -253,6 +261,12 @@ def main(argv=None) -> int:
             _benchmark(args)
         elif args.command == "ensemble":
             _ensemble(args)
+        elif args.command == "recalibrate":
+            from trainer.outputs import metrics_table
+            from trainer.recalibrate import recalibrate_run
+
+            print(metrics_table(recalibrate_run(args.run, args.method)))
+            print(f"cards, predictions and ensemble.json of {args.run} recalibrated ({args.method})")
         elif args.command == "worker":
             from trainer.worker import main as worker_main
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from trainer.data import DEFAULT_MALIGNANT_DX
+from trainer.calibration import CALIBRATION_METHODS
 from trainer.errors import ConfigError
 from trainer.models import ARCHITECTURES, CNN_HEADS, check_architecture
 from trainer.splits import PROTOCOLS
@@ -52,6 +53,9 @@ class TrainConfig:
     # only the rows of DIR/labels.csv with that source_split). They join the training split only: validation and
     # test still come from ``data`` alone, so thresholds, calibration and test results stay comparable.
     extra_data: list = field(default_factory=list)
+    # How P(malignant) is calibrated on validation (trainer.calibration): "temperature" or "logistic" (a slope and
+    # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.recalibrate).
+    calibration: str = "temperature"
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
@@ -90,6 +94,8 @@ class TrainConfig:
             if int(settings.get("epochs", 0)) < 0 or not 0 < float(settings.get("learning_rate", 1e-5)) < 1:
                 raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
         self._validate_extra_data()
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ConfigError(f"unknown calibration {self.calibration!r}; use one of {', '.join(CALIBRATION_METHODS)}")
         if self.mobilenet_alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
             raise ConfigError(f"MobileNetV2 alpha {self.mobilenet_alpha} has no ImageNet weights; "
                               "use 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4")

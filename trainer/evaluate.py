@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from trainer.bundle import find_bundles, load_bundle
+from trainer.calibration import model_half_point
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.errors import BundleError, ConfigError
 from trainer.metrics import evaluate_probabilities, operating_point
@@ -50,10 +51,10 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         on_progress(ProgressEvent("evaluate", bundle.name, message=f"evaluating {bundle.name} on {len(y)} images"))
         probs = bundle.predict_proba(decoded.images, batch_size=32)
         names = tuple(bundle.class_names)
-        metrics = evaluate_probabilities(y, probs, names, 0.5)
+        metrics = evaluate_probabilities(y, probs, names, model_half_point(bundle.calibration))
         operating = evaluate_probabilities(y, probs, names, bundle.threshold)
         metrics["operating_point"] = operating_point(operating)
-        metrics["calibration"] = {"temperature": bundle.temperature, "ece_test_before": math.nan,
+        metrics["calibration"] = {**bundle.calibration, "ece_test_before": math.nan,
                                   "ece_test_after": operating["ece"]}
         metrics["bundle_version"] = bundle.version
         metrics["skipped"] = unreadable + decoded.skipped

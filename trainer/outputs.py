@@ -12,8 +12,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from trainer.bundle import SCHEMA_VERSION, save_model_file, save_tuned, write_card
+from trainer.cards import probability_text
 from trainer.imageio import IMAGE_SIZE
-from trainer.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
+from trainer.calibration import (apply_calibration, describe_calibration, fit_calibration, model_half_point,
+                                 threshold_for_sensitivity)
 from trainer.metrics import (classification_report_text, evaluate_probabilities, expected_calibration_error,
                              operating_point)
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, save_figure
@@ -85,6 +87,47 @@ def write_history_csv(path: Path, history: dict) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def threshold_rule(n_val_positive: int) -> str:
+    return (f"highest threshold on calibrated P(malignant) with sensitivity >= {TARGET_SENSITIVITY:.0%} on the "
+            f"validation split ({n_val_positive} malignant images)")
+
+
+def calibration_entry(parameters: dict, balanced: bool) -> dict:
+    """The card's ``calibration``: the fitted parameters (trainer.calibration) and what they were fitted for."""
+    return dict(parameters, fitted_on="validation split",
+                prevalence=("equal (classes weighted equally, as in training)" if balanced
+                            else "as in the validation split"))
+
+
+def calibrate_and_score(y_val, val_probabilities, y_test, probabilities, class_names, *, method: str,
+                        balanced: bool, seed: int) -> dict:
+    """Fit the calibration and the operating point on validation; score the test split.
+
+    Returns ``calibration`` (parameters), ``threshold``, ``metrics`` (at the model's own 0.5, its argmax, as the
+    paper scores it; with calibration entries), ``operating`` (at the threshold), ``val_cal``, ``test_cal``."""
+    pos = list(class_names).index("malignant")
+    # Training used balanced class weights, so calibration is for equal prevalence too (see fit_temperature).
+    calibration = fit_calibration(val_probabilities, y_val, method, positive_index=pos, balanced=balanced)
+    val_cal = apply_calibration(val_probabilities, calibration)
+    test_cal = apply_calibration(probabilities, calibration)
+    # Rounded as the run's files keep probabilities: a stored prediction equal to it stays at or above it.
+    threshold = float(probability_text(threshold_for_sensitivity(val_cal[:, pos], y_val == pos, TARGET_SENSITIVITY)))
+    half = model_half_point(calibration)  # 0.5 of the model's own output, on the calibrated scale
+    metrics = evaluate_probabilities(y_test, test_cal, class_names, half, seed=seed)
+    metrics["collapsed_to_one_class"] = collapsed(test_cal, half, pos)
+    operating = evaluate_probabilities(y_test, test_cal, class_names, threshold, seed=seed)
+    metrics["operating_point"] = operating_point(operating)
+    metrics["calibration"] = {
+        **{k: v for k, v in calibration.items() if k != "positive_index"},
+        "ece_test_before": expected_calibration_error(y_test == pos, probabilities[:, pos]),
+        "ece_test_after": expected_calibration_error(y_test == pos, test_cal[:, pos]),
+        "ece_val_before": expected_calibration_error(y_val == pos, val_probabilities[:, pos]),
+        "ece_val_after": expected_calibration_error(y_val == pos, val_cal[:, pos]),
+    }
+    return {"calibration": calibration, "threshold": threshold, "metrics": metrics, "operating": operating,
+            "val_cal": val_cal, "test_cal": test_cal}
+
+
 def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, part_kind, backbone, history,
                          probabilities, val_probabilities, device, seconds, preprocessing,
                          trainer_version) -> tuple[dict, np.ndarray]:
@@ -92,23 +135,10 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     write the bundle. Returns (test metrics, calibrated test probabilities)."""
     class_names = tuple(data.dataset.class_names)
     pos = class_names.index("malignant")
-    # Training used balanced class weights, so calibration is for equal prevalence too (see fit_temperature).
-    temperature = fit_temperature(val_probabilities, data.y["val"], balanced=config.class_weight)
-    val_cal = apply_temperature(val_probabilities, temperature)
-    test_cal = apply_temperature(probabilities, temperature)
-    threshold = threshold_for_sensitivity(val_cal[:, pos], data.y["val"] == pos, TARGET_SENSITIVITY)
-    # At 0.5 (argmax, unchanged by temperature scaling): comparable with the paper.
-    metrics = evaluate_probabilities(data.y["test"], test_cal, class_names, 0.5, seed=config.seed)
-    metrics["collapsed_to_one_class"] = collapsed(test_cal, 0.5, pos)
-    operating = evaluate_probabilities(data.y["test"], test_cal, class_names, threshold, seed=config.seed)
-    metrics["operating_point"] = operating_point(operating)
-    metrics["calibration"] = {
-        "temperature": temperature,
-        "ece_test_before": expected_calibration_error(data.y["test"] == pos, probabilities[:, pos]),
-        "ece_test_after": expected_calibration_error(data.y["test"] == pos, test_cal[:, pos]),
-        "ece_val_before": expected_calibration_error(data.y["val"] == pos, val_probabilities[:, pos]),
-        "ece_val_after": expected_calibration_error(data.y["val"] == pos, val_cal[:, pos]),
-    }
+    scored = calibrate_and_score(data.y["val"], val_probabilities, data.y["test"], probabilities, class_names,
+                                 method=config.calibration, balanced=config.class_weight, seed=config.seed)
+    metrics, operating, threshold, test_cal = (scored["metrics"], scored["operating"], scored["threshold"],
+                                               scored["test_cal"])
     n_val_pos = int(np.sum(data.y["val"] == pos))
     frozen_epochs = history.pop("frozen_epochs", None)
     fine_tuning_kept = history.pop("fine_tuning_kept", None)
@@ -141,11 +171,8 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "tuned_layers": list(saved_part.layers) if part_kind == "tuned" else None,
         "backbone": backbone.card() if backbone is not None else None,
         "threshold": threshold,
-        "threshold_rule": (f"highest threshold on calibrated P(malignant) with sensitivity >= "
-                           f"{TARGET_SENSITIVITY:.0%} on the validation split ({n_val_pos} malignant images)"),
-        "calibration": {"method": "temperature", "temperature": temperature, "fitted_on": "validation split",
-                        "prevalence": ("equal (classes weighted equally, as in training)" if config.class_weight
-                                       else "as in the validation split")},
+        "threshold_rule": threshold_rule(n_val_pos),
+        "calibration": calibration_entry(scored["calibration"], config.class_weight),
         "training": {
             "data": str(Path(config.data).resolve()),
             "layout": data.dataset.layout,
@@ -193,6 +220,13 @@ def _pct(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
 
 
+def _describe(calibration: dict) -> str:
+    try:
+        return describe_calibration(calibration)
+    except (KeyError, TypeError, ValueError):  # evaluate's rows: no calibration fitted there
+        return "n/a"
+
+
 def _num(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
@@ -222,13 +256,13 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
         if op and cal:
             operating_rows.append(
                 f"| {name} | {op['threshold']:.3f} | {_pct(op['sensitivity'])} ({_ci(op['sensitivity_ci'])}) | "
-                f"{_pct(op['specificity'])} ({_ci(op['specificity_ci'])}) | {cal['temperature']:.2f} | "
+                f"{_pct(op['specificity'])} ({_ci(op['specificity_ci'])}) | {_describe(cal)} | "
                 f"{_num(cal['ece_test_before'])} -> {_num(cal['ece_test_after'])} |")
     text = "\n".join(lines) + "\n"
     if operating_rows:
         text += ("\nAt each model's operating point (chosen on its training run's validation split for sensitivity "
-                 ">= 95 %; temperature scaling fitted on that split):\n\n"
-                 "| model | threshold | sens. % (95% CI) | spec. % (95% CI) | temperature | test ECE before -> after |\n"
+                 ">= 95 %; calibration fitted on that split):\n\n"
+                 "| model | threshold | sens. % (95% CI) | spec. % (95% CI) | calibration | test ECE before -> after |\n"
                  "|---|---|---|---|---|---|\n" + "\n".join(operating_rows) + "\n")
     return text
 

@@ -7,7 +7,8 @@
   whole MobileNetV2 fine-tuned at a low learning rate after the head has converged, and the CNN with
   global average pooling instead of its 22 M-weight Flatten -> Dense layer. The CNN and MobileNetV2's
   fine-tuning run longer (more patience: their validation loss is noisy) with the learning rate halved
-  whenever the validation loss stalls.
+  whenever the validation loss stalls. Probabilities are calibrated with a slope and an intercept on the
+  logit (the paper preset: a temperature alone).
 
 Both are plain :class:`~trainer.config.TrainConfig` values; any field can still be overridden.
 """
@@ -23,7 +24,8 @@ PRESETS: dict[str, dict] = {
                  aug_copies=2, cnn_head="gap", cnn_epochs=12, cnn_patience=8,
                  finetune={"vgg16": {"epochs": 6, "learning_rate": 1e-5},
                            "mobilenetv2": {"epochs": 20, "learning_rate": 5e-5, "patience": 6}},
-                 plateau={"cnn": {"factor": 0.5, "patience": 3}, "mobilenetv2": {"factor": 0.5, "patience": 2}}),
+                 plateau={"cnn": {"factor": 0.5, "patience": 3}, "mobilenetv2": {"factor": 0.5, "patience": 2}},
+                 calibration="logistic"),
 }
 # The paper compared MobileNetV2 without naming its width; the offline weights here are alpha 0.35.
 PRESET_MOBILENET_ALPHA = 0.35

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import os
 import shutil
 import time
@@ -31,8 +32,8 @@ from trainer.finetune import finetune_end_to_end, finetune_vgg16, merge_historie
 from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_head, feature_extractor,
                             load_backbone)
 from trainer.bundle import TunedParts, read_card
-from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE
-from trainer.calibration import apply_temperature
+from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE, probability_text
+from trainer.calibration import apply_calibration
 from trainer.outputs import write_bundle_outputs, write_summary
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.splits import Split, make_split
@@ -251,9 +252,11 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     data = prepare_data(config, on_progress, should_stop)
     out.mkdir(parents=True, exist_ok=True)
     kept_rows = _rows_of_other_models(out, data, config.models)
-    # The run folder holds the retrained models and the kept ones (each bundle's card says how it was trained).
+    # The run folder holds the retrained models and the kept ones (each bundle's card says how it was trained);
+    # kept models that an earlier training of this same configuration made count as trained by it.
     kept_models = {row[0] for row in kept_rows}
-    saved = config if not kept_models else saved_config_with_kept(config, kept_models)
+    saved = config if not kept_models else saved_config_with_kept(
+        config, kept_models, also_trained=trained_before(out, config) & kept_models)
     saved.save(out / "config.json")
     _write_split(out / "split.csv", data)
     device = describe_device()
@@ -282,8 +285,8 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
             probabilities=probs, val_probabilities=val_probs, device=device,
             seconds=time.perf_counter() - started, preprocessing=PREPROCESSING[name], trainer_version=__version__,
         )
-        temperature = float(read_card(work_dir)["calibration"]["temperature"])
-        prediction_rows[name] = {"val": apply_temperature(val_probs, temperature), "test": probs}
+        calibration = read_card(work_dir)["calibration"]
+        prediction_rows[name] = {"val": apply_calibration(val_probs, calibration), "test": probs}
         final = out / name
         if final.exists():
             old = out / f".old-{name}"
@@ -305,12 +308,37 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
 
 
-def saved_config_with_kept(config: TrainConfig, kept_models) -> TrainConfig:
+def saved_config_with_kept(config: TrainConfig, kept_models, also_trained=()) -> TrainConfig:
     """What config.json says of a run that kept some models of an earlier training: every model in the
-    folder, and which of them this configuration did not train (their cards say how they were)."""
-    kept = sorted(set(kept_models) - set(config.models))
-    return dataclasses.replace(config, models=tuple(m for m in ARCHITECTURES if m in kept or m in config.models),
-                               extra=dict(config.extra, kept_models=kept))
+    folder, and which of them this configuration did not train (their cards say how they were).
+    ``also_trained``: kept models that an earlier training of this same configuration made."""
+    trained = set(config.models) | set(also_trained)
+    kept = sorted(set(kept_models) - trained)
+    extra = dict(config.extra, kept_models=kept) if kept else dict(config.extra)
+    return dataclasses.replace(config, models=tuple(m for m in ARCHITECTURES if m in kept or m in trained),
+                               extra=extra)
+
+
+def _what_was_trained(config: TrainConfig) -> dict:
+    """A configuration as json, without which models it names and where its features were cached."""
+    saved = json.loads(json.dumps(config.to_json()))
+    saved["extra"] = {k: v for k, v in saved.get("extra", {}).items() if k != "kept_models"}
+    for key in ("models", "cache_dir"):
+        saved.pop(key, None)
+    return saved
+
+
+def trained_before(out: str | Path, config: TrainConfig) -> set[str]:
+    """The models in the run ``out`` that an earlier training with this configuration (other models aside)
+    made, by its config.json; empty when there is none or it differs."""
+    try:
+        saved = TrainConfig.from_json(json.loads((Path(out) / "config.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return set()
+    if _what_was_trained(saved) != _what_was_trained(config):
+        return set()
+    return {m for m in saved.models if m not in saved.extra.get("kept_models", ())
+            and (Path(out) / m / "card.json").is_file()}
 
 
 _PREDICTION_COLUMNS = ["model", "split", "path", "label", "p_malignant"]
@@ -348,7 +376,7 @@ def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str,
         for name, parts in rows.items():
             for part in ("val", "test"):
                 for p, y, prob in zip(data.paths[part], data.y[part], parts[part][:, pos]):
-                    writer.writerow([name, part, p, data.dataset.class_names[int(y)], f"{float(prob):.6f}"])
+                    writer.writerow([name, part, p, data.dataset.class_names[int(y)], probability_text(prob)])
 
 
 def _split_rows(data: PreparedData) -> list[list[str]]:

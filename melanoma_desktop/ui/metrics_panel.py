@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushB
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from melanoma_desktop import DISCLAIMER
+from trainer.calibration import describe_calibration
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
 from trainer.reports import BundleReport, read_report
 
@@ -46,12 +47,12 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
         ("Version", card.get("version", "")),
         ("Test images", str(m.get("n", "n/a"))),
         ("ROC AUC (95% CI)", "n/a" if auc is None else f"{auc:.3f}  ({auc_ci[0]:.3f} – {auc_ci[1]:.3f})"),
-        ("Accuracy at 0.5", _pct_ci(m.get("accuracy"), m.get("accuracy_ci"))),
+        ("Accuracy at the model's 0.5", _pct_ci(m.get("accuracy"), m.get("accuracy_ci"))),
         ("Threshold (card)", f"{card.get('threshold', 0.5):.3f}"),
         ("Sensitivity at threshold", _pct_ci(op.get("sensitivity"), op.get("sensitivity_ci"))),
         ("Specificity at threshold", _pct_ci(op.get("specificity"), op.get("specificity_ci"))),
         ("Accuracy at threshold", _pct_ci(op.get("accuracy"), op.get("accuracy_ci"))),
-        ("Calibration", f"temperature {cal.get('temperature', 1.0):.2f}; test ECE "
+        ("Calibration", f"{describe_calibration(card.get('calibration', cal))}; test ECE "
                         f"{cal.get('ece_test_before', math.nan):.3f} → {cal.get('ece_test_after', math.nan):.3f}"),
         ("Trained on", f"{training.get('data', 'n/a')} ({training.get('layout', '?')})"),
         *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],

@@ -20,7 +20,8 @@ def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
     cards = {read_card(b)["name"]: read_card(b) for b in find_bundles(SHIPPED)}
     assert set(cards) == {"cnn", "vgg16", "mobilenetv2"}
     for card in cards.values():
-        assert 0 < card["threshold"] < 1 and card["calibration"]["temperature"] > 0
+        assert 0 < card["threshold"] < 1 and card["calibration"]["method"] in ("temperature", "logistic")
+        assert card["calibration"]["fitted_on"] == "validation split"
         assert card["metrics"]["test"]["sensitivity"] is not None
     ensemble = read_ensemble(SHIPPED)
     assert ensemble is not None and ensemble["members"] == {n: c["version"] for n, c in cards.items()}
@@ -28,7 +29,7 @@ def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
 
 def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_data, shared_backbones):
     from trainer.bundle import load_bundle
-    from trainer.calibration import apply_temperature
+    from trainer.calibration import apply_calibration
     from trainer.data import decode_samples, discover
 
     samples = discover(shared_data / "ham10000").samples[:3]
@@ -41,7 +42,7 @@ def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_da
     for bundle_dir in find_bundles(SHIPPED):
         bundle = load_bundle(bundle_dir, shared_backbones)
         raw = np.asarray(bundle.model.predict_on_batch(images.astype("float32")))
-        calibrated = apply_temperature(raw, bundle.temperature)[:, bundle.class_names.index("malignant")]
+        calibrated = apply_calibration(raw, bundle.calibration)[:, bundle.class_names.index("malignant")]
         for line, expected in zip(lines, calibrated):
             got = next(m for m in line["models"] if m["name"] == bundle.name)
             assert got["threshold"] == pytest.approx(bundle.threshold)

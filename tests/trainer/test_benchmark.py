@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from trainer.benchmark import README_END, README_START, run_benchmark, update_readme
+from trainer.benchmark import README_END, README_START, results_markdown, run_benchmark, update_readme
 from trainer.errors import ConfigError
 
 QUICK = dict(models=("cnn", "mobilenetv2"), epochs=1, cnn_epochs=1, batch_size=8, aug_copies=1, allow_download=False,
@@ -122,3 +122,46 @@ def test_extra_data_run_keeps_the_other_models_and_scores_only_unseen_external_i
     run_benchmark(data, root / "out", presets=("best",), extra_data=[{"data": str(isic), "source_split": "train"}],
                   extra_models=("cnn",), **kwargs)
     assert card.stat().st_mtime_ns == before  # the finished extra run is reused
+
+    # one more extra model: only that one is trained into the run, the finished one stays
+    results = run_benchmark(data, root / "out", presets=("best",), extra_data=[{"data": str(isic),
+                                                                                 "source_split": "train"}],
+                            extra_models=("cnn", "mobilenetv2"), **kwargs)
+    assert card.stat().st_mtime_ns == before
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["models"] == ["cnn", "mobilenetv2"] and saved["extra"] == {}
+    retrained = json.loads((run / "mobilenetv2" / "card.json").read_text())
+    assert retrained["training"]["extra_data"] and retrained["version"] != json.loads(
+        (root / "out" / "best" / "mobilenetv2" / "card.json").read_text())["version"]
+    assert {r["path"] for r in rows(run, "mobilenetv2")} == {r["path"] for r in rows(run, "cnn")}
+    extra = results["presets"]["best-extra"]
+    assert set(extra["models"]) == {"cnn", "mobilenetv2", "ensemble"}
+    assert "; " not in results_markdown(results).split("| best + isic train | Ensemble")[1].split("|")[0]
+    mobilenet_card = run / "mobilenetv2" / "card.json"
+    before = mobilenet_card.stat().st_mtime_ns
+    run_benchmark(data, root / "out", presets=("best",), extra_data=[{"data": str(isic), "source_split": "train"}],
+                  extra_models=("cnn", "mobilenetv2"), **kwargs)
+    assert mobilenet_card.stat().st_mtime_ns == before and card.stat().st_mtime_ns != 0
+
+
+def test_a_finished_run_with_another_calibration_is_recalibrated_not_retrained(bench):
+    root, results, kwargs, data = bench
+    run = root / "out" / "best"
+    assert results["presets"]["best"]["config"]["calibration"] == "logistic"  # the best preset's
+    assert json.loads((run / "cnn" / "card.json").read_text())["calibration"]["method"] == "logistic"
+    model = run / "cnn" / "model.keras"
+    before = model.stat().st_mtime_ns
+    kwargs = dict(kwargs, overrides=dict(QUICK, calibration="temperature"))
+    again = run_benchmark(data, root / "out", presets=("best",), **kwargs)
+    assert model.stat().st_mtime_ns == before
+    assert json.loads((run / "cnn" / "card.json").read_text())["calibration"]["method"] == "temperature"
+    assert again["presets"]["best"]["config"]["calibration"] == "temperature"
+    assert "best: a temperature" in results_markdown(again)
+    # operating points are chosen on the same validation ranks: the same test decisions
+    for name in ("cnn", "mobilenetv2"):
+        old, new = results["presets"]["best"]["models"][name], again["presets"]["best"]["models"][name]
+        assert new["test_at_threshold"]["sensitivity"] == pytest.approx(old["test_at_threshold"]["sensitivity"])
+        assert new["test"]["accuracy"] == pytest.approx(old["test"]["accuracy"])  # at the model's own 0.5
+    run_benchmark(data, root / "out", presets=("best",), **dict(kwargs, overrides=QUICK))
+    assert json.loads((run / "cnn" / "card.json").read_text())["calibration"]["method"] == "logistic"
+    assert model.stat().st_mtime_ns == before

@@ -105,6 +105,9 @@ def test_wrong_backbone_is_refused(tiny_run, tmp_path):
     (lambda c: c.pop("threshold"), "threshold"),
     (lambda c: c.update(schema_version=99), "schema version 99"),
     (lambda c: c.update(class_names="benign"), "class_names"),
+    (lambda c: c.update(calibration={"method": "logistic", "slope": -1.0, "intercept": 0.2}), "positive 'slope'"),
+    (lambda c: c.update(calibration={"method": "logistic", "slope": 1.0}), "numeric 'intercept'"),
+    (lambda c: c.update(calibration={"method": "isotonic"}), "unknown calibration method 'isotonic'"),
 ])
 def test_malformed_cards_are_refused(tiny_run, tmp_path, change, message):
     import shutil
