@@ -64,7 +64,7 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         results[bundle.name] = metrics
         keras.backend.clear_session()
     text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",
-            f"Calibrated probabilities. First table at 0.5 on P(malignant); second at each card's own threshold. "
+            f"Calibrated probabilities. First table at each model's own 0.5 (its argmax); second at each card's own threshold. "
             f"{len(unreadable)} unreadable file(s) left out.", "",
             metrics_table(results, paper=PAPER_ACCURACY if split == "test" and protocols == {"paper"} else None),
             f"_{DISCLAIMER}_", ""]

@@ -276,7 +276,8 @@ def write_summary(out: Path, config, data, all_metrics: dict, seconds: float, de
         f"test {counts['test']}; {len(data.skipped)} file(s) skipped (see skipped.txt).",
         f"Models: {', '.join(config.models)}. Device: {device}. Wall time: {seconds / 60:.1f} min.",
         "",
-        "Test set, threshold 0.5 on P(malignant) (argmax, as in the paper). Confidence intervals: Wilson "
+        "Test set, at each model's own 0.5 (its argmax, as in the paper; on the calibrated scale where a logistic "
+        "calibration moves it). Confidence intervals: Wilson "
         "(proportions), bootstrap with 1,000 resamples (AUC).",
         "",
         metrics_table(all_metrics),

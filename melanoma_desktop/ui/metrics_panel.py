@@ -52,8 +52,9 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
         ("Sensitivity at threshold", _pct_ci(op.get("sensitivity"), op.get("sensitivity_ci"))),
         ("Specificity at threshold", _pct_ci(op.get("specificity"), op.get("specificity_ci"))),
         ("Accuracy at threshold", _pct_ci(op.get("accuracy"), op.get("accuracy_ci"))),
-        ("Calibration", f"{describe_calibration(card.get('calibration', cal))}; test ECE "
-                        f"{cal.get('ece_test_before', math.nan):.3f} → {cal.get('ece_test_after', math.nan):.3f}"),
+        ("Calibration", describe_calibration(card.get("calibration", cal))),
+        ("Test ECE before → after", f"{cal.get('ece_test_before', math.nan):.3f} → "
+                                    f"{cal.get('ece_test_after', math.nan):.3f}"),
         ("Trained on", f"{training.get('data', 'n/a')} ({training.get('layout', '?')})"),
         *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],
         ("Protocol, seed", f"{training.get('protocol', '?')}, {training.get('split_seed', '?')}"),
@@ -90,7 +91,7 @@ def make_figures(report: BundleReport) -> dict[str, Figure]:
     if m.get("confusion_matrix"):
         figures["confusion_matrix"] = draw_confusion_matrix(Figure(figsize=(6.0, 2.9)), m["confusion_matrix"],
                                                             m.get("class_names", ["benign", "malignant"]),
-                                                            f"{name}: confusion matrix (threshold 0.5)")
+                                                            f"{name}: confusion matrix (model's own 0.5)")
     roc = m.get("roc_curve", {})
     if roc.get("fpr"):
         fig = Figure(figsize=(4.2, 3.6))
@@ -116,7 +117,7 @@ class ModelMetricsColumn(QWidget):
         title = QLabel(f"<b>{report.card.get('display_name', report.card['name'])}</b>")
         layout.addWidget(title)
         layout.addWidget(_table(summary_rows(report), ["", "value"]))
-        layout.addWidget(QLabel("Classification report (test, threshold 0.5)"))
+        layout.addWidget(QLabel("Classification report (test, at the model's own 0.5: its argmax)"))
         layout.addWidget(_table(report_rows(report.metrics), ["class", "precision", "recall", "F1", "support"]))
         self.canvases = {}
         for key, fig in self.figures.items():

@@ -189,3 +189,19 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
     odd = dict(training, counts={**training["counts"], "extra": [{"benign": 1}]})
     assert "train 7333/835" in dict(summary_rows(BundleReport(Path("."), {"training": odd}, {})))["Split (benign/malignant)"]
     assert "train 8168" in about_html([ModelInfo("vgg16", "VGG16", version="v1", training=odd)])
+
+
+def test_metrics_panel_says_how_each_card_is_calibrated():
+    from pathlib import Path
+
+    from melanoma_desktop.ui.metrics_panel import summary_rows
+    from trainer.reports import BundleReport
+
+    logistic = {"method": "logistic", "slope": 0.73, "intercept": 0.66, "positive_index": 1}
+    metrics = {"calibration": dict(logistic, ece_test_before=0.131, ece_test_after=0.053)}
+    rows = dict(summary_rows(BundleReport(Path("."), {"calibration": logistic}, metrics)))
+    assert rows["Calibration"] == "logistic (slope 0.73, intercept +0.66)"
+    assert rows["Test ECE before → after"] == "0.131 → 0.053"
+    older = dict(summary_rows(BundleReport(Path("."), {"calibration": {"method": "temperature", "temperature": 1.4}},
+                                           {})))
+    assert older["Calibration"] == "temperature 1.40"

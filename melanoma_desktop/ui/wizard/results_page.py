@@ -10,9 +10,10 @@ import numpy as np
 from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage
 
 from melanoma_desktop.ui.worker import Job
+from trainer.calibration import model_half_point
 from trainer.cards import read_card
 
-COLUMNS = ["model", "which", "accuracy (0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
+COLUMNS = ["model", "which", "accuracy (own 0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
            "threshold", "version"]
 
 
@@ -49,7 +50,7 @@ def compare_with_active(run_dir: Path, names: list[str], active_dirs: dict[str, 
             continue
         probs = bundle.predict_proba(decoded.images)
         names_ = tuple(bundle.class_names)
-        at_half = evaluate_probabilities(y, probs, names_, 0.5, n_boot=0)
+        at_half = evaluate_probabilities(y, probs, names_, model_half_point(bundle.calibration), n_boot=0)
         at_thr = evaluate_probabilities(y, probs, names_, bundle.threshold, n_boot=0)
         out[name] = {"accuracy": at_half["accuracy"], "roc_auc": at_half["roc_auc"],
                      "sensitivity": at_thr["sensitivity"], "specificity": at_thr["specificity"],
