@@ -25,7 +25,7 @@ import numpy as np
 
 from trainer.calibration import model_half_point
 from trainer.cards import EXTERNAL_FILE, find_bundles, read_card, probability_text
-from trainer.config import TrainConfig
+from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.ensemble import mean_from_predictions, fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
@@ -39,9 +39,6 @@ from trainer.train import PREDICTIONS_FILE, run_training, saved_config_with_kept
 
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
-# Configuration fields that change where things are kept, not what is trained: a finished run is reused whatever
-# they were (a run trained with another --cache-dir is the same run).
-NOT_RESULTS = ("cache_dir",)
 EXTRA_RUN = "best-extra"  # the best preset with extra training data for some models (run_benchmark)
 
 
@@ -60,7 +57,8 @@ def _finished_run(config, saved_as=None, ignoring=()) -> bool:
     # A field the saved configuration predates takes its default, which is what that run did.
     known = json.loads(json.dumps(TrainConfig.from_json(saved).to_json()))
     wanted = json.loads(json.dumps((saved_as or config).to_json()))
-    same = set(saved) <= set(known) and all(known[k] == wanted[k] for k in wanted if k not in NOT_RESULTS + tuple(ignoring))
+    ignored = NOT_TRAINING_FIELDS + tuple(ignoring)
+    same = set(saved) <= set(known) and all(known[k] == wanted[k] for k in wanted if k not in ignored)
     return same and (out / PREDICTIONS_FILE).is_file() and all((out / m / "card.json").is_file() for m in config.models)
 
 

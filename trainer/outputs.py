@@ -220,13 +220,6 @@ def _pct(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
 
 
-def _describe(calibration: dict) -> str:
-    try:
-        return describe_calibration(calibration)
-    except (KeyError, TypeError, ValueError):  # evaluate's rows: no calibration fitted there
-        return "n/a"
-
-
 def _num(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
@@ -256,7 +249,7 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
         if op and cal:
             operating_rows.append(
                 f"| {name} | {op['threshold']:.3f} | {_pct(op['sensitivity'])} ({_ci(op['sensitivity_ci'])}) | "
-                f"{_pct(op['specificity'])} ({_ci(op['specificity_ci'])}) | {_describe(cal)} | "
+                f"{_pct(op['specificity'])} ({_ci(op['specificity_ci'])}) | {describe_calibration(cal)} | "
                 f"{_num(cal['ece_test_before'])} -> {_num(cal['ece_test_after'])} |")
     text = "\n".join(lines) + "\n"
     if operating_rows:

@@ -21,7 +21,7 @@ import numpy as np
 
 from trainer import __version__
 from trainer.augment import Augmenter
-from trainer.config import TrainConfig
+from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data import (Dataset, Sample, check_trainable, decode_samples, discover, only_source_split,
                           without_unreadable)
 from trainer.errors import DatasetLayoutError
@@ -323,7 +323,7 @@ def _what_was_trained(config: TrainConfig) -> dict:
     """A configuration as json, without which models it names and where its features were cached."""
     saved = json.loads(json.dumps(config.to_json()))
     saved["extra"] = {k: v for k, v in saved.get("extra", {}).items() if k != "kept_models"}
-    for key in ("models", "cache_dir"):
+    for key in ("models", *NOT_TRAINING_FIELDS):
         saved.pop(key, None)
     return saved
 

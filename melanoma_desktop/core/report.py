@@ -90,7 +90,8 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
             hax.set_title(f"Grad-CAM: {name}", fontsize=8)
     fig.text(0.06, 0.06, textwrap.fill("Probabilities are calibrated on validation data (each model card says how) "
                                        "and compared with each model's own threshold, chosen for 95 % sensitivity on "
-                                       "validation data. Test metrics are from the model cards. " + DISCLAIMER, 110), fontsize=7, va="top")
+                                       "validation data. Test metrics are from the model cards. " + DISCLAIMER, 110),
+             fontsize=7, va="top")
     return fig
 
 
