@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,19 @@ class ModelInfo:
     available: bool = True
     reason: str = ""  # why it is unavailable and how to fix it
     bundle_dir: str = ""
+
+    def training_summary(self) -> str:
+        """One line from the card: the data, any extra training sources, the protocol and split sizes,
+        e.g. '/data/ham10000 + isic2017 (train) 2000 images, protocol extended (train 8168, val 1088)'."""
+        t = self.training
+        extra = ""
+        for entry in t.get("extra_data") or []:
+            split = f" ({entry['source_split']})" if entry.get("source_split") else ""
+            n = int(entry.get("benign", 0)) + int(entry.get("malignant", 0))
+            extra += f" + {Path(str(entry.get('data', '?'))).name}{split} {n} images"
+        counts = ", ".join(f"{part} {sum(v.values())}" for part, v in t.get("counts", {}).items()
+                           if isinstance(v, dict)) or "n/a"
+        return f"{t.get('data', 'n/a')}{extra}, protocol {t.get('protocol')} ({counts})"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from melanoma_desktop.core.records import ModelInfo, TriageRecord
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 32
+TEXT_COLUMNS = 50  # the case text beside the image, monospace: what fits before the page's right edge
+TABLE_WIDTHS = [0.10, 0.31, 0.11, 0.09, 0.09, 0.09, 0.07, 0.07, 0.07]
 
 
 def _rgb_for(record: TriageRecord) -> np.ndarray | None:
@@ -66,31 +68,40 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
              f"image quality: {record.quality_label}", "",
              f"clinician label: {record.clinician_label or '(none)'}; reviewed: {'yes' if record.reviewed else 'no'}",
              "note: " + (record.note or "(none)")]
-    wrapped = "\n".join(textwrap.fill(line, 58) if line else "" for line in lines)
+    wrapped = "\n".join(textwrap.fill(line, TEXT_COLUMNS) if line else "" for line in lines)
     fig.text(0.48, 0.90, wrapped, fontsize=8.5, va="top", family="monospace")
     by_info = {i.name: i for i in infos}
     rows = [["model", "version", "P(malignant)", "says", "threshold", "test acc.", "AUC", "sens.", "spec."]]
+    trained_on = []
     for p in record.predictions:
-        m = by_info.get(p.name, ModelInfo(p.name, p.name)).test_metrics
-        rows.append([p.name, p.version[-22:], f"{p.p_malignant:.3f}", p.label, f"{p.threshold:.3f}",
+        info = by_info.get(p.name, ModelInfo(p.name, p.name))
+        m = info.test_metrics
+        rows.append([p.name, p.version, f"{p.p_malignant:.3f}", p.label, f"{p.threshold:.3f}",
                      _fmt(m.get("accuracy")), _fmt(m.get("roc_auc"), False), _fmt(m.get("sensitivity")),
                      _fmt(m.get("specificity"))])
-    table_ax = fig.add_axes([0.06, 0.44, 0.88, 0.14])
+        if info.training:
+            trained_on.append(textwrap.fill(f"{p.name} trained on {info.training_summary()}", 120,
+                                            subsequent_indent="    "))
+    table_ax = fig.add_axes([0.06, 0.50, 0.88, 0.09])
     table_ax.axis("off")
-    table = table_ax.table(cellText=rows, loc="upper center", cellLoc="left")
+    table = table_ax.table(cellText=rows, loc="upper center", cellLoc="left", colWidths=TABLE_WIDTHS)
     table.auto_set_font_size(False)
-    table.set_fontsize(7)
+    table.set_fontsize(6.5)
     table.scale(1, 1.3)
+    fig.text(0.06, 0.485, "\n".join(trained_on), fontsize=6.5, va="top", color="#333")
     if heatmaps and rgb is not None:
         names = [p.name for p in record.predictions if p.name in heatmaps]
         for k, name in enumerate(names):
             hax = fig.add_axes([0.06 + k * 0.30, 0.12, 0.27, 0.27])
             hax.imshow(overlay(rgb, heatmaps[name], 0.6))
             hax.axis("off")
-            hax.set_title(f"Grad-CAM: {name}", fontsize=8)
+            hax.set_title(f"Grad-CAM: {name}" if heatmaps[name].max() > 1e-3 else
+                          f"Grad-CAM: {name}\nno region raises P(malignant)", fontsize=8)
     fig.text(0.06, 0.06, textwrap.fill("Probabilities are calibrated on validation data (each model card says how) "
                                        "and compared with each model's own threshold, chosen for 95 % sensitivity on "
-                                       "validation data. Test metrics are from the model cards. " + DISCLAIMER, 110),
+                                       "validation data. Test metrics are from the model cards: accuracy, sensitivity "
+                                       "and specificity at that threshold, on the model's held-out test images. "
+                                       + DISCLAIMER, 110),
              fontsize=7, va="top")
     return fig
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -34,16 +33,6 @@ def _ensemble_rows(ensemble: dict | None, note: str) -> list[str]:
             f"{html.escape(str(ensemble.get('threshold_rule', '')))}</small></td></tr>"]
 
 
-def _extra_sources(training: dict) -> str:
-    """' + isic2017 (train) 2000 images' per extra training source in a card (html-escaped)."""
-    parts = []
-    for entry in training.get("extra_data") or []:
-        split = f" ({entry['source_split']})" if entry.get("source_split") else ""
-        n = int(entry.get("benign", 0)) + int(entry.get("malignant", 0))
-        parts.append(f" + {Path(str(entry.get('data', '?'))).name}{split} {n} images")
-    return html.escape("".join(parts))
-
-
 def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> str:
     rows = []
     for info in infos:
@@ -51,16 +40,12 @@ def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_no
             rows.append(f"<tr><td><b>{html.escape(info.display_name)}</b></td><td colspan=3>unavailable: "
                         f"{html.escape(info.reason)}</td></tr>")
             continue
-        m, t = info.test_metrics, info.training
-        counts = t.get("counts", {})
-        trained = ", ".join(f"{part} {sum(v.values())}" for part, v in counts.items()
-                            if isinstance(v, dict)) or "n/a"
+        m = info.test_metrics
         rows.append(
             f"<tr><td><b>{html.escape(info.display_name)}</b><br><small>{html.escape(info.version)}</small></td>"
             f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
             f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td></tr>"
-            f"<tr><td colspan=4><small>trained on {html.escape(str(t.get('data', 'n/a')))}{_extra_sources(t)}, "
-            f"protocol {html.escape(str(t.get('protocol')))} ({html.escape(trained)}); threshold "
+            f"<tr><td colspan=4><small>trained on {html.escape(info.training_summary())}; threshold "
             f"{info.threshold:.3f}</small></td></tr>")
     if rows:
         rows += _ensemble_rows(ensemble, ensemble_note)

@@ -25,6 +25,26 @@ def test_case_report_has_file_name_heatmaps_and_disclaimer(tmp_path):
         assert expected in text, expected
 
 
+def test_case_report_shows_whole_versions_training_data_and_empty_heatmaps(tmp_path):
+    from dataclasses import replace
+
+    fake = FakeClassifier()
+    record = next(triage_paths([grey_image(tmp_path / "case.png", 70, 224)], fake)).record
+    long_version = "mobilenetv2-20261126-053348-78294b75"
+    record.predictions = [replace(p, version=long_version) if p.name == "mobilenetv2" else p
+                          for p in record.predictions]
+    training = {"data": "/data/ham10000", "protocol": "extended", "counts": {"train": {"benign": 5, "malignant": 3}},
+                "extra_data": [{"data": "/data/isic2017", "source_split": "train", "benign": 2, "malignant": 1}]}
+    infos = [replace(i, training=training) if i.name == "vgg16" else i for i in fake.model_infos()]
+    heatmaps = {"cnn": np.zeros((224, 224), np.float32), "vgg16": np.full((224, 224), 0.8, np.float32)}
+    write_case_pdf(tmp_path / "case.pdf", record, infos, heatmaps)
+    text = " ".join(_text(tmp_path / "case.pdf").split())
+    assert long_version in text
+    assert "vgg16 trained on /data/ham10000 + isic2017 (train) 3 images, protocol extended (train 8)" in text
+    assert "Grad-CAM: cnn no region raises P(malignant)" in text
+    assert "Grad-CAM: vgg16 no region" not in text
+
+
 def test_batch_report_lists_every_case(tmp_path):
     fake = FakeClassifier()
     files = [grey_image(tmp_path / f"case_{i}.png", 40 * i + 20, 64) for i in range(4)]
