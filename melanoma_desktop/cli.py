@@ -52,7 +52,7 @@ def run_triage(args: argparse.Namespace) -> int:
             c = record.consensus
             per_model = "  ".join(f"{p.name}={p.p_malignant:.3f}{'*' if p.label == 'malignant' else ''}"
                                   for p in record.predictions)
-            ensemble = f" (ensemble: {c.ensemble_label})" if c.ensemble_label else ""
+            ensemble = f" (ensemble={c.ensemble_p_malignant:.3f}: {c.ensemble_label})" if c.ensemble_label else ""
             print(f"{record.path}\tmean={c.mean_p_malignant:.3f}\t{c.label}{ensemble}\t{per_model}", flush=True)
     if args.report:
         from melanoma_desktop.core.report import write_batch_pdf

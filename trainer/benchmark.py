@@ -27,7 +27,7 @@ from trainer.calibration import model_half_point
 from trainer.cards import EXTERNAL_FILE, find_bundles, read_card, probability_text
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
-from trainer.ensemble import mean_from_predictions, fit_ensemble, read_predictions, summary
+from trainer.ensemble import ensemble_probability, mean_from_predictions, fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
 from trainer.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
@@ -120,19 +120,20 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
                         "ece_noise_floor": ece_noise_floor(p, seed=config.seed),
                         "training_seconds": card.get("training_seconds")}
     fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
-    ensemble_name = "Ensemble (mean of the three calibrated P(malignant))" + (
+    ensemble_name = "Ensemble (mean of the three calibrated P(malignant), calibrated)" + (
         f"; {', '.join(read_card(run_dir / m).get('display_name', m) for m in kept)} as in `best`" if kept else "")
+    p_test = ensemble_probability(mean_from_predictions(preds, list(fitted["members"]), "test")[0], fitted)
     models["ensemble"] = {"display_name": ensemble_name,
-                          "threshold": fitted["threshold"], "test": summary(fitted["test"]), "ece_before": None,
-                          "ece_after": fitted["test"]["ece"], "test_at_threshold": summary(fitted["test_at_threshold"]),
-                          "ece_noise_floor": ece_noise_floor(
-                              mean_from_predictions(preds, list(fitted["members"]), "test")[0], seed=config.seed)}
+                          "threshold": fitted["threshold"], "test": summary(fitted["test"]),
+                          "ece_before": fitted["ece"]["ece_test_before"], "ece_after": fitted["ece"]["ece_test_after"],
+                          "test_at_threshold": summary(fitted["test_at_threshold"]),
+                          "ece_noise_floor": ece_noise_floor(p_test, seed=config.seed)}
     if external is not None:
         ext_dir, images, paths, labels, held_out = external
         scored = np.ones(len(paths), bool) if not trained_on_external else held_out
         ext = _external_probabilities(run_dir, ext_dir, images[scored], [q for q, s in zip(paths, scored) if s],
                                       backbones, on_progress, should_stop)
-        ext["ensemble"] = np.mean([ext[m] for m in fitted["members"]], axis=0)
+        ext["ensemble"] = ensemble_probability(np.mean([ext[m] for m in fitted["members"]], axis=0), fitted)
         for name, p in ext.items():
             if name not in models:
                 continue
@@ -276,8 +277,6 @@ def _ece(v) -> str:
 
 def _ece_cell(m: dict) -> str:
     floor = f" [{_ece(m['ece_noise_floor'])}]" if m.get("ece_noise_floor") is not None else ""
-    if m["ece_before"] is None:
-        return f"{_ece(m['ece_after'])}{floor} (mean of calibrated)"
     return f"{_ece(m['ece_before'])} -> {_ece(m['ece_after'])}{floor}"
 
 
@@ -295,9 +294,10 @@ def results_markdown(results: dict) -> str:
     lines = [f"Measured {results['date']} at commit `{results['commit']}` on {results.get('device', 'this machine')} "
              f"by `python -m trainer benchmark`. 95 % confidence intervals: Wilson (proportions), bootstrap (AUC).",
              "", "**HAM10000, the paper protocol's 240 test images (120 melanoma, 120 other).** Accuracy at the "
-             "model's own 0.5 (its argmax, as in the paper; the ensemble: its mean at 0.5); sensitivity and "
+             "model's own 0.5 (its argmax, as in the paper; the ensemble: its members' mean at 0.5); sensitivity and "
              f"specificity at each model's threshold, chosen on validation for sensitivity >= {TARGET_SENSITIVITY:.0%}. "
-             f"ECE before -> after calibration on validation ({_calibrations(results)}). ECE in brackets: what a "
+             f"ECE before -> after calibration on validation ({_calibrations(results)}; the ensemble: its members' mean, "
+             "then the mean calibrated the same way). ECE in brackets: what a "
              "perfectly calibrated model with the same probabilities would show on these images on average "
              "(sampling noise).", "",
              "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after [noise] | threshold | sens. % | "

@@ -11,7 +11,6 @@ another melanoma prevalence), which one temperature cannot.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
 
 CALIBRATION_METHODS = ("temperature", "logistic")
 
@@ -50,6 +49,8 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, bounds=(0.05,
     if len(labels) == 0 or len(np.unique(labels)) < 2:
         return 1.0
     weights = balanced_weights(labels) if balanced else None
+    from scipy.optimize import minimize_scalar  # fitting only: applying a calibration needs NumPy alone
+
     result = minimize_scalar(lambda log_t: _nll(apply_temperature(probabilities, float(np.exp(log_t))), labels,
                                                 weights),
                              bounds=tuple(np.log(bounds)), method="bounded", options={"xatol": 1e-4})
@@ -91,6 +92,8 @@ def fit_logistic(probabilities: np.ndarray, labels: np.ndarray, positive_index: 
         return float(np.average(np.logaddexp(0.0, s) - target * s, weights=weights))
 
     bounds = [tuple(np.log(slope_bounds)), (-20.0, 20.0)]
+    from scipy.optimize import minimize
+
     result = minimize(nll, x0=np.zeros(2), method="Nelder-Mead", bounds=bounds,
                       options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 2000})
     return float(np.exp(result.x[0])), float(result.x[1])
@@ -119,6 +122,12 @@ def apply_calibration(probabilities: np.ndarray, calibration: dict) -> np.ndarra
         out[:, pos], out[:, 1 - pos] = p, 1.0 - p
         return out
     raise ValueError(f"unknown calibration method {method!r}; expected one of {', '.join(CALIBRATION_METHODS)}")
+
+
+def calibrate_p_positive(p_positive, calibration: dict) -> np.ndarray:
+    """A calibration applied to P(positive) of two classes (e.g. the ensemble's mean), positive at index 1."""
+    p = np.atleast_1d(np.asarray(p_positive, dtype="float64"))
+    return apply_calibration(np.stack([1.0 - p, p], axis=1), dict(calibration, positive_index=1))[:, 1]
 
 
 def uncalibrated_p(p_positive: np.ndarray, calibration: dict) -> np.ndarray:

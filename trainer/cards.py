@@ -161,4 +161,8 @@ def read_ensemble(models_dir: str | os.PathLike) -> dict | None:
     if not (isinstance(members, dict) and members and all(isinstance(v, str) for v in members.values())
             and isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise BundleError(f"{path}: expected 'members' (model name -> version) and a 'threshold' in [0, 1]")
+    if "calibration" in data:  # files written before the ensemble was calibrated have none: the plain mean
+        if not isinstance(data["calibration"], dict):
+            raise BundleError(f"{path}: 'calibration' must be an object, got {data['calibration']!r}")
+        _validate_calibration(data["calibration"], 2, str(path))
     return data

@@ -142,20 +142,20 @@ def _fmt(seconds) -> str:
 
 
 def _ensemble(args) -> None:
+    from trainer.calibration import describe_calibration
     from trainer.ensemble import evaluate_ensemble, fit_ensemble
+    from trainer.metrics import operating_point
     from trainer.outputs import metrics_table
 
     fitted = fit_ensemble(args.run, args.backbones)
-    test = dict(fitted["test"], operating_point=fitted["test_at_threshold"],
-                calibration={"method": "none (mean of calibrated members)", "ece_test_before": float("nan"),
-                             "ece_test_after": fitted["test"]["ece"]})
-    print(f"ensemble of {', '.join(fitted['members'])}: threshold {fitted['threshold']:.3f} (validation)")
-    print(metrics_table({"ensemble": test}, paper=None))
+    print(f"ensemble of {', '.join(fitted['members'])}: calibration {describe_calibration(fitted['calibration'])}, "
+          f"threshold {fitted['threshold']:.3f} (validation)")
+    print(metrics_table({"ensemble": fitted["test"]}, paper=None))
     if args.data:
         external = evaluate_ensemble(args.run, args.data, args.backbones)
-        ext = dict(external["at_0.5"], operating_point=external["at_threshold"],
-                   calibration={"method": "none (mean of calibrated members)", "ece_test_before": float("nan"),
-                                "ece_test_after": external["at_0.5"]["ece"]})
+        ext = dict(external["at_0.5"], operating_point=operating_point(external["at_threshold"]),
+                   calibration=dict(external["calibration"] or {"method": "none (the members' mean)"},
+                                    ece_test_before=external["ece_before"], ece_test_after=external["at_0.5"]["ece"]))
         print(f"on {args.data}:")
         print(metrics_table({"ensemble": ext}, paper=None))
 

@@ -1,5 +1,10 @@
-"""The three-model ensemble: the mean of the members' calibrated P(malignant), with its own
-operating point chosen on the run's validation split (never on test)."""
+"""The three-model ensemble: the mean of the members' calibrated P(malignant), calibrated once more
+(a mean of calibrated probabilities is under-confident) and with its own operating point, both fitted
+on the run's validation split (never on test).
+
+ensemble.json holds the members (name -> version), the ``calibration`` of the mean (as a card's, see
+trainer.calibration; absent in files written before it, which then mean the plain mean) and the
+``threshold`` on the calibrated ensemble probability."""
 
 from __future__ import annotations
 
@@ -10,14 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bundle import load_bundle
-from trainer.calibration import threshold_for_sensitivity
-from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_card
+from trainer.calibration import calibrate_p_positive, model_half_point, threshold_for_sensitivity
+from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_card, read_ensemble
 from trainer.errors import BundleError
 from trainer.data import Sample, decode_samples, discover, without_unreadable
-from trainer.metrics import evaluate_probabilities
-from trainer.outputs import TARGET_SENSITIVITY
+from trainer.metrics import evaluate_probabilities, expected_calibration_error
+from trainer.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
 
-ENSEMBLE_RULE = "mean of the members' calibrated P(malignant)"
+ENSEMBLE_RULE = "mean of the members' calibrated P(malignant), calibrated on validation"
+CLASS_NAMES = ["benign", "malignant"]
 
 
 def _split_part(run_dir: Path, part: str) -> tuple[list[Path], np.ndarray]:
@@ -68,11 +74,29 @@ def mean_from_predictions(preds: dict, members: list[str], split: str) -> tuple[
     return np.mean([preds[name][split][2] for name in members], axis=0), labels
 
 
-def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0) -> dict:
-    """Threshold on the run's validation split, metrics on its test split; writes ensemble.json.
+def ensemble_probability(mean_p_malignant, rule: dict) -> np.ndarray:
+    """The ensemble's P(malignant): the members' mean through the rule's calibration (none: the mean)."""
+    calibration = rule.get("calibration")
+    mean = np.atleast_1d(np.asarray(mean_p_malignant, dtype="float64"))
+    return calibrate_p_positive(mean, calibration) if calibration else mean
 
-    The members' probabilities come from the run's predictions.csv when it has one (no model is run),
-    else from predicting the split's images with each bundle."""
+
+def _members_calibration(run_dir: Path) -> tuple[str, bool]:
+    """How the run calibrated its members (config.json): the method, and whether the classes were weighted
+    equally (with class weights in training)."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        config = {}
+    return config.get("calibration", "temperature"), bool(config.get("class_weight", True))
+
+
+def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str | None = None) -> dict:
+    """Calibration and threshold on the run's validation split, metrics on its test split; writes ensemble.json.
+
+    ``method``: how the mean is calibrated (trainer.calibration; default: the run's config.json
+    ``calibration``, as its members). The members' probabilities come from the run's predictions.csv when
+    it has one (no model is run), else from predicting the split's images with each bundle."""
     run_dir = Path(run_dir)
     cards = [read_card(d) for d in find_bundles(run_dir)]
     members = [c["name"] for c in cards]
@@ -86,32 +110,54 @@ def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0) -> dict:
             paths, labels = _split_part(run_dir, part)
             decoded = decode_samples([Sample(p, "benign") for p in paths])
             parts[part] = (_mean_p_malignant(bundles, decoded.images), labels[decoded.kept])
-    p_val, y_val = parts["val"]
-    threshold = threshold_for_sensitivity(p_val, y_val == 1, TARGET_SENSITIVITY)
-    p_test, y_test = parts["test"]
+    (p_val, y_val), (p_test, y_test) = parts["val"], parts["test"]
+    members_method, balanced = _members_calibration(run_dir)  # as the members: e.g. for equal prevalence
+    scored = calibrate_and_score(y_val, _as_probs(p_val), y_test, _as_probs(p_test), CLASS_NAMES,
+                                 method=method or members_method, balanced=balanced, seed=seed)
+    checks = scored["metrics"]["calibration"]
     result = {
         "members": {c["name"]: c["version"] for c in cards},
         "rule": ENSEMBLE_RULE,
-        "threshold": threshold,
-        "threshold_rule": f"highest threshold with sensitivity >= {TARGET_SENSITIVITY:.0%} on the validation split "
-                          f"({int(np.sum(y_val == 1))} malignant images)",
-        "test": evaluate_probabilities(y_test, _as_probs(p_test), threshold=0.5, seed=seed),
-        "test_at_threshold": evaluate_probabilities(y_test, _as_probs(p_test), threshold=threshold, seed=seed),
+        "calibration": calibration_entry(scored["calibration"], balanced),
+        "threshold": scored["threshold"],
+        "threshold_rule": f"highest threshold on the calibrated ensemble P(malignant) with sensitivity >= "
+                          f"{TARGET_SENSITIVITY:.0%} on the validation split ({int(np.sum(y_val == 1))} malignant "
+                          f"images)",
+        "ece": {k: checks[k] for k in ("ece_test_before", "ece_test_after", "ece_val_before", "ece_val_after")},
+        "test": scored["metrics"],  # at the mean's 0.5 (on the calibrated scale: model_half_point)
+        "test_at_threshold": scored["operating"],
     }
     stored = dict(result, test=summary(result["test"]), test_at_threshold=summary(result["test_at_threshold"]))
     (run_dir / ENSEMBLE_FILE).write_text(json.dumps(stored, indent=2, default=float), encoding="utf-8")
     return result
 
 
+def fit_run_ensemble(run_dir: str | Path, seed: int = 0) -> dict | None:
+    """fit_ensemble for a finished run with two or more models, from its predictions.csv (no model runs);
+    None, and a stale ensemble.json removed, when the folder's models cannot form one."""
+    run_dir = Path(run_dir)
+    names = [read_card(d)["name"] for d in find_bundles(run_dir)]
+    preds = read_predictions(run_dir) if (run_dir / PREDICTIONS_FILE).is_file() else {}
+    if len(names) < 2 or not all({"val", "test"} <= set(preds.get(name, {})) for name in names):
+        (run_dir / ENSEMBLE_FILE).unlink(missing_ok=True)
+        return None
+    return fit_ensemble(run_dir, seed=seed)
+
+
 def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None) -> dict:
     """The fitted ensemble (its stored threshold) on every readable image of another dataset."""
     run_dir = Path(run_dir)
-    stored = json.loads((run_dir / ENSEMBLE_FILE).read_text(encoding="utf-8"))
+    stored = read_ensemble(run_dir)
+    if stored is None:
+        raise BundleError(f"{run_dir} has no {ENSEMBLE_FILE}; fit it first: python -m trainer ensemble {run_dir}")
     bundles = [load_bundle(d, backbones) for d in find_bundles(run_dir)]
     dataset, _ = without_unreadable(discover(data_dir))
     decoded = decode_samples(dataset.samples)
     y = dataset.labels[decoded.kept]
-    p = _mean_p_malignant(bundles, decoded.images)
-    return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=0.5),
+    mean = _mean_p_malignant(bundles, decoded.images)
+    p = ensemble_probability(mean, stored)
+    half = model_half_point(stored["calibration"]) if stored.get("calibration") else 0.5
+    return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=half),
             "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored["threshold"]),
-            "threshold": stored["threshold"]}
+            "threshold": stored["threshold"], "calibration": stored.get("calibration"),
+            "ece_before": expected_calibration_error(y, mean)}

@@ -100,7 +100,7 @@ def recalibrate_run(run_dir: str | Path, method: str) -> dict[str, dict]:
     _recalibrate_external(run_dir, cards, old_calibrations)
     saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     (run_dir / "config.json").write_text(json.dumps(dict(saved, calibration=method), indent=2), encoding="utf-8")
-    fit_ensemble(run_dir, seed=config.seed)
+    fit_ensemble(run_dir, seed=config.seed, method=method)
     return results
 
 

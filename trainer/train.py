@@ -34,6 +34,7 @@ from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_h
 from trainer.bundle import TunedParts, read_card
 from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE, probability_text
 from trainer.calibration import apply_calibration
+from trainer.ensemble import fit_run_ensemble
 from trainer.outputs import write_bundle_outputs, write_summary
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.splits import Split, make_split
@@ -302,6 +303,11 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         keras.backend.clear_session()
     shutil.rmtree(partial_root, ignore_errors=True)
     _write_predictions(out / PREDICTIONS_FILE, data, prediction_rows, kept_rows)
+    fitted = fit_run_ensemble(out, seed=config.seed)
+    if fitted is not None:
+        on_progress(ProgressEvent("log", message=f"ensemble of {', '.join(fitted['members'])}: threshold "
+                                                 f"{fitted['threshold']:.3f} (validation), test AUC "
+                                                 f"{fitted['test']['roc_auc']:.3f}"))
     write_summary(out, config, data, all_metrics, seconds=time.perf_counter() - started_run, device=device)
     _write_skipped(out / "skipped.txt", data.skipped)
     on_progress(ProgressEvent("done", message=f"run written to {out}"))

@@ -56,15 +56,17 @@ class Consensus:
     mean_p_malignant: float
     n_malignant: int
     n_models: int
-    # The ensemble's operating point (mean P(malignant), threshold chosen on validation for 95 %
-    # sensitivity), when the installed models are exactly the ensemble's members.
+    # The ensemble, when the installed models are exactly its members: its P(malignant) (the mean through
+    # the calibration fitted on validation; the plain mean for a rule without one) and its threshold
+    # (chosen on validation for 95 % sensitivity).
     ensemble_threshold: float | None = None
+    ensemble_p_malignant: float | None = None
 
     @property
     def ensemble_label(self) -> str | None:
-        if self.ensemble_threshold is None or self.n_models == 0:
+        if self.ensemble_threshold is None or self.ensemble_p_malignant is None or self.n_models == 0:
             return None
-        return "malignant" if self.mean_p_malignant >= self.ensemble_threshold else "benign"
+        return "malignant" if self.ensemble_p_malignant >= self.ensemble_threshold else "benign"
 
     @property
     def disagreement(self) -> bool:
@@ -86,7 +88,8 @@ class Consensus:
     def to_json(self) -> dict:
         return {"mean_p_malignant": round(self.mean_p_malignant, 6), "n_malignant": self.n_malignant,
                 "n_models": self.n_models, "disagreement": self.disagreement, "flagged": self.flagged,
-                "label": self.label, "ensemble_threshold": self.ensemble_threshold,
+                "label": self.label, "ensemble_p_malignant": None if self.ensemble_p_malignant is None else
+                round(self.ensemble_p_malignant, 6), "ensemble_threshold": self.ensemble_threshold,
                 "ensemble_label": self.ensemble_label}
 
     @classmethod
@@ -95,8 +98,14 @@ class Consensus:
         mean = sum(p.p_malignant for p in predictions) / n if n else 0.0
         members = (ensemble or {}).get("members")
         applies = bool(members) and members == {p.name: p.version for p in predictions}
+        p_ensemble = None
+        if applies:
+            from trainer.calibration import calibrate_p_positive  # NumPy only
+
+            calibration = ensemble.get("calibration")
+            p_ensemble = float(calibrate_p_positive(mean, calibration)[0]) if calibration else mean
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
-                   float(ensemble["threshold"]) if applies else None)
+                   float(ensemble["threshold"]) if applies else None, p_ensemble)
 
 
 CLINICIAN_LABELS = ("benign", "malignant", "unsure")
@@ -117,7 +126,9 @@ class TriageRecord:
     clinician_label: str | None = None
     reviewed: bool = False
     quality: dict = field(default_factory=dict)  # QualityReport.to_json()
-    ensemble: dict = field(default_factory=dict)  # {"members": {name: version}, "threshold": t} when installed
+    # the ensemble rule the case was read with, when installed: {"members": {name: version}, "threshold": t,
+    # "calibration": {...}} (records saved before the ensemble was calibrated have no calibration)
+    ensemble: dict = field(default_factory=dict)
 
     @property
     def quality_label(self) -> str:

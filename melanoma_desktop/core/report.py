@@ -62,8 +62,9 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     lines = [f"file: {record.path}", f"SHA-256: {record.sha256[:32]}…", f"added: {record.created_at}", "",
              f"consensus: {c.label}; mean P(malignant) {c.mean_p_malignant:.1%}",
              f"{c.n_malignant} of {c.n_models} models above their threshold" + (
-                 f"; mean {'above' if c.ensemble_label == 'malignant' else 'below'} the ensemble threshold "
-                 f"{c.ensemble_threshold:.1%}" if c.ensemble_label else ""),
+                 f"; ensemble P(malignant) {c.ensemble_p_malignant:.1%} (the mean, calibrated), "
+                 f"{'above' if c.ensemble_label == 'malignant' else 'below'} its threshold {c.ensemble_threshold:.1%}"
+                 if c.ensemble_label else ""),
              "MODELS DISAGREE — review with care" if c.disagreement else "",
              f"image quality: {record.quality_label}", "",
              f"clinician label: {record.clinician_label or '(none)'}; reviewed: {'yes' if record.reviewed else 'no'}",

@@ -87,7 +87,7 @@ def triage_paths(
     """
     current = {info.name: info.version for info in classifier.model_infos() if info.available}
     rule = getattr(classifier, "ensemble", None) or {}
-    ensemble = {"members": rule["members"], "threshold": rule["threshold"]} if rule else {}
+    ensemble = {key: rule[key] for key in ("members", "threshold", "calibration") if key in rule} if rule else {}
     from melanoma_desktop.core.database import now_iso
 
     total = len(files)

@@ -214,8 +214,8 @@ class CaseView(QWidget):
                 f"{c.n_malignant} of {c.n_models} models above their threshold.")
         if c.ensemble_label is not None:
             side = "above" if c.ensemble_label == "malignant" else "below"
-            text += (f" The mean is {side} the ensemble's threshold ({c.ensemble_threshold:.1%}, chosen on "
-                     "validation data for 95 % sensitivity).")
+            text += (f" Ensemble P(malignant) {c.ensemble_p_malignant:.1%} (the mean, calibrated), {side} its "
+                     f"threshold ({c.ensemble_threshold:.1%}, chosen on validation data for 95 % sensitivity).")
         if c.disagreement:
             text = "⚠ The models disagree. " + text
             style = "background: #fff1c2; border: 1px solid #d4a72c; padding: 6px; font-weight: 600;"

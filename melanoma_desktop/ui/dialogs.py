@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.records import ModelInfo
+from trainer.calibration import describe_calibration
 
 
 def _fmt(metrics: dict, key: str, pct=True) -> str:
@@ -26,7 +27,9 @@ def _ensemble_rows(ensemble: dict | None, note: str) -> list[str]:
     if not ensemble:
         return [f"<tr><td colspan=4><small>{html.escape(note)}</small></td></tr>"] if note else []
     m = ensemble.get("test_at_threshold", {})
-    return [f"<tr><td><b>Ensemble</b><br><small>mean of the calibrated P(malignant)</small></td>"
+    calibration = ensemble.get("calibration")
+    how = f", calibrated: {describe_calibration(calibration)}" if calibration else ""
+    return [f"<tr><td><b>Ensemble</b><br><small>mean of the calibrated P(malignant){html.escape(how)}</small></td>"
             f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
             f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td></tr>"
             f"<tr><td colspan=4><small>threshold {float(ensemble['threshold']):.3f}: "

@@ -25,11 +25,12 @@ def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
         assert card["metrics"]["test"]["sensitivity"] is not None
     ensemble = read_ensemble(SHIPPED)
     assert ensemble is not None and ensemble["members"] == {n: c["version"] for n, c in cards.items()}
+    assert ensemble["calibration"]["fitted_on"] == "validation split"
 
 
 def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_data, shared_backbones):
     from trainer.bundle import load_bundle
-    from trainer.calibration import apply_calibration
+    from trainer.calibration import apply_calibration, calibrate_p_positive
     from trainer.data import decode_samples, discover
 
     samples = discover(shared_data / "ham10000").samples[:3]
@@ -49,3 +50,7 @@ def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_da
             assert got["p_malignant"] == pytest.approx(float(expected), abs=1e-4)
     ensemble = read_ensemble(SHIPPED)
     assert all(line["consensus"]["ensemble_threshold"] == pytest.approx(ensemble["threshold"]) for line in lines)
+    for line in lines:  # the ensemble's probability: the members' mean through the shipped ensemble calibration
+        mean = np.mean([m["p_malignant"] for m in line["models"]])
+        expected = calibrate_p_positive(mean, ensemble["calibration"])[0] if ensemble.get("calibration") else mean
+        assert line["consensus"]["ensemble_p_malignant"] == pytest.approx(expected, abs=1e-5)

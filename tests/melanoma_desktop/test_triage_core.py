@@ -1,3 +1,4 @@
+import pytest
 import os
 
 
@@ -71,14 +72,34 @@ def test_ensemble_threshold_applies_only_to_its_exact_members():
     assert not Consensus.of(preds).flagged
 
 
+def test_a_calibrated_ensemble_compares_its_calibrated_probability_with_its_threshold():
+    import math
+
+    preds = [ModelPrediction("a", "1", 0.30, 0.5), ModelPrediction("b", "1", 0.20, 0.5)]  # mean 0.25
+    calibration = {"method": "logistic", "slope": 2.0, "intercept": 0.5, "positive_index": 1}
+    rule = {"members": {"a": "1", "b": "1"}, "threshold": 0.2, "calibration": calibration}
+    expected = 1 / (1 + math.exp(-(2.0 * math.log(0.25 / 0.75) + 0.5)))  # 0.156
+    c = Consensus.of(preds, rule)
+    assert c.mean_p_malignant == pytest.approx(0.25) and c.ensemble_p_malignant == pytest.approx(expected)
+    assert c.ensemble_label == "benign" and not c.flagged  # the plain mean would be above 0.2
+    assert c.to_json()["ensemble_p_malignant"] == pytest.approx(expected, abs=1e-6)
+    assert Consensus.of(preds, dict(rule, threshold=0.15)).ensemble_label == "malignant"
+    # a rule saved before the ensemble was calibrated: its probability is the plain mean
+    older = {"members": {"a": "1", "b": "1"}, "threshold": 0.2}
+    assert Consensus.of(preds, older).ensemble_p_malignant == pytest.approx(0.25)
+    assert Consensus.of(preds).ensemble_p_malignant is None and Consensus.of(preds).to_json()["ensemble_p_malignant"] is None
+
+
 def test_triage_records_carry_the_classifiers_ensemble_rule(tmp_path):
     grey_image(tmp_path / "mid.png", 150)  # darkness ~0.41: only the cnn (0.3) is above its threshold
     classifier = FakeClassifier()
+    calibration = {"method": "temperature", "temperature": 1.0}
     classifier.ensemble = {"members": {i.name: i.version for i in classifier.model_infos()}, "threshold": 0.4,
-                           "threshold_rule": "test"}
+                           "threshold_rule": "test", "calibration": calibration}
     with CaseDatabase(tmp_path / "c.db") as db:
         items = list(triage_paths([tmp_path / "mid.png"], classifier, save=db.save))
         record = db.get(items[0].record.id)
-        assert record.ensemble == {"members": classifier.ensemble["members"], "threshold": 0.4}
+        assert record.ensemble == {"members": classifier.ensemble["members"], "threshold": 0.4,
+                                   "calibration": calibration}
         assert record.consensus.ensemble_label == "malignant"
         assert [r.id for r in db.list("flagged")] == [record.id]

@@ -141,3 +141,10 @@ def test_ensemble_file_is_checked(tmp_path):
         read_ensemble(tmp_path)
     (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25}')
     assert read_ensemble(tmp_path)["threshold"] == 0.25
+    (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25, '
+                                            '"calibration": {"method": "logistic", "slope": -1, "intercept": 0}}')
+    with pytest.raises(BundleError, match="positive 'slope'"):
+        read_ensemble(tmp_path)
+    (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25, "calibration": "platt"}')
+    with pytest.raises(BundleError, match="must be an object"):
+        read_ensemble(tmp_path)

@@ -68,13 +68,37 @@ def test_logistic_recalibration_rewrites_cards_predictions_and_ensemble_consiste
     assert {r["version"] for r in cached} == {card["version"]}  # the stale version's row is dropped
     np.testing.assert_allclose([float(r["p_malignant"]) for r in cached], served, atol=1e-4)  # float32, other batches
     ensemble = json.loads((run / "ensemble.json").read_text())
-    assert ensemble["members"] == {"cnn": card["version"]}
+    assert ensemble["members"] == {"cnn": card["version"]} and ensemble["calibration"]["method"] == "logistic"
 
     # and back: the temperature fitted from the stored predictions is the one training fitted
     recalibrate_run(run, "temperature")
     again = read_card(run / "cnn")["calibration"]
     assert again["method"] == "temperature"
     assert again["temperature"] == pytest.approx(before["calibration"]["temperature"], rel=1e-2)
+
+
+def test_the_ensemble_is_calibrated_on_validation_with_the_runs_method(finished_run, tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from trainer.cards import read_ensemble
+    from trainer.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, read_predictions
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    fitted = fit_ensemble(run, method="logistic")
+    stored = read_ensemble(run)
+    assert stored["calibration"]["method"] == "logistic" and stored["calibration"]["fitted_on"] == "validation split"
+    assert stored["ece"]["ece_test_after"] == pytest.approx(fitted["test"]["ece"])
+    preds = read_predictions(run)
+    for split in ("val", "test"):
+        mean, y = mean_from_predictions(preds, ["cnn"], split)
+        p = ensemble_probability(mean, stored)
+        assert roc_auc_score(y, p) == pytest.approx(roc_auc_score(y, mean))  # monotone: the same ranking
+        if split == "val":  # the threshold lies on the calibrated scale
+            assert (p[y == 1] >= stored["threshold"]).mean() >= 0.95
+            assert not np.allclose(p, mean)
+    # by default the method the run calibrated its members with (config.json), here temperature
+    assert fit_ensemble(run)["calibration"]["method"] == json.loads((run / "config.json").read_text())["calibration"]
 
 
 def test_recalibration_needs_a_finished_run(tmp_path):

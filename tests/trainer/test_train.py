@@ -50,6 +50,10 @@ def test_outputs_of_a_run(tiny_run):
     assert (out / "summary.md").read_text().count("|") > 20
     assert json.loads((out / "config.json").read_text())["models"] == ["cnn", "mobilenetv2"]
     assert not (out / ".partial").exists()
+    ensemble = json.loads((out / "ensemble.json").read_text())  # fitted from predictions.csv, for the app
+    assert ensemble["members"] == {n: read_card(out / n)["version"] for n in ("cnn", "mobilenetv2")}
+    assert ensemble["calibration"]["method"] == "temperature" and 0 < ensemble["threshold"] < 1
+    assert any(e.stage == "log" and e.message.startswith("ensemble of cnn, mobilenetv2") for e in events)
     stages = {e.stage for e in events}
     assert {"data", "features", "train", "epoch", "model_done", "done"} <= stages
 
@@ -197,11 +201,13 @@ def test_retraining_one_model_keeps_the_other_models_predictions(tiny_run, tmp_p
     assert [r for r in after if r["model"] == "mobilenetv2"] == mobilenet_rows
     assert sum(r["model"] == "cnn" for r in after) == len(mobilenet_rows)
     assert json.loads((out / "config.json").read_text())["models"] == ["cnn", "mobilenetv2"]
+    assert json.loads((out / "ensemble.json").read_text())["members"]["cnn"] == read_card(out / "cnn")["version"]
 
     # Another split (another seed): the old rows no longer describe these images and are dropped.
     run_training(TrainConfig(**{**config.to_json(), "out": str(out), "models": ("cnn",), "epochs": 1, "seed": 7}))
     assert {r["model"] for r in csv.DictReader(open(out / "predictions.csv"))} == {"cnn"}
     assert json.loads((out / "config.json").read_text())["models"] == ["cnn"]
+    assert not (out / "ensemble.json").exists()  # the old one named versions whose predictions are gone
 
 
 def test_history_file_has_one_column_per_metric_across_phases(tmp_path):
