@@ -150,7 +150,12 @@ def read_ensemble(models_dir: str | os.PathLike) -> dict | None:
     """The ensemble rule stored beside the bundles, or None when there is none.
 
     Raises :class:`BundleError` for a file that is there but malformed."""
-    path = Path(models_dir) / ENSEMBLE_FILE
+    return read_ensemble_file(Path(models_dir) / ENSEMBLE_FILE)
+
+
+def read_ensemble_file(path: str | os.PathLike) -> dict | None:
+    """An ensemble rule (ensemble.json's content) from this file, or None when there is none."""
+    path = Path(path)
     if not path.is_file():
         return None
     try:

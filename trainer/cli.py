@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", required=True)
     ev.add_argument("--split", default="test", choices=["test", "all"])
     ev.add_argument("--backbones")
-    en = sub.add_parser("ensemble", help="fit the mean-of-models ensemble's threshold on a run's validation split")
+    en = sub.add_parser("ensemble", help="fit the mean-of-models ensemble's calibration and threshold on a run's "
+                                           "validation split")
     en.add_argument("--run", required=True, help="a training run folder (bundles + split.csv)")
     en.add_argument("--backbones")
     en.add_argument("--data", help="also evaluate the fitted ensemble on every image of this dataset")

@@ -149,7 +149,7 @@ def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None)
     run_dir = Path(run_dir)
     stored = read_ensemble(run_dir)
     if stored is None:
-        raise BundleError(f"{run_dir} has no {ENSEMBLE_FILE}; fit it first: python -m trainer ensemble {run_dir}")
+        raise BundleError(f"{run_dir} has no {ENSEMBLE_FILE}; fit it first: python -m trainer ensemble --run {run_dir}")
     bundles = [load_bundle(d, backbones) for d in find_bundles(run_dir)]
     dataset, _ = without_unreadable(discover(data_dir))
     decoded = decode_samples(dataset.samples)

@@ -105,28 +105,35 @@ class ModelSet:
         return result
 
 
-def _matching_ensemble(directory: Path, loaded: list) -> tuple[dict | None, str]:
-    """The stored ensemble rule if its members are exactly the loaded models (same versions)."""
-    from trainer.cards import read_ensemble
+def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[dict | None, str]:
+    """The first stored ensemble rule (ensemble.json files) whose members are exactly the loaded models
+    (same versions), and why none is used when none is."""
+    from trainer.cards import read_ensemble_file
     from trainer.errors import TrainerError
 
-    try:
-        rule = read_ensemble(directory)
-    except TrainerError as exc:
-        return None, f"ensemble threshold not used: {exc}"
-    if rule is None:
-        return None, ""
     have = {b.name: b.version for b in loaded}
-    if rule["members"] != have:
-        return None, ("ensemble threshold not used: it was fitted for "
+    notes = []
+    for path in candidates:
+        try:
+            rule = read_ensemble_file(path)
+        except TrainerError as exc:
+            notes.append(f"ensemble threshold not used: {exc}")
+            continue
+        if rule is None:
+            continue
+        if rule["members"] == have:
+            return rule, ""
+        notes.append("ensemble threshold not used: it was fitted for "
                       + ", ".join(f"{n} {v}" for n, v in rule["members"].items()) + "; the loaded models differ")
-    return rule, ""
+    return None, notes[0] if notes else ""
 
 
 def load_models(directory=None, backbones=None, allow_download: bool = False,
                 on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
-                bundle_dirs: list | None = None) -> ModelSet:
-    """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle."""
+                bundle_dirs: list | None = None, ensemble_files: list | None = None) -> ModelSet:
+    """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle.
+    The ensemble rule is ``directory``'s ensemble.json or one of ``ensemble_files`` (the registry's), the
+    first whose members are exactly the loaded versions."""
     from trainer.bundle import load_bundle
     from trainer.cards import find_bundles, read_card
     from trainer.errors import TrainerError
@@ -148,7 +155,10 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
             except TrainerError:
                 info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
             models.unavailable.append(info)
-    models.ensemble, models.ensemble_note = _matching_ensemble(directory, models.loaded)
+    from trainer.cards import ENSEMBLE_FILE
+
+    candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
+    models.ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
     gate_dir = shipped_models_dir().parent / "quality"
     try:
         from melanoma_desktop.core.quality import FeatureDistanceGate

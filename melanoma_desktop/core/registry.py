@@ -3,6 +3,8 @@
 Layout: ``ROOT/versions/<name>/<version>/`` holds every promoted bundle; ``ROOT/active.json``
 maps each model name to its active version. Promotion copies the bundle in, then replaces
 ``active.json`` in one atomic step; the previous version stays and can be restored.
+``ROOT/ensembles/*.json`` keeps the ensemble rule of each training run promoted from (its members'
+versions, calibration and threshold); the app uses one only while exactly its members are active.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.cards import find_bundles, read_card
+from trainer.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,25 @@ class ModelRegistry:
             os.replace(tmp, target)
         self._write_active({**self.active(), name: version})
         return self._version(name, version)
+
+    def keep_ensemble(self, run_dir: str | os.PathLike) -> Path | None:
+        """Keep the ensemble rule of a training run (its ensemble.json), named by its members' versions;
+        None when the run has none."""
+        rule = read_ensemble(run_dir)
+        if rule is None:
+            return None
+        target = self.root / "ensembles" / ("+".join(sorted(rule["members"].values())) + ".json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(Path(run_dir) / ENSEMBLE_FILE, tmp)
+        os.replace(tmp, target)
+        return target
+
+    def ensemble_files(self) -> list[Path]:
+        """The kept ensemble rules, newest first."""
+        folder = self.root / "ensembles"
+        files = list(folder.glob("*.json")) if folder.is_dir() else []
+        return sorted(files, key=lambda f: f.stat().st_mtime, reverse=True)
 
     def restore(self, name: str, version: str) -> ModelVersion:
         if not (self.version_dir(name, version) / "card.json").is_file():

@@ -48,7 +48,8 @@ def run_app(args) -> int:
         if models_dir:  # an explicit folder is used as it is
             return load_models(models_dir, backbones, on_progress=on_progress)
         return load_models(default_models_dir(), backbones, on_progress=on_progress,
-                           bundle_dirs=registry.active_bundle_dirs(fallback=default_models_dir()))
+                           bundle_dirs=registry.active_bundle_dirs(fallback=default_models_dir()),
+                           ensemble_files=registry.ensemble_files())
 
     window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
     window.show()

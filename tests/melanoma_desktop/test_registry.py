@@ -38,3 +38,31 @@ def test_promote_restore_and_fallback(tmp_path):
         registry.restore("cnn", "v9")
     shutil.rmtree(tmp_path / "runs")  # promoted copies do not depend on the run folder
     assert (registry.version_dir("cnn", "v1") / "card.json").is_file()
+
+
+def test_a_kept_ensemble_rule_applies_while_exactly_its_members_are_active(tmp_path):
+    from melanoma_desktop.core.classifier import _matching_ensemble
+
+    class Loaded:
+        def __init__(self, name, version):
+            self.name, self.version = name, version
+
+    registry = ModelRegistry(tmp_path / "user" / "models")
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    assert registry.keep_ensemble(run) is None and registry.ensemble_files() == []  # a run without one
+    rule = {"members": {"cnn": "cnn-v2", "vgg16": "vgg16-v2"}, "threshold": 0.3,
+            "calibration": {"method": "temperature", "temperature": 0.8}}
+    (run / "ensemble.json").write_text(json.dumps(rule))
+    kept = registry.keep_ensemble(run)
+    assert registry.ensemble_files() == [kept] and json.loads(kept.read_text()) == rule
+    shipped = tmp_path / "shipped" / "ensemble.json"
+    shipped.parent.mkdir()
+    shipped.write_text(json.dumps({"members": {"cnn": "cnn-v1", "vgg16": "vgg16-v1"}, "threshold": 0.4}))
+    candidates = [shipped, *registry.ensemble_files()]
+    used, note = _matching_ensemble(candidates, [Loaded("cnn", "cnn-v2"), Loaded("vgg16", "vgg16-v2")])
+    assert used == rule and note == ""
+    used, note = _matching_ensemble(candidates, [Loaded("cnn", "cnn-v1"), Loaded("vgg16", "vgg16-v1")])
+    assert used["threshold"] == 0.4
+    used, note = _matching_ensemble(candidates, [Loaded("cnn", "cnn-v2"), Loaded("vgg16", "vgg16-v1")])
+    assert used is None and "the loaded models differ" in note  # one promoted, the other not: no ensemble

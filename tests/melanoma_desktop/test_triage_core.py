@@ -1,6 +1,6 @@
-import pytest
 import os
 
+import pytest
 
 from fakes import FakeClassifier, grey_image
 from melanoma_desktop.core.database import CaseDatabase

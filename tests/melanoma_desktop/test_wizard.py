@@ -1,5 +1,7 @@
 """The retraining wizard end to end on tiny synthetic data with tiny models."""
 
+import json
+
 import pytest
 from PySide6.QtWidgets import QWizard
 
@@ -69,6 +71,9 @@ def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
             wizard.button(QWizard.FinishButton).click()
         versions.append(promoted.args[0][0].version)
     assert registry.active() == {"cnn": versions[1]} and versions[0] != versions[1]
+    # each run's ensemble rule (cnn + mobilenetv2) is kept, for when exactly its members are active
+    kept = [json.loads(f.read_text())["members"]["cnn"] for f in registry.ensemble_files()]
+    assert sorted(kept) == sorted(versions)
     dialog = VersionsDialog(registry)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 2

@@ -44,6 +44,8 @@ class RetrainWizard(QWizard):
         if result is not None:
             for name in self.results_page.chosen():
                 promoted.append(self.registry.promote(result.bundles[name]))
+            if promoted:  # used while exactly its members are active (e.g. all three promoted)
+                self.registry.keep_ensemble(result.out)
         self.sig_promoted.emit(promoted)
         super().accept()
 
