@@ -210,12 +210,14 @@ class CaseView(QWidget):
         for name, panel in self.panels.items():
             panel.show_prediction(by_name.get(name))
         c = record.consensus
-        text = (f"Consensus: mean P(malignant) {c.mean_p_malignant:.1%}; "
-                f"{c.n_malignant} of {c.n_models} models above their threshold.")
+        models_above = f"{c.n_malignant} of {c.n_models} models above their own threshold."
         if c.ensemble_label is not None:
             side = "above" if c.ensemble_label == "malignant" else "below"
-            text += (f" Ensemble P(malignant) {c.ensemble_p_malignant:.1%} (the mean, calibrated), {side} its "
-                     f"threshold ({c.ensemble_threshold:.1%}, chosen on validation data for 95 % sensitivity).")
+            text = (f"Ensemble P(malignant) {c.ensemble_p_malignant:.1%}, {side} its threshold "
+                    f"{c.ensemble_threshold:.1%} (chosen on validation data for 95 % sensitivity). {models_above} "
+                    f"(The ensemble calibrates the models' mean, {c.mean_p_malignant:.1%}, on validation data.)")
+        else:
+            text = f"Consensus: mean P(malignant) {c.mean_p_malignant:.1%}; {models_above}"
         if c.disagreement:
             text = "⚠ The models disagree. " + text
             style = "background: #fff1c2; border: 1px solid #d4a72c; padding: 6px; font-weight: 600;"

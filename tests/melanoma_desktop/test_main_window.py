@@ -42,6 +42,23 @@ def test_three_panels_and_disagreement_is_highlighted(qtbot, tmp_path):
     assert window.worklist_model.rowCount() == 1
 
 
+def test_the_case_view_leads_with_the_calibrated_ensemble_probability(qtbot, tmp_path):
+    classifier = FakeClassifier()
+    classifier.ensemble = {"members": {i.name: i.version for i in classifier.model_infos()}, "threshold": 0.5,
+                           "calibration": {"method": "logistic", "slope": 1.0, "intercept": -1.0}}
+    window = make_window(qtbot, tmp_path, classifier)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "mid.png", 110)])
+    window.worklist.selectRow(0)
+    record = window.worklist_model.records[0]
+    c = record.consensus
+    assert c.ensemble_p_malignant < c.mean_p_malignant  # the intercept moved it down
+    text = window.case_view.consensus_label.text()
+    assert text.startswith("⚠ The models disagree. Ensemble P(malignant) "
+                           f"{c.ensemble_p_malignant:.1%}, {'above' if c.ensemble_label == 'malignant' else 'below'}")
+    assert f"the models' mean, {c.mean_p_malignant:.1%}" in text and "2 of 3 models above their own threshold" in text
+
+
 def test_cancel_stops_a_batch(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, FakeClassifier(delay_s=0.2))
     files = [grey_image(tmp_path / f"{i:03d}.png", i) for i in range(80)]
