@@ -65,7 +65,10 @@ def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
         assert wizard.train_page.histories["cnn"]["loss"]  # live curves received epochs
         wizard.next()
         assert wizard.currentPage() is wizard.results_page
-        assert wizard.results_page.table.rowCount() == 2
+        table = wizard.results_page.table
+        assert table.rowCount() == 3  # two new models and their ensemble
+        assert [table.item(2, c).text() for c in (0, 1, 7)] == ["ensemble", "new (if all promoted)",
+                                                                "cnn + mobilenetv2"]
         wizard.results_page.promote_boxes["cnn"].setChecked(True)
         with qtbot.waitSignal(wizard.sig_promoted) as promoted:
             wizard.button(QWizard.FinishButton).click()

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem,
 
 from melanoma_desktop.ui.worker import Job
 from trainer.calibration import model_half_point
-from trainer.cards import read_card
+from trainer.cards import read_card, read_ensemble
+from trainer.errors import TrainerError
 
 COLUMNS = ["model", "which", "accuracy (own 0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
            "threshold", "version"]
@@ -118,11 +119,27 @@ class ResultsPage(QWizardPage):
             elif a:
                 rows.append([name, "active", _fmt(a["accuracy"]), _fmt(a["roc_auc"], False), _fmt(a["sensitivity"]),
                              _fmt(a["specificity"]), _fmt(a["threshold"], False), a["version"]])
+        rows += self._ensemble_rows(result.out)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
+
+    @staticmethod
+    def _ensemble_rows(run_dir: Path) -> list[list[str]]:
+        """The new run's ensemble (its ensemble.json: calibrated mean, threshold from validation), if it has one;
+        it reaches the app when every one of its models is promoted."""
+        try:
+            rule = read_ensemble(run_dir)
+        except TrainerError as exc:
+            return [["ensemble", "new", "unavailable", "", "", "", "", str(exc)[:80]]]
+        if rule is None:
+            return []
+        at_half, op = rule.get("test", {}), rule.get("test_at_threshold", {})
+        return [["ensemble", "new (if all promoted)", _fmt(at_half.get("accuracy")), _fmt(at_half.get("roc_auc"), False),
+                 _fmt(op.get("sensitivity")), _fmt(op.get("specificity")), _fmt(rule["threshold"], False),
+                 " + ".join(sorted(rule["members"]))]]
 
     def chosen(self) -> list[str]:
         return [name for name, box in self.promote_boxes.items() if box.isChecked()]
