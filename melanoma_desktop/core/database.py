@@ -234,13 +234,16 @@ class CaseDatabase:
         models = sorted({p.name for r in records for p in r.predictions})
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["file", "path", "sha256", "created_at", "mean_p_malignant", "models_malignant",
+            writer.writerow(["file", "path", "sha256", "created_at", "mean_p_malignant", "ensemble_p_malignant",
+                             "ensemble_threshold", "ensemble_label", "models_malignant",
                              "models", "disagreement", *[f"p_malignant_{m}" for m in models],
                              *[f"version_{m}" for m in models], "quality", "clinician_label", "reviewed", "note"])
             for r in records:
                 c = r.consensus
                 by = {p.name: p for p in r.predictions}
-                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, f"{c.mean_p_malignant:.4f}",
+                ensemble = ([f"{c.ensemble_p_malignant:.4f}", f"{c.ensemble_threshold:.4f}", c.ensemble_label]
+                            if c.ensemble_label else ["", "", ""])  # none, or not the models it was fitted for
+                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, f"{c.mean_p_malignant:.4f}", *ensemble,
                                  c.n_malignant, c.n_models, int(c.disagreement),
                                  *[f"{by[m].p_malignant:.4f}" if m in by else "" for m in models],
                                  *[by[m].version if m in by else "" for m in models], r.quality_label,

@@ -40,6 +40,10 @@ def _fmt(v, pct=True) -> str:
     return f"{v:.0%}" if pct else f"{v:.2f}"
 
 
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _header(fig: Figure, title: str) -> None:
     fig.text(0.06, 0.965, title, fontsize=14, weight="bold", va="top")
     fig.text(0.06, 0.94, DISCLAIMER, fontsize=9, color="#b3261e", weight="bold", va="top")
@@ -118,14 +122,19 @@ def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[M
                     case_pages: bool = True) -> Path:
     """Summary table of every case (most suspicious first), then one page per case."""
     names = [i.name for i in infos if i.available] or sorted({p.name for r in records for p in r.predictions})
-    header = ["file", *names, "mean", "consensus", "quality", "label", "rev."]
+    header = ["file", *names, "mean", "ensemble", "consensus", "quality", "label", "rev."]
     rows = []
     for r in records:
-        by = {p.name: p for p in r.predictions}
-        rows.append([r.file_name[:28], *[f"{by[n].p_malignant:.2f}{'*' if by[n].label == 'malignant' else ''}"
+        by, c = {p.name: p for p in r.predictions}, r.consensus
+        rows.append([_clip(r.file_name, 34), *[f"{by[n].p_malignant:.2f}{'*' if by[n].label == 'malignant' else ''}"
                                          if n in by else "-" for n in names],
-                     f"{r.consensus.mean_p_malignant:.2f}", r.consensus.label, r.quality_label[:30],
+                     f"{c.mean_p_malignant:.2f}",
+                     f"{c.ensemble_p_malignant:.2f}{'*' if c.ensemble_label == 'malignant' else ''}"
+                     if c.ensemble_label else "-", c.label, _clip(r.quality_label, 27),
                      r.clinician_label or "", "yes" if r.reviewed else ""])
+    # file, each model, mean, ensemble, consensus, quality, label, reviewed: room for the words, not equal columns
+    widths = [0.21, *[0.07] * len(names), 0.06, 0.075, 0.14, 0.19, 0.075, 0.04]
+    widths = [w / max(1.0, sum(widths)) for w in widths]
     with PdfPages(path) as pdf:
         for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
             fig = Figure(figsize=A4)
@@ -133,11 +142,12 @@ def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[M
             ax = fig.add_axes([0.04, 0.05, 0.92, 0.85])
             ax.axis("off")
             chunk = rows[start : start + ROWS_PER_PAGE] or [["(no cases)"] + [""] * (len(header) - 1)]
-            table = ax.table(cellText=chunk, colLabels=header, loc="upper center", cellLoc="left")
+            table = ax.table(cellText=chunk, colLabels=header, loc="upper center", cellLoc="left", colWidths=widths)
             table.auto_set_font_size(False)
             table.set_fontsize(6.5)
             table.scale(1, 1.2)
-            fig.text(0.06, 0.03, "* = above that model's threshold. Sorted by mean P(malignant).", fontsize=7)
+            fig.text(0.06, 0.03, "* = above that model's (or the ensemble's) threshold. Ensemble: the models' mean, "
+                                 "calibrated on validation data. Sorted by mean P(malignant).", fontsize=7)
             pdf.savefig(fig)
         if case_pages:
             for r in records:

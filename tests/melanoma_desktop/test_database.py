@@ -70,6 +70,20 @@ def test_export_csv_respects_filter(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "flagged.csv")))
     assert rows[0]["file"] == "high.jpg" and rows[0]["version_vgg16"] == "vgg16-v1"
     assert float(rows[0]["p_malignant_cnn"]) == pytest.approx(0.9)
+    assert rows[0]["ensemble_p_malignant"] == "" and rows[0]["ensemble_label"] == ""  # no ensemble rule
+
+
+def test_export_csv_has_the_ensembles_calibrated_probability(tmp_path):
+    record = _record("a", (0.3, 0.3, 0.3))
+    record.ensemble = {"members": record.model_versions(), "threshold": 0.2,
+                       "calibration": {"method": "temperature", "temperature": 0.5}}  # sharpens: 0.3 -> 0.155
+    with CaseDatabase(tmp_path / "c.db") as db:
+        db.save(record)
+        db.export_csv(tmp_path / "all.csv")
+    row = next(csv.DictReader(open(tmp_path / "all.csv")))
+    assert float(row["mean_p_malignant"]) == pytest.approx(0.3)
+    assert float(row["ensemble_p_malignant"]) == pytest.approx(0.155, abs=1e-3)
+    assert row["ensemble_threshold"] == "0.2000" and row["ensemble_label"] == "benign"
 
 
 def test_version_3_database_is_migrated_with_flags(tmp_path):

@@ -47,11 +47,15 @@ def test_case_report_shows_whole_versions_training_data_and_empty_heatmaps(tmp_p
 
 def test_batch_report_lists_every_case(tmp_path):
     fake = FakeClassifier()
+    fake.ensemble = {"members": {i.name: i.version for i in fake.model_infos()}, "threshold": 0.4,
+                     "calibration": {"method": "temperature", "temperature": 0.5}}
     files = [grey_image(tmp_path / f"case_{i}.png", 40 * i + 20, 64) for i in range(4)]
     records = [item.record for item in triage_paths(files, fake)]
     write_batch_pdf(tmp_path / "batch.pdf", records, fake.model_infos())
     text = _text(tmp_path / "batch.pdf")
     assert all(f"case_{i}.png" in text for i in range(4))
+    c = records[0].consensus  # the ensemble's calibrated probability, starred when above its threshold
+    assert "ensemble" in text and f"{c.ensemble_p_malignant:.2f}{'*' if c.ensemble_label == 'malignant' else ''}" in text
     assert "not a medical device" in text and len(PdfReader(tmp_path / "batch.pdf").pages) == 5
 
 
