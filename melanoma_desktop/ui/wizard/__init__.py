@@ -11,6 +11,7 @@ from melanoma_desktop.ui.wizard.data_page import DataPage
 from melanoma_desktop.ui.wizard.results_page import ResultsPage
 from melanoma_desktop.ui.wizard.setup_page import SetupPage
 from melanoma_desktop.ui.wizard.train_page import TrainPage
+from trainer.errors import TrainerError
 
 
 class RetrainWizard(QWizard):
@@ -45,7 +46,11 @@ class RetrainWizard(QWizard):
             for name in self.results_page.chosen():
                 promoted.append(self.registry.promote(result.bundles[name]))
             if promoted:  # used while exactly its members are active (e.g. all three promoted)
-                self.registry.keep_ensemble(result.out)
+                try:
+                    self.registry.keep_ensemble(result.out)
+                except (TrainerError, OSError) as exc:  # the models are promoted all the same
+                    QMessageBox.warning(self, "Ensemble not kept", "The models were promoted, but the run's "
+                                        f"ensemble rule could not be kept, so no ensemble threshold applies: {exc}")
         self.sig_promoted.emit(promoted)
         super().accept()
 
