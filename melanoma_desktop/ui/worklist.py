@@ -6,7 +6,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from melanoma_desktop.core.records import TriageRecord
+from melanoma_desktop.core.records import Consensus, TriageRecord
 
 FLAG_COLOUR = QColor("#fde2e1")
 DISAGREE_COLOUR = QColor("#fff1c2")
@@ -20,6 +20,9 @@ class WorklistModel(QAbstractTableModel):
         self.model_names = list(model_names or [])
         self.records: list[TriageRecord] = []
         self._pixmaps: dict[int, QPixmap] = {}
+        # data() runs for every cell and role on each paint: each record's consensus (with the ensemble's
+        # calibration) is computed once, like its thumbnail
+        self._consensus: dict[int, Consensus] = {}
 
     # -- columns ------------------------------------------------------------------------------
     def headers(self) -> list[str]:
@@ -47,7 +50,7 @@ class WorklistModel(QAbstractTableModel):
             return None
         record = self.records[index.row()]
         col = index.column()
-        consensus = record.consensus
+        consensus = self._consensus_of(record)
         n_models = len(self.model_names)
         if role == Qt.DisplayRole:
             if col == 0:
@@ -87,7 +90,15 @@ class WorklistModel(QAbstractTableModel):
         self.beginResetModel()
         self.records = list(records)
         self._pixmaps.clear()
+        self._consensus.clear()
         self.endResetModel()
+
+    def _consensus_of(self, record: TriageRecord) -> Consensus:
+        if record.id is None:  # not saved: nothing to key it by
+            return record.consensus
+        if record.id not in self._consensus:
+            self._consensus[record.id] = record.consensus
+        return self._consensus[record.id]
 
     def upsert(self, record: TriageRecord) -> int:
         """Insert or replace ``record`` keeping the risk order; returns its row."""
@@ -98,9 +109,10 @@ class WorklistModel(QAbstractTableModel):
                 self.endRemoveRows()
                 break
         self._pixmaps.pop(record.id, None)
-        key = record.consensus.mean_p_malignant
+        self._consensus.pop(record.id, None)
+        key = self._consensus_of(record).mean_p_malignant
         row = 0
-        while row < len(self.records) and self.records[row].consensus.mean_p_malignant >= key:
+        while row < len(self.records) and self._consensus_of(self.records[row]).mean_p_malignant >= key:
             row += 1
         self.beginInsertRows(QModelIndex(), row, row)
         self.records.insert(row, record)
