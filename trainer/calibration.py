@@ -124,9 +124,12 @@ def apply_calibration(probabilities: np.ndarray, calibration: dict) -> np.ndarra
     raise ValueError(f"unknown calibration method {method!r}; expected one of {', '.join(CALIBRATION_METHODS)}")
 
 
-def calibrate_p_positive(p_positive, calibration: dict) -> np.ndarray:
-    """A calibration applied to P(positive) of two classes (e.g. the ensemble's mean), positive at index 1."""
+def calibrate_p_positive(p_positive, calibration: dict | None) -> np.ndarray:
+    """A calibration applied to P(positive) of two classes (e.g. the ensemble's mean), positive at index 1;
+    ``None`` (an ensemble rule written before it was calibrated) leaves it as it is."""
     p = np.atleast_1d(np.asarray(p_positive, dtype="float64"))
+    if not calibration:
+        return p
     return apply_calibration(np.stack([1.0 - p, p], axis=1), dict(calibration, positive_index=1))[:, 1]
 
 

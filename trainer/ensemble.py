@@ -76,9 +76,7 @@ def mean_from_predictions(preds: dict, members: list[str], split: str) -> tuple[
 
 def ensemble_probability(mean_p_malignant, rule: dict) -> np.ndarray:
     """The ensemble's P(malignant): the members' mean through the rule's calibration (none: the mean)."""
-    calibration = rule.get("calibration")
-    mean = np.atleast_1d(np.asarray(mean_p_malignant, dtype="float64"))
-    return calibrate_p_positive(mean, calibration) if calibration else mean
+    return calibrate_p_positive(mean_p_malignant, rule.get("calibration"))
 
 
 def _members_calibration(run_dir: Path) -> tuple[str, bool]:
@@ -156,7 +154,7 @@ def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None)
     y = dataset.labels[decoded.kept]
     mean = _mean_p_malignant(bundles, decoded.images)
     p = ensemble_probability(mean, stored)
-    half = model_half_point(stored["calibration"]) if stored.get("calibration") else 0.5
+    half = model_half_point(stored.get("calibration") or {})  # no calibration: the mean's 0.5
     return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=half),
             "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored["threshold"]),
             "threshold": stored["threshold"], "calibration": stored.get("calibration"),

@@ -102,8 +102,7 @@ class Consensus:
         if applies:
             from trainer.calibration import calibrate_p_positive  # NumPy only
 
-            calibration = ensemble.get("calibration")
-            p_ensemble = float(calibrate_p_positive(mean, calibration)[0]) if calibration else mean
+            p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
                    float(ensemble["threshold"]) if applies else None, p_ensemble)
 
