@@ -13,6 +13,17 @@ from synthetic import write_class_folders, write_labels_csv, write_random_backbo
 
 
 @pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread():
+    """Free the Python wrappers of one test's Qt objects here, on the GUI thread: left to a later automatic
+    collection, they can be collected inside a worker thread (e.g. an image-decoding pool), where destroying
+    a Qt object crashes the process (seen once in a full run, in test_wizard)."""
+    yield
+    import gc
+
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path, monkeypatch):
     """Settings, caches, Keras' cache and the database live under tmp_path in every test."""
     home = tmp_path / "home"
