@@ -22,8 +22,9 @@ class ModelInfo:
     bundle_dir: str = ""
 
     def training_summary(self) -> str:
-        """One line from the card: the data, any extra training sources, the protocol and split sizes,
-        e.g. '/data/ham10000 + isic2017 (train) 2000 images, protocol extended (train 8168, val 1088)'."""
+        """One line from the card: the data set's folder name (the trainer machine's path says nothing to the
+        reader), any extra training sources, the protocol and split sizes,
+        e.g. 'ham10000 + isic2017 (train) 2000 images, protocol extended (train 8168, val 1088, test 240)'."""
         t = self.training
         extra = ""
         for entry in t.get("extra_data") or []:
@@ -32,7 +33,8 @@ class ModelInfo:
             extra += f" + {Path(str(entry.get('data', '?'))).name}{split} {n} images"
         counts = ", ".join(f"{part} {sum(v.values())}" for part, v in t.get("counts", {}).items()
                            if isinstance(v, dict)) or "n/a"
-        return f"{t.get('data', 'n/a')}{extra}, protocol {t.get('protocol')} ({counts})"
+        data = Path(str(t["data"])).name if t.get("data") else "n/a"
+        return f"{data}{extra}, protocol {t.get('protocol')} ({counts})"
 
 
 @dataclass(frozen=True)

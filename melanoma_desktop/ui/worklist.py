@@ -25,9 +25,18 @@ class WorklistModel(QAbstractTableModel):
         self._consensus: dict[int, Consensus] = {}
 
     # -- columns ------------------------------------------------------------------------------
+    # The risk summary sits next to the image, where it is seen without scrolling; the date goes last.
+    _ENSEMBLE_COLUMN, _CONSENSUS_COLUMN, _FIRST_MODEL_COLUMN = 1, 2, 3
+    _HEADER_TIPS = {
+        1: "The ensemble's P(malignant): the models' mean, calibrated on validation data; ▲ above its threshold "
+           "(chosen on validation data for 95 % sensitivity). 'mean' where no ensemble rule covers the case's "
+           "models: then the plain mean, with no threshold of its own.",
+        2: "How many models put the case above their own threshold.",
+    }
+
     def headers(self) -> list[str]:
-        return ["Image", "Added", *[f"P(mal) {n}" for n in self.model_names], "Mean", "Consensus", "Quality",
-                "Reviewed"]
+        return ["Image", "P(mal) ensemble", "Consensus", *[f"P(mal) {n}" for n in self.model_names], "Quality",
+                "Reviewed", "Added"]
 
     def set_model_names(self, names: list[str]) -> None:
         self.beginResetModel()
@@ -43,6 +52,8 @@ class WorklistModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return self.headers()[section]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return self._HEADER_TIPS.get(section)
         return None
 
     def data(self, index, role=Qt.DisplayRole):
@@ -51,23 +62,8 @@ class WorklistModel(QAbstractTableModel):
         record = self.records[index.row()]
         col = index.column()
         consensus = self._consensus_of(record)
-        n_models = len(self.model_names)
         if role == Qt.DisplayRole:
-            if col == 0:
-                return record.file_name
-            if col == 1:
-                return record.created_at.replace("T", " ")[5:16]
-            if 2 <= col < 2 + n_models:
-                pred = next((p for p in record.predictions if p.name == self.model_names[col - 2]), None)
-                return "—" if pred is None else f"{pred.p_malignant:.2f}{' ▲' if pred.label == 'malignant' else ''}"
-            if col == 2 + n_models:
-                return f"{consensus.mean_p_malignant:.2f}"
-            if col == 3 + n_models:
-                return f"{consensus.label} ({consensus.n_malignant}/{consensus.n_models})"
-            if col == 4 + n_models:
-                return "ok" if record.quality_label == "ok" else "⚠ " + record.quality_label
-            if col == 5 + n_models:
-                return "✓" if record.reviewed else ""
+            return self._display_text(record, consensus, col)
         if role == Qt.DecorationRole and col == 0 and record.thumbnail_png:
             if record.id not in self._pixmaps:
                 pixmap = QPixmap()
@@ -83,6 +79,30 @@ class WorklistModel(QAbstractTableModel):
             return f"{record.path}\nSHA-256 {record.sha256[:16]}…"
         if role == Qt.UserRole:
             return record.id
+        return None
+
+    def _display_text(self, record: TriageRecord, consensus: Consensus, col: int) -> str | None:
+        n_models = len(self.model_names)
+        if col == 0:
+            return record.file_name
+        if col == self._ENSEMBLE_COLUMN:
+            if consensus.ensemble_p_malignant is None:
+                return f"mean {consensus.mean_p_malignant:.2f}"
+            above = " ▲" if consensus.ensemble_label == "malignant" else ""
+            return f"{consensus.ensemble_p_malignant:.2f}{above}"
+        if col == self._CONSENSUS_COLUMN:
+            return f"{consensus.label} ({consensus.n_malignant}/{consensus.n_models})"
+        if self._FIRST_MODEL_COLUMN <= col < self._FIRST_MODEL_COLUMN + n_models:
+            name = self.model_names[col - self._FIRST_MODEL_COLUMN]
+            pred = next((p for p in record.predictions if p.name == name), None)
+            return "—" if pred is None else f"{pred.p_malignant:.2f}{' ▲' if pred.label == 'malignant' else ''}"
+        after_models = col - self._FIRST_MODEL_COLUMN - n_models
+        if after_models == 0:
+            return "ok" if record.quality_label == "ok" else "⚠ " + record.quality_label
+        if after_models == 1:
+            return "✓" if record.reviewed else ""
+        if after_models == 2:
+            return record.created_at.replace("T", " ")[5:16]
         return None
 
     # -- rows ---------------------------------------------------------------------------------
@@ -149,11 +169,11 @@ class WorklistView(QTableView):
         model.modelReset.connect(lambda: self.sig_case_selected.emit(None))
 
     def _size_columns(self) -> None:
-        """Widths from the header texts (and fixed ones for file name and date); the user can drag them."""
+        """Widths from the header texts (fixed ones for file name and consensus); the user can drag them."""
         header = self.horizontalHeader()
         metrics = self.fontMetrics()
         for column, title in enumerate(self.model().headers()):
-            width = {0: 200, 1: 90}.get(column, metrics.horizontalAdvance(title) + 24)
+            width = {0: 200, 2: 150}.get(column, metrics.horizontalAdvance(title) + 24)
             header.resizeSection(column, max(width, 70))
 
     def _on_current_row_changed(self, current, _previous):

@@ -57,6 +57,27 @@ def test_the_case_view_leads_with_the_calibrated_ensemble_probability(qtbot, tmp
     assert text.startswith("⚠ The models disagree. Ensemble P(malignant) "
                            f"{c.ensemble_p_malignant:.1%}, {'above' if c.ensemble_label == 'malignant' else 'below'}")
     assert f"the models' mean, {c.mean_p_malignant:.1%}" in text and "2 of 3 models above their own threshold" in text
+    # the worklist shows the same number next to the image, before the models' own columns
+    model = window.worklist_model
+    assert model.headers()[:3] == ["Image", "P(mal) ensemble", "Consensus"]
+    above = " ▲" if c.ensemble_label == "malignant" else ""
+    assert model.data(model.index(0, 1)) == f"{c.ensemble_p_malignant:.2f}{above}"
+    assert model.data(model.index(0, 2)) == "models disagree (2/3)"
+    assert "calibrated on validation data" in model.headerData(1, Qt.Horizontal, Qt.ToolTipRole)
+
+
+def test_the_worklist_says_mean_where_no_ensemble_rule_covers_the_models(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)  # the fake classifier has no ensemble rule
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [grey_image(tmp_path / "mid.png", 110)])
+    model, record = window.worklist_model, window.worklist_model.records[0]
+    assert model.data(model.index(0, 1)) == f"mean {record.consensus.mean_p_malignant:.2f}"
+    headers = model.headers()
+    assert headers[3:6] == ["P(mal) cnn", "P(mal) vgg16", "P(mal) mobilenetv2"]
+    cells = {h: model.data(model.index(0, i)) for i, h in enumerate(headers)}
+    assert cells["P(mal) cnn"].endswith("▲") and not cells["P(mal) mobilenetv2"].endswith("▲")
+    assert cells["Quality"] == record.quality_label.replace("low confidence", "⚠ low confidence") and \
+        cells["Reviewed"] == "" and cells["Added"] == record.created_at.replace("T", " ")[5:16]
 
 
 def test_cancel_stops_a_batch(qtbot, tmp_path):
@@ -198,7 +219,7 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
                 "counts": {"train": {"benign": 7333, "malignant": 835}, "val": {"benign": 1007, "malignant": 81}},
                 "extra_data": [{"data": "/data/isic2017", "source_split": "train", "benign": 1626, "malignant": 374}]}
     text = about_html([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
-    assert "trained on /data/ham10000 + isic2017 (train) 2000 images, protocol extended" in text
+    assert "trained on ham10000 + isic2017 (train) 2000 images, protocol extended" in text
     rows = dict(summary_rows(BundleReport(Path("."), {"training": training}, {})))
     assert rows["Extra training data"] == "/data/isic2017 (train): 1626 benign / 374 malignant, training split only"
     assert rows["Split (benign/malignant)"].startswith("train 7333/835")

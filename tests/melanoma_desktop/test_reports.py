@@ -40,7 +40,7 @@ def test_case_report_shows_whole_versions_training_data_and_empty_heatmaps(tmp_p
     write_case_pdf(tmp_path / "case.pdf", record, infos, heatmaps)
     text = " ".join(_text(tmp_path / "case.pdf").split())
     assert long_version in text
-    assert "vgg16 trained on /data/ham10000 + isic2017 (train) 3 images, protocol extended (train 8)" in text
+    assert "vgg16 trained on ham10000 + isic2017 (train) 3 images, protocol extended (train 8)" in text
     assert "Grad-CAM: cnn no region raises P(malignant)" in text
     assert "Grad-CAM: vgg16 no region" not in text
 
