@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-minutes-per-model", type=float,
                        help="wall-clock budget per model: past it, training ends after the epoch and keeps the best one")
     train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--split-seed", type=int,
+                       help="seed of the train/validation/test split (default: --seed); fix it to compare seeds "
+                            "on the same test images")
     train.add_argument("--calibration", choices=["temperature", "logistic"],
                        help="how P(malignant) is calibrated on validation (default temperature; preset best: logistic)")
     train.add_argument("--no-augment", action="store_true", help="train without augmentation")
@@ -175,7 +178,8 @@ def _train_config(args):
                  batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
                  augmentation=args.augmentation, aug_copies=args.aug_copies, mobilenet_alpha=args.mobilenet_alpha,
                  calibration=args.calibration)
-    common = dict(models=tuple(m for m in args.models.split(",") if m), seed=args.seed, backbones=args.backbones,
+    common = dict(models=tuple(m for m in args.models.split(",") if m), seed=args.seed, split_seed=args.split_seed,
+                  backbones=args.backbones,
                   cache_dir=args.cache_dir, feature_cache=not args.no_feature_cache,
                   allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")),
                   max_minutes_per_model=args.max_minutes_per_model,

@@ -30,6 +30,9 @@ class TrainConfig:
     learning_rate: float = 1e-3
     patience: int = 3
     seed: int = 42
+    # The seed of the train/validation/test split when it should differ from ``seed`` (None: ``seed``), e.g. to
+    # measure how much results move with initialisation and augmentation alone, on the same test images.
+    split_seed: int | None = None
     augment: bool = True
     augmentation: str = "paper"
     aug_copies: int = 2  # augmented copies per training image in the feature cache
@@ -62,6 +65,10 @@ class TrainConfig:
     # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.recalibrate).
     calibration: str = "temperature"
     extra: dict = field(default_factory=dict)
+
+    @property
+    def resolved_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else int(self.split_seed)
 
     def validate(self) -> "TrainConfig":
         if not self.models:

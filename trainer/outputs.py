@@ -178,7 +178,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "layout": data.dataset.layout,
             "protocol": config.protocol,
             "fractions": list(config.fractions) if config.fractions else None,
-            "split_seed": config.seed,
+            "split_seed": config.resolved_split_seed,
             "counts": data.counts,
             "extra_data": data.extra_counts,  # training only; "counts" above include them in "train"
             "skipped_files": len(data.skipped),
@@ -263,7 +263,7 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
 def write_summary(out: Path, config, data, all_metrics: dict, seconds: float, device: str) -> Path:
     counts = data.counts
     text = [
-        f"# Training run: protocol {config.protocol}, seed {config.seed}",
+        f"# Training run: protocol {config.protocol}, seed {config.seed}, split seed {config.resolved_split_seed}",
         "",
         f"Data: `{config.data}` ({data.dataset.layout}); train {counts['train']}, validation {counts['val']}, "
         f"test {counts['test']}; {len(data.skipped)} file(s) skipped (see skipped.txt).",

@@ -66,7 +66,8 @@ def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, sho
     if should_stop():
         raise TrainingCancelled("cancelled while checking images")
     check_trainable(dataset)
-    split = make_split(dataset.labels, dataset.groups, config.protocol, config.seed, config.fractions)
+    split = make_split(dataset.labels, dataset.groups, config.protocol, config.resolved_split_seed,
+                       config.fractions)
     labels = dataset.labels
     x, y, paths = {}, {}, {}
     for part in ("train", "val", "test"):

@@ -75,7 +75,11 @@ def test_train_options_reach_the_configuration(tmp_path):
                                       "--max-minutes-per-model", "30"])
     config = _train_config(args)
     assert config.max_minutes_per_model == 30 and config.preset == "best"
-    assert _train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o"])).max_minutes_per_model is None
+    default = _train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o"]))
+    assert default.max_minutes_per_model is None and default.split_seed is None and default.resolved_split_seed == 42
+    fixed = _train_config(build_parser().parse_args(["train", "--data", "d", "--out", "o", "--seed", "3",
+                                                     "--split-seed", "42"]))
+    assert (fixed.seed, fixed.resolved_split_seed) == (3, 42)
 
 
 def test_extra_data_options_reach_the_configuration(capsys, tmp_path):

@@ -210,6 +210,16 @@ def test_retraining_one_model_keeps_the_other_models_predictions(tiny_run, tmp_p
     assert not (out / "ensemble.json").exists()  # the old one named versions whose predictions are gone
 
 
+def test_a_fixed_split_seed_keeps_the_split_when_the_seed_changes(tiny_run, tmp_path):
+    config, result, _ = tiny_run
+    again = run_training(TrainConfig(**{**config.to_json(), "out": str(tmp_path / "out"), "models": ("cnn",),
+                                        "epochs": 1, "seed": 7, "split_seed": config.seed}))
+    assert (again.out / "split.csv").read_text() == (result.out / "split.csv").read_text()
+    card = read_card(again.bundles["cnn"])
+    assert card["training"]["split_seed"] == config.seed and card["hyperparameters"]["seed"] == 7
+    assert "seed 7, split seed 42" in (again.out / "summary.md").read_text()
+
+
 def test_history_file_has_one_column_per_metric_across_phases(tmp_path):
     from trainer.outputs import write_history_csv
     from trainer.reports import load_history_csv
