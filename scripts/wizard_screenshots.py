@@ -4,7 +4,8 @@ of the metrics panel; print the wizard's training wall time (to compare with the
     xvfb-run -s "-screen 0 1400x1000x24" python scripts/wizard_screenshots.py \\
         --data ../shared/data/ham10000 --backbones ../shared/backbones --out docs --epochs 20
     (``--recipe best --setup-only``: the setup page with the best preset, without training;
-    ``--extra-data DIR``: the data page with an extra training folder)
+    ``--extra-data DIR``: the data page with an extra training folder; ``--active resources/models``: the
+    results page compares the new models with those)
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def main() -> int:
     parser.add_argument("--setup-only", action="store_true", help="stop after the setup page's screenshot")
     parser.add_argument("--extra-data", help="an extra training folder for the data page (training split only)")
     parser.add_argument("--extra-data-split", help="with --extra-data: only its rows with this source_split")
+    parser.add_argument("--active", help="a folder of bundles (e.g. resources/models) to stand as the active models, "
+                                         "so that the results page compares with them")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -46,7 +49,10 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp())
-    wizard = RetrainWizard(JobRunner(), ModelRegistry(home / "models"), home / "runs", {}, backbones=args.backbones)
+    active = {d.name: str(d) for d in sorted(Path(args.active).iterdir()) if (d / "card.json").is_file()} \
+        if args.active else {}
+    wizard = RetrainWizard(JobRunner(), ModelRegistry(home / "models"), home / "runs", active,
+                           backbones=args.backbones)
     wizard.resize(1100, 800)
     wizard.show()
     state = {"started": None, "mid_shot": False}
@@ -99,7 +105,8 @@ def main() -> int:
         wizard.next()
         for box in wizard.results_page.promote_boxes.values():
             box.setChecked(True)
-        QTimer.singleShot(300, after_results)
+        status = wizard.results_page.status
+        wait_for(lambda: "evaluating" not in status.text().lower(), after_results)
 
     def after_results():
         shot("wizard_4_results.png")

@@ -36,25 +36,28 @@ class LiveCurves(QWidget):
                              f"{name}   (training —, validation - -)")
             history = self.histories.get(name, {})
             half = (column.height() - 20) / 2
+            # room on the left for the longest axis label ("accuracy") or value ("53.19") in this font
+            margin = 8 + max(painter.fontMetrics().horizontalAdvance(t) for t in ("accuracy", "000.00"))
             for row, keys in enumerate((("loss", "val_loss"), ("accuracy", "val_accuracy"))):
-                box = QRectF(column.left() + 46, 22 + row * half + 4, column.width() - 58, half - 22)
-                self._plot(painter, box, keys[0], [history.get(k, []) for k in keys])
+                box = QRectF(column.left() + margin, 22 + row * half + 4, column.width() - margin - 12, half - 22)
+                self._plot(painter, box, keys[0], [history.get(k, []) for k in keys], margin)
         painter.end()
 
-    def _plot(self, painter: QPainter, box: QRectF, label: str, series: list[list[float]]) -> None:
+    def _plot(self, painter: QPainter, box: QRectF, label: str, series: list[list[float]], margin: float) -> None:
         painter.setPen(QPen(QColor("#999"), 1))
         painter.drawRect(box)
         values = [v for s in series for v in s]
         painter.setPen(QColor("#333"))
-        painter.drawText(QRectF(box.left() - 46, box.top(), 44, box.height()), Qt.AlignVCenter | Qt.AlignRight, label)
+        painter.drawText(QRectF(box.left() - margin, box.top(), margin - 4, box.height()),
+                         Qt.AlignVCenter | Qt.AlignRight, label)
         if not values:
             return
         low, high = min(values), max(values)
         if high - low < 1e-9:
             low, high = low - 0.5, high + 0.5
         n = max(len(s) for s in series)
-        painter.drawText(QRectF(box.left() - 46, box.top() - 2, 44, 14), Qt.AlignRight, f"{high:.2f}")
-        painter.drawText(QRectF(box.left() - 46, box.bottom() - 12, 44, 14), Qt.AlignRight, f"{low:.2f}")
+        painter.drawText(QRectF(box.left() - margin, box.top() - 2, margin - 4, 14), Qt.AlignRight, f"{high:.2f}")
+        painter.drawText(QRectF(box.left() - margin, box.bottom() - 12, margin - 4, 14), Qt.AlignRight, f"{low:.2f}")
         painter.drawText(QRectF(box.left(), box.bottom() + 1, box.width(), 14), Qt.AlignRight, f"epoch {n}")
         for values_, (_key, colour, style) in zip(series, SERIES[2 * (label == "accuracy"):]):
             if not values_:

@@ -57,7 +57,8 @@ def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
     data, registry, runner, _, tmp_path = setup
     versions = []
     for _round in range(2):
-        wizard = _wizard(qtbot, setup)
+        active = {v.name: str(v.directory) for v in promoted.args[0]} if versions else {}
+        wizard = _wizard(qtbot, setup, active)
         _through_setup(qtbot, wizard, data, models=("cnn", "mobilenetv2"))
         with qtbot.waitSignal(wizard.train_page.sig_training_finished, timeout=120000) as blocker:
             wizard.next()
@@ -66,9 +67,14 @@ def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
         wizard.next()
         assert wizard.currentPage() is wizard.results_page
         table = wizard.results_page.table
-        assert table.rowCount() == 3  # two new models and their ensemble
-        assert [table.item(2, c).text() for c in (0, 1, 7)] == ["ensemble", "new (if all promoted)",
-                                                                "cnn + mobilenetv2"]
+        assert table.item(table.rowCount() - 1, 0).text() == "ensemble"  # new models (+ active), their ensemble
+        assert [table.item(table.rowCount() - 1, c).text() for c in (1, 7)] == ["new (if all promoted)",
+                                                                               "cnn + mobilenetv2"]
+        assert wizard.results_page.split_label.text().startswith("Test split: ")
+        if _round == 1:  # the first round's cnn is active now: it is scored on the same test images
+            qtbot.waitUntil(lambda: "evaluated" in wizard.results_page.status.text(), timeout=60000)
+            rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+            assert ["cnn", "active"] == rows[1][:2] and rows[1][7] == versions[0]
         wizard.results_page.promote_boxes["cnn"].setChecked(True)
         with qtbot.waitSignal(wizard.sig_promoted) as promoted:
             wizard.button(QWizard.FinishButton).click()
@@ -193,3 +199,29 @@ def test_extra_folder_with_source_splits_offers_one_of_them(qtbot, setup, tmp_pa
     page.extra_split.setCurrentIndex(page.extra_split.findData("train"))
     assert "benign: 3, malignant: 3" in page.extra_split.currentText()
     assert page.extra_data() == [{"data": str(extra), "source_split": "train"}]
+
+
+def test_results_cells_carry_their_intervals():
+    from melanoma_desktop.ui.wizard.results_page import _metric_cells
+
+    at_half = {"accuracy": 0.75, "accuracy_ci": [0.69, 0.8], "roc_auc": 0.859, "roc_auc_ci": [0.812, 0.901]}
+    at_threshold = {"sensitivity": 0.875, "sensitivity_ci": [0.804, 0.923], "specificity": 0.6,
+                    "specificity_ci": [None, None]}
+    assert _metric_cells(at_half, at_threshold, 0.31) == ["75.0% (69.0–80.0)", "0.859 (0.812–0.901)",
+                                                          "87.5% (80.4–92.3)", "60.0%", "0.310"]
+    assert _metric_cells({"roc_auc": float("nan")}, {}, None) == ["n/a"] * 5
+
+
+def test_promotion_warnings_name_a_model_worse_than_the_active_one_or_than_chance():
+    from melanoma_desktop.ui.wizard.results_page import promotion_warnings
+
+    new = {"cnn": {"roc_auc": 0.503, "roc_auc_ci": [0.428, 0.582]},
+           "vgg16": {"roc_auc": 0.62, "roc_auc_ci": [0.48, 0.75]},
+           "mobilenetv2": {"roc_auc": 0.841, "roc_auc_ci": [0.792, 0.888]}}
+    active = {"cnn": {"at_half": {"roc_auc": 0.878, "roc_auc_ci": [0.834, 0.919]}},
+              "mobilenetv2": {"at_half": {"roc_auc": 0.855, "roc_auc_ci": [0.811, 0.900]}}}
+    warnings = promotion_warnings(new, active)
+    assert len(warnings) == 2  # mobilenetv2's intervals overlap the active one's: no warning
+    assert warnings[0].startswith("The new cnn is worse than the active one") and "0.503 vs 0.878" in warnings[0]
+    assert warnings[1].startswith("The new vgg16 is not shown to be better than chance")
+    assert promotion_warnings({"cnn": {"roc_auc": float("nan"), "roc_auc_ci": [None, None]}}, {}) == []

@@ -15,13 +15,25 @@ from trainer.cards import read_card, read_ensemble
 from trainer.errors import TrainerError
 
 COLUMNS = ["model", "which", "accuracy (own 0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
-           "threshold", "version"]
+           "threshold", "version"]  # numbers with their 95 % intervals
 
 
-def _fmt(v, pct=True) -> str:
+def _fmt(v, pct=True, ci=None) -> str:
+    """A number, with its 95 % interval when there is one: '87.5% (80.4–92.3)', '0.859 (0.812–0.901)'."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
-    return f"{v:.1%}" if pct else f"{v:.3f}"
+    text = f"{v:.1%}" if pct else f"{v:.3f}"
+    if ci and None not in ci and not any(math.isnan(float(c)) for c in ci):
+        text += f" ({ci[0] * 100:.1f}–{ci[1] * 100:.1f})" if pct else f" ({ci[0]:.3f}–{ci[1]:.3f})"
+    return text
+
+
+def _metric_cells(at_half: dict, at_threshold: dict, threshold) -> list[str]:
+    """accuracy at the model's own 0.5, AUC, sensitivity and specificity at its threshold (with intervals)."""
+    return [_fmt(at_half.get("accuracy"), ci=at_half.get("accuracy_ci")),
+            _fmt(at_half.get("roc_auc"), False, at_half.get("roc_auc_ci")),
+            _fmt(at_threshold.get("sensitivity"), ci=at_threshold.get("sensitivity_ci")),
+            _fmt(at_threshold.get("specificity"), ci=at_threshold.get("specificity_ci")), _fmt(threshold, False)]
 
 
 def test_split(run_dir: Path) -> tuple[list[str], np.ndarray]:
@@ -51,12 +63,33 @@ def compare_with_active(run_dir: Path, names: list[str], active_dirs: dict[str, 
             continue
         probs = bundle.predict_proba(decoded.images)
         names_ = tuple(bundle.class_names)
-        at_half = evaluate_probabilities(y, probs, names_, model_half_point(bundle.calibration), n_boot=0)
+        at_half = evaluate_probabilities(y, probs, names_, model_half_point(bundle.calibration))
         at_thr = evaluate_probabilities(y, probs, names_, bundle.threshold, n_boot=0)
-        out[name] = {"accuracy": at_half["accuracy"], "roc_auc": at_half["roc_auc"],
-                     "sensitivity": at_thr["sensitivity"], "specificity": at_thr["specificity"],
+        out[name] = {"at_half": {k: at_half[k] for k in ("accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci")},
+                     "at_threshold": {k: at_thr[k] for k in ("sensitivity", "sensitivity_ci", "specificity",
+                                                              "specificity_ci")},
                      "threshold": bundle.threshold, "version": bundle.version}
     return out
+
+
+def promotion_warnings(new: dict[str, dict], active: dict[str, dict]) -> list[str]:
+    """Plain warnings for the person about to promote: a new model no better than chance on its test images, or
+    worse than the active one on the same images (their AUC intervals apart). ``new``: name -> the run's
+    metrics; ``active``: name -> compare_with_active's numbers."""
+    warnings = []
+    for name, m in new.items():
+        auc, ci = m.get("roc_auc"), m.get("roc_auc_ci") or [None, None]
+        a = active.get(name, {}).get("at_half", {})
+        a_auc, a_ci = a.get("roc_auc"), a.get("roc_auc_ci") or [None, None]
+        if auc is None or ci[0] is None or math.isnan(auc):
+            continue
+        if a_auc is not None and a_ci[0] is not None and ci[1] < a_ci[0]:
+            warnings.append(f"The new {name} is worse than the active one on the same test images (AUC {auc:.3f} "
+                            f"vs {a_auc:.3f}, intervals apart): keep the active {name}.")
+        elif ci[0] <= 0.5:
+            warnings.append(f"The new {name} is not shown to be better than chance (AUC {auc:.3f}, interval "
+                            f"{ci[0]:.3f}–{ci[1]:.3f} includes 0.5): more data or epochs before promoting it.")
+    return warnings
 
 
 class ResultsPage(QWizardPage):
@@ -73,6 +106,13 @@ class ResultsPage(QWizardPage):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 1)
+        self.split_label = QLabel("")
+        self.split_label.setWordWrap(True)
+        layout.addWidget(self.split_label)
+        self.warnings_label = QLabel("")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet("color: #b3261e; font-weight: bold")
+        layout.addWidget(self.warnings_label)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -89,6 +129,11 @@ class ResultsPage(QWizardPage):
             self.promote_boxes[name] = box
             self.boxes_layout.addWidget(box)
         self._fill()
+        _, labels = test_split(result.out)
+        self.split_label.setText(
+            f"Test split: {len(labels)} images, {int(labels.sum())} of them melanoma. In brackets: 95 % intervals; "
+            "the fewer the test images, the wider they are — where two models' intervals overlap, the test split "
+            "cannot tell them apart.")
         if self.wiz.active_dirs:
             self.status.setText("Evaluating the active models on the same test images…")
             names = list(result.metrics)
@@ -111,20 +156,20 @@ class ResultsPage(QWizardPage):
         for name, m in result.metrics.items():
             op = m.get("operating_point", {})
             card_version = read_card(result.bundles[name])["version"]
-            rows.append([name, "new", _fmt(m["accuracy"]), _fmt(m["roc_auc"], False), _fmt(op.get("sensitivity")),
-                         _fmt(op.get("specificity")), _fmt(op.get("threshold"), False), card_version])
+            rows.append([name, "new", *_metric_cells(m, op, op.get("threshold")), card_version])
             a = self.active_metrics.get(name)
             if a and "error" in a:
                 rows.append([name, "active", "unavailable", "", "", "", "", a["error"][:80]])
             elif a:
-                rows.append([name, "active", _fmt(a["accuracy"]), _fmt(a["roc_auc"], False), _fmt(a["sensitivity"]),
-                             _fmt(a["specificity"]), _fmt(a["threshold"], False), a["version"]])
+                rows.append([name, "active", *_metric_cells(a["at_half"], a["at_threshold"], a["threshold"]),
+                             a["version"]])
         rows += self._ensemble_rows(result.out)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
+        self.warnings_label.setText("\n".join(promotion_warnings(result.metrics, self.active_metrics)))
 
     @staticmethod
     def _ensemble_rows(run_dir: Path) -> list[list[str]]:
@@ -137,8 +182,7 @@ class ResultsPage(QWizardPage):
         if rule is None:
             return []
         at_half, op = rule.get("test", {}), rule.get("test_at_threshold", {})
-        return [["ensemble", "new (if all promoted)", _fmt(at_half.get("accuracy")), _fmt(at_half.get("roc_auc"), False),
-                 _fmt(op.get("sensitivity")), _fmt(op.get("specificity")), _fmt(rule["threshold"], False),
+        return [["ensemble", "new (if all promoted)", *_metric_cells(at_half, op, rule["threshold"]),
                  " + ".join(sorted(rule["members"]))]]
 
     def chosen(self) -> list[str]:
