@@ -57,7 +57,9 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
                                     f"{cal.get('ece_test_after', math.nan):.3f}"),
         ("Trained on", f"{training.get('data', 'n/a')} ({training.get('layout', '?')})"),
         *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],
-        ("Protocol, seed", f"{training.get('protocol', '?')}, {training.get('split_seed', '?')}"),
+        ("Protocol, seeds", f"{training.get('protocol', '?')}, training seed "
+                            f"{card.get('hyperparameters', {}).get('seed', '?')}, split seed "
+                            f"{training.get('split_seed', '?')}"),
         ("Split (benign/malignant)", "; ".join(f"{part} {v.get('benign', 0)}/{v.get('malignant', 0)}"
                                                for part, v in counts.items() if isinstance(v, dict)) or "n/a"),
         ("Device, date", f"{card.get('device', '?')}, {card.get('created_at', '?')}"),

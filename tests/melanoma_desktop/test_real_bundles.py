@@ -79,6 +79,11 @@ def test_metrics_panel_shows_each_model_and_exports(qtbot, tiny_bundles, tmp_pat
     assert [c.report.card["name"] for c in panel.columns] == ["cnn", "mobilenetv2"]
     column = panel.columns[0]
     assert set(column.figures) == {"confusion_matrix", "roc", "learning_curves"}
+    from melanoma_desktop.ui.metrics_panel import summary_rows
+
+    rows = dict(summary_rows(column.report))
+    seed = column.report.card["hyperparameters"]["seed"]
+    assert rows["Protocol, seeds"] == f"full, training seed {seed}, split seed {seed}"
     pages = panel.export_pdf(str(tmp_path / "metrics.pdf"))
     assert pages == 8 and (tmp_path / "metrics.pdf").read_bytes().startswith(b"%PDF")
     column.figures["roc"].savefig(tmp_path / "roc.png")
