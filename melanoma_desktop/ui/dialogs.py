@@ -8,19 +8,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from melanoma_desktop import DISCLAIMER, __version__
+from melanoma_desktop.core.numbers import with_ci
 from melanoma_desktop.core.records import ModelInfo
 from trainer.calibration import describe_calibration
 
 
 def _fmt(metrics: dict, key: str, pct=True) -> str:
-    value = metrics.get(key)
-    if value is None:
-        return "n/a"
-    ci = metrics.get(f"{key}_ci")
-    text = f"{value:.1%}" if pct else f"{value:.3f}"
-    if ci and None not in ci:
-        text += f" ({ci[0]:.1%}–{ci[1]:.1%})" if pct else f" ({ci[0]:.3f}–{ci[1]:.3f})"
-    return text
+    return with_ci(metrics.get(key), metrics.get(f"{key}_ci"), pct)
 
 
 def _ensemble_rows(ensemble: dict | None, note: str) -> list[str]:

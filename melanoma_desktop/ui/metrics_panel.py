@@ -15,18 +15,10 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushB
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.numbers import with_ci
 from trainer.calibration import describe_calibration
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
 from trainer.reports import BundleReport, read_report
-
-
-def _pct_ci(value, ci) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    text = f"{value:.1%}"
-    if ci and not any(v is None or (isinstance(v, float) and math.isnan(v)) for v in ci):
-        text += f"  ({ci[0]:.1%} – {ci[1]:.1%})"
-    return text
 
 
 def extra_data_text(entry: dict) -> str:
@@ -40,18 +32,17 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
     m, card = report.metrics, report.card
     op = m.get("operating_point", {})
     cal = m.get("calibration", {})
-    auc, auc_ci = m.get("roc_auc"), m.get("roc_auc_ci") or [math.nan, math.nan]
     training = card.get("training", {})
     counts = training.get("counts", {})
     rows = [
         ("Version", card.get("version", "")),
         ("Test images", str(m.get("n", "n/a"))),
-        ("ROC AUC (95% CI)", "n/a" if auc is None else f"{auc:.3f}  ({auc_ci[0]:.3f} – {auc_ci[1]:.3f})"),
-        ("Accuracy at the model's 0.5", _pct_ci(m.get("accuracy"), m.get("accuracy_ci"))),
+        ("ROC AUC (95% CI)", with_ci(m.get("roc_auc"), m.get("roc_auc_ci"), pct=False)),
+        ("Accuracy at the model's 0.5", with_ci(m.get("accuracy"), m.get("accuracy_ci"))),
         ("Threshold (card)", f"{card.get('threshold', 0.5):.3f}"),
-        ("Sensitivity at threshold", _pct_ci(op.get("sensitivity"), op.get("sensitivity_ci"))),
-        ("Specificity at threshold", _pct_ci(op.get("specificity"), op.get("specificity_ci"))),
-        ("Accuracy at threshold", _pct_ci(op.get("accuracy"), op.get("accuracy_ci"))),
+        ("Sensitivity at threshold", with_ci(op.get("sensitivity"), op.get("sensitivity_ci"))),
+        ("Specificity at threshold", with_ci(op.get("specificity"), op.get("specificity_ci"))),
+        ("Accuracy at threshold", with_ci(op.get("accuracy"), op.get("accuracy_ci"))),
         ("Calibration", describe_calibration(card.get("calibration", cal))),
         ("Test ECE before → after", f"{cal.get('ece_test_before', math.nan):.3f} → "
                                     f"{cal.get('ece_test_after', math.nan):.3f}"),

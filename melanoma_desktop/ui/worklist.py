@@ -28,10 +28,11 @@ class WorklistModel(QAbstractTableModel):
     # The risk summary sits next to the image, where it is seen without scrolling; the date goes last.
     _ENSEMBLE_COLUMN, _CONSENSUS_COLUMN, _FIRST_MODEL_COLUMN = 1, 2, 3
     _HEADER_TIPS = {
-        1: "The ensemble's P(malignant): the models' mean, calibrated on validation data; ▲ above its threshold "
-           "(chosen on validation data for 95 % sensitivity). 'mean' where no ensemble rule covers the case's "
-           "models: then the plain mean, with no threshold of its own.",
-        2: "How many models put the case above their own threshold.",
+        _ENSEMBLE_COLUMN: "The ensemble's P(malignant): the models' mean, calibrated on validation data; "
+                          "▲ above its threshold (chosen on validation data for 95 % sensitivity). 'mean' where "
+                          "no ensemble rule covers the case's models: then the plain mean, with no threshold of "
+                          "its own.",
+        _CONSENSUS_COLUMN: "How many models put the case above their own threshold.",
     }
 
     def headers(self) -> list[str]:
@@ -173,7 +174,7 @@ class WorklistView(QTableView):
         header = self.horizontalHeader()
         metrics = self.fontMetrics()
         for column, title in enumerate(self.model().headers()):
-            width = {0: 200, 2: 150}.get(column, metrics.horizontalAdvance(title) + 24)
+            width = {0: 200, WorklistModel._CONSENSUS_COLUMN: 150}.get(column, metrics.horizontalAdvance(title) + 24)
             header.resizeSection(column, max(width, 70))
 
     def _on_current_row_changed(self, current, _previous):

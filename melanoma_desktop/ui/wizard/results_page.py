@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage
 
+from melanoma_desktop.core.numbers import with_ci
 from melanoma_desktop.ui.worker import Job
 from trainer.calibration import model_half_point
 from trainer.cards import read_card, read_ensemble
@@ -18,22 +19,12 @@ COLUMNS = ["model", "which", "accuracy (own 0.5)", "AUC", "sensitivity @ thresho
            "threshold", "version"]  # numbers with their 95 % intervals
 
 
-def _fmt(v, pct=True, ci=None) -> str:
-    """A number, with its 95 % interval when there is one: '87.5% (80.4–92.3)', '0.859 (0.812–0.901)'."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    text = f"{v:.1%}" if pct else f"{v:.3f}"
-    if ci and None not in ci and not any(math.isnan(float(c)) for c in ci):
-        text += f" ({ci[0] * 100:.1f}–{ci[1] * 100:.1f})" if pct else f" ({ci[0]:.3f}–{ci[1]:.3f})"
-    return text
-
-
 def _metric_cells(at_half: dict, at_threshold: dict, threshold) -> list[str]:
     """accuracy at the model's own 0.5, AUC, sensitivity and specificity at its threshold (with intervals)."""
-    return [_fmt(at_half.get("accuracy"), ci=at_half.get("accuracy_ci")),
-            _fmt(at_half.get("roc_auc"), False, at_half.get("roc_auc_ci")),
-            _fmt(at_threshold.get("sensitivity"), ci=at_threshold.get("sensitivity_ci")),
-            _fmt(at_threshold.get("specificity"), ci=at_threshold.get("specificity_ci")), _fmt(threshold, False)]
+    return [with_ci(at_half.get("accuracy"), at_half.get("accuracy_ci")),
+            with_ci(at_half.get("roc_auc"), at_half.get("roc_auc_ci"), pct=False),
+            with_ci(at_threshold.get("sensitivity"), at_threshold.get("sensitivity_ci")),
+            with_ci(at_threshold.get("specificity"), at_threshold.get("specificity_ci")), with_ci(threshold, pct=False)]
 
 
 def test_split(run_dir: Path) -> tuple[list[str], np.ndarray]:
