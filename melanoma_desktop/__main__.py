@@ -16,9 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backbones", help="folder with ImageNet backbone weights")
     parser.add_argument("--data-dir", help="where the case database and settings live (default: the user's data folder)")
     parser.add_argument("--self-test", action="store_true",
-                        help="load every model, classify the sample images, compare with the recorded values, exit")
-    parser.add_argument("--samples", help="self-test: folder with sample images and expected.json "
-                                          "(default: resources/samples of the packaged app)")
+                        help="load every model, check its backbone and its answers on the probe images "
+                             "against the values recorded when it was exported, print one line per check, exit")
     sub = parser.add_subparsers(dest="command")
     add_triage_parser(sub)
     return parser
@@ -27,13 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     multiprocessing.freeze_support()
     _frozen_app_guards()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from trainer.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train-worker"]:  # the wizard's training child (also inside the packaged app)
         from trainer.worker import main as worker_main
 
         return worker_main(argv[1])
     args = build_parser().parse_args(argv)
+    if args.self_test or args.command:  # headless: TensorFlow now, without its start-up lines
+        from trainer.quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     if args.self_test:
         return _self_test(args)
     if args.command == "triage":
@@ -58,15 +63,12 @@ def _frozen_app_guards() -> None:
 
 
 def _self_test(args) -> int:
-    from pathlib import Path
-
-    from melanoma_desktop.core.classifier import load_models, shipped_models_dir
+    from melanoma_desktop.core.classifier import load_models
     from melanoma_desktop.core.selftest import run_self_test
 
-    samples = Path(args.samples) if args.samples else shipped_models_dir().parent / "samples"
     try:
         models = load_models(args.models, args.backbones)
-        return run_self_test(models, samples, out=lambda line: print(line, flush=True))
+        return run_self_test(models, out=lambda line: print(line, flush=True))
     except Exception as exc:  # the self-test reports every failure as a reason, never a traceback
         print(f"SELF-TEST FAILED: {type(exc).__name__}: {exc}", flush=True)
         return 1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -25,7 +25,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--backbones", required=True)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "resources" / "quality"))
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "resources" / "quality"),
+                        help="where the gate's files go (default: the project's resources/quality)")
     parser.add_argument("--n-fit", type=int, default=3000)
     parser.add_argument("--percentile", type=float, default=99.0)
     args = parser.parse_args()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).parent))
@@ -61,8 +61,12 @@ def _shared(env: str, sub: str) -> Path | None:
 
 @pytest.fixture
 def shared_backbones() -> Path:
-    path = _shared("MELANOMA_BACKBONES", "")
-    if path is None or not (path / "mobilenet_v2_0.35_224_imagenet_notop.h5").is_file():
+    """The real ImageNet backbones: $MELANOMA_BACKBONES when set (../shared/backbones in CI), else the copies
+    that ship in resources/backbones."""
+    from trainer.backbones import bundled_backbones_dir
+
+    path = _shared("MELANOMA_BACKBONES", "") or bundled_backbones_dir()
+    if not (path / "mobilenet_v2_0.35_224_imagenet_notop.h5").is_file():
         pytest.skip("real ImageNet backbone weights not available: set MELANOMA_BACKBONES to ../shared/backbones")
     return path
 

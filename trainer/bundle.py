@@ -25,9 +25,9 @@ from trainer import layers as _layers  # noqa: F401  (registers the custom layer
 from trainer.backbones import sha256_file
 from trainer.calibration import apply_calibration
 from trainer.errors import BackboneWeightsError, BundleError
-from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, find_bundles, read_card,  # noqa: F401
-                           validate_card, write_card)
-from trainer.models import Backbone, assemble, base_of, build_head, feature_extractor, load_backbone
+from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, find_bundles, portable_training,  # noqa: F401
+                           read_card, validate_card, write_card)
+from trainer.models import Backbone, assemble, base_of, build_head, matching_backbone
 
 WEIGHTS_NPZ = "weights.npz"
 FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16
@@ -109,6 +109,8 @@ class LoadedBundle:
     directory: Path
     card: dict
     model: keras.Model
+    backbone: Backbone | None = None  # the ImageNet base found for a head / tuned bundle
+    backbone_match: str = ""  # how it was accepted: same weights (content) or same file (older cards)
 
     @property
     def name(self) -> str:
@@ -155,15 +157,14 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
             "the file was changed or damaged, reinstall or retrain the model"
         )
     if card["model_part"] == "tuned":
-        backbone = _checked_backbone(card, backbones, allow_download)
-        extractor = feature_extractor(backbone)
+        extractor, backbone, match = _backbone_extractor(card, backbones, allow_download)
         try:
             head = _load_tuned(model_path, card, extractor)
         except BundleError:
             raise
         except Exception as exc:
             raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
-        return LoadedBundle(bundle_dir, card, assemble(extractor, head, card["architecture"]))
+        return LoadedBundle(bundle_dir, card, assemble(extractor, head, card["architecture"]), backbone, match)
     try:
         if model_path.suffix == ".npz":
             part = _load_npz_weights(model_path, card)
@@ -175,21 +176,16 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
         raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
     if card["model_part"] == "full":
         return LoadedBundle(bundle_dir, card, part)
-    backbone = _checked_backbone(card, backbones, allow_download)
-    model = assemble(feature_extractor(backbone), part, card["architecture"])
-    return LoadedBundle(bundle_dir, card, model)
+    extractor, backbone, match = _backbone_extractor(card, backbones, allow_download)
+    return LoadedBundle(bundle_dir, card, assemble(extractor, part, card["architecture"]), backbone, match)
 
 
-def _checked_backbone(card: dict, backbones, allow_download: bool) -> Backbone:
-    info = card["backbone"]
-    backbone = load_backbone(info["name"], float(info.get("alpha", 1.0)), backbones, allow_download=allow_download)
-    if backbone.sha256 != info.get("sha256"):
-        raise BackboneWeightsError(
-            f"backbone weights {backbone.weights_path} have SHA-256 {backbone.sha256[:12]}..., but the model "
-            f"{card['name']} was trained on {info.get('weights_file')} ({str(info.get('sha256'))[:12]}...); "
-            "point --backbones / MELANOMA_BACKBONES at the weights it was trained with"
-        )
-    return backbone
+def _backbone_extractor(card: dict, backbones, allow_download: bool) -> tuple[keras.Model, Backbone, str]:
+    """The frozen base the card names, built from the weights file found, checked against the card."""
+    # the extractor is built (and its ImageNet weights fingerprinted) before any tuned layer is set
+    backbone, extractor, match = matching_backbone(card["backbone"], f"the model {card['name']}", backbones,
+                                                   allow_download)
+    return extractor, backbone, match
 
 
 def _part_builder(card: dict, first_kernel_shape) -> keras.Model:
@@ -227,7 +223,9 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
 
     src, dst = Path(src), Path(dst)
     original = load_bundle(src, backbones)
-    card = dict(original.card)
+    card = dict(original.card, training=portable_training(original.card["training"]))
+    if original.backbone is not None:  # identity by content, so that another container of the same arrays loads
+        card["backbone"] = {**card["backbone"], **original.backbone.fingerprint.card()}
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(MODEL_NAME, WEIGHTS_NPZ, "*.tmp"))
@@ -252,7 +250,7 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
         shutil.rmtree(dst)
         raise BundleError(f"exported {card['name']} differs from the original by {diff:.2e} > {tolerance}; "
                           "export without float16")
-    return {"max_abs_difference": diff, "bytes": sum(f.stat().st_size for f in dst.iterdir())}
+    return {"max_abs_difference": diff, "bytes": sum(f.stat().st_size for f in dst.iterdir()), "bundle": exported}
 
 
 __all__ = [

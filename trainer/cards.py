@@ -29,6 +29,23 @@ def probability_text(p: float) -> str:
     output through the calibration (trainer.recalibrate) even where it is close to 0, 1 or a tie."""
     return f"{float(p):.9g}"
 
+def dataset_name(folder) -> str:
+    """How a card names a data source: its folder's name (``ham10000``), never the trainer machine's path."""
+    return Path(str(folder)).expanduser().resolve().name
+
+
+def portable_training(training: dict) -> dict:
+    """A card's ``training`` entry with every data source named by its folder's name only (cards written
+    before names were used held the trainer machine's absolute paths)."""
+    out = dict(training)
+    if out.get("data"):
+        out["data"] = dataset_name(out["data"])
+    if out.get("extra_data"):
+        out["extra_data"] = [{**e, "data": dataset_name(e["data"])} if e.get("data") else dict(e)
+                             for e in out["extra_data"]]
+    return out
+
+
 REQUIRED_FIELDS = {
     "schema_version": int,
     "name": str,

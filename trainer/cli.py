@@ -221,11 +221,20 @@ def _export(args) -> None:
     bundles = find_bundles(args.models)
     if not bundles:
         raise BundleError(f"no model bundle (a folder with card.json) in {args.models}")
+    if any(Path(args.out).resolve() == Path(b).resolve().parent for b in bundles):
+        raise BundleError(f"--out {args.out} is the folder the bundles come from; export into another folder "
+                          "and copy it over")
+    exported = []
     for bundle in bundles:
         report = export_bundle(bundle, Path(args.out) / bundle.name, float16=not args.no_float16,
                                backbones=args.backbones, probe=probe)
+        exported.append(report["bundle"])
         print(f"{bundle.name}: {report['bytes'] / 1e6:.1f} MB, max |difference| to the original "
               f"{report['max_abs_difference']:.1e}")
+    from trainer.probes import record_expectations
+
+    print(f"{record_expectations(exported, args.out).name}: what each model says about the self-test's probe "
+          "images (melanoma-desktop --self-test compares)")
     from trainer.ensemble import ENSEMBLE_FILE
 
     ensemble = Path(args.models) / ENSEMBLE_FILE
@@ -238,7 +247,9 @@ def _export(args) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from trainer.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     try:
         if args.command == "train":
             from trainer.outputs import metrics_table

@@ -10,12 +10,13 @@ recomputed during training: ``feature_extractor`` (pixels -> pooled backbone fea
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 from keras import layers
 
-from trainer.backbones import resolve_weights, sha256_file
+from trainer.backbones import (WeightsFingerprint, candidate_files, download_weights, fingerprint_layers,
+                               not_found_error, resolve_weights, sha256_file)
 from trainer.cards import ARCHITECTURES
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.imageio import IMAGE_SIZE
@@ -79,15 +80,73 @@ class Backbone:
     architecture: str
     alpha: float
     weights_path: str
-    sha256: str
+    sha256: str  # of the file: keys the feature cache, and the only identity older cards record
+    # of the arrays, set when the network is first built from the file (identity across containers)
+    fingerprint: WeightsFingerprint | None = field(default=None, compare=False)
 
     def card(self) -> dict:
-        return {
+        entry = {
             "name": self.architecture,
             "alpha": self.alpha,
             "weights_file": os.path.basename(self.weights_path),
             "sha256": self.sha256,
         }
+        if self.fingerprint is None:
+            _base_network(self)  # computes it
+        return {**entry, **self.fingerprint.card()}
+
+
+def network_fingerprint(network: keras.Model) -> WeightsFingerprint:
+    """The content fingerprint of a network's weights, layer by layer (trainer.backbones)."""
+    return fingerprint_layers(
+        (layer.name, [(w.name, a) for w, a in zip(layer.weights, layer.get_weights())]) for layer in network.layers)
+
+
+def check_backbone_identity(recorded: dict, backbone: Backbone, who: str) -> str:
+    """Accept ``backbone`` when it holds the weights ``recorded`` (a card's backbone entry) names: the same
+    arrays (content fingerprint), or, for entries written before fingerprints, the same file (SHA-256).
+    Returns how it matched; raises :class:`BackboneWeightsError` naming the layers that differ."""
+    content = recorded.get("content_sha256")
+    if backbone.fingerprint is None:
+        _base_network(backbone)
+    if content and backbone.fingerprint.digest == content:
+        return "same weights (content fingerprint)"
+    if recorded.get("sha256") == backbone.sha256:
+        return "same file (SHA-256)"
+    wanted = f"{recorded.get('weights_file')} ({str(content or recorded.get('sha256'))[:12]}...)"
+    fix = "point --backbones / MELANOMA_BACKBONES at the weights it was trained with, or remove the other file"
+    if not content:
+        raise BackboneWeightsError(
+            f"backbone weights {backbone.weights_path} have SHA-256 {backbone.sha256[:12]}..., but {who} was "
+            f"trained on {wanted}; {fix}")
+    differences = backbone.fingerprint.differences(recorded.get("layer_sha256") or {})
+    where = "; ".join(differences[:3]) + (f"; and {len(differences) - 3} more" if len(differences) > 3 else "")
+    raise BackboneWeightsError(
+        f"backbone weights {backbone.weights_path} are not the ones {who} was trained on ({wanted}): "
+        f"{where or 'the arrays differ'}; {fix}")
+
+
+def matching_backbone(recorded: dict, who: str, weights=None, allow_download: bool = False):
+    """The first weights file on the search path (trainer.backbones) that holds the weights ``recorded`` (a
+    card's backbone entry) names, built into a feature extractor: a file with other weights earlier on the path
+    (say ``--backbones`` pointing at another model's base) does not hide the right one behind it.
+    Returns (backbone, feature extractor, how it matched); raises :class:`BackboneWeightsError`."""
+    architecture, alpha = recorded["name"], float(recorded.get("alpha", 1.0))
+    alpha = alpha if architecture == "mobilenetv2" else 1.0
+    paths = candidate_files(architecture, alpha, weights)
+    errors = []
+    for path in paths + ([None] if allow_download else []):
+        try:
+            path = path or download_weights(architecture, alpha)
+            backbone = Backbone(architecture, alpha, str(path), sha256_file(path))
+            extractor = feature_extractor(backbone)
+            return backbone, extractor, check_backbone_identity(recorded, backbone, who)
+        except BackboneWeightsError as exc:
+            errors.append(exc)
+    if not paths:
+        raise not_found_error(architecture, alpha, weights, "".join(f"; {e}" for e in errors))
+    others = f" ({len(errors) - 1} other file(s) on the search path did not match either)" if len(errors) > 1 else ""
+    raise BackboneWeightsError(f"{errors[0]}{others}")
 
 
 def load_backbone(architecture: str, alpha: float = 1.0, weights=None, allow_download: bool = True) -> Backbone:
@@ -110,6 +169,8 @@ def _base_network(backbone: Backbone) -> keras.Model:
             f"({type(exc).__name__}: {str(exc)[:160]}); check the file or point --backbones elsewhere"
         ) from None
     base.trainable = False
+    if backbone.fingerprint is None:
+        backbone.fingerprint = network_fingerprint(base)
     return base
 
 

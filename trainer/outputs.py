@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from trainer.bundle import SCHEMA_VERSION, save_model_file, save_tuned, write_card
-from trainer.cards import probability_text
+from trainer.cards import dataset_name, probability_text
 from trainer.imageio import IMAGE_SIZE
 from trainer.calibration import (apply_calibration, describe_calibration, fit_calibration, model_half_point,
                                  threshold_for_sensitivity)
@@ -174,7 +174,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "threshold_rule": threshold_rule(n_val_pos),
         "calibration": calibration_entry(scored["calibration"], config.class_weight),
         "training": {
-            "data": str(Path(config.data).resolve()),
+            "data": dataset_name(config.data),  # the folder's name; its path stays in the run's config.json
             "layout": data.dataset.layout,
             "protocol": config.protocol,
             "fractions": list(config.fractions) if config.fractions else None,

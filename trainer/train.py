@@ -32,7 +32,7 @@ from trainer.finetune import finetune_end_to_end, finetune_vgg16, merge_historie
 from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_head, feature_extractor,
                             load_backbone)
 from trainer.bundle import TunedParts, read_card
-from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE, probability_text
+from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE, dataset_name, probability_text
 from trainer.calibration import apply_calibration
 from trainer.ensemble import fit_run_ensemble
 from trainer.outputs import write_bundle_outputs, write_summary
@@ -125,7 +125,7 @@ def _add_extra_training_data(data: PreparedData, source: dict, config, on_progre
     for name, n in added.items():
         data.counts["train"][name] += n
     data.extra_counts.append(
-        {"data": str(Path(source["data"]).resolve()), "source_split": source.get("source_split"), **added})
+        {"data": dataset_name(source["data"]), "source_split": source.get("source_split"), **added})
     on_progress(ProgressEvent("log", message=f"added {len(samples)} training images from {where} "
                                              f"({', '.join(f'{k}: {v}' for k, v in added.items())})"))
 

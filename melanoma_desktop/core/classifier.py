@@ -15,17 +15,10 @@ from typing import Callable, Protocol
 import numpy as np
 
 from melanoma_desktop.core.records import ModelInfo, ModelPrediction
+from trainer.shipped import quality_gate_dir, shipped_models_dir
 
 MODEL_ORDER = ("cnn", "vgg16", "mobilenetv2")
 ENV_MODELS = "MELANOMA_MODELS"
-
-
-def shipped_models_dir() -> Path:
-    """``resources/models`` of the source tree or of the packaged app."""
-    import sys
-
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    return base / "resources" / "models"
 
 
 def default_models_dir() -> Path:
@@ -159,7 +152,7 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
 
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
     models.ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
-    gate_dir = shipped_models_dir().parent / "quality"
+    gate_dir = quality_gate_dir()
     try:
         from melanoma_desktop.core.quality import FeatureDistanceGate
 

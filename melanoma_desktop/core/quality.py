@@ -114,19 +114,16 @@ class FeatureDistanceGate:
     @classmethod
     def load(cls, directory: Path, backbones=None) -> "FeatureDistanceGate":
         """Raises FileNotFoundError or trainer errors when the gate or its backbone is missing."""
-        from trainer.errors import BackboneWeightsError
-        from trainer.models import feature_extractor, load_backbone
+        from trainer.models import matching_backbone
 
         info = json.loads((directory / "feature_gate.json").read_text())
         with np.load(directory / "feature_gate.npz", allow_pickle=False) as arrays:
             mean, components, scales = arrays["mean"], arrays["components"], arrays["scales"]
             residual_scale = float(arrays["residual_scale"])
-        backbone = load_backbone("mobilenetv2", float(info.get("alpha", 0.35)), backbones, allow_download=False)
-        if backbone.sha256 != info["backbone_sha256"]:
-            raise BackboneWeightsError(f"the feature gate was fitted with other MobileNetV2 weights "
-                                       f"({info['backbone_sha256'][:12]}...) than {backbone.weights_path}")
-        return cls(mean, components, scales, residual_scale, info["threshold"], info["backbone_sha256"],
-                   feature_extractor(backbone))
+        recorded = info.get("backbone") or {"name": "mobilenetv2", "alpha": info.get("alpha", 0.35),
+                                            "sha256": info["backbone_sha256"]}
+        _, extractor, _ = matching_backbone(recorded, "the image-quality gate", backbones, allow_download=False)
+        return cls(mean, components, scales, residual_scale, info["threshold"], info["backbone_sha256"], extractor)
 
     def assess(self, images: np.ndarray) -> list[tuple[float, bool]]:
         features = np.asarray(self.extractor(np.asarray(images, dtype="float32"), training=False))

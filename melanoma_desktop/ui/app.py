@@ -28,9 +28,9 @@ def run_app(args) -> int:
     app.setOrganizationName("MelanomaTriage")
     from PySide6.QtGui import QIcon
 
-    from melanoma_desktop.core.classifier import shipped_models_dir
+    from trainer.shipped import icons_dir
 
-    app.setWindowIcon(QIcon(str(shipped_models_dir().parent / "icons" / "app.png")))
+    app.setWindowIcon(QIcon(str(icons_dir() / "app.png")))
     data_dir = user_data_dir(getattr(args, "data_dir", None))
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
@@ -43,6 +43,9 @@ def run_app(args) -> int:
     registry = ModelRegistry(data_dir / "models")
 
     def factory(on_progress):
+        from trainer.quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # in the loading thread, after the window is up
         from melanoma_desktop.core.classifier import default_models_dir, load_models
 
         if models_dir:  # an explicit folder is used as it is

@@ -1,6 +1,7 @@
 """The app on real bundles trained by the trainer on tiny synthetic data (no fake classifier)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -47,8 +48,10 @@ def test_triage_command_json_and_exit_codes(tiny_bundles, tmp_path):
     images = sorted((data / "images").glob("*.png"))[:2]
     cmd = [sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--models", str(models_dir),
            "--backbones", str(backbones)]
-    ok = subprocess.run(cmd + [str(p) for p in images], capture_output=True, text=True, timeout=300)
+    quiet = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    ok = subprocess.run(cmd + [str(p) for p in images], capture_output=True, text=True, timeout=300, env=quiet)
     assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""  # no TensorFlow start-up lines: the command's own output only
     lines = [json.loads(line) for line in ok.stdout.splitlines()]
     assert len(lines) == 2 and set(lines[0]) >= {"path", "sha256", "models", "consensus"}
     assert {m["name"] for m in lines[0]["models"]} == {"cnn", "mobilenetv2"}
@@ -93,22 +96,26 @@ def test_metrics_panel_shows_each_model_and_exports(qtbot, tiny_bundles, tmp_pat
 def test_self_test_passes_then_catches_a_changed_value(tiny_bundles, tmp_path):
     import shutil
 
-    from melanoma_desktop.core.selftest import record_expected
+    from trainer.probes import EXPECTATIONS_FILE, record_expectations
 
-    models_dir, backbones, data = tiny_bundles
-    samples = tmp_path / "samples"
-    samples.mkdir()
-    for p in sorted((data / "images").glob("*.png"))[:3]:
-        shutil.copy(p, samples / p.name)
-    record_expected(load_models(models_dir, backbones), samples)
-    cmd = [sys.executable, "-m", "melanoma_desktop", "--self-test", "--models", str(models_dir),
-           "--backbones", str(backbones), "--samples", str(samples)]
+    models_dir, backbones, _ = tiny_bundles
+    shipped = tmp_path / "models"
+    shutil.copytree(models_dir, shipped)
+    record_expectations(load_models(shipped, backbones).loaded, shipped)
+    cmd = [sys.executable, "-m", "melanoma_desktop", "--self-test", "--models", str(shipped),
+           "--backbones", str(backbones)]
     ok = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "SELF-TEST PASSED" in ok.stdout and "3 sample images" in ok.stdout
-    expected = json.loads((samples / "expected.json").read_text())
-    first = sorted(expected["images"])[0]
-    expected["images"][first]["cnn"] += 0.01
-    (samples / "expected.json").write_text(json.dumps(expected))
+    assert "SELF-TEST PASSED" in ok.stdout
+    assert "PASS  probabilities of cnn: 7 probe images" in ok.stdout
+    assert "PASS  backbone of mobilenetv2" in ok.stdout
+    assert "Traceback" not in ok.stdout + ok.stderr
+    expected = json.loads((shipped / EXPECTATIONS_FILE).read_text())
+    expected["expected"]["rings"]["cnn"] += 0.01
+    (shipped / EXPECTATIONS_FILE).write_text(json.dumps(expected))
     bad = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 1 and "SELF-TEST FAILED" in bad.stdout and first in bad.stdout
+    assert bad.returncode == 1 and "SELF-TEST FAILED" in bad.stdout
+    assert "FAIL  probabilities of cnn" in bad.stdout and "rings" in bad.stdout
+    (shipped / EXPECTATIONS_FILE).unlink()
+    missing = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 1 and "no recorded expectations" in missing.stdout and "trainer export" in missing.stdout

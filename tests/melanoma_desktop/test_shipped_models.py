@@ -54,3 +54,39 @@ def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_da
         mean = np.mean([m["p_malignant"] for m in line["models"]])
         expected = calibrate_p_positive(mean, ensemble["calibration"])[0] if ensemble.get("calibration") else mean
         assert line["consensus"]["ensemble_p_malignant"] == pytest.approx(expected, abs=1e-5)
+
+
+def _fresh_user_env(tmp_path) -> dict:
+    """A new user's shell: no MELANOMA_* setting, an empty home (no Keras cache), the default log level."""
+    env = {k: v for k, v in __import__("os").environ.items()
+           if not k.startswith("MELANOMA_") and k not in ("KERAS_HOME", "TF_CPP_MIN_LOG_LEVEL")}
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return dict(env, HOME=str(home), XDG_DATA_HOME=str(home / "share"), XDG_CONFIG_HOME=str(home / "config"))
+
+
+def test_out_of_the_box_all_three_models_classify_and_the_self_test_passes(tmp_path):
+    from PIL import Image
+
+    from trainer.probes import probe_images
+
+    image = tmp_path / "lesion.png"
+    Image.fromarray(probe_images()["skin_dark_irregular"]).save(image)
+    env = _fresh_user_env(tmp_path)
+    triage = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--json", str(image)],
+                            capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert triage.returncode == 0 and triage.stderr == "", triage.stderr
+    line = json.loads(triage.stdout)
+    assert [m["name"] for m in line["models"]] == ["cnn", "vgg16", "mobilenetv2"]
+    selftest = subprocess.run([sys.executable, "-m", "melanoma_desktop", "--self-test"],
+                              capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert selftest.returncode == 0, selftest.stdout + selftest.stderr
+    assert "FAIL" not in selftest.stdout and selftest.stdout.count("PASS  ") >= 12
+    assert "PASS  backbone of vgg16" in selftest.stdout and "PASS  image-quality gate" in selftest.stdout
+
+
+def test_shipped_cards_name_their_data_sets_not_the_trainer_machines_paths():
+    for bundle in find_bundles(SHIPPED):
+        training = read_card(bundle)["training"]
+        for source in [training["data"], *[e["data"] for e in training.get("extra_data") or []]]:
+            assert "/" not in source and "\\" not in source, f"{bundle.name}: {source}"

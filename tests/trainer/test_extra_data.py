@@ -36,7 +36,7 @@ def test_extra_images_join_the_training_split_only(sources, tmp_path):
     assert len(mixed.x["train"]) == len(mixed.y["train"]) == len(plain.x["train"]) + 12
     assert mixed.y["train"][len(plain.paths["train"]):].tolist() == [0] * 6 + [1] * 6
     assert mixed.counts["train"] == {k: plain.counts["train"][k] + 6 for k in ("benign", "malignant")}
-    assert mixed.extra_counts == [{"data": str(other.resolve()), "source_split": "train", "benign": 6,
+    assert mixed.extra_counts == [{"data": other.resolve().name, "source_split": "train", "benign": 6,
                                    "malignant": 6}]
     train_rows = [r for r in _split_rows(mixed) if r[-1] == "train"]
     assert {r[0] for r in train_rows} >= set(added)
@@ -88,7 +88,7 @@ def test_the_card_records_the_extra_data(sources, tmp_path, random_backbones):
                      extra_data=[{"data": str(other), "source_split": "train"}])
     run_training(config)
     card = read_card(tmp_path / "out" / "cnn")
-    assert card["training"]["extra_data"] == [{"data": str(other.resolve()), "source_split": "train", "benign": 6,
+    assert card["training"]["extra_data"] == [{"data": other.resolve().name, "source_split": "train", "benign": 6,
                                                "malignant": 6}]
     assert card["training"]["counts"]["train"]["malignant"] >= 6 + 1
     with open(tmp_path / "out" / "split.csv", newline="") as handle:

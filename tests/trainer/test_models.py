@@ -67,6 +67,7 @@ def test_unknown_architecture():
 
 def test_missing_backbone_names_expected_file(tmp_path, monkeypatch):
     monkeypatch.delenv("MELANOMA_BACKBONES", raising=False)
+    monkeypatch.setattr("trainer.backbones.bundled_backbones_dir", lambda: tmp_path / "no-shipped-copies")
     with pytest.raises(BackboneWeightsError) as info:
         load_backbone("vgg16", 1.0, tmp_path, allow_download=False)
     message = str(info.value)

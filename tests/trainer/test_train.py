@@ -90,19 +90,25 @@ def test_tampered_weights_are_refused(tiny_run, tmp_path):
         load_bundle(copy)
 
 
-def test_wrong_backbone_is_refused(tiny_run, tmp_path):
+def test_a_backbone_is_known_by_its_weights_not_its_file(tiny_run, tmp_path, monkeypatch):
+    import h5py
+
     from synthetic import write_random_backbone
 
     _, result, _ = tiny_run
-    other = tmp_path / "other"
-    import keras
-
-    keras.utils.set_random_seed(99)
-    write_random_backbone(other / "mobilenet_v2_0.35_224_imagenet_notop.h5")
-    with open(other / "mobilenet_v2_0.35_224_imagenet_notop.h5", "ab") as handle:
-        handle.write(b"\0")  # a different file: different checksum
-    with pytest.raises(BackboneWeightsError, match="was trained on"):
-        load_bundle(result.bundles["mobilenetv2"], backbones=other)
+    monkeypatch.delenv("MELANOMA_BACKBONES", raising=False)  # only the folder given, then the shipped copy
+    same = tmp_path / "same" / "mobilenet_v2_0.35_224_imagenet_notop.h5"
+    write_random_backbone(same)  # the same seeded weights as the run's...
+    with open(same, "ab") as handle:
+        handle.write(b"\0")  # ...in a file with other bytes
+    assert load_bundle(result.bundles["mobilenetv2"], backbones=same.parent).backbone_match.startswith("same weights")
+    with h5py.File(same, "r+") as handle:  # one weight changed: other weights
+        name = next(n for n in handle["Conv1"]["Conv1"])
+        values = handle["Conv1"]["Conv1"][name][()]
+        values.flat[3] += 1.0
+        handle["Conv1"]["Conv1"][name][...] = values
+    with pytest.raises(BackboneWeightsError, match="layer Conv1 has other weights"):
+        load_bundle(result.bundles["mobilenetv2"], backbones=same.parent)
 
 
 @pytest.mark.parametrize("change, message", [
