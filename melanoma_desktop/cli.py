@@ -49,15 +49,25 @@ def run_triage(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record.to_json()), flush=True)
         else:
-            c = record.consensus
-            per_model = "  ".join(f"{p.name}={p.p_malignant:.3f}{'*' if p.label == 'malignant' else ''}"
-                                  for p in record.predictions)
-            ensemble = f" (ensemble={c.ensemble_p_malignant:.3f}: {c.ensemble_label})" if c.ensemble_label else ""
-            print(f"{record.path}\tmean={c.mean_p_malignant:.3f}\t{c.label}{ensemble}\t{per_model}", flush=True)
+            print(_text_line(record), flush=True)
     if args.report:
         from melanoma_desktop.core.report import write_batch_pdf
 
-        records.sort(key=lambda r: -r.consensus.mean_p_malignant)
+        from melanoma_desktop.core.records import worklist_order
+
+        records.sort(key=worklist_order)
         write_batch_pdf(args.report, records, models.model_infos(), title="Triage report")
         print(f"report written to {args.report}", file=sys.stderr)
     return EXIT_UNREADABLE if failed else 0
+
+
+def _text_line(record) -> str:
+    """One tab-separated line: path, risk or 'cannot assess', flag, then each model (* above its own line)."""
+    if not record.assessable:
+        return f"{record.path}\tcannot assess: {record.reason}"
+    c = record.consensus
+    risk = "no combined risk" if record.risk is None else f"risk={record.risk:.3f} (flag line {c.flag_line:.3f})"
+    per_model = "  ".join(f"{p.name}={p.p_malignant:.3f}{'*' if p.label == 'malignant' else ''}"
+                          for p in record.predictions)
+    marks = ("FLAGGED" if record.flagged else "not flagged") + ("; models disagree" if record.disagreement else "")
+    return f"{record.path}\t{risk}\t{marks}\t{per_model}"

@@ -16,6 +16,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--size", default="1400x1000", help="window size WxH")
+    parser.add_argument("--tab", type=int, default=0, help="0: test results, 1: engineering details")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -24,7 +26,9 @@ def main() -> int:
 
     app = QApplication(sys.argv[:1])
     panel = MetricsPanel([str(p) for p in find_bundles(args.models)])
-    panel.resize(1400, 1000)
+    panel.resize(*(int(v) for v in args.size.split("x")))
+    for column in panel.columns:
+        column.tabs.setCurrentIndex(args.tab)
     panel.show()
     app.processEvents()
     panel.grab().save(args.out)

@@ -31,6 +31,8 @@ def main() -> int:
     parser.add_argument("--models", default="cnn,vgg16,mobilenetv2")
     parser.add_argument("--recipe", default="paper", help="the setup page's recipe (a preset name)")
     parser.add_argument("--setup-only", action="store_true", help="stop after the setup page's screenshot")
+    parser.add_argument("--size", default="1100x800", help="wizard window size WxH")
+    parser.add_argument("--suffix", default="", help="added to each file name, e.g. _1280")
     parser.add_argument("--extra-data", help="an extra training folder for the data page (training split only)")
     parser.add_argument("--extra-data-split", help="with --extra-data: only its rows with this source_split")
     parser.add_argument("--active", help="a folder of bundles (e.g. resources/models) to stand as the active models, "
@@ -53,12 +55,13 @@ def main() -> int:
         if args.active else {}
     wizard = RetrainWizard(JobRunner(), ModelRegistry(home / "models"), home / "runs", active,
                            backbones=args.backbones)
-    wizard.resize(1100, 800)
+    wizard.resize(*(int(v) for v in args.size.split("x")))
     wizard.show()
     state = {"started": None, "mid_shot": False}
 
     def shot(name):
         app.processEvents()
+        name = name.replace(".png", f"{args.suffix}.png")
         wizard.grab().save(str(out / name))
         print(f"saved {out / name}", flush=True)
 

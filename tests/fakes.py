@@ -15,10 +15,15 @@ class FakeClassifier:
 
     thresholds = {"cnn": 0.3, "vgg16": 0.5, "mobilenetv2": 0.7}
 
+    # the combined rule: the plain mean of the three (no calibration), flagged at 0.6
+    FLAG_LINE = 0.6
+
     def __init__(self, delay_s: float = 0.0, unavailable: dict[str, str] | None = None):
         self.delay_s = delay_s
         self.unavailable = unavailable or {}
         self.calls = 0
+        available = [i for i in self.model_infos() if i.available]
+        self.ensemble = {"members": {i.name: i.version for i in available}, "threshold": self.FLAG_LINE}
 
     def model_infos(self):
         infos = []
@@ -48,7 +53,33 @@ class FakeClassifier:
 
 
 def grey_image(path, level: int, size: int = 32):
+    """A flat grey square: decodes, but the quality checks set it aside (no skin, no detail, often small)."""
     from PIL import Image
 
     Image.new("RGB", (size, size), (level, level, level)).save(path)
+    return path
+
+
+def skin_image(path, darkness: float, size: int = 128):
+    """A textured skin-coloured square that passes the pixel checks; the fake models read ``darkness``
+    (0.25-0.75) from it, give or take 0.01."""
+    from PIL import Image
+
+    level = (1.0 - darkness) * 255.0
+    texture = np.where((np.add.outer(np.arange(size), np.arange(size)) // 2) % 2 == 0, 9.0, -9.0)
+    channels = [np.clip(level * f + texture, 0, 255) for f in (1.2, 0.95, 0.85)]
+    Image.fromarray(np.rint(np.stack(channels, axis=-1)).astype(np.uint8)).save(path)
+    return path
+
+
+def document_photo(path, size=(400, 300)):
+    """A photo of a typed letter: white paper, dark lines of text. Not skin."""
+    from PIL import Image
+
+    w, h = size
+    page = np.full((h, w, 3), 238, np.uint8)
+    for y in range(30, h - 30, 18):
+        for x0 in range(30, w - 60, 50):
+            page[y : y + 7, x0 : x0 + 38] = 30
+    Image.fromarray(page).save(path)
     return path

@@ -24,7 +24,7 @@ import numpy as np
 from trainer import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from trainer.backbones import sha256_file
 from trainer.calibration import apply_calibration
-from trainer.errors import BackboneWeightsError, BundleError
+from trainer.errors import BundleError
 from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, find_bundles, portable_training,  # noqa: F401
                            read_card, validate_card, write_card)
 from trainer.models import Backbone, assemble, base_of, build_head, matching_backbone

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bundle import load_bundle
-from trainer.calibration import calibrate_p_positive, model_half_point, threshold_for_sensitivity
+from trainer.calibration import calibrate_p_positive, model_half_point
 from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_card, read_ensemble
 from trainer.errors import BundleError
 from trainer.data import Sample, decode_samples, discover, without_unreadable

@@ -61,6 +61,30 @@ def load_rgb(source: str | os.PathLike | bytes, size: int = IMAGE_SIZE) -> np.nd
     Raises :class:`ImageDecodeError` naming the file and the reason when it cannot be decoded
     (not an image, truncated, too large, empty). Never returns a partly decoded image.
     """
+    def square(rgb: Image.Image) -> Image.Image:
+        return rgb if rgb.size == (size, size) else rgb.resize((size, size), Image.Resampling.BILINEAR,
+                                                                reducing_gap=3.0)
+
+    arr = _decode(source, (size, size), square)
+    label = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+    if arr.shape != (size, size, 3):  # pragma: no cover - defensive: Pillow contract
+        raise ImageDecodeError(label, f"decoded to unexpected shape {arr.shape}")
+    return arr
+
+
+def load_original_rgb(source: str | os.PathLike | bytes, max_side: int | None = None) -> np.ndarray:
+    """The image as the clinician took it: EXIF orientation applied, RGB, its own aspect ratio, full
+    resolution (or at most ``max_side`` pixels on the longer side). The same checks as :func:`load_rgb`."""
+    def keep_aspect(rgb: Image.Image) -> Image.Image:
+        if max_side and max(rgb.size) > max_side:
+            rgb = rgb.copy()
+            rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return rgb
+
+    return _decode(source, (max_side, max_side) if max_side else None, keep_aspect)
+
+
+def _decode(source, draft_size, finish) -> np.ndarray:
     label = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     try:
         if isinstance(source, (bytes, bytearray)):
@@ -83,15 +107,12 @@ def load_rgb(source: str | os.PathLike | bytes, size: int = IMAGE_SIZE) -> np.nd
                         f"{img.width}x{img.height} pixels is above the "
                         f"{MAX_PIXELS // 1_000_000} megapixel limit; downscale it first",
                     )
-                if img.format == "JPEG":
-                    # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is still >= size.
-                    img.draft("RGB", (size, size))
+                if img.format == "JPEG" and draft_size:
+                    # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is still >= the size wanted.
+                    img.draft("RGB", draft_size)
                 img.load()
                 oriented = ImageOps.exif_transpose(img) or img
-                rgb = _to_rgb(oriented)
-                if rgb.size != (size, size):
-                    rgb = rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
-                arr = np.asarray(rgb, dtype=np.uint8)
+                arr = np.asarray(finish(_to_rgb(oriented)), dtype=np.uint8)
     except ImageDecodeError:
         raise
     except UnidentifiedImageError:
@@ -102,6 +123,6 @@ def load_rgb(source: str | os.PathLike | bytes, size: int = IMAGE_SIZE) -> np.nd
         raise ImageDecodeError(label, f"corrupt or truncated image data ({exc})") from None
     except MemoryError:
         raise ImageDecodeError(label, "not enough memory to decode this image") from None
-    if arr.shape != (size, size, 3):  # pragma: no cover - defensive: Pillow contract
+    if arr.ndim != 3 or arr.shape[2] != 3:  # pragma: no cover - defensive: Pillow contract
         raise ImageDecodeError(label, f"decoded to unexpected shape {arr.shape}")
     return np.ascontiguousarray(arr)

@@ -12,7 +12,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from melanoma_desktop.core.records import CLINICIAN_LABELS, ModelPrediction, TriageRecord
+from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, WORKLIST_FILTERS, ModelPrediction,
+                                           TriageRecord, worklist_order)
 
 
 class DatabaseError(Exception):
@@ -67,9 +68,25 @@ MIGRATIONS = [
     ALTER TABLE cases ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
     UPDATE cases SET flagged = (n_malignant > 0);
     """,
+    # 4 -> 5: one combined risk and flag per case (derived columns, refilled from the stored predictions by
+    # _refresh_derived), images that cannot be assessed, the clinician's management decision, the
+    # assessment's new words (malignant -> melanoma), and an audit trail that holds no image data
+    """
+    ALTER TABLE cases ADD COLUMN risk REAL;
+    ALTER TABLE cases ADD COLUMN assessable INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE cases ADD COLUMN assess_anyway INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cases ADD COLUMN management TEXT;
+    UPDATE cases SET clinician_label = 'melanoma' WHERE clinician_label = 'malignant';
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-FILTERS = ("all", "flagged", "disagreement", "unreviewed")
+FILTERS = tuple(WORKLIST_FILTERS)
 
 
 def now_iso() -> str:
@@ -85,6 +102,7 @@ class CaseDatabase:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA secure_delete=ON")  # a deleted case's bytes are overwritten, not left behind
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise DatabaseError(f"cannot open the case database {self.path}: {exc}; move the file away to start "
@@ -108,6 +126,26 @@ class CaseDatabase:
         if version > SCHEMA_VERSION:
             raise DatabaseError(f"{self.path} has schema version {version}, newer than this program "
                                 f"({SCHEMA_VERSION}); update the program")
+        if version == SCHEMA_VERSION:
+            return
+        self._run_migrations(version)
+        if version < 5:
+            self._refresh_derived()
+
+    def _refresh_derived(self) -> None:
+        """Recompute each case's risk, flag and assessability from its stored predictions, rule and quality."""
+        rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()
+        with self._conn:
+            for row in rows:
+                record = self._record(row)
+                self._conn.execute("UPDATE cases SET risk = ?, flagged = ?, assessable = ? WHERE id = ?",
+                                   (*self._derived(record), record.id))
+
+    @staticmethod
+    def _derived(record: TriageRecord) -> tuple:
+        return record.risk, int(record.flagged), int(record.assessable)
+
+    def _run_migrations(self, version: int) -> None:
         for target in range(version, SCHEMA_VERSION):
             try:  # one transaction per step: the schema and its version number change together
                 self._conn.executescript(
@@ -129,21 +167,27 @@ class CaseDatabase:
         try:
             row = self._conn.execute("SELECT id, created_at FROM cases WHERE sha256 = ?", (record.sha256,)).fetchone()
             if row is None:
+                risk, flagged, assessable = self._derived(record)
                 cur = self._conn.execute(
                     "INSERT INTO cases (sha256, path, thumbnail, created_at, updated_at, mean_p_malignant, "
-                    "n_malignant, n_models, quality, ensemble, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "n_malignant, n_models, quality, ensemble, flagged, risk, assessable) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.sha256, record.path, record.thumbnail_png, record.created_at or stamp, stamp,
                      consensus.mean_p_malignant, consensus.n_malignant, consensus.n_models, json.dumps(record.quality),
-                     json.dumps(record.ensemble), int(consensus.flagged)))
+                     json.dumps(record.ensemble), flagged, risk, assessable))
                 case_id = cur.lastrowid
             else:
                 case_id = row[0]
+                kept = self._conn.execute("SELECT assess_anyway FROM cases WHERE id = ?", (case_id,)).fetchone()
+                record.assess_anyway = bool(kept[0])  # the clinician's choice outlives a re-read
+                risk, flagged, assessable = self._derived(record)
                 self._conn.execute(
                     "UPDATE cases SET path = ?, thumbnail = ?, updated_at = ?, mean_p_malignant = ?, "
-                    "n_malignant = ?, n_models = ?, quality = ?, ensemble = ?, flagged = ? WHERE id = ?",
+                    "n_malignant = ?, n_models = ?, quality = ?, ensemble = ?, flagged = ?, risk = ?, "
+                    "assessable = ? WHERE id = ?",
                     (record.path, record.thumbnail_png, stamp, consensus.mean_p_malignant, consensus.n_malignant,
                      consensus.n_models, json.dumps(record.quality), json.dumps(record.ensemble),
-                     int(consensus.flagged), case_id))
+                     flagged, risk, assessable, case_id))
                 self._conn.execute("DELETE FROM predictions WHERE case_id = ?", (case_id,))
             self._conn.executemany(
                 "INSERT INTO predictions (case_id, model, version, p_malignant, threshold) VALUES (?, ?, ?, ?, ?)",
@@ -155,9 +199,19 @@ class CaseDatabase:
         return self.get(case_id)
 
     def update_review(self, case_id: int, *, note: str | None = None, clinician_label: str | None | bool = False,
-                      reviewed: bool | None = None) -> TriageRecord:
-        """Change the clinician's note, label (None clears it) or reviewed flag of one case."""
+                      reviewed: bool | None = None, management: str | None | bool = False,
+                      assess_anyway: bool | None = None) -> TriageRecord:
+        """Change the clinician's note, assessment (None clears it), management decision (None clears it),
+        reviewed flag, or choice to assess an image the quality checks set aside, of one case."""
         sets, values = [], []
+        if management is not False:
+            if management is not None and management not in MANAGEMENT_DECISIONS:
+                raise ValueError(f"management must be one of {MANAGEMENT_DECISIONS} or None, got {management!r}")
+            sets.append("management = ?")
+            values.append(management)
+        if assess_anyway is not None:
+            sets.append("assess_anyway = ?")
+            values.append(int(assess_anyway))
         if note is not None:
             sets.append("note = ?")
             values.append(note)
@@ -173,7 +227,36 @@ class CaseDatabase:
             sets.append("updated_at = ?")
             values.append(now_iso())
             self._conn.execute(f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id))
-        return self.get(case_id)
+        record = self.get(case_id)
+        if assess_anyway is not None and record is not None:
+            self._conn.execute("UPDATE cases SET risk = ?, flagged = ?, assessable = ? WHERE id = ?",
+                               (*self._derived(record), case_id))
+            self.audit("assess anyway" if assess_anyway else "assess anyway withdrawn", f"case #{case_id}")
+        return record
+
+    def delete(self, case_id: int, pasted_dir: str | Path | None = None) -> bool:
+        """Remove a case and every trace of it: its row, predictions, thumbnail, heatmaps, and the pasted copy
+        of its image when it lies in ``pasted_dir``. An audit entry says a case was deleted (its number and
+        when), nothing about the image. Returns False when there was no such case."""
+        row = self._conn.execute("SELECT path FROM cases WHERE id = ?", (case_id,)).fetchone()
+        if row is None:
+            return False
+        with self._conn:
+            self._conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))  # predictions, heatmaps cascade
+        self.audit("case deleted", f"case #{case_id}")
+        if pasted_dir is not None:
+            path, folder = Path(row[0]), Path(pasted_dir).resolve()
+            if path.resolve().parent == folder and path.is_file():
+                path.unlink()
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the deleted pages leave the write-ahead log too
+        return True
+
+    def audit(self, action: str, detail: str = "") -> None:
+        with self._conn:
+            self._conn.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (now_iso(), action, detail))
+
+    def audit_log(self) -> list[tuple[str, str, str]]:
+        return [tuple(r) for r in self._conn.execute("SELECT at, action, detail FROM audit ORDER BY id")]
 
     def save_heatmaps(self, case_id: int, heatmaps: dict[str, tuple[str, bytes]]) -> None:
         """``heatmaps``: model name -> (model version, PNG bytes)."""
@@ -188,7 +271,7 @@ class CaseDatabase:
 
     # -- reading ----------------------------------------------------------------------------
     _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality, "
-                "ensemble")
+                "ensemble, assess_anyway, management")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -201,7 +284,7 @@ class CaseDatabase:
         return TriageRecord(id=case_id, sha256=row[1], path=row[2], thumbnail_png=row[3] or b"", created_at=row[4],
                             updated_at=row[5], note=row[6], clinician_label=row[7], reviewed=bool(row[8]),
                             quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
-                            predictions=preds)
+                            assess_anyway=bool(row[11]), management=row[12], predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()
@@ -212,40 +295,35 @@ class CaseDatabase:
         return self._record(row) if row else None
 
     def list(self, filter_name: str = "all") -> list[TriageRecord]:
-        """Cases, most suspicious (highest mean P(malignant)) first."""
-        where = {
-            "all": "",
-            "flagged": "WHERE flagged = 1",
-            "disagreement": "WHERE n_malignant > 0 AND n_malignant < n_models",
-            "unreviewed": "WHERE reviewed = 0",
-        }
-        if filter_name not in where:
+        """Cases in worklist order (highest combined risk first; images that cannot be assessed last),
+        kept by one of ``records.WORKLIST_FILTERS``."""
+        if filter_name not in WORKLIST_FILTERS:
             raise ValueError(f"unknown filter {filter_name!r}; use one of {FILTERS}")
-        rows = self._conn.execute(
-            f"SELECT {self._COLUMNS} FROM cases {where[filter_name]} ORDER BY mean_p_malignant DESC, id").fetchall()
-        return [self._record(r) for r in rows]
+        keep = WORKLIST_FILTERS[filter_name][1]
+        records = [self._record(r) for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()]
+        return sorted((r for r in records if keep(r)), key=worklist_order)
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
 
     def export_csv(self, path: str | Path, filter_name: str = "all") -> int:
-        """Write the (filtered) worklist to CSV; returns the number of cases written."""
+        """Write the (filtered) worklist to CSV, with the fields of ``triage --json``; returns the number of cases."""
         records = self.list(filter_name)
         models = sorted({p.name for r in records for p in r.predictions})
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["file", "path", "sha256", "created_at", "mean_p_malignant", "ensemble_p_malignant",
-                             "ensemble_threshold", "ensemble_label", "models_malignant",
-                             "models", "disagreement", *[f"p_malignant_{m}" for m in models],
-                             *[f"version_{m}" for m in models], "quality", "clinician_label", "reviewed", "note"])
+            writer.writerow(["file", "path", "sha256", "created_at", "assessable", "reason", "assessed_anyway", "risk",
+                             "flagged", "flag_line", "rule", "models_above_own_line", "models", "disagreement",
+                             *[f"p_malignant_{m}" for m in models], *[f"version_{m}" for m in models],
+                             "clinician_assessment", "management", "reviewed", "note"])
             for r in records:
                 c = r.consensus
                 by = {p.name: p for p in r.predictions}
-                ensemble = ([f"{c.ensemble_p_malignant:.4f}", f"{c.ensemble_threshold:.4f}", c.ensemble_label]
-                            if c.ensemble_label else ["", "", ""])  # none, or not the models it was fitted for
-                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, f"{c.mean_p_malignant:.4f}", *ensemble,
-                                 c.n_malignant, c.n_models, int(c.disagreement),
+                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, int(r.assessable), r.reason,
+                                 int(r.assess_anyway), "" if r.risk is None else f"{r.risk:.4f}", int(r.flagged),
+                                 "" if c.flag_line is None or not r.assessable else f"{c.flag_line:.4f}", c.rule,
+                                 c.n_malignant, c.n_models, int(r.disagreement),
                                  *[f"{by[m].p_malignant:.4f}" if m in by else "" for m in models],
-                                 *[by[m].version if m in by else "" for m in models], r.quality_label,
-                                 r.clinician_label or "", int(r.reviewed), r.note])
+                                 *[by[m].version if m in by else "" for m in models],
+                                 r.clinician_label or "", r.management or "", int(r.reviewed), r.note])
         return len(records)

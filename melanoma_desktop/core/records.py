@@ -55,14 +55,39 @@ class ModelPrediction:
 
 @dataclass(frozen=True)
 class Consensus:
-    mean_p_malignant: float
-    n_malignant: int
+    """The models' answers read together: one combined risk and one flag line.
+
+    The combined risk is the ensemble's calibrated probability when the installed models are exactly the
+    members of the shipped (or promoted) ensemble rule; with a single model, that model's own; otherwise
+    there is none, and the case is flagged when most models are above their own line. ``disagreement``
+    (some models above their own line, some below) is a marker of its own, never the flag.
+    """
+
+    mean_p_malignant: float  # kept for the database's older rows and the ensemble's input; never shown
+    n_malignant: int  # models above their own flag line
     n_models: int
-    # The ensemble, when the installed models are exactly its members: its P(malignant) (the mean through
-    # the calibration fitted on validation; the plain mean for a rule without one) and its threshold
-    # (chosen on validation for 95 % sensitivity).
     ensemble_threshold: float | None = None
     ensemble_p_malignant: float | None = None
+    single_model: tuple[float, float] | None = None  # (p, flag line) when exactly one model answered
+
+    @property
+    def rule(self) -> str:
+        """Which rule produced the risk: "ensemble", "single model" or "majority" (no combined risk)."""
+        if self.ensemble_p_malignant is not None and self.ensemble_threshold is not None:
+            return "ensemble"
+        return "single model" if self.single_model is not None else "majority"
+
+    @property
+    def risk(self) -> float | None:
+        if self.rule == "ensemble":
+            return self.ensemble_p_malignant
+        return self.single_model[0] if self.single_model is not None else None
+
+    @property
+    def flag_line(self) -> float | None:
+        if self.rule == "ensemble":
+            return self.ensemble_threshold
+        return self.single_model[1] if self.single_model is not None else None
 
     @property
     def ensemble_label(self) -> str | None:
@@ -76,23 +101,23 @@ class Consensus:
 
     @property
     def flagged(self) -> bool:
-        """At least one model, or the ensemble, is above its threshold: the case deserves a closer look."""
-        return self.n_malignant > 0 or self.ensemble_label == "malignant"
+        """At or above the combined flag line (without a combined rule: most models above their own)."""
+        if self.n_models == 0:
+            return False
+        if self.risk is not None and self.flag_line is not None:
+            return self.risk >= self.flag_line
+        return 2 * self.n_malignant > self.n_models
 
     @property
     def label(self) -> str:
         if self.n_models == 0:
             return "no models"
-        if self.disagreement:
-            return "models disagree"
-        return "malignant" if self.n_malignant else "benign"
+        return "flagged" if self.flagged else "not flagged"
 
     def to_json(self) -> dict:
-        return {"mean_p_malignant": round(self.mean_p_malignant, 6), "n_malignant": self.n_malignant,
-                "n_models": self.n_models, "disagreement": self.disagreement, "flagged": self.flagged,
-                "label": self.label, "ensemble_p_malignant": None if self.ensemble_p_malignant is None else
-                round(self.ensemble_p_malignant, 6), "ensemble_threshold": self.ensemble_threshold,
-                "ensemble_label": self.ensemble_label}
+        return {"rule": self.rule, "risk": _rounded(self.risk), "flag_line": self.flag_line, "flagged": self.flagged,
+                "n_models_above_own_line": self.n_malignant, "n_models": self.n_models,
+                "disagreement": self.disagreement}
 
     @classmethod
     def of(cls, predictions: list[ModelPrediction], ensemble: dict | None = None) -> "Consensus":
@@ -105,11 +130,36 @@ class Consensus:
             from trainer.calibration import calibrate_p_positive  # NumPy only
 
             p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
+        single = (predictions[0].p_malignant, predictions[0].threshold) if n == 1 and not applies else None
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
-                   float(ensemble["threshold"]) if applies else None, p_ensemble)
+                   float(ensemble["threshold"]) if applies else None, p_ensemble, single)
 
 
-CLINICIAN_LABELS = ("benign", "malignant", "unsure")
+def _rounded(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# The clinician's own reading of a case, and what is done about it (separate from a confirmed diagnosis).
+CLINICIAN_LABELS = ("benign", "suspicious", "melanoma", "unsure")
+MANAGEMENT_DECISIONS = ("discharge", "monitor", "excise", "biopsy")
+
+# Each quality-gate flag in a clinician's words (core.quality writes the flags).
+_REASON_WORDS = (
+    ("too small", "the image is too small to assess"),
+    ("too dark", "the image is too dark"),
+    ("too bright", "the image is over-exposed"),
+    ("blurred", "the image is out of focus"),
+    ("does not look like skin", "it does not look like skin"),
+    ("unlike the training images", "it does not look like the dermoscopic images the models learned from"),
+)
+
+
+def plain_reason(flag: str) -> str:
+    for key, words in _REASON_WORDS:
+        if flag.startswith(key):
+            detail = flag[len(key):].strip()
+            return f"{words} {detail}" if detail else words
+    return flag
 
 
 @dataclass
@@ -130,11 +180,40 @@ class TriageRecord:
     # the ensemble rule the case was read with, when installed: {"members": {name: version}, "threshold": t,
     # "calibration": {...}} (records saved before the ensemble was calibrated have no calibration)
     ensemble: dict = field(default_factory=dict)
+    assess_anyway: bool = False  # the clinician chose to see a risk for an image the quality checks set aside
+    management: str | None = None  # MANAGEMENT_DECISIONS
 
     @property
     def quality_label(self) -> str:
         flags = self.quality.get("flags", [])
         return "ok" if not flags else "low confidence: " + "; ".join(flags)
+
+    @property
+    def quality_passed(self) -> bool:
+        return not self.quality.get("flags")
+
+    @property
+    def assessable(self) -> bool:
+        """Whether the case gets a risk: the image passed the quality checks, or the clinician said assess anyway."""
+        return self.quality_passed or self.assess_anyway
+
+    @property
+    def reason(self) -> str:
+        """Why the image cannot be assessed, in plain words ('' when it passed the checks)."""
+        return "; ".join(plain_reason(f) for f in self.quality.get("flags", []))
+
+    @property
+    def risk(self) -> float | None:
+        """The combined risk shown for the case: none for an image that cannot be assessed."""
+        return self.consensus.risk if self.assessable else None
+
+    @property
+    def flagged(self) -> bool:
+        return self.assessable and self.consensus.flagged
+
+    @property
+    def disagreement(self) -> bool:
+        return self.assessable and self.consensus.disagreement
 
     @property
     def file_name(self) -> str:
@@ -144,12 +223,46 @@ class TriageRecord:
 
     @property
     def consensus(self) -> Consensus:
-        return Consensus.of(self.predictions, self.ensemble)
+        """Computed once per content of ``predictions`` and ``ensemble`` (the worklist asks on every paint and
+        sort comparison, and the ensemble's calibration makes it dear)."""
+        key = (tuple(self.predictions), self.ensemble)
+        memo = self.__dict__.get("_consensus_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        import copy
+
+        value = Consensus.of(self.predictions, self.ensemble)
+        self.__dict__["_consensus_memo"] = ((key[0], copy.deepcopy(self.ensemble)), value)
+        return value
 
     def model_versions(self) -> dict[str, str]:
         return {p.name: p.version for p in self.predictions}
 
     def to_json(self) -> dict:
-        return {"path": self.path, "sha256": self.sha256, "models": [p.to_json() for p in self.predictions],
-                "consensus": self.consensus.to_json(),
-                "quality": {"ok": not self.quality.get("flags"), "label": self.quality_label, **self.quality}}
+        consensus = self.consensus
+        out = {"path": self.path, "sha256": self.sha256, "assessable": self.assessable, "risk": _rounded(self.risk),
+               "flagged": self.flagged, "flag_line": consensus.flag_line if self.assessable else None,
+               "rule": consensus.rule}
+        if not self.quality_passed:
+            out["reason"] = self.reason
+            out["assessed_anyway"] = self.assess_anyway
+        return {**out, "models": [p.to_json() for p in self.predictions], "consensus": consensus.to_json(),
+                "quality": {"ok": self.quality_passed, "label": self.quality_label, **self.quality}}
+
+
+# The worklist's filters, defined once: name -> (words shown, which records it keeps).
+WORKLIST_FILTERS = {
+    "all": ("All cases", lambda r: True),
+    "flagged": ("Flagged", lambda r: r.flagged),
+    "disagreement": ("Models disagree", lambda r: r.disagreement),
+    "cannot_assess": ("Cannot assess", lambda r: not r.assessable),
+    "unreviewed": ("Not reviewed", lambda r: not r.reviewed),
+}
+
+
+def worklist_order(record: "TriageRecord") -> tuple:
+    """Sort key: cases with a risk, highest first; then assessable cases without a combined risk (flagged
+    first); then the images that cannot be assessed; newest first among equals."""
+    risk = record.risk
+    group = 0 if risk is not None else (1 if record.assessable else 2)
+    return (group, -(risk if risk is not None else 0.0), 0 if record.flagged else 1, -(record.id or 0))

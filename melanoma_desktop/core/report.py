@@ -1,12 +1,19 @@
-"""PDF reports: one page per case, and a batch report for a (filtered) worklist. Drawn with
-matplotlib on plain Figures (no pyplot), so they work headless and in the packaged app."""
+"""PDF reports for a clinical record: one page per case, and a batch report of a (filtered) worklist.
+
+Each case page leads with the combined melanoma risk and the flag (or why the image could not be
+assessed), shows the original image at its own aspect ratio, then the clinician's assessment, each
+model's detail and heatmaps; the file path, checksum and versions sit in a small "for audit" footer.
+Drawn with matplotlib on plain Figures (no pyplot), so they work headless and in the packaged app.
+``write_batch_pdf`` takes ``should_stop`` / ``on_progress`` so the window can run it as a job.
+"""
 
 from __future__ import annotations
 
 import io
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
@@ -14,30 +21,45 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from melanoma_desktop import DISCLAIMER, __version__
-from melanoma_desktop.core.records import ModelInfo, TriageRecord
+from melanoma_desktop.core.records import ModelInfo, TriageRecord, worklist_order
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 32
-TEXT_COLUMNS = 50  # the case text beside the image, monospace: what fits before the page's right edge
-TABLE_WIDTHS = [0.10, 0.31, 0.11, 0.09, 0.09, 0.09, 0.07, 0.07, 0.07]
+REPORT_IMAGE_MAX_SIDE = 2400  # the original's pixels on the page (300 dpi over 20 cm)
+FLAG_RED, CALM_BLUE = "#b3261e", "#1f5faa"
 
 
-def _rgb_for(record: TriageRecord) -> np.ndarray | None:
+class ReportCancelled(Exception):
+    """The batch report was cancelled; the partial file is removed."""
+
+
+def local_time_text(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return iso or ""
+
+
+def _original_for(record: TriageRecord) -> np.ndarray | None:
     from trainer.errors import ImageDecodeError
-    from trainer.imageio import load_rgb
+    from trainer.imageio import load_original_rgb
 
     try:
-        return load_rgb(record.path)
+        return load_original_rgb(record.path, REPORT_IMAGE_MAX_SIDE)
     except ImageDecodeError:
         if record.thumbnail_png:
             return np.asarray(Image.open(io.BytesIO(record.thumbnail_png)).convert("RGB"))
         return None
 
 
-def _fmt(v, pct=True) -> str:
-    if v is None:
-        return "n/a"
-    return f"{v:.0%}" if pct else f"{v:.2f}"
+def _model_input_for(record: TriageRecord) -> np.ndarray | None:
+    from trainer.errors import ImageDecodeError
+    from trainer.imageio import load_rgb
+
+    try:
+        return load_rgb(record.path)
+    except ImageDecodeError:
+        return None
 
 
 def _clip(text: str, n: int) -> str:
@@ -46,110 +68,165 @@ def _clip(text: str, n: int) -> str:
 
 def _header(fig: Figure, title: str) -> None:
     fig.text(0.06, 0.965, title, fontsize=14, weight="bold", va="top")
-    fig.text(0.06, 0.94, DISCLAIMER, fontsize=9, color="#b3261e", weight="bold", va="top")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    fig.text(0.94, 0.965, f"{stamp}\nMelanoma triage {__version__}", fontsize=7, ha="right", va="top", color="#555")
+    fig.text(0.06, 0.94, DISCLAIMER, fontsize=9, color=FLAG_RED, weight="bold", va="top")
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    fig.text(0.94, 0.965, f"printed {stamp}\nMelanoma triage {__version__}", fontsize=7, ha="right", va="top",
+             color="#555")
+
+
+def risk_sentence(record: TriageRecord) -> str:
+    """The combined risk and the flag in one sentence, as the screen says it."""
+    c = record.consensus
+    if not record.assessable:
+        return f"Cannot assess this image: {record.reason}. No risk is given."
+    if c.risk is None:
+        return (("FLAGGED" if record.flagged else "Not flagged") + f": no combined risk for these model versions; "
+                f"{c.n_malignant} of {c.n_models} models are above their own flag line.")
+    verdict = "FLAGGED" if record.flagged else "not flagged"
+    return f"Melanoma risk {c.risk:.0%} — {verdict} (flag line {c.flag_line:.0%})."
 
 
 def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
-                   heatmaps: dict[str, np.ndarray] | None = None) -> Figure:
+                   heatmaps: dict[str, np.ndarray] | None = None, patient: str = "", clinician: str = "",
+                   examined: str = "") -> Figure:
     from melanoma_desktop.core.heatmaps import overlay
 
     _header(fig, f"Case report — {record.file_name}")
-    rgb = _rgb_for(record)
-    ax = fig.add_axes([0.06, 0.62, 0.38, 0.28])
+    fields = (("Patient", patient), ("Clinician", clinician), ("Date of examination", examined))
+    for k, (name, value) in enumerate(fields):
+        x = 0.06 + k * 0.30
+        fig.text(x, 0.905, f"{name}:", fontsize=8.5, va="top", weight="bold")
+        fig.text(x, 0.888, value or "_" * 28, fontsize=8.5, va="top", color="#000" if value else "#999")
+    original = _original_for(record)
+    ax = fig.add_axes([0.06, 0.56, 0.42, 0.30])
     ax.axis("off")
-    if rgb is not None:
-        ax.imshow(rgb)
-    ax.set_title("image", fontsize=9)
+    if original is not None:
+        ax.imshow(original, interpolation="lanczos")  # its own aspect ratio: imshow keeps square pixels
+        ax.set_title(f"original image, {original.shape[1]} x {original.shape[0]} px as printed", fontsize=7.5)
     c = record.consensus
-    lines = [f"file: {record.path}", f"SHA-256: {record.sha256[:32]}…", f"added: {record.created_at}", "",
-             f"consensus: {c.label}; mean P(malignant) {c.mean_p_malignant:.1%}",
-             f"{c.n_malignant} of {c.n_models} models above their threshold" + (
-                 f"; ensemble P(malignant) {c.ensemble_p_malignant:.1%} (the mean, calibrated), "
-                 f"{'above' if c.ensemble_label == 'malignant' else 'below'} its threshold {c.ensemble_threshold:.1%}"
-                 if c.ensemble_label else ""),
-             "MODELS DISAGREE — review with care" if c.disagreement else "",
-             f"image quality: {record.quality_label}", "",
-             f"clinician label: {record.clinician_label or '(none)'}; reviewed: {'yes' if record.reviewed else 'no'}",
-             "note: " + (record.note or "(none)")]
-    wrapped = "\n".join(textwrap.fill(line, TEXT_COLUMNS) if line else "" for line in lines)
-    fig.text(0.48, 0.90, wrapped, fontsize=8.5, va="top", family="monospace")
+    colour = "#555" if not record.assessable else (FLAG_RED if record.flagged else CALM_BLUE)
+    lines = [textwrap.fill(risk_sentence(record), 40)]
+    if record.disagreement:
+        lines.append(textwrap.fill(f"The models disagree: {c.n_malignant} of {c.n_models} are above their own "
+                                   "flag line.", 40))
+    if record.assessable and not record.flagged:
+        lines.append("A low risk does not rule out melanoma.")
+    if record.assess_anyway and not record.quality_passed:
+        lines.append(textwrap.fill(f"Assessed anyway at the clinician's request, although {record.reason}.", 40))
+    fig.text(0.52, 0.86, "\n".join(lines), fontsize=10.5, va="top", weight="bold", color=colour)
+    review = [f"Clinician's assessment: {record.clinician_label or '(none)'}",
+              f"Management: {record.management or '(none)'}",
+              f"Reviewed: {'yes' if record.reviewed else 'no'}",
+              "Note: " + (record.note or "(none)")]
+    fig.text(0.52, 0.70, "\n".join(textwrap.fill(line, 52, subsequent_indent="  ") for line in review), fontsize=8.5,
+             va="top")
+    _model_table(fig, record, infos)
+    model_input = _model_input_for(record)
+    if heatmaps and model_input is not None and record.assessable:
+        names = [p.name for p in record.predictions if p.name in heatmaps]
+        for k, name in enumerate(names):
+            hax = fig.add_axes([0.06 + k * 0.30, 0.17, 0.26, 0.20])
+            hax.imshow(overlay(model_input, heatmaps[name], 0.6))
+            hax.axis("off")
+            hax.set_title(f"{name}: where its risk came from" if heatmaps[name].max() > 1e-3 else
+                          f"{name}: no region raises its risk", fontsize=7.5)
+        fig.text(0.06, 0.165, textwrap.fill("Heatmaps (Grad-CAM, on the 224 x 224 image the models see): warm colours "
+                                            "are the regions that raised a model's risk most; they can point at "
+                                            "artefacts as well as at the lesion.", 140),
+                 fontsize=6.5, va="top", color="#333")
+    fig.text(0.06, 0.125, textwrap.fill("Each model's risk is calibrated on validation data and compared with its "
+                                        "own flag line; the combined risk is the models' agreed probability with "
+                                        "one flag line, chosen to catch 95 % of melanomas in validation. "
+                                        + DISCLAIMER, 120), fontsize=7, va="top")
+    versions = ", ".join(f"{p.name} {p.version}" for p in record.predictions)
+    audit = [f"For audit — file: {record.path}", f"SHA-256: {record.sha256}",
+             f"case added {local_time_text(record.created_at)}; models: {versions}"]
+    fig.text(0.06, 0.055, "\n".join(textwrap.fill(line, 150) for line in audit), fontsize=5.5, va="top",
+             color="#666", family="monospace")
+    return fig
+
+
+def _model_table(fig: Figure, record: TriageRecord, infos: list[ModelInfo]) -> None:
     by_info = {i.name: i for i in infos}
-    rows = [["model", "version", "P(malignant)", "says", "threshold", "test acc.", "AUC", "sens.", "spec."]]
+    rows = [["model", "risk", "its flag line", "", "on its test images: melanomas caught / benign cleared"]]
     trained_on = []
     for p in record.predictions:
         info = by_info.get(p.name, ModelInfo(p.name, p.name))
         m = info.test_metrics
-        rows.append([p.name, p.version, f"{p.p_malignant:.3f}", p.label, f"{p.threshold:.3f}",
-                     _fmt(m.get("accuracy")), _fmt(m.get("roc_auc"), False), _fmt(m.get("sensitivity")),
-                     _fmt(m.get("specificity"))])
+        tested = (f"{m['sensitivity']:.0%} / {m['specificity']:.0%}" if m.get("sensitivity") is not None
+                  and m.get("specificity") is not None else "n/a")
+        shown = record.assessable
+        rows.append([info.display_name.split(" (")[0].split(",")[0],
+                     f"{p.p_malignant:.0%}" if shown else "—", f"{p.threshold:.0%}",
+                     ("above" if p.label == "malignant" else "below") if shown else "", tested])
         if info.training:
-            trained_on.append(textwrap.fill(f"{p.name} trained on {info.training_summary()}", 120,
+            trained_on.append(textwrap.fill(f"{p.name} trained on {info.training_summary()}", 130,
                                             subsequent_indent="    "))
-    table_ax = fig.add_axes([0.06, 0.50, 0.88, 0.09])
+    fig.text(0.06, 0.535, "Each model (detail)", fontsize=9, weight="bold", va="top")
+    table_ax = fig.add_axes([0.06, 0.44, 0.88, 0.08])
     table_ax.axis("off")
-    table = table_ax.table(cellText=rows, loc="upper center", cellLoc="left", colWidths=TABLE_WIDTHS)
+    table = table_ax.table(cellText=rows, loc="upper center", cellLoc="left", colWidths=[0.30, 0.08, 0.13, 0.08, 0.41])
     table.auto_set_font_size(False)
-    table.set_fontsize(6.5)
+    table.set_fontsize(7)
     table.scale(1, 1.3)
-    fig.text(0.06, 0.485, "\n".join(trained_on), fontsize=6.5, va="top", color="#333")
-    if heatmaps and rgb is not None:
-        names = [p.name for p in record.predictions if p.name in heatmaps]
-        for k, name in enumerate(names):
-            hax = fig.add_axes([0.06 + k * 0.30, 0.12, 0.27, 0.27])
-            hax.imshow(overlay(rgb, heatmaps[name], 0.6))
-            hax.axis("off")
-            hax.set_title(f"Grad-CAM: {name}" if heatmaps[name].max() > 1e-3 else
-                          f"Grad-CAM: {name}\nno region raises P(malignant)", fontsize=8)
-    fig.text(0.06, 0.06, textwrap.fill("Probabilities are calibrated on validation data (each model card says how) "
-                                       "and compared with each model's own threshold, chosen for 95 % sensitivity on "
-                                       "validation data. Test metrics are from the model cards: accuracy, sensitivity "
-                                       "and specificity at that threshold, on the model's held-out test images. "
-                                       + DISCLAIMER, 110),
-             fontsize=7, va="top")
-    return fig
+    fig.text(0.06, 0.425, "\n".join(trained_on), fontsize=6.5, va="top", color="#333")
 
 
 def write_case_pdf(path: str | Path, record: TriageRecord, infos: list[ModelInfo],
-                   heatmaps: dict[str, np.ndarray] | None = None) -> Path:
+                   heatmaps: dict[str, np.ndarray] | None = None, **fields) -> Path:
     with PdfPages(path) as pdf:
-        pdf.savefig(draw_case_page(Figure(figsize=A4), record, infos, heatmaps))
+        pdf.savefig(draw_case_page(Figure(figsize=A4), record, infos, heatmaps, **fields))
     return Path(path)
 
 
-def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[ModelInfo], title: str = "Batch report",
-                    case_pages: bool = True) -> Path:
-    """Summary table of every case (most suspicious first), then one page per case."""
-    names = [i.name for i in infos if i.available] or sorted({p.name for r in records for p in r.predictions})
-    header = ["file", *names, "mean", "ensemble", "consensus", "quality", "label", "rev."]
+def batch_rows(records: list[TriageRecord], names: list[str]) -> tuple[list[str], list[list[str]]]:
+    header = ["file", "risk", "flag", "models", "assessment", "rev.", *names]
     rows = []
-    for r in records:
-        by, c = {p.name: p for p in r.predictions}, r.consensus
-        rows.append([_clip(r.file_name, 34), *[f"{by[n].p_malignant:.2f}{'*' if by[n].label == 'malignant' else ''}"
-                                         if n in by else "-" for n in names],
-                     f"{c.mean_p_malignant:.2f}",
-                     f"{c.ensemble_p_malignant:.2f}{'*' if c.ensemble_label == 'malignant' else ''}"
-                     if c.ensemble_label else "-", c.label, _clip(r.quality_label, 27),
-                     r.clinician_label or "", "yes" if r.reviewed else ""])
-    # file, each model, mean, ensemble, consensus, quality, label, reviewed: room for the words, not equal columns
-    widths = [0.21, *[0.07] * len(names), 0.06, 0.075, 0.14, 0.19, 0.075, 0.04]
-    widths = [w / max(1.0, sum(widths)) for w in widths]
-    with PdfPages(path) as pdf:
-        for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
-            fig = Figure(figsize=A4)
-            _header(fig, f"{title} — {len(records)} case(s)")
-            ax = fig.add_axes([0.04, 0.05, 0.92, 0.85])
-            ax.axis("off")
-            chunk = rows[start : start + ROWS_PER_PAGE] or [["(no cases)"] + [""] * (len(header) - 1)]
-            table = ax.table(cellText=chunk, colLabels=header, loc="upper center", cellLoc="left", colWidths=widths)
-            table.auto_set_font_size(False)
-            table.set_fontsize(6.5)
-            table.scale(1, 1.2)
-            fig.text(0.06, 0.03, "* = above that model's (or the ensemble's) threshold. Ensemble: the models' mean, "
-                                 "calibrated on validation data. Sorted by mean P(malignant).", fontsize=7)
-            pdf.savefig(fig)
-        if case_pages:
-            for r in records:
-                pdf.savefig(draw_case_page(Figure(figsize=A4), r, infos))
+    for r in sorted(records, key=worklist_order):
+        by = {p.name: p for p in r.predictions}
+        rows.append([_clip(r.file_name, 36), "cannot assess" if not r.assessable else
+                     ("—" if r.risk is None else f"{r.risk:.0%}"), "FLAGGED" if r.flagged else "",
+                     "disagree" if r.disagreement else "", r.clinician_label or "", "yes" if r.reviewed else "",
+                     *[(f"{by[n].p_malignant:.0%}{'*' if by[n].label == 'malignant' else ''}" if r.assessable else "")
+                       if n in by else "-" for n in names]])
+    return header, rows
+
+
+def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[ModelInfo], title: str = "Batch report",
+                    case_pages: bool = True, should_stop: Callable[[], bool] = lambda: False,
+                    on_progress: Callable[[tuple[int, int]], None] = lambda done_total: None) -> Path:
+    """Summary table of every case (highest combined risk first), then one page per case. Raises
+    :class:`ReportCancelled` (and removes the partial file) when ``should_stop()`` turns true."""
+    names = [i.name for i in infos if i.available] or sorted({p.name for r in records for p in r.predictions})
+    header, rows = batch_rows(records, names)
+    widths = [0.26, 0.10, 0.09, 0.08, 0.11, 0.05, *[0.31 / max(len(names), 1)] * len(names)]
+    ordered = sorted(records, key=worklist_order)
+    total = (len(ordered) if case_pages else 0) + 1
+    try:
+        with PdfPages(path) as pdf:
+            for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
+                fig = Figure(figsize=A4)
+                _header(fig, f"{title} — {len(records)} case(s)")
+                ax = fig.add_axes([0.04, 0.05, 0.92, 0.85])
+                ax.axis("off")
+                chunk = rows[start : start + ROWS_PER_PAGE] or [["(no cases)"] + [""] * (len(header) - 1)]
+                table = ax.table(cellText=chunk, colLabels=header, loc="upper center", cellLoc="left",
+                                 colWidths=widths)
+                table.auto_set_font_size(False)
+                table.set_fontsize(6.5)
+                table.scale(1, 1.2)
+                fig.text(0.06, 0.03, "Risk: the models' combined melanoma risk; FLAGGED at or above its flag line. "
+                                     "Per-model columns: * = above that model's own flag line. Highest risk first; "
+                                     "images that cannot be assessed last.", fontsize=7)
+                pdf.savefig(fig)
+            on_progress((1, total))
+            if case_pages:
+                for done, record in enumerate(ordered, start=2):
+                    if should_stop():
+                        raise ReportCancelled("batch report cancelled")
+                    pdf.savefig(draw_case_page(Figure(figsize=A4), record, infos))
+                    on_progress((done, total))
+    except ReportCancelled:
+        Path(path).unlink(missing_ok=True)
+        raise
     return Path(path)

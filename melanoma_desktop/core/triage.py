@@ -69,6 +69,7 @@ class TriageProgress:
     eta_s: float | None
     record: TriageRecord | None = None
     error: tuple[str, str] | None = None  # (path, reason)
+    already_known: bool = False  # the same image (by SHA-256) was in the history, read by the same models
 
 
 def triage_paths(
@@ -120,7 +121,8 @@ def triage_paths(
                 existing = known(item[1])
                 if existing is not None and existing.model_versions() == current:
                     done += 1
-                    yield emit(TriageProgress(done, total, _eta(started, done, total), record=existing))
+                    yield emit(TriageProgress(done, total, _eta(started, done, total), record=existing,
+                                              already_known=True))
                 else:
                     fresh.append(item)
             decoded = fresh

@@ -1,152 +1,152 @@
-"""The selected case: the image large, one panel per model side by side, the consensus, and the
-clinician's own note, label and review flag."""
+"""The selected case: the image, the combined risk and flag first, the models-disagree marker, the
+clinician's assessment and management, then each model's detail with its heatmap.
+
+The view shows a saved record and emits the clinician's edits; it saves nothing and calls no model.
+The original image is decoded off the GUI thread (``sig_image_wanted`` -> ``set_image``).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPlainTextEdit, QProgressBar, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
+                               QPushButton, QScrollArea, QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
-from melanoma_desktop.core.records import CLINICIAN_LABELS, ModelInfo, ModelPrediction, TriageRecord
-from trainer.errors import ImageDecodeError
-from trainer.imageio import load_rgb
+from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
+from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
+from melanoma_desktop.ui.worklist import local_time_text
 
-
-HEATMAP_PX = 160
-
-
-def _bar(colour: str) -> QProgressBar:
-    bar = QProgressBar()
-    bar.setRange(0, 1000)
-    bar.setTextVisible(True)
-    bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
-    return bar
+HEATMAP_MIN_PX, HEATMAP_MAX_PX = 120, 280  # heatmaps take the width their panel has, within these
+HEATMAP_CAPTION = ("Warm colours: the regions that raised this model's risk the most. They can point at "
+                   "artefacts (hair, ruler marks, bubbles, ink) as well as at the lesion.")
 
 
 class ModelPanel(QGroupBox):
-    """One model's answer: class, probability bars for both classes, and its own threshold."""
+    """One model's answer: its risk on a bar with its own flag line as a tick, and its heatmap."""
 
     def __init__(self, info: ModelInfo, parent=None):
         super().__init__(parent)
         self.info = info
         self.setObjectName(f"panel_{info.name}")
         self.setTitle(info.display_name)
-        layout = QGridLayout(self)
-        self.version_label = QLabel(f"version {info.version}" if info.version else "")
-        self.version_label.setStyleSheet("color: #555; font-size: 11px;")
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # three share the width equally
+        self.setMinimumWidth(HEATMAP_MIN_PX + 24)
+        layout = QVBoxLayout(self)
         self.class_label = QLabel("—")
-        self.class_label.setStyleSheet("font-size: 16px; font-weight: 600;")
-        names = info.class_names
-        self.bars = {names[0]: _bar("#4a90d9"), names[-1]: _bar("#d0473c")}
-        threshold_note = f"decision threshold: P({names[-1]}) ≥ {info.threshold:.2f}"
+        self.class_label.setWordWrap(True)
+        self.class_label.setStyleSheet("font-weight: 600;")
+        self.bar = RiskBar()
+        layout.addWidget(self.class_label)
+        layout.addWidget(self.bar)
         m = info.test_metrics
-        if m.get("accuracy") is not None:
-            threshold_note += (f"\ntest: accuracy {m['accuracy']:.0%}, AUC {m.get('roc_auc', float('nan')):.2f}, "
-                               f"sensitivity {m.get('sensitivity', float('nan')):.0%}")
-        self.threshold_label = QLabel(threshold_note)
-        self.threshold_label.setStyleSheet("color: #555; font-size: 11px;")
-        layout.addWidget(self.version_label, 0, 0, 1, 2)
-        layout.addWidget(self.class_label, 1, 0, 1, 2)
-        for row, (name, bar) in enumerate(self.bars.items(), start=2):
-            layout.addWidget(QLabel(name), row, 0)
-            layout.addWidget(bar, row, 1)
-        layout.addWidget(self.threshold_label, 4, 0, 1, 2)
+        detail = ""
+        if m.get("sensitivity") is not None:
+            detail = (f"On its test images: caught {m['sensitivity']:.0%} of melanomas at its flag line"
+                      + (f", cleared {m['specificity']:.0%} of benign lesions" if m.get("specificity") is not None
+                         else ""))
+        self.setToolTip(f"version {info.version}" if info.version else "")  # engineering detail, on hover
+        self.detail_label = QLabel(detail)
+        self.detail_label.setWordWrap(True)
+        self.detail_label.setStyleSheet("color: #555; font-size: 11px;")
+        layout.addWidget(self.detail_label)
         self.heatmap_label = QLabel("")
         self.heatmap_label.setAlignment(Qt.AlignCenter)
-        self.heatmap_label.setFixedHeight(HEATMAP_PX + 6)
-        self.heatmap_label.setToolTip("Grad-CAM: the regions that raised this model's P(malignant)")
-        layout.addWidget(self.heatmap_label, 5, 0, 1, 2)
+        self.heatmap_label.setMinimumSize(HEATMAP_MIN_PX, HEATMAP_MIN_PX)
+        self.heatmap_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # its pixmap follows the panel
+        self.heatmap_label.setToolTip(HEATMAP_CAPTION)
+        layout.addWidget(self.heatmap_label, 1)
         self.heatmap_caption = QLabel("")
         self.heatmap_caption.setAlignment(Qt.AlignCenter)
         self.heatmap_caption.setStyleSheet("color: #555; font-size: 11px;")
-        layout.addWidget(self.heatmap_caption, 6, 0, 1, 2)
+        layout.addWidget(self.heatmap_caption)
         if not info.available:
             self.class_label.setText("unavailable")
-            self.threshold_label.setText(info.reason)
-            self.threshold_label.setWordWrap(True)
-            for bar in self.bars.values():
-                bar.setEnabled(False)
+            self.detail_label.setText(info.reason)
 
-    def show_prediction(self, prediction: ModelPrediction | None) -> None:
+    def show_prediction(self, prediction, assessable: bool = True) -> None:
         if not self.info.available:
             return
-        names = self.info.class_names
         if prediction is None:
-            self.class_label.setText("not run on this image")
-            for bar in self.bars.values():
-                bar.setValue(0)
-                bar.setFormat("—")
+            self.class_label.setText("")
+            self.bar.set_value(None, None)
             return
-        p = prediction.p_malignant
-        for name, value in ((names[0], 1 - p), (names[-1], p)):
-            self.bars[name].setValue(round(value * 1000))
-            self.bars[name].setFormat(f"{value:.1%}")
-        colour = "#b3261e" if prediction.label == "malignant" else "#1f5faa"
-        self.class_label.setText(prediction.label)
-        self.class_label.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {colour};")
+        if not assessable:
+            self.class_label.setText("not shown: the image cannot be assessed")
+            self.class_label.setStyleSheet("font-weight: 600; color: #555;")
+            self.bar.set_value(None, None)
+            return
+        above = prediction.label == "malignant"
+        self.class_label.setText(f"{prediction.p_malignant:.0%} — {'above' if above else 'below'} this model's "
+                                 f"flag line ({prediction.threshold:.0%})")
+        self.class_label.setStyleSheet(f"font-weight: 600; color: {'#b3261e' if above else '#1f5faa'};")
+        self.bar.set_value(prediction.p_malignant, prediction.threshold)
         if prediction.version != self.info.version:
-            self.version_label.setText(f"result from version {prediction.version} (installed: {self.info.version})")
-        else:
-            self.version_label.setText(f"version {prediction.version}")
-
-
-def _pixmap_from_rgb(rgb: np.ndarray, size: int) -> QPixmap:
-    rgb = np.ascontiguousarray(rgb)
-    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            self.detail_label.setText(f"read by an earlier version ({prediction.version}; installed: "
+                                      f"{self.info.version})")
 
 
 class CaseView(QWidget):
-    """Shows one saved record. Edits to note, label and review flag are emitted, not saved here."""
+    """Shows one saved record. Edits (assessment, management, note, reviewed, assess anyway) are emitted."""
 
-    sig_review_changed = Signal(int, dict)  # case id, {note|clinician_label|reviewed: value}
+    sig_review_changed = Signal(int, dict)  # case id, {note|clinician_label|management|reviewed|assess_anyway: v}
     sig_heatmaps_wanted = Signal(int)  # case id: the view shows heatmaps and has none for this case
+    sig_image_wanted = Signal(int)  # case id: decode its original image off the GUI thread
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.record: TriageRecord | None = None
-        self.rgb: np.ndarray | None = None
+        self.rgb: np.ndarray | None = None  # the decoded 224 x 224 model input, for the heatmap overlays
         self.heatmaps: dict[str, np.ndarray] = {}
         self.panels: dict[str, ModelPanel] = {}
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # everything fits the width it is given
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
         top = QHBoxLayout()
-        self.image_label = QLabel("Select a case in the worklist")
-        self.image_label.setAlignment(Qt.AlignCenter)
-        self.image_label.setMinimumSize(300, 300)
-        self.image_label.setFrameShape(QFrame.StyledPanel)
-        top.addWidget(self.image_label, 1)
-        side = QVBoxLayout()
+        self.viewer = ImageViewer()
+        top.addWidget(self.viewer, 3)
+        side_widget = QWidget()
+        side_widget.setMinimumWidth(280)
+        side_widget.setMaximumWidth(380)
+        side = QVBoxLayout(side_widget)
+        side.setContentsMargins(0, 0, 0, 0)
         self.title_label = QLabel("")
         self.title_label.setWordWrap(True)
         self.title_label.setStyleSheet("font-weight: 600;")
         side.addWidget(self.title_label)
-        self.consensus_label = QLabel("")
-        self.consensus_label.setObjectName("consensus")
-        self.consensus_label.setWordWrap(True)
-        side.addWidget(self.consensus_label)
+        self.risk_label = QLabel("")
+        self.risk_label.setObjectName("consensus")
+        self.risk_label.setWordWrap(True)
+        side.addWidget(self.risk_label)
+        self.combined_bar = RiskBar()
+        side.addWidget(self.combined_bar)
+        self.disagree_label = QLabel("")
+        self.disagree_label.setObjectName("disagreement")
+        self.disagree_label.setWordWrap(True)
+        self.disagree_label.setStyleSheet("background: #fff1c2; border: 1px solid #d4a72c; padding: 5px;")
+        side.addWidget(self.disagree_label)
         self.quality_label = QLabel("")
         self.quality_label.setObjectName("quality")
         self.quality_label.setWordWrap(True)
         side.addWidget(self.quality_label)
-        review = QGroupBox("Clinician")
-        form = QGridLayout(review)
-        self.label_box = QComboBox()
-        self.label_box.addItems(["(no label)", *CLINICIAN_LABELS])
-        self.reviewed_box = QCheckBox("Reviewed (R)")
-        self.note_edit = QPlainTextEdit()
-        self.note_edit.setPlaceholderText("Note (saved when you leave the field)")
-        self.note_edit.setMaximumHeight(90)
-        form.addWidget(QLabel("Your label"), 0, 0)
-        form.addWidget(self.label_box, 0, 1)
-        form.addWidget(self.reviewed_box, 1, 0, 1, 2)
-        form.addWidget(self.note_edit, 2, 0, 1, 2)
-        side.addWidget(review)
+        self.assess_anyway_button = QPushButton("Assess anyway")
+        self.assess_anyway_button.setToolTip("Show a risk for this image although the checks set it aside; "
+                                             "your choice is recorded with the case.")
+        side.addWidget(self.assess_anyway_button)
+        side.addWidget(self._build_clinician_box())
+        side.addStretch(1)
+        top.addWidget(side_widget, 2)
+        layout.addLayout(top, 3)
         heat_row = QHBoxLayout()
-        self.heatmap_toggle = QCheckBox("Show heatmaps (Grad-CAM)")
+        self.heatmap_toggle = QCheckBox("Show heatmaps")
         self.heatmap_toggle.setChecked(True)
         self.opacity_slider = QSlider(Qt.Horizontal)
         self.opacity_slider.setRange(0, 100)
@@ -155,18 +155,49 @@ class CaseView(QWidget):
         heat_row.addWidget(self.heatmap_toggle)
         heat_row.addWidget(QLabel("opacity"))
         heat_row.addWidget(self.opacity_slider, 1)
-        side.addLayout(heat_row)
-        side.addStretch(1)
-        top.addLayout(side, 1)
-        layout.addLayout(top, 3)
+        self.legend = HeatLegend()
+        heat_row.addWidget(self.legend, 2)
+        layout.addLayout(heat_row)
+        self.heatmap_note = QLabel(HEATMAP_CAPTION)
+        self.heatmap_note.setWordWrap(True)
+        self.heatmap_note.setStyleSheet("color: #555; font-size: 11px;")
+        layout.addWidget(self.heatmap_note)
         self.panel_row = QHBoxLayout()
         layout.addLayout(self.panel_row, 2)
-        self.label_box.activated.connect(self._on_label_chosen)
-        self.reviewed_box.clicked.connect(self._on_reviewed_clicked)
-        self.note_edit.installEventFilter(self)
+        footer = QLabel(DISCLAIMER)
+        footer.setWordWrap(True)
+        footer.setStyleSheet("color: #5c4400; font-size: 11px;")
+        layout.addWidget(footer)
+        self.assess_anyway_button.clicked.connect(self._on_assess_anyway)
         self.heatmap_toggle.toggled.connect(self._on_heatmap_toggled)
         self.opacity_slider.valueChanged.connect(lambda _v: self._render_heatmaps())
         self.set_record(None)
+
+    def _build_clinician_box(self) -> QGroupBox:
+        review = QGroupBox("Your assessment")
+        form = QGridLayout(review)
+        self.label_box = QComboBox()
+        self.label_box.addItems(["(not assessed)", *CLINICIAN_LABELS])
+        self.management_box = QComboBox()
+        self.management_box.addItems(["(no decision)", *MANAGEMENT_DECISIONS])
+        for box in (self.label_box, self.management_box):
+            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(12)
+        self.reviewed_box = QCheckBox("Reviewed (R)")
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("Note (saved when you leave the field)")
+        self.note_edit.setMaximumHeight(80)
+        form.addWidget(QLabel("Lesion"), 0, 0)
+        form.addWidget(self.label_box, 0, 1)
+        form.addWidget(QLabel("Management"), 1, 0)
+        form.addWidget(self.management_box, 1, 1)
+        form.addWidget(self.reviewed_box, 2, 0, 1, 2)
+        form.addWidget(self.note_edit, 3, 0, 1, 2)
+        self.label_box.activated.connect(self._on_label_chosen)
+        self.management_box.activated.connect(self._on_management_chosen)
+        self.reviewed_box.clicked.connect(self._on_reviewed_clicked)
+        self.note_edit.installEventFilter(self)
+        return review
 
     def set_models(self, infos: list[ModelInfo]) -> None:
         for panel in self.panels.values():
@@ -179,68 +210,100 @@ class CaseView(QWidget):
 
     def set_record(self, record: TriageRecord | None) -> None:
         self._save_note()
+        previous = self.record
         self.record = record
-        self.heatmaps = {}
-        self.rgb = None
-        self._render_heatmaps()
+        same_case = previous is not None and record is not None and previous.id == record.id
+        if not same_case:
+            self.heatmaps = {}
+            self.rgb = None
         enabled = record is not None
-        for widget in (self.label_box, self.reviewed_box, self.note_edit):
+        for widget in (self.label_box, self.management_box, self.reviewed_box, self.note_edit):
             widget.setEnabled(enabled)
+        for widget in (self.panel_row_widgets()):
+            widget.setVisible(enabled and record.assessable)
         if record is None:
-            self.image_label.setPixmap(QPixmap())
-            self.image_label.setText("Select a case in the worklist, or drop images on the window")
-            self.title_label.setText("")
-            self.consensus_label.setText("")
-            self.quality_label.setText("")
+            self.viewer.set_pixmap(None)
+            self.title_label.setText("Select a case in the worklist, or drop images on the window.")
+            for label in (self.risk_label, self.quality_label, self.disagree_label):
+                label.setText("")
+            self.disagree_label.hide()
+            self.combined_bar.hide()
+            self.assess_anyway_button.hide()
             self.note_edit.setPlainText("")
-            for panel in self.panels.values():
-                panel.show_prediction(None)
+            self._render_heatmaps()
             return
-        if Path(record.path).is_file():
-            try:
-                self.rgb = load_rgb(record.path)
-            except ImageDecodeError:
-                self.rgb = None
-        pixmap = QPixmap(record.path) if Path(record.path).is_file() else QPixmap()
-        if pixmap.isNull() and record.thumbnail_png:
-            pixmap.loadFromData(record.thumbnail_png, "PNG")
-        self.image_label.setPixmap(pixmap.scaled(360, 360, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-        self.title_label.setText(f"{record.file_name}\nadded {record.created_at.replace('T', ' ')[:19]}")
+        if not same_case:
+            thumbnail = QPixmap()
+            if record.thumbnail_png:
+                thumbnail.loadFromData(record.thumbnail_png, "PNG")
+            self.viewer.set_pixmap(thumbnail)  # until the original is decoded
+            self.sig_image_wanted.emit(record.id)
+        self.title_label.setText(f"{record.file_name}\nadded {local_time_text(record.created_at)}")
+        self._show_summary(record)
         by_name = {p.name: p for p in record.predictions}
         for name, panel in self.panels.items():
-            panel.show_prediction(by_name.get(name))
-        c = record.consensus
-        models_above = f"{c.n_malignant} of {c.n_models} models above their own threshold."
-        if c.ensemble_label is not None:
-            side = "above" if c.ensemble_label == "malignant" else "below"
-            text = (f"Ensemble P(malignant) {c.ensemble_p_malignant:.1%}, {side} its threshold "
-                    f"{c.ensemble_threshold:.1%} (chosen on validation data for 95 % sensitivity). {models_above} "
-                    f"(The ensemble calibrates the models' mean, {c.mean_p_malignant:.1%}, on validation data.)")
-        else:
-            text = f"Consensus: mean P(malignant) {c.mean_p_malignant:.1%}; {models_above}"
-        if c.disagreement:
-            text = "⚠ The models disagree. " + text
-            style = "background: #fff1c2; border: 1px solid #d4a72c; padding: 6px; font-weight: 600;"
-        elif c.flagged:
-            style = "background: #fde2e1; border: 1px solid #b3261e; padding: 6px;"
-        else:
-            style = "background: #eef4fb; border: 1px solid #9bb7d4; padding: 6px;"
-        self.consensus_label.setText(text)
-        self.consensus_label.setStyleSheet(style)
-        if record.quality_label == "ok":
-            self.quality_label.setText("Image quality: passed the checks (exposure, sharpness, skin, similarity "
-                                       "to the training images).")
-            self.quality_label.setStyleSheet("color: #2e6b30;")
-        else:
-            self.quality_label.setText(f"⚠ Image quality — {record.quality_label}. Treat these predictions with "
-                                       "extra caution.")
-            self.quality_label.setStyleSheet("color: #8a5a00; font-weight: 600;")
-        self.consensus_label.setProperty("disagreement", c.disagreement)
-        self.label_box.setCurrentIndex(0 if not record.clinician_label else
-                                       1 + CLINICIAN_LABELS.index(record.clinician_label))
+            panel.show_prediction(by_name.get(name), record.assessable)
+        self.label_box.setCurrentIndex(1 + CLINICIAN_LABELS.index(record.clinician_label)
+                                       if record.clinician_label in CLINICIAN_LABELS else 0)
+        self.management_box.setCurrentIndex(1 + MANAGEMENT_DECISIONS.index(record.management)
+                                            if record.management in MANAGEMENT_DECISIONS else 0)
         self.reviewed_box.setChecked(record.reviewed)
         self.note_edit.setPlainText(record.note)
         self._render_heatmaps()
+
+    def panel_row_widgets(self) -> list[QWidget]:
+        return [self.heatmap_toggle, self.opacity_slider, self.legend, self.heatmap_note]
+
+    def _show_summary(self, record: TriageRecord) -> None:
+        c = record.consensus
+        self.assess_anyway_button.setVisible(not record.quality_passed and not record.assess_anyway)
+        if not record.assessable:
+            self.risk_label.setText(f"Cannot assess this image: {record.reason}. No risk is given. Retake the "
+                                    "image, or choose 'Assess anyway' if you judge it usable.")
+            self.risk_label.setStyleSheet("background: #eeeeee; border: 1px solid #999; padding: 8px; "
+                                          "font-weight: 600;")
+            self.combined_bar.hide()
+            self.disagree_label.hide()
+            self.quality_label.setText("")
+            return
+        if c.risk is not None:
+            verdict = "FLAGGED" if record.flagged else "not flagged"
+            text = (f"Melanoma risk {c.risk:.0%} — {verdict} (flag line {c.flag_line:.0%}, combined from "
+                    f"{c.n_models} model{'s' if c.n_models != 1 else ''})")
+            self.combined_bar.set_value(c.risk, c.flag_line)
+            self.combined_bar.show()
+        else:
+            text = ("No combined risk for these model versions. "
+                    + ("FLAGGED: " if record.flagged else "Not flagged: ")
+                    + f"{c.n_malignant} of {c.n_models} models are above their own flag line.")
+            self.combined_bar.hide()
+        if not record.flagged:
+            text += " A low risk does not rule out melanoma."
+        style = ("background: #fde2e1; border: 1px solid #b3261e; padding: 8px; font-size: 15px; font-weight: 600;"
+                 if record.flagged else "background: #eef4fb; border: 1px solid #9bb7d4; padding: 8px; "
+                 "font-size: 15px; font-weight: 600;")
+        self.risk_label.setText(text)
+        self.risk_label.setStyleSheet(style)
+        self.disagree_label.setVisible(record.disagreement)
+        self.disagree_label.setText(f"⚠ The models disagree: {c.n_malignant} of {c.n_models} are above their own "
+                                    "flag line. See each model below.")
+        if record.assess_anyway and not record.quality_passed:
+            self.quality_label.setText(f"Assessed anyway at your request, although {record.reason}.")
+            self.quality_label.setStyleSheet("color: #8a5a00; font-weight: 600;")
+        else:
+            self.quality_label.setText("Image checks passed (exposure, focus, skin, like the training images).")
+            self.quality_label.setStyleSheet("color: #2e6b30;")
+
+    # -- the original image, decoded elsewhere ------------------------------------------------
+    def set_image(self, case_id: int, original: np.ndarray | None, model_input: np.ndarray | None) -> None:
+        if self.record is None or self.record.id != case_id:
+            return
+        if original is not None:
+            self.viewer.set_pixmap(pixmap_from_rgb(original))
+        self.rgb = model_input
+        self._render_heatmaps()
+        if self.wants_heatmaps() and not self.heatmaps:
+            self.sig_heatmaps_wanted.emit(case_id)
 
     # -- heatmaps -----------------------------------------------------------------------------
     def set_heatmaps(self, case_id: int, heatmaps: dict[str, np.ndarray]) -> None:
@@ -249,17 +312,18 @@ class CaseView(QWidget):
             self._render_heatmaps()
 
     def wants_heatmaps(self) -> bool:
-        return self.heatmap_toggle.isChecked() and self.rgb is not None
+        return (self.heatmap_toggle.isChecked() and self.rgb is not None and self.record is not None
+                and self.record.assessable)
 
     def _on_heatmap_toggled(self, on: bool) -> None:
         self._render_heatmaps()
-        if on and self.record is not None and not self.heatmaps and self.rgb is not None:
+        if on and self.record is not None and not self.heatmaps and self.wants_heatmaps():
             self.sig_heatmaps_wanted.emit(self.record.id)
 
     def _render_heatmaps(self) -> None:
         from melanoma_desktop.core.heatmaps import overlay
 
-        show = self.heatmap_toggle.isChecked() and self.rgb is not None
+        show = self.wants_heatmaps()
         opacity = self.opacity_slider.value() / 100.0
         for name, panel in self.panels.items():
             panel.heatmap_caption.setText("")
@@ -268,12 +332,18 @@ class CaseView(QWidget):
                 panel.heatmap_label.setText("")
             elif name in self.heatmaps:
                 heatmap = self.heatmaps[name]
-                panel.heatmap_label.setPixmap(_pixmap_from_rgb(overlay(self.rgb, heatmap, opacity), HEATMAP_PX))
-                panel.heatmap_caption.setText("Grad-CAM: regions raising P(malignant)" if heatmap.max() > 1e-3 else
-                                              "Grad-CAM: no region raises P(malignant)")
+                pixmap = pixmap_from_rgb(overlay(self.rgb, heatmap, opacity))
+                side = max(HEATMAP_MIN_PX, min(HEATMAP_MAX_PX, panel.width() - 24))
+                panel.heatmap_label.setPixmap(pixmap.scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+                panel.heatmap_caption.setText("" if heatmap.max() > 1e-3 else "no region raises this model's risk")
             elif panel.info.available:
                 panel.heatmap_label.setPixmap(QPixmap())
                 panel.heatmap_label.setText("computing heatmap…")
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self.heatmaps:
+            self._render_heatmaps()  # heatmaps follow the panels' width
 
     # -- edits --------------------------------------------------------------------------------
     def _on_label_chosen(self, index: int) -> None:
@@ -281,9 +351,18 @@ class CaseView(QWidget):
             label = None if index == 0 else CLINICIAN_LABELS[index - 1]
             self.sig_review_changed.emit(self.record.id, {"clinician_label": label})
 
+    def _on_management_chosen(self, index: int) -> None:
+        if self.record is not None:
+            decision = None if index == 0 else MANAGEMENT_DECISIONS[index - 1]
+            self.sig_review_changed.emit(self.record.id, {"management": decision})
+
     def _on_reviewed_clicked(self, checked: bool) -> None:
         if self.record is not None:
             self.sig_review_changed.emit(self.record.id, {"reviewed": checked})
+
+    def _on_assess_anyway(self) -> None:
+        if self.record is not None:
+            self.sig_review_changed.emit(self.record.id, {"assess_anyway": True})
 
     def _save_note(self) -> None:
         if self.record is not None and self.note_edit.toPlainText() != self.record.note:

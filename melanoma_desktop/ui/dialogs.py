@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.numbers import with_ci
 from melanoma_desktop.core.records import ModelInfo
+from melanoma_desktop.core.wording import test_result_sentence, training_sentence
 from trainer.calibration import describe_calibration
 
 
@@ -17,42 +18,51 @@ def _fmt(metrics: dict, key: str, pct=True) -> str:
     return with_ci(metrics.get(key), metrics.get(f"{key}_ci"), pct)
 
 
-def _ensemble_rows(ensemble: dict | None, note: str) -> list[str]:
-    if not ensemble:
-        return [f"<tr><td colspan=4><small>{html.escape(note)}</small></td></tr>"] if note else []
-    m = ensemble.get("test_at_threshold", {})
-    calibration = ensemble.get("calibration")
-    how = f", calibrated: {describe_calibration(calibration)}" if calibration else ""
-    return [f"<tr><td><b>Ensemble</b><br><small>mean of the calibrated P(malignant){html.escape(how)}</small></td>"
-            f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
-            f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td></tr>"
-            f"<tr><td colspan=4><small>threshold {float(ensemble['threshold']):.3f}: "
-            f"{html.escape(str(ensemble.get('threshold_rule', '')))}</small></td></tr>"]
-
-
 def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> str:
-    rows = []
+    """The About box in a clinician's words: what each model learned from and caught on its test images;
+    versions, flag lines and calibration are in :func:`about_details`."""
+    items = []
     for info in infos:
+        name = html.escape(info.display_name)
         if not info.available:
-            rows.append(f"<tr><td><b>{html.escape(info.display_name)}</b></td><td colspan=3>unavailable: "
-                        f"{html.escape(info.reason)}</td></tr>")
+            items.append(f"<li><b>{name}</b>: not available ({html.escape(info.reason)})</li>")
             continue
-        m = info.test_metrics
-        rows.append(
-            f"<tr><td><b>{html.escape(info.display_name)}</b><br><small>{html.escape(info.version)}</small></td>"
-            f"<td>{_fmt(m, 'accuracy')}</td><td>{_fmt(m, 'roc_auc', pct=False)}</td>"
-            f"<td>{_fmt(m, 'sensitivity')}<br>{_fmt(m, 'specificity')}</td></tr>"
-            f"<tr><td colspan=4><small>trained on {html.escape(info.training_summary())}; threshold "
-            f"{info.threshold:.3f}</small></td></tr>")
-    if rows:
-        rows += _ensemble_rows(ensemble, ensemble_note)
-    table = ("<table border=0 cellspacing=6><tr><th>Model</th><th>Accuracy at its threshold<br>(95% CI)</th>"
-             "<th>AUC</th><th>Sensitivity<br>Specificity</th></tr>" + "".join(rows) + "</table>"
-             if rows else "<p>No models are installed.</p>")
+        items.append(f"<li><b>{name}</b>: {html.escape(training_sentence(info.training))} "
+                     f"{html.escape(test_result_sentence(info.test_metrics))}</li>")
+    if ensemble:
+        m = ensemble.get("test_at_threshold") or {}
+        combined = (f"The combined risk reads the three together, with one flag line. "
+                    f"{test_result_sentence(m)}" if m else "The combined risk reads the three together, with one "
+                    "flag line.")
+        items.append(f"<li><b>Combined risk</b>: {html.escape(combined)}</li>")
+    elif ensemble_note and infos:
+        items.append(f"<li><b>Combined risk</b>: not available for these model versions "
+                     f"({html.escape(ensemble_note)}); a case is flagged when most models are above their own "
+                     "flag line.</li>")
+    body = f"<ul>{''.join(items)}</ul>" if items else "<p>No models are installed.</p>"
     return (f"<h3>Melanoma triage desktop {__version__}</h3>"
             f"<p style='color:#b3261e'><b>{html.escape(DISCLAIMER)}</b></p>"
-            f"<p>Three deep-learning models, shown side by side. Test metrics are from each model's card, measured on "
-            f"its held-out test split.</p>{table}")
+            f"<p>Three deep-learning models read each dermoscopic image; the window shows their combined melanoma "
+            f"risk first. These results are from each model's own test images; at a new clinic they can differ "
+            f"(Models &gt; Metrics has the detail).</p>{body}")
+
+
+def about_details(infos: list[ModelInfo], ensemble: dict | None = None) -> str:
+    """Engineering details, one click away: versions, flag lines, accuracy and AUC with their intervals."""
+    lines = []
+    for info in infos:
+        if not info.available:
+            continue
+        m = info.test_metrics
+        lines.append(f"{info.name} {info.version}: flag line {info.threshold:.3f}; test accuracy {_fmt(m, 'accuracy')}, "
+                     f"AUC {_fmt(m, 'roc_auc', pct=False)}, sensitivity {_fmt(m, 'sensitivity')}, specificity "
+                     f"{_fmt(m, 'specificity')}; trained on {info.training_summary()}")
+    if ensemble:
+        calibration = ensemble.get("calibration")
+        how = f" calibrated: {describe_calibration(calibration)};" if calibration else ""
+        lines.append(f"combined risk (ensemble of {', '.join(ensemble.get('members', {}))}): the members' mean,{how} "
+                     f"flag line {float(ensemble['threshold']):.3f} ({ensemble.get('threshold_rule', '')})")
+    return "\n\n".join(lines)
 
 
 def show_about(parent, infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> None:
@@ -60,4 +70,5 @@ def show_about(parent, infos: list[ModelInfo], ensemble: dict | None = None, ens
     box.setWindowTitle("About Melanoma triage")
     box.setTextFormat(Qt.RichText)
     box.setText(about_html(infos, ensemble, ensemble_note))
+    box.setDetailedText(about_details(infos, ensemble))  # "Show Details…": the engineering view
     box.exec()

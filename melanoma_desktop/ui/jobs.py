@@ -28,7 +28,8 @@ def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
         with CaseDatabase(db_path) as db:  # this thread's own connection
 
             def report(item: TriageProgress):
-                on_progress(TriageProgress(item.done + offset, total, item.eta_s, item.record, item.error))
+                on_progress(TriageProgress(item.done + offset, total, item.eta_s, item.record, item.error,
+                                           item.already_known))
 
             for _ in triage_paths(files, classifier, save=db.save, should_stop=should_stop, on_progress=report,
                                   known=db.find_by_sha):
@@ -52,3 +53,23 @@ def heatmap_job(case_id: int, image_path: str, classifier, db_path: Path) -> Job
         return case_id
 
     return Job("Computing heatmaps", body)
+
+
+DISPLAY_MAX_SIDE = 4096  # the viewer's copy of the original: full resolution up to this many pixels a side
+
+
+def decode_case_image_job(case_id: int, image_path: str) -> Job:
+    """The case's original image for the viewer and its 224 x 224 model input for the heatmap overlays,
+    decoded off the GUI thread. (case_id, None, None) when the file is gone or unreadable."""
+
+    def body(should_stop, on_progress):
+        from trainer.errors import ImageDecodeError
+        from trainer.imageio import load_original_rgb, load_rgb
+
+        try:
+            data = Path(image_path).read_bytes()
+            return case_id, load_original_rgb(data, DISPLAY_MAX_SIDE), load_rgb(data)
+        except (OSError, ImageDecodeError):
+            return case_id, None, None
+
+    return Job("Opening the image", body)

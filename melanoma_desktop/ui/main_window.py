@@ -9,33 +9,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QMainWindow,
-                               QMessageBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from melanoma_desktop import DISCLAIMER
-from melanoma_desktop.core.database import FILTERS, CaseDatabase
-from melanoma_desktop.core.records import ModelInfo
+from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
 from melanoma_desktop.ui.batch_bar import BatchBar
 from melanoma_desktop.ui.case_view import CaseView
 from melanoma_desktop.ui.dialogs import show_about
 from melanoma_desktop.ui.jobs import load_models_job, triage_job
+from melanoma_desktop.ui.input_actions import InputActions
 from melanoma_desktop.ui.report_actions import ReportActions
 from melanoma_desktop.ui.worker import JobRunner
-from melanoma_desktop.ui.worklist import WorklistModel, WorklistView
+from melanoma_desktop.ui.worklist_panel import WorklistPanel
 
 
-def paths_from_urls(urls: list[QUrl]) -> list[str]:
-    return [url.toLocalFile() for url in urls if url.isLocalFile()]
-
-
-class MainWindow(ReportActions, QMainWindow):
+class MainWindow(ReportActions, InputActions, QMainWindow):
     sig_images_dropped = Signal(list)  # paths
     sig_models_ready = Signal(list)  # ModelInfo list
     sig_batch_finished = Signal(str)  # "finished" | "cancelled" | "failed"
     sig_case_saved = Signal(int)  # case id
     sig_heatmaps_shown = Signal(int)  # case id
+    sig_report_finished = Signal(str)  # "finished" | "cancelled" | "failed" (the batch report job)
 
     def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None,
                  registry=None, backbones: str | None = None):
@@ -55,6 +52,8 @@ class MainWindow(ReportActions, QMainWindow):
         self._closed = False  # job signals queued before the window closed must not touch the database
         self._pending_paths: list[str] = []
         self._incoming: list[int] = []  # saved case ids not yet shown
+        self._batch_records: list = []  # the running batch's saved records, for selecting its top case
+        self._already_known = 0  # images of the running batch that were already in the history
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(150)
@@ -62,6 +61,7 @@ class MainWindow(ReportActions, QMainWindow):
         self._build_ui()
         self._build_menus()
         self.sig_images_dropped.connect(self.triage_paths)
+        self._restore_layout()
         self.reload_worklist()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -77,38 +77,20 @@ class MainWindow(ReportActions, QMainWindow):
         self.models_status.setObjectName("models_status")
         self.models_status.setWordWrap(True)
         outer.addWidget(self.models_status)
-        splitter = QSplitter(Qt.Horizontal)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        filter_row = QHBoxLayout()
-        filter_row.addWidget(QLabel("Show"))
-        self.filter_box = QComboBox()
-        self.filter_box.addItems(list(FILTERS))
-        self.filter_box.currentTextChanged.connect(lambda _text: self.reload_worklist())
-        filter_row.addWidget(self.filter_box)
-        self.count_label = QLabel("")
-        filter_row.addWidget(self.count_label, 1)
-        left_layout.addLayout(filter_row)
-        self.worklist_model = WorklistModel()
-        self.worklist = WorklistView(self.worklist_model)
+        self.splitter = splitter = QSplitter(Qt.Horizontal)
+        left = self.worklist_panel = WorklistPanel()
+        self.worklist, self.worklist_model, self.error_list = left.view, left.model, left.error_list
         self.worklist.sig_case_selected.connect(self._on_case_selected)
-        left_layout.addWidget(self.worklist, 1)
-        self.drop_hint = QLabel("Drop dermoscopic images or folders here\n(or File > Open, or paste)")
-        self.drop_hint.setAlignment(Qt.AlignCenter)
-        self.drop_hint.setStyleSheet("border: 2px dashed #8aa; color: #466; padding: 18px;")
-        left_layout.addWidget(self.drop_hint)
-        self.error_list = QListWidget()
-        self.error_list.setMaximumHeight(90)
-        self.error_list.setToolTip("Files that could not be read")
-        self.error_list.hide()
-        left_layout.addWidget(self.error_list)
+        left.sig_filter_changed.connect(lambda _key: self.reload_worklist())
         splitter.addWidget(left)
         self.case_view = CaseView()
         self.case_view.sig_review_changed.connect(self._on_review_changed)
         self.case_view.sig_heatmaps_wanted.connect(self.request_heatmaps)
+        self.case_view.sig_image_wanted.connect(self._decode_case_image)
         splitter.addWidget(self.case_view)
-        splitter.setSizes([480, 800])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([590, 690])
         outer.addWidget(splitter, 1)
         self.batch_bar = BatchBar()
         self.batch_bar.sig_cancel_requested.connect(self.cancel_batch)
@@ -117,6 +99,9 @@ class MainWindow(ReportActions, QMainWindow):
         shortcut = QShortcut(QKeySequence("R"), self.worklist)
         shortcut.setContext(Qt.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.toggle_reviewed)
+        delete = QShortcut(QKeySequence.Delete, self.worklist)
+        delete.setContext(Qt.WidgetWithChildrenShortcut)
+        delete.activated.connect(self.delete_current_case)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -124,7 +109,8 @@ class MainWindow(ReportActions, QMainWindow):
                                 ("Open folder…", "Ctrl+Shift+O", self._open_folder),
                                 ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
                                 ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
-                                ("Case report (PDF)…", "Ctrl+P", self._case_report_dialog),
+                                ("Print case report…", QKeySequence.Print, self._print_dialog),
+                                ("Save case report as PDF…", "Ctrl+Shift+S", self._case_report_dialog),
                                 ("Batch report (PDF + CSV)…", "Ctrl+Shift+P", self._batch_report_dialog),
                                 ("Quit", QKeySequence.Quit, self.close)):
             action = QAction(text, self)
@@ -136,6 +122,9 @@ class MainWindow(ReportActions, QMainWindow):
         self.reviewed_action.setShortcut(QKeySequence("Ctrl+R"))
         self.reviewed_action.triggered.connect(self.toggle_reviewed)
         case_menu.addAction(self.reviewed_action)
+        self.delete_action = QAction("Delete case…", self)
+        self.delete_action.triggered.connect(self.delete_current_case)
+        case_menu.addAction(self.delete_action)
         models_menu = self.menuBar().addMenu("&Models")
         for text, slot in (("Metrics…", self.show_metrics), ("Retrain…", self.show_retrain_wizard),
                            ("Versions…", self.show_versions)):
@@ -244,6 +233,7 @@ class MainWindow(ReportActions, QMainWindow):
             self.error_list.addItem(f"{Path(item.error[0]).name}: {item.error[1]}")
             self.statusBar().showMessage(f"Could not read {item.error[0]}: {item.error[1]}", 8000)
             return
+        self._already_known += item.already_known
         # Saved records are shown in small groups: one worklist update per group keeps the window
         # responsive when results arrive every few milliseconds.
         self._incoming.append(item.record.id)
@@ -258,10 +248,11 @@ class MainWindow(ReportActions, QMainWindow):
             record = self.db.get(case_id)  # show the saved record, as stored
             if record is None:
                 continue
+            self._batch_records.append(record)
             if self._matches_filter(record):
-                row = self.worklist_model.upsert(record)
-                if self.worklist.current_case_id() is None or self.worklist.current_case_id() == record.id:
-                    self.worklist.selectRow(row)
+                self.worklist_model.upsert(record)
+        if ids and self.worklist.current_case_id() is None:
+            self._select_top_of_batch()
         self._update_count()
         for case_id in ids:
             self.sig_case_saved.emit(case_id)
@@ -271,10 +262,21 @@ class MainWindow(ReportActions, QMainWindow):
             return
         self._flush_timer.stop()
         self._show_incoming()
+        self._select_top_of_batch()
+        self._batch_records = []
         self.batch_bar.finish()
         self._batch_job = None
-        self.statusBar().showMessage(f"Batch {outcome}.", 5000)
+        known = (f" {self._already_known} image(s) were already in the history (the same file content) and are "
+                 "shown as they were read." if self._already_known else "")
+        self._already_known = 0
+        self.statusBar().showMessage(f"Batch {outcome}.{known}", 10000)
         self.sig_batch_finished.emit(outcome)
+
+    def _select_top_of_batch(self) -> None:
+        """Select the new case at the top of the worklist order (highest combined risk)."""
+        shown = [r for r in self._batch_records if self._matches_filter(r)]
+        if shown:
+            self.worklist.select_case(min(shown, key=worklist_order).id)
 
     def cancel_batch(self) -> None:
         if self._batch_job is not None:
@@ -284,28 +286,57 @@ class MainWindow(ReportActions, QMainWindow):
         QMessageBox.critical(self, f"{name} failed", message)
 
     # -- worklist -------------------------------------------------------------------------------
+    def current_filter(self) -> str:
+        return self.worklist_panel.current_filter()
+
     def _matches_filter(self, record) -> bool:
-        name = self.filter_box.currentText()
-        c = record.consensus
-        return {"all": True, "flagged": c.flagged, "disagreement": c.disagreement,
-                "unreviewed": not record.reviewed}[name]
+        return WORKLIST_FILTERS[self.current_filter()][1](record)
 
     def reload_worklist(self) -> None:
         current = self.worklist.current_case_id()
-        self.worklist_model.set_records(self.db.list(self.filter_box.currentText()))
+        self.worklist_model.set_records(self.db.list(self.current_filter()))
         self._update_count()
         if current is not None:
             self.worklist.select_case(current)
 
     def _update_count(self) -> None:
-        shown, total = self.worklist_model.rowCount(), self.db.count()
-        self.count_label.setText(f"{shown} shown, {total} in history")
-        self.drop_hint.setVisible(total == 0)
+        self.worklist_panel.update_count(self.db.count())
+
+    def delete_current_case(self) -> None:
+        case_id = self.worklist.current_case_id()
+        if case_id is None:
+            self.statusBar().showMessage("Select a case first.", 5000)
+            return
+        record = self.db.get(case_id)
+        answer = QMessageBox.question(
+            self, "Delete case", f"Delete the case {record.file_name} with its results, thumbnail and heatmaps "
+            "from this computer's history? The image file itself is kept (a pasted copy is removed). This cannot "
+            "be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer == QMessageBox.Yes:
+            self.delete_case(case_id)
+
+    def delete_case(self, case_id: int) -> None:
+        """Remove every trace of a case from the database (no confirmation: the menu action asks)."""
+        if self.case_view.record is not None and self.case_view.record.id == case_id:
+            self.case_view.record = None  # no pending note is saved back for a deleted case
+            self.case_view.set_record(None)
+        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
+        self.worklist_model.remove(case_id)
+        self._update_count()
+        self.statusBar().showMessage("Case deleted.", 5000)
 
     def _on_case_selected(self, case_id) -> None:
         self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)
-        if case_id is not None and self.case_view.wants_heatmaps():
-            self.request_heatmaps(case_id)
+
+    def _decode_case_image(self, case_id: int) -> None:
+        from melanoma_desktop.ui.jobs import decode_case_image_job
+
+        record = self.db.get(case_id)
+        if record is None:
+            return
+        job = decode_case_image_job(case_id, record.path)
+        job.signals.sig_finished.connect(lambda result: None if self._closed else self.case_view.set_image(*result))
+        self.runner.submit(job, heavy=False)
 
     def request_heatmaps(self, case_id: int) -> None:
         """Show cached heatmaps of the current model versions, or compute them off the GUI thread."""
@@ -333,13 +364,15 @@ class MainWindow(ReportActions, QMainWindow):
 
     def _on_review_changed(self, case_id: int, change: dict) -> None:
         record = self.db.update_review(case_id, **change)
-        row = self.worklist_model.row_of(case_id)
-        if row >= 0:
-            self.worklist_model.records[row] = record
-            self.worklist_model.dataChanged.emit(self.worklist_model.index(row, 0),
-                                                 self.worklist_model.index(row, self.worklist_model.columnCount() - 1))
+        if "assess_anyway" in change:
+            self.worklist_model.upsert(record)  # its risk, flag and place change
+            self.worklist.select_case(case_id)
+        else:
+            self.worklist_model.replace(record)
         if self.case_view.record is not None and self.case_view.record.id == case_id and "note" not in change:
             self.case_view.set_record(record)
+            if self.case_view.wants_heatmaps():  # the view was rebuilt: show this case's heatmaps again
+                self.request_heatmaps(case_id)
         elif self.case_view.record is not None and self.case_view.record.id == case_id:
             self.case_view.record = record
 
@@ -349,45 +382,8 @@ class MainWindow(ReportActions, QMainWindow):
             record = self.db.get(case_id)
             self._on_review_changed(case_id, {"reviewed": not record.reviewed})
 
-    # -- input ----------------------------------------------------------------------------------
-    def dragEnterEvent(self, event):
-        if event.mimeData().hasUrls() or event.mimeData().hasImage():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event):
-        paths = paths_from_urls(event.mimeData().urls())
-        if paths:
-            event.acceptProposedAction()
-            self.sig_images_dropped.emit(paths)
-
-    def paste_from_clipboard(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        paths = paths_from_urls(mime.urls()) if mime.hasUrls() else []
-        if not paths and mime.hasImage():
-            image = QGuiApplication.clipboard().image()
-            target = self.db_path.parent / "pasted"
-            target.mkdir(parents=True, exist_ok=True)
-            from melanoma_desktop.core.database import now_iso
-
-            path = target / f"pasted-{now_iso().replace(':', '')}.png"
-            image.save(str(path), "PNG")
-            paths = [str(path)]
-        if paths:
-            self.sig_images_dropped.emit(paths)
-        else:
-            self.statusBar().showMessage("The clipboard holds no image or image file.", 5000)
-
-    def _open_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "",
-                                                "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
-        self.sig_images_dropped.emit(files)
-
-    def _open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
-        if folder:
-            self.sig_images_dropped.emit([folder])
-
     def closeEvent(self, event):
+        self._save_layout()
         self._closed = True
         self.runner.cancel_all()
         self.runner.wait(15000)

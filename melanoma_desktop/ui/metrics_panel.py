@@ -6,16 +6,20 @@ to PNG, and the whole panel to one PDF.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
+import textwrap
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.numbers import with_ci
+from melanoma_desktop.core.wording import flag_line_table, ranking_sentence, test_result_sentence, training_sentence
 from trainer.calibration import describe_calibration
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
 from trainer.reports import BundleReport, read_report
@@ -24,8 +28,26 @@ from trainer.reports import BundleReport, read_report
 def extra_data_text(entry: dict) -> str:
     """One extra training source of a card: where, which part, how many of each class."""
     part = f" ({entry['source_split']})" if entry.get("source_split") else ""
-    return (f"{entry.get('data', '?')}{part}: {entry.get('benign', 0)} benign / {entry.get('malignant', 0)} malignant, "
+    return (f"{Path(str(entry.get('data', '?'))).name}{part}: {entry.get('benign', 0)} benign / {entry.get('malignant', 0)} malignant, "
             "training split only")
+
+
+def _flag_line_html(metrics: dict) -> str:
+    rows = flag_line_table(metrics)
+    if rows is None:
+        return "No result at the flag line is recorded for this model."
+    cells = "".join(f"<tr><td>{what}</td><td align=right><b>{flagged}</b></td><td align=right>{other}</td></tr>"
+                    for what, flagged, other in rows)
+    return ("<p>At its flag line, on its test images:</p><table cellpadding=6 border=1 cellspacing=0>"
+            "<tr><th></th><th>flagged</th><th>not flagged</th></tr>" + cells + "</table>"
+            "<p><small>A melanoma not flagged is a miss; a benign lesion flagged is a case looked at more closely "
+            "than needed.</small></p>")
+
+
+def plain_summary(report: BundleReport) -> list[str]:
+    """The model's record in a clinician's words: what it learned from, what it caught on its test images."""
+    return [training_sentence(report.card.get("training", {})), test_result_sentence(report.metrics),
+            ranking_sentence(report.metrics)]
 
 
 def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
@@ -46,7 +68,7 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
         ("Calibration", describe_calibration(card.get("calibration", cal))),
         ("Test ECE before → after", f"{cal.get('ece_test_before', math.nan):.3f} → "
                                     f"{cal.get('ece_test_after', math.nan):.3f}"),
-        ("Trained on", f"{training.get('data', 'n/a')} ({training.get('layout', '?')})"),
+        ("Trained on", f"{Path(str(training.get('data', 'n/a'))).name} ({training.get('layout', '?')})"),
         *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],
         ("Protocol, seeds", f"{training.get('protocol', '?')}, training seed "
                             f"{card.get('hyperparameters', {}).get('seed', '?')}, split seed "
@@ -109,19 +131,35 @@ class ModelMetricsColumn(QWidget):
         layout = QVBoxLayout(self)
         title = QLabel(f"<b>{report.card.get('display_name', report.card['name'])}</b>")
         layout.addWidget(title)
-        layout.addWidget(_table(summary_rows(report), ["", "value"]))
-        layout.addWidget(QLabel("Classification report (test, at the model's own 0.5: its argmax)"))
-        layout.addWidget(_table(report_rows(report.metrics), ["class", "precision", "recall", "F1", "support"]))
+        self.summary_label = QLabel(" ".join(plain_summary(report)))
+        self.summary_label.setObjectName("plain_summary")
+        self.summary_label.setWordWrap(True)
+        layout.addWidget(self.summary_label)
+        self.tabs = QTabWidget()
+        layout.addWidget(self.tabs, 1)
+        results, details = QWidget(), QWidget()
+        results_layout, details_layout = QVBoxLayout(results), QVBoxLayout(details)
+        self.tabs.addTab(results, "Test results")
+        self.tabs.addTab(details, "Engineering details")
+        details_layout.addWidget(_table(summary_rows(report), ["", "value"]))
+        details_layout.addWidget(QLabel("Classification report (test images, at the model's own 0.5)"))
+        details_layout.addWidget(_table(report_rows(report.metrics), ["class", "precision", "recall", "F1",
+                                                                       "support"]))
         self.canvases = {}
         for key, fig in self.figures.items():
             canvas = FigureCanvasQTAgg(fig)
             canvas.setMinimumHeight(260)
             self.canvases[key] = canvas
-            layout.addWidget(canvas)
+            details_layout.addWidget(canvas)
             button = QPushButton(f"Save {key.replace('_', ' ')} as PNG…")
             button.clicked.connect(lambda _=False, k=key: self._save_png(k))
-            layout.addWidget(button)
-        layout.addStretch(1)
+            details_layout.addWidget(button)
+        self.flag_table = QLabel(_flag_line_html(report.metrics))
+        self.flag_table.setObjectName("flag_line_table")
+        self.flag_table.setWordWrap(True)
+        results_layout.addWidget(self.flag_table)
+        results_layout.addStretch(1)
+        details_layout.addStretch(1)
 
     def _save_png(self, key: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save figure", f"{self.report.card['name']}_{key}.png", "PNG (*.png)")
@@ -137,7 +175,8 @@ class MetricsPanel(QDialog):
         self.setWindowTitle("Model metrics")
         self.resize(1400, 900)
         outer = QVBoxLayout(self)
-        disclaimer = QLabel(f"⚠ {DISCLAIMER} Metrics are from each model's held-out test split.")
+        disclaimer = QLabel(f"⚠ {DISCLAIMER} The results are from each model's own test images, which it never "
+                            "learned from; at a new clinic they can differ.")
         disclaimer.setStyleSheet("background: #fff4ce; padding: 4px;")
         outer.addWidget(disclaimer)
         top = QHBoxLayout()
@@ -171,6 +210,8 @@ class MetricsPanel(QDialog):
             for column in self.columns:
                 text = Figure(figsize=(8.27, 11.69))
                 lines = [column.report.card.get("display_name", column.report.card["name"]), ""]
+                lines += [textwrap.fill(t, 95) for t in plain_summary(column.report) if t] + ["",
+                          "Engineering details"]
                 lines += [f"{k}: {v}" for k, v in summary_rows(column.report)]
                 lines += ["", "class  precision  recall  F1  support"]
                 lines += ["  ".join(r) for r in report_rows(column.report.metrics)]

@@ -1,50 +1,130 @@
-"""File menu actions that write files: CSV export, case report, batch report (a MainWindow mixin)."""
+"""File menu actions that write or print: CSV export, case report (print or PDF), batch report (a
+MainWindow mixin). The batch report is built off the GUI thread, with progress and cancel."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
+
+from melanoma_desktop.ui.worker import Job
+
+PRINT_DPI = 200
+
+
+def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, filter_name: str) -> Job:
+    """The filtered worklist as a PDF and, beside it, a CSV; a plain job body over the core."""
+
+    def body(should_stop, on_progress):
+        from melanoma_desktop.core.database import CaseDatabase
+        from melanoma_desktop.core.report import write_batch_pdf
+
+        # ReportCancelled (when should_stop turned true) is reported as a cancellation by the worker
+        write_batch_pdf(pdf_path, records, infos, title=title, should_stop=should_stop, on_progress=on_progress)
+        with CaseDatabase(db_path) as db:
+            db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
+        return len(records)
+
+    return Job("Writing the batch report", body)
 
 
 class ReportActions:
-    """Expects ``self.db``, ``self.worklist``, ``self.filter_box``, ``self.model_infos()`` and a status bar."""
+    """Expects ``self.db``, ``self.db_path``, ``self.worklist``, ``self.current_filter()``, ``self.model_infos()``,
+    ``self.runner``, ``self.batch_bar``, ``self.sig_report_finished`` and a status bar."""
 
     def _export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export worklist", "worklist.csv", "CSV (*.csv)")
         if path:
-            n = self.db.export_csv(path, self.filter_box.currentText())
+            n = self.db.export_csv(path, self.current_filter())
             self.statusBar().showMessage(f"Exported {n} case(s) to {path}", 5000)
 
-    def write_case_report(self, case_id: int, path: str) -> None:
+    def _case_heatmaps(self, case_id: int) -> dict:
         from melanoma_desktop.core.heatmaps import heatmap_from_png
+
+        return {name: heatmap_from_png(png) for name, (_v, png) in self.db.get_heatmaps(case_id).items()}
+
+    def write_case_report(self, case_id: int, path: str) -> None:
         from melanoma_desktop.core.report import write_case_pdf
 
-        heatmaps = {name: heatmap_from_png(png) for name, (_v, png) in self.db.get_heatmaps(case_id).items()}
-        write_case_pdf(path, self.db.get(case_id), self.model_infos(), heatmaps)
+        write_case_pdf(path, self.db.get(case_id), self.model_infos(), self._case_heatmaps(case_id))
 
-    def write_batch_report(self, pdf_path: str) -> int:
-        """The filtered worklist as a PDF and, beside it, a CSV."""
-        from melanoma_desktop.core.report import write_batch_pdf
+    def print_case(self, case_id: int, printer) -> None:
+        """Draw the case page on ``printer`` (a QPrinter), scaled to its page."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from PySide6.QtGui import QImage, QPainter
 
-        filter_name = self.filter_box.currentText()
-        records = self.db.list(filter_name)
-        write_batch_pdf(pdf_path, records, self.model_infos(), title=f"Batch report ({filter_name})")
-        self.db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
-        return len(records)
+        from melanoma_desktop.core.report import A4, draw_case_page
 
-    def _case_report_dialog(self) -> None:
+        fig = draw_case_page(Figure(figsize=A4, dpi=PRINT_DPI), self.db.get(case_id), self.model_infos(),
+                             self._case_heatmaps(case_id))
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        buffer = canvas.buffer_rgba()
+        image = QImage(bytes(buffer), buffer.shape[1], buffer.shape[0], QImage.Format_RGBA8888)
+        painter = QPainter(printer)
+        try:
+            page = painter.viewport()
+            size = image.size().scaled(page.size(), Qt.KeepAspectRatio)
+            painter.setViewport(page.x(), page.y(), size.width(), size.height())
+            painter.setWindow(image.rect())
+            painter.drawImage(0, 0, image)
+        finally:
+            painter.end()
+
+    def _current_case_or_hint(self):
         case_id = self.worklist.current_case_id()
         if case_id is None:
             self.statusBar().showMessage("Select a case first.", 5000)
+        return case_id
+
+    def _print_dialog(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        case_id = self._current_case_or_hint()
+        if case_id is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Case report", f"case-{case_id}.pdf", "PDF (*.pdf)")
+        printer = QPrinter(QPrinter.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print case report")
+        if dialog.exec() == QPrintDialog.Accepted:
+            self.print_case(case_id, printer)
+            self.statusBar().showMessage("Case report sent to the printer.", 5000)
+
+    def _case_report_dialog(self) -> None:
+        case_id = self._current_case_or_hint()
+        if case_id is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save case report as PDF", f"case-{case_id}.pdf", "PDF (*.pdf)")
         if path:
             self.write_case_report(case_id, path)
             self.statusBar().showMessage(f"Report written to {path}", 5000)
 
+    def start_batch_report(self, pdf_path: str) -> Job:
+        filter_name = self.current_filter()
+        records = self.db.list(filter_name)
+        job = batch_report_job(pdf_path, records, self.model_infos(), f"Batch report ({filter_name})", self.db_path,
+                               filter_name)
+        job.signals.sig_progress.connect(lambda done_total: self.batch_bar.update_progress(*done_total, None))
+        job.signals.sig_finished.connect(lambda n: self._on_report_done("finished", f"Report of {n} case(s) written "
+                                                                                   f"to {pdf_path} (and .csv)"))
+        job.signals.sig_cancelled.connect(lambda: self._on_report_done("cancelled", "Batch report cancelled."))
+        job.signals.sig_failed.connect(lambda *_: self._on_report_done("failed", "Batch report failed."))
+        self._batch_job = job
+        self.batch_bar.start(f"Writing the batch report of {len(records)} case(s)…", len(records) + 1)
+        self.runner.submit(job, heavy=False)
+        return job
+
+    def _on_report_done(self, outcome: str, message: str) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self.batch_bar.finish()
+        self._batch_job = None
+        self.statusBar().showMessage(message, 8000)
+        self.sig_report_finished.emit(outcome)
+
     def _batch_report_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Batch report", "batch-report.pdf", "PDF (*.pdf)")
         if path:
-            n = self.write_batch_report(path)
-            self.statusBar().showMessage(f"Report of {n} case(s) written to {path} (and .csv)", 5000)
+            self.start_batch_report(path)

@@ -12,6 +12,7 @@ with the shipped models). Light jobs (no TensorFlow) use a small pool of Python 
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -49,14 +50,19 @@ class Job:
             else:
                 self.signals.sig_finished.emit(result)
         except Exception as exc:  # every failure reaches the GUI as a message, never a crash
-            from trainer.progress import TrainingCancelled
-
-            if isinstance(exc, TrainingCancelled) or self._stop.is_set():
+            if self._stop.is_set() or _is_cancellation(exc):
                 self.signals.sig_cancelled.emit()
             else:
                 self.signals.sig_failed.emit(_message(exc), traceback.format_exc())
         finally:
             self.signals.sig_done.emit()
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    """A training job's own cancellation. trainer.progress imports Keras: look it up only where a job
+    already imported it, so that a light job's failure never imports TensorFlow."""
+    progress = sys.modules.get("trainer.progress")
+    return progress is not None and isinstance(exc, progress.TrainingCancelled)
 
 
 def _message(exc: BaseException) -> str:

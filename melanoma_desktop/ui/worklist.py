@@ -1,58 +1,83 @@
-"""The worklist: one row per case, most suspicious first, with filters."""
+"""The worklist: one row per case, highest combined risk first, sortable, searchable, filtered.
+
+Columns fit a 1280-pixel window: the image with its file name, the combined risk, the flag, the
+models-disagree marker, the clinician's review and the date. Per-model numbers are in each row's
+tooltip. A flagged row is tinted; an image that cannot be assessed is grey and carries no risk.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from melanoma_desktop.core.records import Consensus, TriageRecord
+from melanoma_desktop.core.records import TriageRecord, worklist_order
 
 FLAG_COLOUR = QColor("#fde2e1")
-DISAGREE_COLOUR = QColor("#fff1c2")
+CANNOT_ASSESS_COLOUR = QColor("#eeeeee")
+SORT_ROLE = Qt.UserRole + 1
+
+
+def local_time_text(iso: str) -> str:
+    """An ISO timestamp (UTC in the database) in the user's time zone, with the year: '2026-12-01 09:15'."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return iso or ""
+
+
+def per_model_tooltip(record: TriageRecord) -> str:
+    lines = [record.path]
+    if not record.assessable:
+        lines.append(f"Cannot assess: {record.reason}.")
+    elif record.assess_anyway and not record.quality_passed:
+        lines.append(f"Assessed anyway (the clinician's choice), although {record.reason}.")
+    c = record.consensus
+    if record.assessable and c.flag_line is not None:
+        lines.append(f"Combined risk {record.risk:.0%}, flag line {c.flag_line:.0%}.")
+    for p in record.predictions:
+        side = "above" if p.label == "malignant" else "below"
+        lines.append(f"{p.name}: {p.p_malignant:.0%}, {side} its own flag line ({p.threshold:.0%})")
+    return "\n".join(lines)
 
 
 class WorklistModel(QAbstractTableModel):
-    """Rows are TriageRecords read back from the database; columns depend on the installed models."""
+    """Rows are TriageRecords read back from the database, kept in worklist order."""
+
+    IMAGE, RISK, FLAG, DISAGREE, REVIEW, ADDED = range(6)
+    HEADERS = ("Image", "Risk", "Flag", "⚠", "Review", "Added")
+    _HEADER_TIPS = {
+        RISK: "The combined melanoma risk of the three models (calibrated). Images that cannot be assessed "
+              "have none.",
+        FLAG: "Flagged: the combined risk is at or above the flag line.",
+        DISAGREE: "⚠ = the models disagree (some above their own flag line, some below). Look at the details.",
+        REVIEW: "Your assessment, and ✓ once you have reviewed the case.",
+        ADDED: "When the case was added (your local time).",
+    }
 
     def __init__(self, model_names: list[str] | None = None, parent=None):
         super().__init__(parent)
         self.model_names = list(model_names or [])
         self.records: list[TriageRecord] = []
         self._pixmaps: dict[int, QPixmap] = {}
-        # data() runs for every cell and role on each paint: each record's consensus (with the ensemble's
-        # calibration) is computed once, like its thumbnail
-        self._consensus: dict[int, Consensus] = {}
-
-    # -- columns ------------------------------------------------------------------------------
-    # The risk summary sits next to the image, where it is seen without scrolling; the date goes last.
-    _ENSEMBLE_COLUMN, _CONSENSUS_COLUMN, _FIRST_MODEL_COLUMN = 1, 2, 3
-    _HEADER_TIPS = {
-        _ENSEMBLE_COLUMN: "The ensemble's P(malignant): the models' mean, calibrated on validation data; "
-                          "▲ above its threshold (chosen on validation data for 95 % sensitivity). 'mean' where "
-                          "no ensemble rule covers the case's models: then the plain mean, with no threshold of "
-                          "its own.",
-        _CONSENSUS_COLUMN: "How many models put the case above their own threshold.",
-    }
 
     def headers(self) -> list[str]:
-        return ["Image", "P(mal) ensemble", "Consensus", *[f"P(mal) {n}" for n in self.model_names], "Quality",
-                "Reviewed", "Added"]
+        return list(self.HEADERS)
 
-    def set_model_names(self, names: list[str]) -> None:
-        self.beginResetModel()
+    def set_model_names(self, names: list[str]) -> None:  # the columns no longer depend on them
         self.model_names = list(names)
-        self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.records)
 
     def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.headers())
+        return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.headers()[section]
+            return self.HEADERS[section]
         if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
             return self._HEADER_TIPS.get(section)
         return None
@@ -62,86 +87,119 @@ class WorklistModel(QAbstractTableModel):
             return None
         record = self.records[index.row()]
         col = index.column()
-        consensus = self._consensus_of(record)
         if role == Qt.DisplayRole:
-            return self._display_text(record, consensus, col)
-        if role == Qt.DecorationRole and col == 0 and record.thumbnail_png:
+            return self._display_text(record, col)
+        if role == Qt.DecorationRole and col == self.IMAGE and record.thumbnail_png:
             if record.id not in self._pixmaps:
                 pixmap = QPixmap()
                 pixmap.loadFromData(record.thumbnail_png, "PNG")
                 self._pixmaps[record.id] = pixmap.scaled(48, 48, Qt.KeepAspectRatio, Qt.SmoothTransformation)
             return self._pixmaps[record.id]
         if role == Qt.BackgroundRole:
-            if consensus.disagreement:
-                return QBrush(DISAGREE_COLOUR)
-            if consensus.flagged:
+            if not record.assessable:
+                return QBrush(CANNOT_ASSESS_COLOUR)
+            if record.flagged:
                 return QBrush(FLAG_COLOUR)
+        if role == Qt.ForegroundRole and col == self.FLAG and record.flagged:
+            return QBrush(QColor("#b3261e"))
         if role == Qt.ToolTipRole:
-            return f"{record.path}\nSHA-256 {record.sha256[:16]}…"
+            return per_model_tooltip(record)
         if role == Qt.UserRole:
             return record.id
+        if role == SORT_ROLE:
+            return self._sort_key(record, col)
         return None
 
-    def _display_text(self, record: TriageRecord, consensus: Consensus, col: int) -> str | None:
-        n_models = len(self.model_names)
-        if col == 0:
+    def _display_text(self, record: TriageRecord, col: int) -> str | None:
+        if col == self.IMAGE:
             return record.file_name
-        if col == self._ENSEMBLE_COLUMN:
-            if consensus.ensemble_p_malignant is None:
-                return f"mean {consensus.mean_p_malignant:.2f}"
-            above = " ▲" if consensus.ensemble_label == "malignant" else ""
-            return f"{consensus.ensemble_p_malignant:.2f}{above}"
-        if col == self._CONSENSUS_COLUMN:
-            return f"{consensus.label} ({consensus.n_malignant}/{consensus.n_models})"
-        if self._FIRST_MODEL_COLUMN <= col < self._FIRST_MODEL_COLUMN + n_models:
-            name = self.model_names[col - self._FIRST_MODEL_COLUMN]
-            pred = next((p for p in record.predictions if p.name == name), None)
-            return "—" if pred is None else f"{pred.p_malignant:.2f}{' ▲' if pred.label == 'malignant' else ''}"
-        after_models = col - self._FIRST_MODEL_COLUMN - n_models
-        if after_models == 0:
-            return "ok" if record.quality_label == "ok" else "⚠ " + record.quality_label
-        if after_models == 1:
-            return "✓" if record.reviewed else ""
-        if after_models == 2:
-            return record.created_at.replace("T", " ")[5:16]
+        if col == self.RISK:
+            return "—" if record.risk is None else f"{record.risk:.0%}"
+        if col == self.FLAG:
+            return "▲ flagged" if record.flagged else ("" if record.assessable else "cannot assess")
+        if col == self.DISAGREE:
+            return "⚠" if record.disagreement else ""
+        if col == self.REVIEW:
+            words = record.clinician_label or ""
+            return f"{words} ✓".strip() if record.reviewed else words
+        if col == self.ADDED:
+            return local_time_text(record.created_at)
         return None
+
+    @classmethod
+    def _sort_key(cls, record: TriageRecord, col: int):
+        """What a click on a column header sorts by (ascending); the risk column in worklist order."""
+        if col == cls.IMAGE:
+            return record.file_name.lower()
+        if col in (cls.RISK, cls.FLAG):
+            group, neg_risk, flag, _ = worklist_order(record)
+            return (group, neg_risk) if col == cls.RISK else (not record.flagged, group, neg_risk)
+        if col == cls.DISAGREE:
+            return not record.disagreement
+        if col == cls.REVIEW:
+            return (record.reviewed, record.clinician_label or "")
+        return record.created_at
 
     # -- rows ---------------------------------------------------------------------------------
     def set_records(self, records: list[TriageRecord]) -> None:
         self.beginResetModel()
         self.records = list(records)
         self._pixmaps.clear()
-        self._consensus.clear()
         self.endResetModel()
 
-    def _consensus_of(self, record: TriageRecord) -> Consensus:
-        if record.id is None:  # not saved: nothing to key it by
-            return record.consensus
-        if record.id not in self._consensus:
-            self._consensus[record.id] = record.consensus
-        return self._consensus[record.id]
-
     def upsert(self, record: TriageRecord) -> int:
-        """Insert or replace ``record`` keeping the risk order; returns its row."""
-        for row, existing in enumerate(self.records):
-            if existing.id == record.id:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self.records[row]
-                self.endRemoveRows()
-                break
-        self._pixmaps.pop(record.id, None)
-        self._consensus.pop(record.id, None)
-        key = self._consensus_of(record).mean_p_malignant
+        """Insert or replace ``record`` keeping the worklist order; returns its row."""
+        self.remove(record.id)
+        key = worklist_order(record)
         row = 0
-        while row < len(self.records) and self._consensus_of(self.records[row]).mean_p_malignant >= key:
+        while row < len(self.records) and worklist_order(self.records[row]) <= key:
             row += 1
         self.beginInsertRows(QModelIndex(), row, row)
         self.records.insert(row, record)
         self.endInsertRows()
         return row
 
+    def remove(self, case_id: int) -> None:
+        row = self.row_of(case_id)
+        if row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.records[row]
+            self.endRemoveRows()
+        self._pixmaps.pop(case_id, None)
+
+    def replace(self, record: TriageRecord) -> None:
+        row = self.row_of(record.id)
+        if row >= 0:
+            self.records[row] = record
+            self._pixmaps.pop(record.id, None)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+
     def row_of(self, case_id: int) -> int:
         return next((i for i, r in enumerate(self.records) if r.id == case_id), -1)
+
+
+class WorklistFilter(QSortFilterProxyModel):
+    """Column sorting and the search box: file name, note or assessment containing the text."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.search = ""
+        self.setSortRole(SORT_ROLE)
+
+    def set_search(self, text: str) -> None:
+        self.search = text.strip().lower()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row, source_parent):
+        if not self.search:
+            return True
+        record = self.sourceModel().records[source_row]
+        haystack = " ".join((record.file_name, record.note or "", record.clinician_label or "",
+                             record.management or "")).lower()
+        return self.search in haystack
+
+    def lessThan(self, left, right):
+        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
 
 
 class WorklistView(QTableView):
@@ -149,42 +207,60 @@ class WorklistView(QTableView):
 
     def __init__(self, model: WorklistModel, parent=None):
         super().__init__(parent)
-        self.setModel(model)
+        self.source = model
+        self.proxy = WorklistFilter(self)
+        self.proxy.setSourceModel(model)
+        self.setModel(self.proxy)
+        self.setSortingEnabled(True)
+        self.sortByColumn(WorklistModel.RISK, Qt.AscendingOrder)  # ascending worklist order: highest risk first
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(52)
         self.setWordWrap(False)
+        self.setTextElideMode(Qt.ElideMiddle)  # a long file name keeps its start and its end
         header = self.horizontalHeader()
-        # Fixed, interactive widths: ResizeToContents re-measures every row on every insert, which
-        # stalls the GUI during a batch of hundreds of images.
+        # Fixed, interactive widths (ResizeToContents re-measures every row on every insert); the file name
+        # takes what is left, so nothing needs sideways scrolling.
         header.setSectionResizeMode(QHeaderView.Interactive)
-        header.setStretchLastSection(True)
-        model.modelReset.connect(self._size_columns)
+        header.setSectionResizeMode(WorklistModel.IMAGE, QHeaderView.Stretch)
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(40)
         self._size_columns()
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setIconSize(self.iconSize().expandedTo(self.iconSize().__class__(48, 48)))
-        self.setAlternatingRowColors(False)
         self.setAccessibleName("Worklist")
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         model.modelReset.connect(lambda: self.sig_case_selected.emit(None))
 
     def _size_columns(self) -> None:
-        """Widths from the header texts (fixed ones for file name and consensus); the user can drag them."""
-        header = self.horizontalHeader()
         metrics = self.fontMetrics()
-        for column, title in enumerate(self.model().headers()):
-            width = {0: 200, WorklistModel._CONSENSUS_COLUMN: 150}.get(column, metrics.horizontalAdvance(title) + 24)
-            header.resizeSection(column, max(width, 70))
+        samples = {WorklistModel.RISK: "100%", WorklistModel.FLAG: "cannot assess",
+                   WorklistModel.DISAGREE: "⚠", WorklistModel.REVIEW: "suspicious ✓",
+                   WorklistModel.ADDED: "2026-12-01 09:15"}
+        for column, sample in samples.items():
+            self.horizontalHeader().resizeSection(column, metrics.horizontalAdvance(sample) + 18)
 
     def _on_current_row_changed(self, current, _previous):
         self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)
 
-    def select_case(self, case_id: int) -> None:
-        row = self.model().row_of(case_id)
+    def proxy_row_of(self, case_id: int) -> int:
+        source_row = self.source.row_of(case_id)
+        if source_row < 0:
+            return -1
+        return self.proxy.mapFromSource(self.source.index(source_row, 0)).row()
+
+    def select_case(self, case_id: int) -> bool:
+        row = self.proxy_row_of(case_id)
         if row >= 0:
             self.selectRow(row)
+            self.scrollTo(self.proxy.index(row, 0))
+        return row >= 0
 
     def current_case_id(self):
         index = self.currentIndex()
         return index.data(Qt.UserRole) if index.isValid() else None
+
+    def visible_case_ids(self) -> list[int]:
+        return [self.proxy.index(row, 0).data(Qt.UserRole) for row in range(self.proxy.rowCount())]

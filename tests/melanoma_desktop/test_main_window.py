@@ -3,81 +3,137 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from fakes import FakeClassifier, grey_image
+from fakes import FakeClassifier, grey_image, skin_image
 from qt_helpers import drop, make_window
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.ui.main_window import MainWindow
+from melanoma_desktop.ui.worklist import WorklistModel
 
 
 def test_drop_files_and_a_folder_fills_the_worklist_by_risk(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     folder = tmp_path / "folder"
     folder.mkdir()
-    files = [grey_image(tmp_path / "light.png", 230), grey_image(folder / "dark.png", 20),
-             grey_image(folder / "mid.png", 120)]
+    files = [skin_image(tmp_path / "light.png", 0.3), skin_image(folder / "dark.png", 0.75),
+             skin_image(folder / "mid.png", 0.5)]
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000) as blocker:
         drop(window, [files[0], folder])
     assert blocker.args == ["finished"]
     names = [r.file_name for r in window.worklist_model.records]
-    assert names == ["dark.png", "mid.png", "light.png"]  # most suspicious first
+    assert names == ["dark.png", "mid.png", "light.png"]  # highest combined risk first
+    assert window.worklist.current_case_id() == window.worklist_model.records[0].id  # the top new case is shown
     assert window.disclaimer_label.text().endswith(DISCLAIMER) and window.disclaimer_label.isVisible()
 
 
-def test_three_panels_and_disagreement_is_highlighted(qtbot, tmp_path):
+def _cell(window, record_row: int, column: int, role=Qt.DisplayRole):
+    model = window.worklist_model
+    return model.data(model.index(record_row, column), role)
+
+
+def test_flag_colour_filter_and_order_follow_the_combined_risk(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     assert list(window.case_view.panels) == ["cnn", "vgg16", "mobilenetv2"]
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        drop(window, [grey_image(tmp_path / "mid.png", 110)])  # darkness 0.57: 2 of 3 say malignant
-    window.worklist.selectRow(0)
+        # 0.55: cnn (line 0.3) and vgg16 (0.5) above their own line, MobileNetV2 (0.7) below; combined 0.55 < 0.6
+        drop(window, [skin_image(tmp_path / "two_of_three.png", 0.55), skin_image(tmp_path / "high.png", 0.72),
+                      skin_image(tmp_path / "low.png", 0.3)])
+    records = window.worklist_model.records
+    assert [r.file_name for r in records] == ["high.png", "two_of_three.png", "low.png"]
+    mid = records[1]
+    assert mid.consensus.n_malignant == 2 and not mid.flagged and mid.disagreement
+    assert _cell(window, 1, WorklistModel.FLAG) == "" and _cell(window, 1, WorklistModel.DISAGREE) == "⚠"
+    assert _cell(window, 1, WorklistModel.IMAGE, Qt.BackgroundRole) is None  # not coloured: not flagged
+    assert _cell(window, 0, WorklistModel.FLAG) == "▲ flagged"
+    assert _cell(window, 0, WorklistModel.IMAGE, Qt.BackgroundRole).color().name() == "#fde2e1"
+    assert _cell(window, 1, WorklistModel.RISK) == f"{mid.risk:.0%}"
+    tooltip = _cell(window, 1, WorklistModel.IMAGE, Qt.ToolTipRole)
+    assert "cnn: 55%, above its own flag line" in tooltip and "mobilenetv2: 55%, below" in tooltip
+    window.worklist_panel.set_filter("flagged")
+    assert [r.file_name for r in window.worklist_model.records] == ["high.png"]
+    window.worklist_panel.set_filter("disagreement")
+    assert [r.file_name for r in window.worklist_model.records] == ["two_of_three.png"]
+    window.worklist_panel.set_filter("all")
+    window.worklist.select_case(mid.id)
     view = window.case_view
-    assert view.panels["cnn"].class_label.text() == "malignant"
-    assert view.panels["mobilenetv2"].class_label.text() == "benign"
-    assert view.panels["vgg16"].bars["malignant"].value() == pytest.approx(569, abs=3)
-    assert "0.70" in view.panels["mobilenetv2"].threshold_label.text()
-    assert view.consensus_label.property("disagreement") is True
-    assert "disagree" in view.consensus_label.text()
-    row_colour = window.worklist_model.data(window.worklist_model.index(0, 0), Qt.BackgroundRole).color()
-    assert row_colour.name() == "#fff1c2"
-    window.filter_box.setCurrentText("disagreement")
-    assert window.worklist_model.rowCount() == 1
+    assert view.risk_label.text().startswith("Melanoma risk 55% — not flagged (flag line 60%")
+    assert view.disagree_label.isVisible() and "2 of 3" in view.disagree_label.text()
+    assert view.panels["cnn"].class_label.text() == "55% — above this model's flag line (30%)"
+    assert view.panels["mobilenetv2"].class_label.text() == "55% — below this model's flag line (70%)"
+    assert view.panels["vgg16"].bar.line == pytest.approx(0.5)
+    assert "mean" not in view.risk_label.text()  # the raw mean is never shown
 
 
-def test_the_case_view_leads_with_the_calibrated_ensemble_probability(qtbot, tmp_path):
-    classifier = FakeClassifier()
-    classifier.ensemble = {"members": {i.name: i.version for i in classifier.model_infos()}, "threshold": 0.5,
-                           "calibration": {"method": "logistic", "slope": 1.0, "intercept": -1.0}}
-    window = make_window(qtbot, tmp_path, classifier)
+def test_images_that_cannot_be_assessed_get_no_risk_until_assessed_anyway(qtbot, tmp_path):
+    from fakes import document_photo
+
+    window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        drop(window, [grey_image(tmp_path / "mid.png", 110)])
-    window.worklist.selectRow(0)
-    record = window.worklist_model.records[0]
-    c = record.consensus
-    assert c.ensemble_p_malignant < c.mean_p_malignant  # the intercept moved it down
-    text = window.case_view.consensus_label.text()
-    assert text.startswith("⚠ The models disagree. Ensemble P(malignant) "
-                           f"{c.ensemble_p_malignant:.1%}, {'above' if c.ensemble_label == 'malignant' else 'below'}")
-    assert f"the models' mean, {c.mean_p_malignant:.1%}" in text and "2 of 3 models above their own threshold" in text
-    # the worklist shows the same number next to the image, before the models' own columns
-    model = window.worklist_model
-    assert model.headers()[:3] == ["Image", "P(mal) ensemble", "Consensus"]
-    above = " ▲" if c.ensemble_label == "malignant" else ""
-    assert model.data(model.index(0, 1)) == f"{c.ensemble_p_malignant:.2f}{above}"
-    assert model.data(model.index(0, 2)) == "models disagree (2/3)"
-    assert "calibrated on validation data" in model.headerData(1, Qt.Horizontal, Qt.ToolTipRole)
+        drop(window, [document_photo(tmp_path / "referral letter.png"), grey_image(tmp_path / "patch.png", 90, 12),
+                      skin_image(tmp_path / "lesion.png", 0.4)])
+    records = window.worklist_model.records
+    assert [r.file_name for r in records][0] == "lesion.png"  # scored cases first
+    unassessed = {r.file_name: r for r in records if not r.assessable}
+    assert set(unassessed) == {"referral letter.png", "patch.png"}
+    assert all(r.risk is None and not r.flagged for r in unassessed.values())
+    assert "does not look like skin" in unassessed["referral letter.png"].reason
+    assert "too small" in unassessed["patch.png"].reason
+    row = window.worklist_model.row_of(unassessed["referral letter.png"].id)
+    assert _cell(window, row, WorklistModel.RISK) == "—" and _cell(window, row, WorklistModel.FLAG) == "cannot assess"
+    window.worklist_panel.set_filter("cannot_assess")
+    assert {r.file_name for r in window.worklist_model.records} == {"referral letter.png", "patch.png"}
+    window.worklist_panel.set_filter("all")
+    window.worklist.select_case(unassessed["referral letter.png"].id)
+    view = window.case_view
+    assert view.risk_label.text().startswith("Cannot assess this image: it does not look like skin")
+    assert view.assess_anyway_button.isVisible() and view.panels["cnn"].bar.value is None
+    view.assess_anyway_button.click()
+    again = window.db.get(unassessed["referral letter.png"].id)
+    assert again.assess_anyway and again.assessable and again.risk is not None
+    assert window.db.audit_log()[-1][1:] == ("assess anyway", f"case #{again.id}")
+    assert view.risk_label.text().startswith("Melanoma risk")
 
 
-def test_the_worklist_says_mean_where_no_ensemble_rule_covers_the_models(qtbot, tmp_path):
-    window = make_window(qtbot, tmp_path)  # the fake classifier has no ensemble rule
+def test_heatmaps_come_back_after_review_and_label_changes(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        drop(window, [grey_image(tmp_path / "mid.png", 110)])
-    model, record = window.worklist_model, window.worklist_model.records[0]
-    assert model.data(model.index(0, 1)) == f"mean {record.consensus.mean_p_malignant:.2f}"
-    headers = model.headers()
-    assert headers[3:6] == ["P(mal) cnn", "P(mal) vgg16", "P(mal) mobilenetv2"]
-    cells = {h: model.data(model.index(0, i)) for i, h in enumerate(headers)}
-    assert cells["P(mal) cnn"].endswith("▲") and not cells["P(mal) mobilenetv2"].endswith("▲")
-    assert cells["Quality"] == record.quality_label.replace("low confidence", "⚠ low confidence") and \
-        cells["Reviewed"] == "" and cells["Added"] == record.created_at.replace("T", " ")[5:16]
+        drop(window, [skin_image(tmp_path / "a.png", 0.7, 224)])
+    if window.case_view.panels["cnn"].heatmap_label.pixmap().isNull():
+        qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000).wait()
+    case_id = window.worklist.current_case_id()
+    panel = window.case_view.panels["cnn"]
+    assert not panel.heatmap_label.pixmap().isNull()
+    window.worklist.setFocus()
+    qtbot.keyClick(window.worklist, Qt.Key_R)
+    assert window.db.get(case_id).reviewed and not panel.heatmap_label.pixmap().isNull()
+    window.case_view.label_box.setCurrentIndex(2)
+    window.case_view.label_box.activated.emit(2)
+    assert window.db.get(case_id).clinician_label == "suspicious"
+    assert not panel.heatmap_label.pixmap().isNull()
+
+
+def test_deleting_a_case_removes_every_trace(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    image = skin_image(tmp_path / "wrongly added.png", 0.7, 224)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [image, skin_image(tmp_path / "keep.png", 0.4)])
+    case_id = next(r.id for r in window.worklist_model.records if r.file_name == "wrongly added.png")
+    window.worklist.select_case(case_id)
+    if not window.db.get_heatmaps(case_id):
+        qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000).wait()
+    sha = window.db.get(case_id).sha256
+    window.delete_case(case_id)
+    assert [r.file_name for r in window.worklist_model.records] == ["keep.png"]
+    window.close()
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "cases.sqlite3")
+    for table, column in (("cases", "id"), ("predictions", "case_id"), ("heatmaps", "case_id")):
+        assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (case_id,)).fetchone()[0] == 0
+    assert conn.execute("SELECT action, detail FROM audit").fetchall() == [("case deleted", f"case #{case_id}")]
+    conn.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("cases.sqlite3*"))
+    assert sha.encode() not in raw and b"wrongly added" not in raw  # nothing left in free pages or the log
+    assert image.is_file()  # the clinic's own file is not touched
 
 
 def test_cancel_stops_a_batch(qtbot, tmp_path):
@@ -96,7 +152,7 @@ def test_cancel_stops_a_batch(qtbot, tmp_path):
 def test_restart_shows_saved_history(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        drop(window, [grey_image(tmp_path / "a.png", 50), grey_image(tmp_path / "b.png", 200)])
+        drop(window, [skin_image(tmp_path / "a.png", 0.7), skin_image(tmp_path / "b.png", 0.3)])
     window.worklist.selectRow(0)
     window.case_view.note_edit.setPlainText("biopsy planned")
     window.case_view.set_record(None)  # leaving the case saves the note
@@ -123,23 +179,32 @@ def test_same_image_dropped_twice_is_one_case(qtbot, tmp_path):
         with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
             drop(window, [image])
     assert window.db.count() == 1 and window.worklist_model.rowCount() == 1
+    assert "1 image(s) were already in the history" in window.statusBar().currentMessage()
 
 
-def test_keyboard_review_and_clinician_label(qtbot, tmp_path):
+def test_keyboard_review_and_clinician_assessment(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        drop(window, [grey_image(tmp_path / "a.png", 60), grey_image(tmp_path / "b.png", 90)])
+        drop(window, [skin_image(tmp_path / "a.png", 0.7), skin_image(tmp_path / "b.png", 0.6)])
     window.worklist.setFocus()
     window.worklist.selectRow(0)
     qtbot.keyClick(window.worklist, Qt.Key_Down)
     assert window.worklist.current_case_id() == window.worklist_model.records[1].id
     qtbot.keyClick(window.worklist, Qt.Key_R)
     assert window.db.get(window.worklist_model.records[1].id).reviewed
-    window.case_view.label_box.setCurrentIndex(2)
-    window.case_view.label_box.activated.emit(2)
-    assert window.db.get(window.worklist_model.records[1].id).clinician_label == "malignant"
-    window.filter_box.setCurrentText("unreviewed")
+    window.case_view.label_box.setCurrentIndex(3)
+    window.case_view.label_box.activated.emit(3)
+    window.case_view.management_box.setCurrentIndex(4)
+    window.case_view.management_box.activated.emit(4)
+    case = window.db.get(window.worklist_model.records[1].id)
+    assert case.clinician_label == "melanoma" and case.management == "biopsy"
+    assert window.worklist_model.data(window.worklist_model.index(1, WorklistModel.REVIEW)) == "melanoma ✓"
+    window.worklist_panel.set_filter("unreviewed")
     assert [r.file_name for r in window.worklist_model.records] == ["a.png"]
+    window.worklist_panel.search_box.setText("b.p")
+    assert window.worklist.visible_case_ids() == []
+    window.worklist_panel.set_filter("all")
+    assert window.worklist.visible_case_ids() == [case.id]
 
 
 def test_images_dropped_before_models_are_ready_wait_for_them(qtbot, tmp_path):
@@ -169,7 +234,7 @@ def test_an_unavailable_model_explains_itself_and_others_work(qtbot, tmp_path):
     fake = FakeClassifier(unavailable={"vgg16": "backbone weights not found; pass --backbones"})
     window = make_window(qtbot, tmp_path, fake)
     assert "2 of 3 models ready" in window.models_status.text() and "--backbones" in window.models_status.toolTip()
-    assert "--backbones" in window.case_view.panels["vgg16"].threshold_label.text()
+    assert "--backbones" in window.case_view.panels["vgg16"].detail_label.text()
     assert window.case_view.panels["vgg16"].class_label.text() == "unavailable"
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
         drop(window, [grey_image(tmp_path / "a.png", 60)])
@@ -177,19 +242,20 @@ def test_an_unavailable_model_explains_itself_and_others_work(qtbot, tmp_path):
 
 
 def test_about_box_lists_models_and_disclaimer(qtbot, tmp_path):
-    from melanoma_desktop.ui.dialogs import about_html
+    from melanoma_desktop.ui.dialogs import about_details, about_html
 
     window = make_window(qtbot, tmp_path)
-    text = about_html(window.model_infos())
-    assert DISCLAIMER in text and "cnn-fake-1" in text and "80.0%" in text
+    text = about_html(window.model_infos(), window.classifier.ensemble)
+    assert DISCLAIMER in text and "caught 90% of the melanomas at its flag line" in text and "Combined risk" in text
+    assert "AUC" not in text and "threshold" not in text  # engineering words stay in the details
+    details = about_details(window.model_infos(), window.classifier.ensemble)
+    assert "cnn-fake-1" in details and "80.0%" in details and "flag line 0.600" in details
 
 
 def test_heatmaps_are_computed_off_thread_cached_and_toggled(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
-    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        drop(window, [grey_image(tmp_path / "a.png", 60, size=224)])
-    with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000):
-        window.worklist.selectRow(0)
+    with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000):  # the top new case is shown with them
+        drop(window, [skin_image(tmp_path / "a.png", 0.7, size=224)])
     case_id = window.worklist.current_case_id()
     assert set(window.db.get_heatmaps(case_id)) == {"cnn", "vgg16", "mobilenetv2"}
     panel = window.case_view.panels["cnn"]
@@ -205,13 +271,14 @@ def test_heatmaps_are_computed_off_thread_cached_and_toggled(qtbot, tmp_path):
     with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=5000):  # from the cache this time
         window._on_case_selected(case_id)
     assert window.classifier.calls == calls
+    assert window.case_view.viewer.has_image() and window.case_view.legend.isVisible()
 
 
 def test_about_box_and_metrics_panel_name_extra_training_data():
     from pathlib import Path
 
     from melanoma_desktop.core.records import ModelInfo
-    from melanoma_desktop.ui.dialogs import about_html
+    from melanoma_desktop.ui.dialogs import about_details, about_html
     from melanoma_desktop.ui.metrics_panel import summary_rows
     from trainer.reports import BundleReport
 
@@ -219,14 +286,16 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
                 "counts": {"train": {"benign": 7333, "malignant": 835}, "val": {"benign": 1007, "malignant": 81}},
                 "extra_data": [{"data": "/data/isic2017", "source_split": "train", "benign": 1626, "malignant": 374}]}
     text = about_html([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
-    assert "trained on ham10000 + isic2017 (train) 2000 images, protocol extended" in text
+    assert "Learned from ham10000 with isic2017 (train): 8,168 training images, 835 of them melanomas" in text
+    details = about_details([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
+    assert "trained on ham10000 + isic2017 (train) 2000 images, protocol extended" in details
     rows = dict(summary_rows(BundleReport(Path("."), {"training": training}, {})))
-    assert rows["Extra training data"] == "/data/isic2017 (train): 1626 benign / 374 malignant, training split only"
+    assert rows["Extra training data"] == "isic2017 (train): 1626 benign / 374 malignant, training split only"
     assert rows["Split (benign/malignant)"].startswith("train 7333/835")
     # a card with an entry of another shape under counts (as one early extra-data run wrote) still shows
     odd = dict(training, counts={**training["counts"], "extra": [{"benign": 1}]})
     assert "train 7333/835" in dict(summary_rows(BundleReport(Path("."), {"training": odd}, {})))["Split (benign/malignant)"]
-    assert "train 8168" in about_html([ModelInfo("vgg16", "VGG16", version="v1", training=odd)])
+    assert "train 8168" in about_details([ModelInfo("vgg16", "VGG16", version="v1", training=odd)])
 
 
 def test_metrics_panel_says_how_each_card_is_calibrated():

@@ -49,11 +49,12 @@ def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_da
             assert got["threshold"] == pytest.approx(bundle.threshold)
             assert got["p_malignant"] == pytest.approx(float(expected), abs=1e-4)
     ensemble = read_ensemble(SHIPPED)
-    assert all(line["consensus"]["ensemble_threshold"] == pytest.approx(ensemble["threshold"]) for line in lines)
-    for line in lines:  # the ensemble's probability: the members' mean through the shipped ensemble calibration
+    assert all(line["flag_line"] == pytest.approx(ensemble["threshold"]) for line in lines if line["assessable"])
+    for line in lines:  # the combined risk: the members' mean through the shipped ensemble calibration
         mean = np.mean([m["p_malignant"] for m in line["models"]])
         expected = calibrate_p_positive(mean, ensemble["calibration"])[0] if ensemble.get("calibration") else mean
-        assert line["consensus"]["ensemble_p_malignant"] == pytest.approx(expected, abs=1e-5)
+        assert line["consensus"]["risk"] == pytest.approx(expected, abs=1e-5)
+        assert line["risk"] == (line["consensus"]["risk"] if line["assessable"] else None)
 
 
 def _fresh_user_env(tmp_path) -> dict:

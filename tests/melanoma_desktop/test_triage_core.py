@@ -10,9 +10,13 @@ from melanoma_desktop.core.triage import expand_paths, triage_paths
 
 def test_consensus_rules():
     preds = [ModelPrediction("a", "1", 0.4, 0.3), ModelPrediction("b", "1", 0.4, 0.5)]
-    c = Consensus.of(preds)
-    assert c.n_malignant == 1 and c.disagreement and c.flagged and c.label == "models disagree"
-    assert Consensus.of(preds[1:]).label == "benign" and not Consensus.of(preds[1:]).flagged
+    c = Consensus.of(preds)  # no combined rule for these versions: flagged when most models are above their line
+    assert c.n_malignant == 1 and c.disagreement and not c.flagged and c.rule == "majority" and c.risk is None
+    assert Consensus.of(preds[:1]).flagged and Consensus.of(preds[:1]).rule == "single model"
+    single = Consensus.of(preds[1:])  # one model: its own risk and flag line
+    assert single.risk == pytest.approx(0.4) and single.flag_line == 0.5 and not single.flagged
+    three = preds + [ModelPrediction("c", "1", 0.9, 0.5)]
+    assert Consensus.of(three).flagged  # two of three above their own line
 
 
 def test_folders_are_walked_and_symlink_loops_end(tmp_path):
@@ -64,7 +68,8 @@ def test_ensemble_threshold_applies_only_to_its_exact_members():
     rule = {"members": {"a": "1", "b": "1"}, "threshold": 0.2}
     c = Consensus.of(preds, rule)
     assert c.n_malignant == 0 and c.ensemble_label == "malignant" and c.flagged  # mean 0.25 >= 0.2
-    assert c.to_json()["ensemble_threshold"] == 0.2
+    assert c.to_json()["flag_line"] == 0.2 and c.to_json()["rule"] == "ensemble"
+    assert c.risk == pytest.approx(0.25)
     assert Consensus.of(preds, dict(rule, threshold=0.3)).ensemble_label == "benign"
     other_version = {"members": {"a": "2", "b": "1"}, "threshold": 0.2}
     assert Consensus.of(preds, other_version).ensemble_label is None
@@ -82,16 +87,18 @@ def test_a_calibrated_ensemble_compares_its_calibrated_probability_with_its_thre
     c = Consensus.of(preds, rule)
     assert c.mean_p_malignant == pytest.approx(0.25) and c.ensemble_p_malignant == pytest.approx(expected)
     assert c.ensemble_label == "benign" and not c.flagged  # the plain mean would be above 0.2
-    assert c.to_json()["ensemble_p_malignant"] == pytest.approx(expected, abs=1e-6)
+    assert c.to_json()["risk"] == pytest.approx(expected, abs=1e-6) and "mean_p_malignant" not in c.to_json()
     assert Consensus.of(preds, dict(rule, threshold=0.15)).ensemble_label == "malignant"
     # a rule saved before the ensemble was calibrated: its probability is the plain mean
     older = {"members": {"a": "1", "b": "1"}, "threshold": 0.2}
     assert Consensus.of(preds, older).ensemble_p_malignant == pytest.approx(0.25)
-    assert Consensus.of(preds).ensemble_p_malignant is None and Consensus.of(preds).to_json()["ensemble_p_malignant"] is None
+    assert Consensus.of(preds).ensemble_p_malignant is None and Consensus.of(preds).to_json()["risk"] is None
 
 
 def test_triage_records_carry_the_classifiers_ensemble_rule(tmp_path):
-    grey_image(tmp_path / "mid.png", 150)  # darkness ~0.41: only the cnn (0.3) is above its threshold
+    from fakes import skin_image
+
+    skin_image(tmp_path / "mid.png", 0.41)  # only the cnn (0.3) is above its own line
     classifier = FakeClassifier()
     calibration = {"method": "temperature", "temperature": 1.0}
     classifier.ensemble = {"members": {i.name: i.version for i in classifier.model_infos()}, "threshold": 0.4,
@@ -103,3 +110,18 @@ def test_triage_records_carry_the_classifiers_ensemble_rule(tmp_path):
                                    "calibration": calibration}
         assert record.consensus.ensemble_label == "malignant"
         assert [r.id for r in db.list("flagged")] == [record.id]
+
+
+def test_triage_json_gives_the_combined_risk_and_sets_aside_what_cannot_be_assessed(tmp_path):
+    from fakes import document_photo, skin_image
+
+    files = [skin_image(tmp_path / "lesion.png", 0.65), document_photo(tmp_path / "letter.png"),
+             grey_image(tmp_path / "patch.png", 100, 12)]
+    lines = {item.record.file_name: item.record.to_json() for item in triage_paths(files, FakeClassifier())}
+    lesion = lines["lesion.png"]
+    assert lesion["assessable"] and lesion["flagged"] and lesion["flag_line"] == FakeClassifier.FLAG_LINE
+    assert lesion["risk"] == pytest.approx(0.65, abs=0.02) and "reason" not in lesion and lesion["rule"] == "ensemble"
+    for name, words in (("letter.png", "does not look like skin"), ("patch.png", "too small")):
+        line = lines[name]
+        assert not line["assessable"] and line["risk"] is None and not line["flagged"] and line["flag_line"] is None
+        assert words in line["reason"] and line["models"] and line["consensus"]  # detail stays

@@ -40,6 +40,7 @@ def _through_setup(qtbot, wizard, data, models=("cnn",)):
     wizard.next()
     setup_page = wizard.setup_page
     assert wizard.currentPage() is setup_page
+    setup_page.recipe.setCurrentIndex(setup_page.recipe.findData("paper"))  # Quick: tiny, fast runs here
     for name, box in setup_page.model_boxes.items():
         box.setChecked(name in models)
     setup_page.protocol.setCurrentText("full")
@@ -130,7 +131,10 @@ def test_best_recipe_sets_fields_and_fine_tuning(qtbot, setup):
     data, *_ = setup
     wizard = _wizard(qtbot, setup)
     page = wizard.setup_page
-    assert page.recipe.currentData() == "paper" and page.protocol.currentText() == "paper"
+    assert page.recipe.currentData() == "best" and page.protocol.currentText() == "extended"  # the default
+    assert page.recipe.currentText().startswith("Best") and not page.advanced.isChecked()
+    page.recipe.setCurrentIndex(page.recipe.findData("paper"))
+    assert page.recipe.currentText().startswith("Quick") and page.protocol.currentText() == "paper"
     page.recipe.setCurrentIndex(page.recipe.findData("best"))
     assert page.protocol.currentText() == "extended" and page.alpha.currentText() == "0.35"
     config = page.config(str(data), "out")
@@ -162,6 +166,7 @@ def test_extra_training_folder_goes_into_the_config_and_the_estimate(qtbot, setu
     assert "benign: 3, malignant: 3" in page.extra_summary.text() and "training only" in page.extra_summary.text()
     wizard.next()
     setup_page = wizard.setup_page
+    setup_page.recipe.setCurrentIndex(setup_page.recipe.findData("paper"))
     for name, box in setup_page.model_boxes.items():
         box.setChecked(name == "cnn")
     setup_page.protocol.setCurrentText("full")

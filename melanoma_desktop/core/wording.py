@@ -1,0 +1,85 @@
+"""What the models' measured numbers say, in a clinician's words (docs/glossary.md maps the terms).
+
+One place for these sentences, so the metrics panel, the About box and the wizard say the same
+thing the same way. The engineering terms (AUC, calibration, ECE, thresholds) stay on the screens'
+"Engineering details" parts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _pct_with_range(value, ci) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:.0%}"
+    if ci and len(ci) == 2 and None not in ci:
+        text += f" ({ci[0]:.0%}–{ci[1]:.0%})"
+    return text
+
+
+def counts_from_confusion(metrics: dict) -> tuple[int | None, int | None]:
+    """(melanomas, benign lesions) among the test images, from the metrics' confusion matrix."""
+    matrix = metrics.get("confusion_matrix")
+    names = metrics.get("class_names") or ["benign", "malignant"]
+    if not matrix or len(matrix) != 2:
+        return None, None
+    positive = names.index("malignant") if "malignant" in names else 1
+    return int(sum(matrix[positive])), int(sum(matrix[1 - positive]))
+
+
+def test_result_sentence(metrics: dict) -> str:
+    """'On its 240 test images (120 melanomas) it caught 89% (83–93%) of the melanomas at its flag line
+    and cleared 68% (60–76%) of the benign lesions.'"""
+    op = metrics.get("operating_point") or metrics
+    n_mel, n_benign = counts_from_confusion(metrics)
+    n = metrics.get("n")
+    if op.get("sensitivity") is None:
+        return "No test result is recorded for this model."
+    where = f"On its {n} test images" + (f" ({n_mel} melanomas)" if n_mel is not None else "") if n else "On its test images"
+    return (f"{where} it caught {_pct_with_range(op.get('sensitivity'), op.get('sensitivity_ci'))} of the melanomas "
+            f"at its flag line and cleared {_pct_with_range(op.get('specificity'), op.get('specificity_ci'))} of the "
+            "benign lesions (95 % ranges in brackets).")
+
+
+def ranking_sentence(metrics: dict) -> str:
+    auc = metrics.get("roc_auc")
+    if auc is None:
+        return ""
+    ci = metrics.get("roc_auc_ci") or [None, None]
+    rng = f" ({ci[0]:.2f}–{ci[1]:.2f})" if None not in ci else ""
+    return (f"How well it orders lesions from least to most suspicious: {auc:.2f}{rng} on a scale where 1.0 is "
+            "perfect and 0.5 is chance (AUC).")
+
+
+def training_sentence(training: dict) -> str:
+    """'Trained on ham10000 (8,168 training images) + isic2017 (train): 2,000 images.'"""
+    if not training:
+        return "Training data not recorded."
+    name = Path(str(training.get("data", "?"))).name
+    counts = training.get("counts", {})
+    train = counts.get("train") if isinstance(counts.get("train"), dict) else None
+    extra = training.get("extra_data") or []
+    text = f"Learned from {name}"
+    if extra:
+        text += " with " + ", ".join(
+            f"{Path(str(e.get('data', '?'))).name}" + (f" ({e['source_split']})" if e.get("source_split") else "")
+            for e in extra)
+    if train:
+        text += f": {sum(train.values()):,} training images, {train.get('malignant', 0):,} of them melanomas"
+    return text + "."
+
+
+def flag_line_table(metrics: dict) -> list[tuple[str, int, int]] | None:
+    """At the model's flag line, on its test images: [("melanomas", flagged, missed), ("benign lesions",
+    flagged, cleared)] from the operating point's confusion matrix; None when it was not recorded."""
+    op = metrics.get("operating_point") or {}
+    matrix = op.get("confusion_matrix")
+    names = metrics.get("class_names") or ["benign", "malignant"]
+    if not matrix or len(matrix) != 2:
+        return None
+    pos = names.index("malignant") if "malignant" in names else 1
+    neg = 1 - pos
+    return [("melanomas", int(matrix[pos][pos]), int(matrix[pos][neg])),
+            ("benign lesions", int(matrix[neg][pos]), int(matrix[neg][neg]))]

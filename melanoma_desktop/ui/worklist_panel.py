@@ -1,0 +1,71 @@
+"""The left side of the main window: filter and search above the worklist, the drop hint and the list of
+files that could not be read below it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QVBoxLayout, QWidget
+
+from melanoma_desktop.core.records import WORKLIST_FILTERS
+from melanoma_desktop.ui.worklist import WorklistModel, WorklistView
+
+
+class WorklistPanel(QWidget):
+    sig_filter_changed = Signal(str)  # a key of WORKLIST_FILTERS
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Show"))
+        self.filter_box = QComboBox()
+        for key, (words, _keep) in WORKLIST_FILTERS.items():
+            self.filter_box.addItem(words, key)
+        self.filter_box.currentIndexChanged.connect(lambda _i: self.sig_filter_changed.emit(self.current_filter()))
+        row.addWidget(self.filter_box)
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search file name, note, assessment")
+        self.search_box.setClearButtonEnabled(True)
+        row.addWidget(self.search_box, 1)
+        layout.addLayout(row)
+        self.count_label = QLabel("")
+        self.count_label.setStyleSheet("color: #555;")
+        layout.addWidget(self.count_label)
+        self.model = WorklistModel()
+        self.view = WorklistView(self.model)
+        self.search_box.textChanged.connect(self._on_search)
+        layout.addWidget(self.view, 1)
+        self.drop_hint = QLabel("Drop dermoscopic images or folders here\n(or File > Open, or paste)")
+        self.drop_hint.setAlignment(Qt.AlignCenter)
+        self.drop_hint.setStyleSheet("border: 2px dashed #8aa; color: #466; padding: 18px;")
+        layout.addWidget(self.drop_hint)
+        self.error_list = QListWidget()
+        self.error_list.setMaximumHeight(90)
+        self.error_list.setToolTip("Files that could not be read")
+        self.error_list.hide()
+        layout.addWidget(self.error_list)
+        self.setMinimumWidth(420)
+
+    def current_filter(self) -> str:
+        return self.filter_box.currentData() or "all"
+
+    def set_filter(self, key: str) -> None:
+        index = self.filter_box.findData(key)
+        if index >= 0:
+            self.filter_box.setCurrentIndex(index)
+
+    def _on_search(self, text: str) -> None:
+        self.view.proxy.set_search(text)
+        self.update_count(self._total)
+
+    _total = 0
+
+    def update_count(self, total: int) -> None:
+        self._total = total
+        shown = self.view.proxy.rowCount()
+        flagged = sum(r.flagged for r in self.model.records)
+        cannot = sum(not r.assessable for r in self.model.records)
+        extra = f" · {flagged} flagged" + (f" · {cannot} cannot be assessed" if cannot else "")
+        self.count_label.setText(f"{shown} shown of {total} in history{extra if self.model.records else ''}")
+        self.drop_hint.setVisible(total == 0)
