@@ -153,7 +153,8 @@ class CaseView(QWidget):
         self.opacity_slider.setValue(60)
         self.opacity_slider.setToolTip("Heatmap opacity")
         heat_row.addWidget(self.heatmap_toggle)
-        heat_row.addWidget(QLabel("opacity"))
+        self.opacity_label = QLabel("opacity")
+        heat_row.addWidget(self.opacity_label)
         heat_row.addWidget(self.opacity_slider, 1)
         self.legend = HeatLegend()
         heat_row.addWidget(self.legend, 2)
@@ -221,6 +222,9 @@ class CaseView(QWidget):
             widget.setEnabled(enabled)
         for widget in (self.panel_row_widgets()):
             widget.setVisible(enabled and record.assessable)
+        self.viewer.setVisible(enabled)  # nothing to show before a case is chosen
+        for panel in self.panels.values():
+            panel.setVisible(enabled)
         if record is None:
             self.viewer.set_pixmap(None)
             self.title_label.setText("Select a case in the worklist, or drop images on the window.")
@@ -252,7 +256,7 @@ class CaseView(QWidget):
         self._render_heatmaps()
 
     def panel_row_widgets(self) -> list[QWidget]:
-        return [self.heatmap_toggle, self.opacity_slider, self.legend, self.heatmap_note]
+        return [self.heatmap_toggle, self.opacity_label, self.opacity_slider, self.legend, self.heatmap_note]
 
     def _show_summary(self, record: TriageRecord) -> None:
         c = record.consensus
