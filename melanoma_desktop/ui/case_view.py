@@ -141,7 +141,8 @@ class CaseView(QWidget):
         self.assess_anyway_button.setToolTip("Show a risk for this image although the checks set it aside; "
                                              "your choice is recorded with the case.")
         side.addWidget(self.assess_anyway_button)
-        side.addWidget(self._build_clinician_box())
+        self.clinician_box = self._build_clinician_box()
+        side.addWidget(self.clinician_box)
         side.addStretch(1)
         top.addWidget(side_widget, 2)
         layout.addLayout(top, 3)
@@ -223,6 +224,7 @@ class CaseView(QWidget):
         for widget in (self.panel_row_widgets()):
             widget.setVisible(enabled and record.assessable)
         self.viewer.setVisible(enabled)  # nothing to show before a case is chosen
+        self.clinician_box.setVisible(enabled)
         for panel in self.panels.values():
             panel.setVisible(enabled)
         if record is None:
