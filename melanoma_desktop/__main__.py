@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "against the values recorded when it was exported, print one line per check, exit")
     sub = parser.add_subparsers(dest="command")
     add_triage_parser(sub)
+    from melanoma_desktop.clinic_cli import add_clinic_parsers
+
+    add_clinic_parsers(sub)
     return parser
 
 
@@ -45,6 +48,10 @@ def main(argv=None) -> int:
         from melanoma_desktop.cli import run_triage
 
         return run_triage(args)
+    if args.command in ("evaluate", "calibrate"):
+        from melanoma_desktop.clinic_cli import run_clinic_command
+
+        return run_clinic_command(args)
     from melanoma_desktop.ui.app import run_app
 
     return run_app(args)

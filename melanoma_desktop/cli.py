@@ -19,16 +19,36 @@ def add_triage_parser(sub) -> None:
     triage.add_argument("--backbones", help="folder with ImageNet backbone weights (else $MELANOMA_BACKBONES, Keras)")
     triage.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     triage.add_argument("--report", metavar="OUT.pdf", help="also write a batch PDF report of the classified images")
+    add_data_dir_option(triage)
 
 
-def run_triage(args: argparse.Namespace) -> int:
+def add_data_dir_option(parser) -> None:
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS,
+                        help="the user's data folder, where the clinic's flag line is kept (default: $MELANOMA_HOME, "
+                             "else the per-user application data folder)")
+
+
+def load_for_cli(args: argparse.Namespace):
+    """The models as the window loads them for a headless command, with the clinic's active flag line (from the
+    user's data folder) when it was made for exactly these model versions."""
     from melanoma_desktop.core.classifier import load_models
-    from melanoma_desktop.core.triage import expand_paths, triage_paths
+    from melanoma_desktop.core.registry import ModelRegistry
+    from melanoma_desktop.paths import registry_root, user_data_dir
 
-    models = load_models(args.models, args.backbones)
+    registry = ModelRegistry(registry_root(user_data_dir(getattr(args, "data_dir", None))))
+    models = load_models(args.models, args.backbones, site_rule=registry.active_site_rule())
     for info in models.model_infos():
         if not info.available:
             print(f"warning: model {info.name} unavailable: {info.reason}", file=sys.stderr)
+    if models.site_rule_note:
+        print(f"warning: {models.site_rule_note}", file=sys.stderr)
+    return models, registry
+
+
+def run_triage(args: argparse.Namespace) -> int:
+    from melanoma_desktop.core.triage import expand_paths, triage_paths
+
+    models, _registry = load_for_cli(args)
     if not models.loaded:
         print(f"error: {models.empty_reason or 'no model could be loaded (see the warnings above)'}", file=sys.stderr)
         return EXIT_NO_MODELS

@@ -59,6 +59,7 @@ class ModelSet:
     quality_note: str = ""
     ensemble: dict | None = None  # ensemble.json beside the bundles, when its members are the loaded models
     ensemble_note: str = ""
+    site_rule_note: str = ""  # why the active clinic flag line is not used (made for other model versions)
     _gradcams: dict = field(default_factory=dict, repr=False)  # model name -> GradCam, built on first use
 
     def model_infos(self) -> list[ModelInfo]:
@@ -123,10 +124,13 @@ def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[dict | Non
 
 def load_models(directory=None, backbones=None, allow_download: bool = False,
                 on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
-                bundle_dirs: list | None = None, ensemble_files: list | None = None) -> ModelSet:
+                bundle_dirs: list | None = None, ensemble_files: list | None = None,
+                site_rule: dict | None = None) -> ModelSet:
     """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle.
     The ensemble rule is ``directory``'s ensemble.json or one of ``ensemble_files`` (the registry's), the
-    first whose members are exactly the loaded versions."""
+    first whose members are exactly the loaded versions. A clinic's ``site_rule`` (its own calibration and
+    flag line, core.local_performance) takes its place while its members are exactly the loaded versions;
+    made for other versions, it is not used, and ``ensemble_note`` says so."""
     from trainer.bundle import load_bundle
     from trainer.cards import find_bundles, read_card
     from trainer.errors import TrainerError
@@ -152,6 +156,14 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
 
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
     models.ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
+    if site_rule is not None:
+        info = site_rule.get("site_rule", {})
+        if site_rule.get("members") == {b.name: b.version for b in models.loaded}:
+            models.ensemble, models.ensemble_note = site_rule, ""
+        else:
+            models.site_rule_note = (f"the clinic's flag line {info.get('version')} was made for other model versions "
+                                     f"({', '.join(f'{n} {v}' for n, v in site_rule.get('members', {}).items())}); "
+                                     "the shipped flag line is used until a new one is set for these models")
     gate_dir = quality_gate_dir()
     try:
         from melanoma_desktop.core.quality import FeatureDistanceGate

@@ -84,6 +84,13 @@ MIGRATIONS = [
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 5 -> 6: the confirmed diagnosis (benign / melanoma / other malignant), its source and date, apart from
+    # the clinician's first assessment
+    """
+    ALTER TABLE cases ADD COLUMN confirmed_label TEXT;
+    ALTER TABLE cases ADD COLUMN confirmed_source TEXT;
+    ALTER TABLE cases ADD COLUMN confirmed_at TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = tuple(WORKLIST_FILTERS)
@@ -234,6 +241,52 @@ class CaseDatabase:
             self.audit("assess anyway" if assess_anyway else "assess anyway withdrawn", f"case #{case_id}")
         return record
 
+    def set_confirmed(self, case_id: int, label: str | None, source: str | None = None,
+                      date: str | None = None) -> TriageRecord:
+        """Record (or, with ``label=None``, clear) a case's confirmed diagnosis."""
+        from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
+
+        if label is not None and label not in CONFIRMED_LABELS:
+            raise ValueError(f"confirmed diagnosis must be one of {CONFIRMED_LABELS} or None, got {label!r}")
+        if source is not None and source not in CONFIRMATION_SOURCES:
+            raise ValueError(f"source must be one of {CONFIRMATION_SOURCES} or None, got {source!r}")
+        self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
+                           "updated_at = ? WHERE id = ?",
+                           (label, source if label else None, (date or now_iso()[:10]) if label else None, now_iso(),
+                            case_id))
+        return self.get(case_id)
+
+    def import_confirmed(self, csv_path: str | Path):
+        """Confirmed diagnoses from a CSV (``image,label[,source][,date]``), matched by file name or SHA-256;
+        returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
+        from melanoma_desktop.core.confirmed import match_rows, read_confirmed_csv
+
+        pairs, report = match_rows(read_confirmed_csv(csv_path), self.list())
+        for case_id, row in pairs:
+            self.set_confirmed(case_id, row.label, row.source, row.date)
+        if pairs:
+            self.audit("confirmed diagnoses imported", f"{len(pairs)} case(s)")
+        return report
+
+    def reread(self, rule: dict) -> int:
+        """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):
+        its stored rule, risk and flag change; predictions stay. Returns the number of cases re-read."""
+        keep = {k: rule[k] for k in ("members", "threshold", "calibration") if k in rule}
+        if rule.get("site_rule"):
+            keep["site_rule"] = {"version": rule["site_rule"]["version"]}
+        changed = 0
+        for record in self.list():
+            if record.model_versions() != rule.get("members"):
+                continue
+            record.ensemble = keep
+            with self._conn:
+                self._conn.execute("UPDATE cases SET ensemble = ?, risk = ?, flagged = ?, assessable = ? WHERE id = ?",
+                                   (json.dumps(keep), *self._derived(record), record.id))
+            changed += 1
+        self.audit("cases re-read under a new flag line",
+                   f"{changed} case(s), rule {(rule.get('site_rule') or {}).get('version', 'shipped')}")
+        return changed
+
     def delete(self, case_id: int, pasted_dir: str | Path | None = None) -> bool:
         """Remove a case and every trace of it: its row, predictions, thumbnail, heatmaps, and the pasted copy
         of its image when it lies in ``pasted_dir``. An audit entry says a case was deleted (its number and
@@ -271,7 +324,7 @@ class CaseDatabase:
 
     # -- reading ----------------------------------------------------------------------------
     _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality, "
-                "ensemble, assess_anyway, management")
+                "ensemble, assess_anyway, management, confirmed_label, confirmed_source, confirmed_at")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -284,7 +337,8 @@ class CaseDatabase:
         return TriageRecord(id=case_id, sha256=row[1], path=row[2], thumbnail_png=row[3] or b"", created_at=row[4],
                             updated_at=row[5], note=row[6], clinician_label=row[7], reviewed=bool(row[8]),
                             quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
-                            assess_anyway=bool(row[11]), management=row[12], predictions=preds)
+                            assess_anyway=bool(row[11]), management=row[12], confirmed_label=row[13],
+                            confirmed_source=row[14], confirmed_at=row[15], predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()

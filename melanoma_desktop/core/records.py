@@ -69,23 +69,25 @@ class Consensus:
     ensemble_threshold: float | None = None
     ensemble_p_malignant: float | None = None
     single_model: tuple[float, float] | None = None  # (p, flag line) when exactly one model answered
+    site_rule_version: str | None = None  # the clinic's flag line the combined risk was read with, if any
 
     @property
     def rule(self) -> str:
-        """Which rule produced the risk: "ensemble", "single model" or "majority" (no combined risk)."""
+        """Which rule produced the risk: "clinic flag line" (a site rule), "ensemble" (the shipped or promoted
+        rule), "single model" or "majority" (no combined risk)."""
         if self.ensemble_p_malignant is not None and self.ensemble_threshold is not None:
-            return "ensemble"
+            return "clinic flag line" if self.site_rule_version else "ensemble"
         return "single model" if self.single_model is not None else "majority"
 
     @property
     def risk(self) -> float | None:
-        if self.rule == "ensemble":
+        if self.rule in ("ensemble", "clinic flag line"):
             return self.ensemble_p_malignant
         return self.single_model[0] if self.single_model is not None else None
 
     @property
     def flag_line(self) -> float | None:
-        if self.rule == "ensemble":
+        if self.rule in ("ensemble", "clinic flag line"):
             return self.ensemble_threshold
         return self.single_model[1] if self.single_model is not None else None
 
@@ -115,7 +117,7 @@ class Consensus:
         return "flagged" if self.flagged else "not flagged"
 
     def to_json(self) -> dict:
-        return {"rule": self.rule, "risk": _rounded(self.risk), "flag_line": self.flag_line, "flagged": self.flagged,
+        return {"rule": self.rule, "rule_version": self.site_rule_version, "risk": _rounded(self.risk), "flag_line": self.flag_line, "flagged": self.flagged,
                 "n_models_above_own_line": self.n_malignant, "n_models": self.n_models,
                 "disagreement": self.disagreement}
 
@@ -131,8 +133,9 @@ class Consensus:
 
             p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
         single = (predictions[0].p_malignant, predictions[0].threshold) if n == 1 and not applies else None
+        site = ((ensemble or {}).get("site_rule") or {}).get("version") if applies else None
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
-                   float(ensemble["threshold"]) if applies else None, p_ensemble, single)
+                   float(ensemble["threshold"]) if applies else None, p_ensemble, single, site)
 
 
 def _rounded(value: float | None, digits: int = 6) -> float | None:
@@ -182,6 +185,9 @@ class TriageRecord:
     ensemble: dict = field(default_factory=dict)
     assess_anyway: bool = False  # the clinician chose to see a risk for an image the quality checks set aside
     management: str | None = None  # MANAGEMENT_DECISIONS
+    confirmed_label: str | None = None  # core.confirmed.CONFIRMED_LABELS: what the lesion turned out to be
+    confirmed_source: str | None = None  # histopathology, follow-up without change, expert consensus
+    confirmed_at: str | None = None
 
     @property
     def quality_label(self) -> str:
@@ -242,7 +248,7 @@ class TriageRecord:
         consensus = self.consensus
         out = {"path": self.path, "sha256": self.sha256, "assessable": self.assessable, "risk": _rounded(self.risk),
                "flagged": self.flagged, "flag_line": consensus.flag_line if self.assessable else None,
-               "rule": consensus.rule}
+               "rule": consensus.rule, "rule_version": consensus.site_rule_version}
         if not self.quality_passed:
             out["reason"] = self.reason
             out["assessed_anyway"] = self.assess_anyway

@@ -114,3 +114,55 @@ class ModelRegistry:
                 if (path / "card.json").is_file():
                     out.append(self._version(n, path.name))
         return sorted(out, key=lambda v: (v.name, v.created_at), reverse=False)
+
+    # -- the clinic's flag line ----------------------------------------------------------------
+    # ROOT/site_rules/<version>.json holds every site rule made or imported; ROOT/site_rule.json names the
+    # active one ({"version": v}, or {"version": null} for the shipped flag line), replaced atomically.
+    @property
+    def _site_rules_dir(self) -> Path:
+        return self.root / "site_rules"
+
+    def keep_site_rule(self, rule: dict) -> Path:
+        """Store a site rule (made here or imported) under its version; returns its file."""
+        from melanoma_desktop.core.local_performance import validate_site_rule
+
+        validate_site_rule(rule)
+        target = self._site_rules_dir / f"{rule['site_rule']['version']}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rule, indent=2), encoding="utf-8")
+        os.replace(tmp, target)
+        return target
+
+    def site_rules(self) -> list[dict]:
+        """Every kept site rule, newest first."""
+        folder = self._site_rules_dir
+        rules = []
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                rules.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+        return sorted(rules, key=lambda r: r["site_rule"].get("created_at", ""), reverse=True)
+
+    def activate_site_rule(self, version: str | None) -> None:
+        """Make a kept site rule the flag line for new cases; ``None`` goes back to the shipped flag line."""
+        if version is not None and not (self._site_rules_dir / f"{version}.json").is_file():
+            raise FileNotFoundError(f"no site rule {version} in {self._site_rules_dir}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "site_rule.json"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": version}), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def active_site_rule(self) -> dict | None:
+        try:
+            version = json.loads((self.root / "site_rule.json").read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            return None
+        if not version:
+            return None
+        try:
+            return json.loads((self._site_rules_dir / f"{version}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None

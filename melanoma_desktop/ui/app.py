@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-ENV_HOME = "MELANOMA_HOME"
-
-
-def user_data_dir(explicit: str | None = None) -> Path:
-    """``--data-dir``, else ``$MELANOMA_HOME``, else Qt's per-user application data folder."""
-    if explicit:
-        return Path(explicit).expanduser()
-    if os.environ.get(ENV_HOME):
-        return Path(os.environ[ENV_HOME]).expanduser()
-    from PySide6.QtCore import QStandardPaths
-
-    return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation))
+from melanoma_desktop.paths import registry_root, user_data_dir  # noqa: F401  (user_data_dir: also for scripts)
 
 
 def run_app(args) -> int:
@@ -40,7 +28,7 @@ def run_app(args) -> int:
     from melanoma_desktop.core.registry import ModelRegistry
 
     models_dir, backbones = getattr(args, "models", None), getattr(args, "backbones", None)
-    registry = ModelRegistry(data_dir / "models")
+    registry = ModelRegistry(registry_root(data_dir))
 
     def factory(on_progress):
         from trainer.quiet import import_tensorflow_quietly
@@ -49,10 +37,10 @@ def run_app(args) -> int:
         from melanoma_desktop.core.classifier import default_models_dir, load_models
 
         if models_dir:  # an explicit folder is used as it is
-            return load_models(models_dir, backbones, on_progress=on_progress)
+            return load_models(models_dir, backbones, on_progress=on_progress, site_rule=registry.active_site_rule())
         return load_models(default_models_dir(), backbones, on_progress=on_progress,
                            bundle_dirs=registry.active_bundle_dirs(fallback=default_models_dir()),
-                           ensemble_files=registry.ensemble_files())
+                           ensemble_files=registry.ensemble_files(), site_rule=registry.active_site_rule())
 
     window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
     window.show()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
                                QPushButton, QScrollArea, QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
 from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
 from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
 from melanoma_desktop.ui.worklist import local_time_text
@@ -193,8 +194,23 @@ class CaseView(QWidget):
         form.addWidget(self.label_box, 0, 1)
         form.addWidget(QLabel("Management"), 1, 0)
         form.addWidget(self.management_box, 1, 1)
-        form.addWidget(self.reviewed_box, 2, 0, 1, 2)
-        form.addWidget(self.note_edit, 3, 0, 1, 2)
+        self.confirmed_box = QComboBox()
+        self.confirmed_box.addItems(["(not confirmed)", *CONFIRMED_LABELS])
+        self.confirmed_box.setToolTip("What the lesion turned out to be (kept apart from your first assessment); "
+                                      "Models > Local performance compares the models with these")
+        self.source_box = QComboBox()
+        self.source_box.addItems(list(CONFIRMATION_SOURCES))
+        for box in (self.confirmed_box, self.source_box):
+            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(12)
+        form.addWidget(QLabel("Confirmed"), 2, 0)
+        form.addWidget(self.confirmed_box, 2, 1)
+        form.addWidget(QLabel("by"), 3, 0)
+        form.addWidget(self.source_box, 3, 1)
+        form.addWidget(self.reviewed_box, 4, 0, 1, 2)
+        form.addWidget(self.note_edit, 5, 0, 1, 2)
+        self.confirmed_box.activated.connect(self._on_confirmed_chosen)
+        self.source_box.activated.connect(self._on_confirmed_chosen)
         self.label_box.activated.connect(self._on_label_chosen)
         self.management_box.activated.connect(self._on_management_chosen)
         self.reviewed_box.clicked.connect(self._on_reviewed_clicked)
@@ -219,7 +235,8 @@ class CaseView(QWidget):
             self.heatmaps = {}
             self.rgb = None
         enabled = record is not None
-        for widget in (self.label_box, self.management_box, self.reviewed_box, self.note_edit):
+        for widget in (self.label_box, self.management_box, self.confirmed_box, self.source_box, self.reviewed_box,
+                       self.note_edit):
             widget.setEnabled(enabled)
         for widget in (self.panel_row_widgets()):
             widget.setVisible(enabled and record.assessable)
@@ -253,6 +270,10 @@ class CaseView(QWidget):
                                        if record.clinician_label in CLINICIAN_LABELS else 0)
         self.management_box.setCurrentIndex(1 + MANAGEMENT_DECISIONS.index(record.management)
                                             if record.management in MANAGEMENT_DECISIONS else 0)
+        self.confirmed_box.setCurrentIndex(1 + CONFIRMED_LABELS.index(record.confirmed_label)
+                                           if record.confirmed_label in CONFIRMED_LABELS else 0)
+        self.source_box.setCurrentIndex(CONFIRMATION_SOURCES.index(record.confirmed_source)
+                                        if record.confirmed_source in CONFIRMATION_SOURCES else 0)
         self.reviewed_box.setChecked(record.reviewed)
         self.note_edit.setPlainText(record.note)
         self._render_heatmaps()
@@ -361,6 +382,12 @@ class CaseView(QWidget):
         if self.record is not None:
             decision = None if index == 0 else MANAGEMENT_DECISIONS[index - 1]
             self.sig_review_changed.emit(self.record.id, {"management": decision})
+
+    def _on_confirmed_chosen(self, _index: int) -> None:
+        if self.record is not None:
+            index = self.confirmed_box.currentIndex()
+            label = None if index == 0 else CONFIRMED_LABELS[index - 1]
+            self.sig_review_changed.emit(self.record.id, {"confirmed": (label, self.source_box.currentText())})
 
     def _on_reviewed_clicked(self, checked: bool) -> None:
         if self.record is not None:

@@ -20,13 +20,14 @@ from melanoma_desktop.ui.batch_bar import BatchBar
 from melanoma_desktop.ui.case_view import CaseView
 from melanoma_desktop.ui.dialogs import show_about
 from melanoma_desktop.ui.jobs import load_models_job, triage_job
+from melanoma_desktop.ui.clinic_actions import ClinicActions
 from melanoma_desktop.ui.input_actions import InputActions
 from melanoma_desktop.ui.report_actions import ReportActions
 from melanoma_desktop.ui.worker import JobRunner
 from melanoma_desktop.ui.worklist_panel import WorklistPanel
 
 
-class MainWindow(ReportActions, InputActions, QMainWindow):
+class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
     sig_images_dropped = Signal(list)  # paths
     sig_models_ready = Signal(list)  # ModelInfo list
     sig_batch_finished = Signal(str)  # "finished" | "cancelled" | "failed"
@@ -109,12 +110,14 @@ class MainWindow(ReportActions, InputActions, QMainWindow):
                                 ("Open folder…", "Ctrl+Shift+O", self._open_folder),
                                 ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
                                 ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
+                                ("Import confirmed diagnoses (CSV)…", None, self._import_confirmed_dialog),
                                 ("Print case report…", QKeySequence.Print, self._print_dialog),
                                 ("Save case report as PDF…", "Ctrl+Shift+S", self._case_report_dialog),
                                 ("Batch report (PDF + CSV)…", "Ctrl+Shift+P", self._batch_report_dialog),
                                 ("Quit", QKeySequence.Quit, self.close)):
             action = QAction(text, self)
-            action.setShortcut(QKeySequence(key))
+            if key is not None:
+                action.setShortcut(QKeySequence(key))
             action.triggered.connect(slot)
             file_menu.addAction(action)
         case_menu = self.menuBar().addMenu("&Case")
@@ -125,9 +128,12 @@ class MainWindow(ReportActions, InputActions, QMainWindow):
         self.delete_action = QAction("Delete case…", self)
         self.delete_action.triggered.connect(self.delete_current_case)
         case_menu.addAction(self.delete_action)
+        reread = QAction("Re-read all cases with the current flag line…", self)
+        reread.triggered.connect(self._reread_dialog)
+        case_menu.addAction(reread)
         models_menu = self.menuBar().addMenu("&Models")
-        for text, slot in (("Metrics…", self.show_metrics), ("Retrain…", self.show_retrain_wizard),
-                           ("Versions…", self.show_versions)):
+        for text, slot in (("Metrics…", self.show_metrics), ("Local performance…", self.show_local_performance),
+                           ("Retrain…", self.show_retrain_wizard), ("Versions…", self.show_versions)):
             action = QAction(text, self)
             action.triggered.connect(slot)
             action.setEnabled(self.registry is not None or text == "Metrics…")
@@ -167,6 +173,7 @@ class MainWindow(ReportActions, InputActions, QMainWindow):
 
         dialog = VersionsDialog(self.registry, self)
         dialog.sig_restored.connect(lambda *_: self.start_loading_models())
+        dialog.sig_site_rule_restored.connect(self.use_site_rule)
         dialog.show()
         return dialog
 
@@ -188,6 +195,11 @@ class MainWindow(ReportActions, InputActions, QMainWindow):
         if missing:  # the full reason and the fix are in each model's panel and tooltip
             parts.append(f"unavailable: {', '.join(i.display_name for i in missing)} (see their panels)")
             self.models_status.setToolTip("\n\n".join(f"{i.display_name}: {i.reason}" for i in missing))
+        rule = (getattr(classifier, "ensemble", None) or {}).get("site_rule")
+        if rule:
+            parts.append(f"flag line: the clinic's own ({rule['version']})")
+        if getattr(classifier, "site_rule_note", ""):
+            parts.append(classifier.site_rule_note)
         empty = getattr(classifier, "empty_reason", "")
         if not infos:
             text = empty or "No models are installed."
@@ -363,6 +375,9 @@ class MainWindow(ReportActions, InputActions, QMainWindow):
             self.request_heatmaps(case_id)
 
     def _on_review_changed(self, case_id: int, change: dict) -> None:
+        if "confirmed" in change:
+            label, source = change.pop("confirmed")
+            self.db.set_confirmed(case_id, label, source)
         record = self.db.update_review(case_id, **change)
         if "assess_anyway" in change:
             self.worklist_model.upsert(record)  # its risk, flag and place change

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QTableWidget, QTable
 
 class VersionsDialog(QDialog):
     sig_restored = Signal(str, str)  # name, version
+    sig_site_rule_restored = Signal(object)  # the clinic flag line made active again (None: the shipped one)
 
     def __init__(self, registry, parent=None):
         super().__init__(parent)
@@ -22,6 +23,18 @@ class VersionsDialog(QDialog):
         self.restore_button = QPushButton("Make the selected version active")
         self.restore_button.clicked.connect(self.restore_selected)
         layout.addWidget(self.restore_button)
+        layout.addWidget(QLabel("The clinic's flag lines (Models > Local performance makes them; each applies to new "
+                                "cases read by the model versions it was made for):"))
+        self.rules_table = QTableWidget(0, 5)
+        self.rules_table.setHorizontalHeaderLabels(["flag line", "made", "confirmed cases", "expected (caught / "
+                                                    "cleared)", "in use"])
+        layout.addWidget(self.rules_table, 1)
+        self.use_rule_button = QPushButton("Use the selected flag line for new cases")
+        self.use_rule_button.clicked.connect(self.use_selected_rule)
+        self.shipped_rule_button = QPushButton("Use the shipped flag line for new cases")
+        self.shipped_rule_button.clicked.connect(lambda: self.use_rule(None))
+        layout.addWidget(self.use_rule_button)
+        layout.addWidget(self.shipped_rule_button)
         self.refresh()
 
     def refresh(self) -> None:
@@ -31,6 +44,27 @@ class VersionsDialog(QDialog):
             for c, value in enumerate((v.name, v.version, v.created_at, "✓" if v.active else "")):
                 self.table.setItem(r, c, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
+        rules, active = self.registry.site_rules(), (self.registry.active_site_rule() or {}).get("site_rule", {})
+        self.rules_table.setRowCount(len(rules))
+        for r, rule in enumerate(rules):
+            info = rule["site_rule"]
+            e = info.get("expected", {})
+            cells = (info["version"], info.get("created_at", ""), f"{info['cases']['melanomas']} melanomas, "
+                     f"{info['cases']['benign']} benign", f"{e.get('sensitivity', 0):.0%} / {e.get('specificity', 0):.0%}",
+                     "✓" if active.get("version") == info["version"] else "")
+            for c, value in enumerate(cells):
+                self.rules_table.setItem(r, c, QTableWidgetItem(value))
+        self.rules_table.resizeColumnsToContents()
+
+    def use_selected_rule(self) -> None:
+        row = self.rules_table.currentRow()
+        if row >= 0:
+            self.use_rule(self.rules_table.item(row, 0).text())
+
+    def use_rule(self, version: str | None) -> None:
+        self.registry.activate_site_rule(version)
+        self.refresh()
+        self.sig_site_rule_restored.emit(self.registry.active_site_rule())
 
     def restore_selected(self) -> None:
         row = self.table.currentRow()

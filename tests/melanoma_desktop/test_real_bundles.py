@@ -119,3 +119,18 @@ def test_self_test_passes_then_catches_a_changed_value(tiny_bundles, tmp_path):
     (shipped / EXPECTATIONS_FILE).unlink()
     missing = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 1 and "no recorded expectations" in missing.stdout and "trainer export" in missing.stdout
+
+
+def test_evaluate_and_calibrate_commands_read_a_labels_csv(tiny_bundles, tmp_path):
+    models_dir, backbones, data = tiny_bundles
+    base = [sys.executable, "-m", "melanoma_desktop"]
+    common = ["--labels", str(data / "labels.csv"), "--models", str(models_dir), "--backbones", str(backbones),
+              "--data-dir", str(tmp_path / "home"), str(data / "images")]
+    evaluated = subprocess.run(base + ["evaluate", *common], capture_output=True, text=True, timeout=600)
+    assert evaluated.returncode == 0, evaluated.stderr
+    result = json.loads(evaluated.stdout)
+    assert result["confirmed_total"] == 20 and "verdict" in result and "not a medical device" in result["disclaimer"]
+    assert "20 confirmed diagnosis(es) recorded" in evaluated.stderr
+    refused = subprocess.run(base + ["calibrate", "--install", *common], capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 3 and "a flag line needs at least 20 melanomas and 50 benign lesions" in refused.stderr
+    assert not (tmp_path / "home" / "models" / "site_rule.json").exists()  # nothing installed

@@ -1,0 +1,76 @@
+"""The clinic's confirmed diagnoses and flag line, as the main window offers them (a MainWindow mixin):
+import confirmed diagnoses, Models > Local performance, adopt or restore a flag line, re-read old cases."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+
+class ClinicActions:
+    """Expects ``self.db``, ``self.db_path``, ``self.classifier``, ``self.registry``, ``self.runner``,
+    ``reload_worklist()`` and a status bar."""
+
+    _base_rule = None  # the shipped (or promoted) rule, kept while a clinic flag line stands in for it
+
+    def import_confirmed(self, path: str) -> str:
+        from melanoma_desktop.core.confirmed import ConfirmedLabelsError
+
+        try:
+            summary = self.db.import_confirmed(path).summary()
+        except ConfirmedLabelsError as exc:
+            summary = f"Not imported: {exc}"
+        self.reload_worklist()
+        self.statusBar().showMessage(summary, 12000)
+        return summary
+
+    def _import_confirmed_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import confirmed diagnoses", "",
+                                              "CSV: image,label[,source][,date] (*.csv)")
+        if path:
+            self.import_confirmed(path)
+
+    def show_local_performance(self):
+        from melanoma_desktop.ui.local_performance_dialog import LocalPerformanceDialog
+
+        dialog = LocalPerformanceDialog(self.db_path, getattr(self.classifier, "ensemble", None), self.registry,
+                                        self.runner, self)
+        dialog.sig_rule_adopted.connect(self.use_site_rule)
+        dialog.show()
+        return dialog
+
+    def use_site_rule(self, rule: dict | None) -> str:
+        """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again). Cases already saved
+        keep the rule they were read with until 'Re-read all cases' is chosen."""
+        if self.classifier is None:
+            return "no models"
+        current = getattr(self.classifier, "ensemble", None)
+        if self._base_rule is None and not (current or {}).get("site_rule"):
+            self._base_rule = current
+        if rule is None:
+            self.classifier.ensemble = self._base_rule
+            message = "New cases are read with the shipped flag line."
+        elif rule.get("members") == {i.name: i.version for i in self.model_infos() if i.available}:
+            self.classifier.ensemble = rule
+            message = f"New cases are read with the clinic's flag line {rule['site_rule']['version']}."
+        else:
+            message = (f"The clinic's flag line {rule['site_rule']['version']} was made for other model versions; "
+                       "the current flag line stays.")
+        self.statusBar().showMessage(message, 10000)
+        return message
+
+    def reread_cases(self) -> int:
+        rule = getattr(self.classifier, "ensemble", None)
+        if not rule:
+            self.statusBar().showMessage("No combined rule for the installed models: nothing to re-read with.", 8000)
+            return 0
+        n = self.db.reread(rule)
+        self.reload_worklist()
+        self.statusBar().showMessage(f"{n} case(s) re-read with the current flag line.", 8000)
+        return n
+
+    def _reread_dialog(self) -> None:
+        answer = QMessageBox.question(self, "Re-read all cases", "Read every saved case again with the flag line now in "
+                                      "use? Their risk and flag change; the models' answers stay.",
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer == QMessageBox.Yes:
+            self.reread_cases()

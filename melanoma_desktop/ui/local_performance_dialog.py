@@ -1,0 +1,256 @@
+"""Models > Local performance: the models on the clinic's own confirmed cases, and the clinic's flag line.
+
+The numbers come from ``core.local_performance`` (computed off the GUI thread); the dialog shows them in
+words first, the table and the calibration curve after, the melanomas the flag missed, and lets the
+clinic fit, look at and adopt its own flag line. Adopting it changes the flag of new cases only.
+"""
+
+from __future__ import annotations
+
+import json
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.local_performance import (SiteRuleRefused, evaluate_local, expected_sentence,
+                                                     fit_site_rule, validate_site_rule)
+from melanoma_desktop.ui.worker import Job
+
+COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "AUC (95 % range)"]
+
+
+def _pct(value, ci) -> str:
+    return "n/a" if value != value else f"{value:.0%} ({ci[0]:.0%}–{ci[1]:.0%})"
+
+
+def draw_calibration_curve(fig: Figure, result) -> Figure:
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", label="as predicted")
+    for score, style in ((result.combined, "o-"),):
+        if score is None or not score.calibration_curve:
+            continue
+        xs = [b["predicted"] for b in score.calibration_curve]
+        ys = [b["observed"] for b in score.calibration_curve]
+        ax.plot(xs, ys, style, color="#b3261e", label="your confirmed cases")
+        for x, y, b in zip(xs, ys, score.calibration_curve):
+            ax.annotate(str(b["n"]), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7, color="#555")
+    if result.combined is not None:
+        ax.axvline(result.combined.flag_line, color="#000", linewidth=1, label="flag line")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("combined risk (predicted)")
+    ax.set_ylabel("share that were melanomas")
+    ax.set_title("Does a risk of X % mean X % melanomas here? (numbers: cases per group)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+class LocalPerformanceDialog(QDialog):
+    sig_computed = Signal(object)  # LocalPerformance
+    sig_rule_adopted = Signal(object)  # the site rule made active (None: back to the shipped line)
+
+    def __init__(self, db_path, rule: dict | None, registry, runner, parent=None):
+        super().__init__(parent)
+        self.db_path, self.rule, self.registry, self.runner = db_path, rule, registry, runner
+        self.result = None
+        self.candidate = None  # a fitted flag line not yet adopted
+        self.setWindowTitle("Local performance — your confirmed cases")
+        self.resize(1100, 780)
+        layout = QVBoxLayout(self)
+        notice = QLabel(f"⚠ {DISCLAIMER} These numbers are only as good as the confirmed diagnoses they are "
+                        "computed from.")
+        notice.setWordWrap(True)
+        notice.setStyleSheet("background: #fff4ce; padding: 4px;")
+        layout.addWidget(notice)
+        self.rule_label = QLabel("")
+        self.rule_label.setStyleSheet("color: #555;")
+        layout.addWidget(self.rule_label)
+        self.verdict_label = QLabel("Computing…")
+        self.verdict_label.setObjectName("verdict")
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setStyleSheet("font-size: 14px; font-weight: 600;")
+        layout.addWidget(self.verdict_label)
+        self.warning_label = QLabel("")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #b3261e; font-weight: 600;")
+        layout.addWidget(self.warning_label)
+        row = QHBoxLayout()
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        row.addWidget(self.table, 3)
+        self.figure = Figure(figsize=(4.2, 3.4))
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        row.addWidget(self.canvas, 2)
+        layout.addLayout(row, 2)
+        layout.addWidget(QLabel("Melanomas the flag missed (lowest risk first):"))
+        self.missed_list = QListWidget()
+        self.missed_list.setMaximumHeight(100)
+        layout.addWidget(self.missed_list)
+        layout.addWidget(self._build_rule_box())
+        buttons = QHBoxLayout()
+        self.pdf_button = QPushButton("Save as PDF…")
+        self.pdf_button.clicked.connect(self._save_pdf_dialog)
+        buttons.addStretch(1)
+        buttons.addWidget(self.pdf_button)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def _build_rule_box(self) -> QGroupBox:
+        box = QGroupBox("The clinic's flag line")
+        grid = QVBoxLayout(box)
+        line = QHBoxLayout()
+        line.addWidget(QLabel("Catch at least"))
+        self.target = QDoubleSpinBox(decimals=2, minimum=0.80, maximum=0.99, singleStep=0.01, value=0.95)
+        line.addWidget(self.target)
+        line.addWidget(QLabel("of melanomas"))
+        self.fit_button = QPushButton("Compute a flag line from these cases")
+        self.fit_button.clicked.connect(self.fit_rule)
+        line.addWidget(self.fit_button)
+        self.adopt_button = QPushButton("Use it for new cases")
+        self.adopt_button.setEnabled(False)
+        self.adopt_button.clicked.connect(self.adopt_rule)
+        line.addWidget(self.adopt_button)
+        line.addStretch(1)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the active clinic flag line as one file, to share with other clinics")
+        self.export_button.clicked.connect(self._export_dialog)
+        self.import_button = QPushButton("Import…")
+        self.import_button.clicked.connect(self._import_dialog)
+        line.addWidget(self.export_button)
+        line.addWidget(self.import_button)
+        grid.addLayout(line)
+        self.rule_status = QLabel("")
+        self.rule_status.setWordWrap(True)
+        grid.addWidget(self.rule_status)
+        return box
+
+    # -- the numbers --------------------------------------------------------------------------
+    def refresh(self) -> Job | None:
+        from melanoma_desktop.core.database import CaseDatabase
+
+        info = (self.rule or {}).get("site_rule")
+        self.rule_label.setText("Flag line in use: " + (f"the clinic's own ({info['version']})" if info else
+                                                        "the shipped one"))
+        if not self.rule:
+            self.verdict_label.setText("No combined rule for the installed models: local performance needs one.")
+            return None
+        db_path, rule, target = self.db_path, self.rule, self.target.value()
+
+        def body(should_stop, on_progress):
+            with CaseDatabase(db_path) as db:  # this thread's own connection
+                return evaluate_local(db.list(), rule, target)
+
+        job = Job("Computing local performance", body)
+        job.signals.sig_finished.connect(self._show)
+        self.runner.submit(job, heavy=False)
+        return job
+
+    def _show(self, result) -> None:
+        self.result = result
+        self.verdict_label.setText(result.verdict())
+        self.warning_label.setText(result.warning)
+        left = ", ".join(f"{n} {why}" for why, n in result.left_out.items() if n)
+        if left:
+            self.verdict_label.setText(result.verdict() + f" (Not counted: {left}.)")
+        rows = ([result.combined] if result.combined else []) + list(result.models)
+        self.table.setRowCount(len(rows))
+        for r, score in enumerate(rows):
+            cells = [score.name, str(score.n), str(score.melanomas), _pct(score.sensitivity, score.sensitivity_ci),
+                     _pct(score.specificity, score.specificity_ci),
+                     "n/a" if score.auc != score.auc else f"{score.auc:.2f} ({score.auc_ci[0]:.2f}–{score.auc_ci[1]:.2f})"]
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.missed_list.clear()
+        for m in result.missed:
+            self.missed_list.addItem(f"{m['file']} — risk {m['risk']:.0%}")
+        self.figure.clear()
+        draw_calibration_curve(self.figure, result)
+        self.canvas.draw_idle()
+        self.sig_computed.emit(result)
+
+    # -- the clinic's flag line ---------------------------------------------------------------
+    def fit_rule(self) -> dict | None:
+        from melanoma_desktop.core.database import CaseDatabase
+
+        self.candidate = None
+        self.adopt_button.setEnabled(False)
+        try:
+            with CaseDatabase(self.db_path) as db:
+                self.candidate = fit_site_rule(db.list(), self.rule or {}, self.target.value())
+        except SiteRuleRefused as exc:
+            self.rule_status.setText(f"✖ {exc}")
+            return None
+        self.rule_status.setText(expected_sentence(self.candidate) + " It would change the flag of new cases only.")
+        self.adopt_button.setEnabled(True)
+        return self.candidate
+
+    def adopt_rule(self) -> None:
+        if self.candidate is None:
+            return
+        self.registry.keep_site_rule(self.candidate)
+        self.registry.activate_site_rule(self.candidate["site_rule"]["version"])
+        self.rule_status.setText(f"Adopted: the clinic's flag line {self.candidate['site_rule']['version']} is used for "
+                                 "new cases (Models > Versions lists it and the previous one).")
+        self.adopt_button.setEnabled(False)
+        self.sig_rule_adopted.emit(self.candidate)
+
+    def _export_dialog(self) -> None:
+        active = self.registry.active_site_rule()
+        if active is None:
+            self.rule_status.setText("No clinic flag line is active; the shipped one needs no export.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the clinic's flag line",
+                                              f"{active['site_rule']['version']}.json", "JSON (*.json)")
+        if path:
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(active, handle, indent=2)
+
+    def import_rule(self, path: str) -> dict:
+        with open(path, encoding="utf-8") as handle:
+            rule = validate_site_rule(json.load(handle), path)
+        self.registry.keep_site_rule(rule)
+        return rule
+
+    def _import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a clinic flag line", "", "JSON (*.json)")
+        if not path:
+            return
+        try:
+            rule = self.import_rule(path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Not a flag line", str(exc))
+            return
+        self.candidate = rule
+        self.rule_status.setText(f"Imported {rule['site_rule']['version']}: " + expected_sentence(rule))
+        self.adopt_button.setEnabled(True)
+
+    # -- PDF ----------------------------------------------------------------------------------
+    def save_pdf(self, path: str) -> None:
+        import textwrap
+
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        with PdfPages(path) as pdf:
+            page = Figure(figsize=(8.27, 11.69))
+            lines = ["Local performance on the clinic's confirmed cases", "", DISCLAIMER, "",
+                     self.rule_label.text(), "", textwrap.fill(self.verdict_label.text(), 95),
+                     textwrap.fill(self.warning_label.text(), 95), ""]
+            for r in range(self.table.rowCount()):
+                lines.append("  ".join(self.table.item(r, c).text() for c in range(self.table.columnCount())))
+            lines += ["", "Melanomas the flag missed:"] + [f"  {self.missed_list.item(i).text()}"
+                                                           for i in range(self.missed_list.count())]
+            page.text(0.06, 0.96, "\n".join(lines), va="top", family="monospace", fontsize=7.5)
+            pdf.savefig(page)
+            pdf.savefig(self.figure)
+
+    def _save_pdf_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save local performance", "local_performance.pdf", "PDF (*.pdf)")
+        if path:
+            self.save_pdf(path)

@@ -1,0 +1,110 @@
+"""Models > Local performance with a fake classifier: confirmed diagnoses in, numbers out, the clinic's flag line."""
+
+import numpy as np
+import pytest
+
+from fakes import FakeClassifier, skin_image
+from qt_helpers import drop
+from melanoma_desktop.core.local_performance import evaluate_local
+from melanoma_desktop.core.registry import ModelRegistry
+
+
+def _window(qtbot, tmp_path):
+    from melanoma_desktop.ui.main_window import MainWindow
+
+    classifier = FakeClassifier()
+    window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: classifier,
+                        registry=ModelRegistry(tmp_path / "models"))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
+        window.start_loading_models()
+    return window
+
+
+def _clinic(window, qtbot, tmp_path, n_mel=24, n_ben=60, seed=0):
+    """A clinic whose benign lesions read dark: the shipped line (0.6) flags many of them."""
+    rng = np.random.default_rng(seed)
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    rows = ["image,label,source"]
+    for i in range(n_mel + n_ben):
+        mel = i < n_mel
+        darkness = float(np.clip(rng.normal(0.66 if mel else 0.56, 0.04), 0.3, 0.75))
+        name = f"{'m' if mel else 'b'}{i:03d}.png"
+        skin_image(folder / name, darkness, 128)
+        rows.append(f"{name},{'malignant' if mel else 'benign'},histopathology")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=60000):
+        drop(window, [folder])
+    return tmp_path / "labels.csv"
+
+
+def test_confirmed_diagnoses_from_a_csv_appear_on_the_cases(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path)
+    labels = _clinic(window, qtbot, tmp_path, 2, 2)
+    summary = window.import_confirmed(str(labels))
+    assert summary.startswith("4 confirmed diagnosis(es) recorded")
+    melanoma = next(r for r in window.db.list() if r.file_name == "m000.png")
+    assert melanoma.confirmed_label == "melanoma" and melanoma.confirmed_source == "histopathology"
+    window.worklist.select_case(melanoma.id)
+    assert window.case_view.confirmed_box.currentText() == "melanoma"
+    window.case_view.confirmed_box.setCurrentIndex(1)  # the clinician corrects it: benign
+    window.case_view.confirmed_box.activated.emit(1)
+    assert window.db.get(melanoma.id).confirmed_label == "benign"
+    assert window.db.get(melanoma.id).clinician_label is None  # the assessment is another thing
+
+
+def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path)
+    window.import_confirmed(str(_clinic(window, qtbot, tmp_path, 12, 30)))
+    dialog = window.show_local_performance()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.sig_computed, timeout=30000):
+        pass
+    expected = evaluate_local(window.db.list(), window.classifier.ensemble)
+    c = expected.combined
+    assert dialog.verdict_label.text().startswith(expected.verdict())
+    assert dialog.table.item(0, 0).text() == "combined risk" and dialog.table.item(0, 2).text() == "12"
+    assert dialog.table.item(0, 3).text() == f"{c.sensitivity:.0%} ({c.sensitivity_ci[0]:.0%}–{c.sensitivity_ci[1]:.0%})"
+    assert dialog.missed_list.count() == len(expected.missed)
+    assert dialog.fit_rule() is None
+    assert "12 melanomas and 30 benign lesions; a flag line needs at least 20 melanomas and 50" in dialog.rule_status.text()
+    assert not dialog.adopt_button.isEnabled()
+    dialog.save_pdf(str(tmp_path / "local.pdf"))
+    assert (tmp_path / "local.pdf").stat().st_size > 2000
+
+
+def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one_back(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path)
+    window.import_confirmed(str(_clinic(window, qtbot, tmp_path)))
+    before = {r.id: r.flagged for r in window.db.list()}
+    dialog = window.show_local_performance()
+    qtbot.addWidget(dialog)
+    rule = dialog.fit_rule()
+    assert rule is not None and dialog.adopt_button.isEnabled() and "expected to catch" in dialog.rule_status.text()
+    dialog.adopt_button.click()
+    assert window.registry.active_site_rule()["site_rule"]["version"] == rule["site_rule"]["version"]
+    assert {r.id: r.flagged for r in window.db.list()} == before  # saved cases keep the rule they were read with
+
+    def new_case(name, darkness):
+        with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+            drop(window, [skin_image(tmp_path / name, darkness, 128)])
+        return next(r for r in window.db.list() if r.file_name == name)
+
+    clinic_read = new_case("new_a.png", 0.60)
+    assert clinic_read.consensus.rule == "clinic flag line"
+    assert clinic_read.to_json()["rule_version"] == rule["site_rule"]["version"]
+    assert clinic_read.flagged == (clinic_read.risk >= rule["threshold"])
+    from melanoma_desktop.ui.versions_dialog import VersionsDialog
+
+    versions = VersionsDialog(window.registry, window)
+    qtbot.addWidget(versions)
+    versions.sig_site_rule_restored.connect(window.use_site_rule)
+    assert versions.rules_table.rowCount() == 1 and versions.rules_table.item(0, 4).text() == "✓"
+    versions.shipped_rule_button.click()
+    shipped_read = new_case("new_b.png", 0.60)
+    assert shipped_read.consensus.rule == "ensemble" and shipped_read.flagged  # 0.60 at the shipped line 0.60
+    assert window.db.get(clinic_read.id).consensus.rule == "clinic flag line"  # the earlier case keeps its rule
+    assert window.reread_cases() == len(window.db.list())
+    assert window.db.get(clinic_read.id).consensus.rule == "ensemble"  # re-read on request only
