@@ -1,7 +1,6 @@
 """Models > Local performance with a fake classifier: confirmed diagnoses in, numbers out, the clinic's flag line."""
 
 import numpy as np
-import pytest
 
 from fakes import FakeClassifier, skin_image
 from qt_helpers import drop
