@@ -81,7 +81,7 @@ def run_clinic_command(args: argparse.Namespace) -> int:
     if args.command == "evaluate":
         result = evaluate_local(records, models.ensemble, args.target_sensitivity).to_json()
         print(json.dumps({"disclaimer": DISCLAIMER, **result}, indent=2))
-        print(result["verdict"], file=sys.stderr)
+        print(f"{result['verdict']} {result['warning']}".strip(), file=sys.stderr)
         return 0
     try:
         rule = fit_site_rule(records, models.ensemble, args.target_sensitivity)

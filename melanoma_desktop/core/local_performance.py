@@ -137,7 +137,7 @@ class LocalPerformance:
         text = (f"On your {c.n} confirmed cases the flag caught {c.caught} of {c.melanomas} melanomas "
                 f"({c.sensitivity:.0%}, {lo:.0%}–{hi:.0%}) and also flagged {c.flagged_benign} of {c.benign} "
                 f"benign lesions.")
-        return f"{text} {self.warning}".strip()
+        return text
 
     def to_json(self) -> dict:
         out = asdict(self)

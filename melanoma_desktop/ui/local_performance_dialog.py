@@ -44,7 +44,7 @@ def draw_calibration_curve(fig: Figure, result) -> Figure:
     ax.set_ylim(0, 1)
     ax.set_xlabel("combined risk (predicted)")
     ax.set_ylabel("share that were melanomas")
-    ax.set_title("Does a risk of X % mean X % melanomas here? (numbers: cases per group)", fontsize=9)
+    ax.set_title("Does a risk of X % mean X % melanomas here?\n(the numbers: cases in each group)", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig

@@ -187,8 +187,13 @@ class WorklistFilter(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_search(self, text: str) -> None:
-        self.search = text.strip().lower()
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10 and newer (invalidateFilter is deprecated there)
+            self.beginFilterChange()
+            self.search = text.strip().lower()
+            self.endFilterChange()
+        else:
+            self.search = text.strip().lower()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row, source_parent):
         if not self.search:

@@ -21,18 +21,19 @@ def _window(qtbot, tmp_path):
     return window
 
 
-def _clinic(window, qtbot, tmp_path, n_mel=24, n_ben=60, seed=0):
-    """A clinic whose benign lesions read dark: the shipped line (0.6) flags many of them."""
+def _clinic(window, qtbot, tmp_path, n_mel=24, n_ben=60, seed=0, mel=0.72, ben=0.62):
+    """A clinic whose benign lesions read dark: the shipped line (0.6) flags most of them."""
     rng = np.random.default_rng(seed)
     folder = tmp_path / "clinic"
     folder.mkdir()
     rows = ["image,label,source"]
+    mel_level = mel
     for i in range(n_mel + n_ben):
-        mel = i < n_mel
-        darkness = float(np.clip(rng.normal(0.66 if mel else 0.56, 0.04), 0.3, 0.75))
-        name = f"{'m' if mel else 'b'}{i:03d}.png"
+        is_mel = i < n_mel
+        darkness = float(np.clip(rng.normal(mel_level if is_mel else ben, 0.015 if is_mel else 0.03), 0.3, 0.75))
+        name = f"{'m' if is_mel else 'b'}{i:03d}.png"
         skin_image(folder / name, darkness, 128)
-        rows.append(f"{name},{'malignant' if mel else 'benign'},histopathology")
+        rows.append(f"{name},{'malignant' if is_mel else 'benign'},histopathology")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     with qtbot.waitSignal(window.sig_batch_finished, timeout=60000):
         drop(window, [folder])
@@ -91,10 +92,9 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
             drop(window, [skin_image(tmp_path / name, darkness, 128)])
         return next(r for r in window.db.list() if r.file_name == name)
 
-    clinic_read = new_case("new_a.png", 0.60)
-    assert clinic_read.consensus.rule == "clinic flag line"
+    clinic_read = new_case("new_a.png", 0.65)  # above the shipped line 0.6, below this clinic's melanomas
+    assert clinic_read.consensus.rule == "clinic flag line" and not clinic_read.flagged
     assert clinic_read.to_json()["rule_version"] == rule["site_rule"]["version"]
-    assert clinic_read.flagged == (clinic_read.risk >= rule["threshold"])
     from melanoma_desktop.ui.versions_dialog import VersionsDialog
 
     versions = VersionsDialog(window.registry, window)
@@ -102,8 +102,8 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     versions.sig_site_rule_restored.connect(window.use_site_rule)
     assert versions.rules_table.rowCount() == 1 and versions.rules_table.item(0, 4).text() == "✓"
     versions.shipped_rule_button.click()
-    shipped_read = new_case("new_b.png", 0.60)
-    assert shipped_read.consensus.rule == "ensemble" and shipped_read.flagged  # 0.60 at the shipped line 0.60
+    shipped_read = new_case("new_b.png", 0.65)
+    assert shipped_read.consensus.rule == "ensemble" and shipped_read.flagged  # the shipped line flags it again
     assert window.db.get(clinic_read.id).consensus.rule == "clinic flag line"  # the earlier case keeps its rule
     assert window.reread_cases() == len(window.db.list())
     assert window.db.get(clinic_read.id).consensus.rule == "ensemble"  # re-read on request only
