@@ -26,6 +26,7 @@ def main() -> int:
     parser.add_argument("--split", help="only the rows of labels.csv with this source_split")
     parser.add_argument("--out", required=True)
     parser.add_argument("--size", default="1280x800")
+    parser.add_argument("--versions-out", help="also adopt the flag line and save Models > Versions here")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -57,10 +58,24 @@ def main() -> int:
         dialog = window.show_local_performance()
         dialog.resize(*(int(v) for v in args.size.split("x")))
 
+        def versions():
+            dialog.adopt_rule(confirm=False)
+            shown = window.show_versions()
+            shown.resize(*(int(v) for v in args.size.split("x")))
+            app.processEvents()
+            shown.grab().save(args.versions_out)
+            print(f"saved {args.versions_out}")
+
+        def shoot(result):
+            dialog.grab().save(args.out)
+            print(f"saved {args.out}: {result.verdict()}")
+            if args.versions_out:
+                versions()
+            app.quit()
+
         def computed(result):
             dialog.fit_rule()
-            QTimer.singleShot(500, lambda: (dialog.grab().save(args.out), print(f"saved {args.out}: "
-                                                                               f"{result.verdict()}"), app.quit()))
+            QTimer.singleShot(500, lambda: shoot(result))
 
         dialog.sig_computed.connect(computed)
 

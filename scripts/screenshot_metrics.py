@@ -25,7 +25,10 @@ def main() -> int:
     from trainer.cards import find_bundles
 
     app = QApplication(sys.argv[:1])
-    panel = MetricsPanel([str(p) for p in find_bundles(args.models)])
+    from melanoma_desktop.core.classifier import MODEL_ORDER
+
+    order = {name: i for i, name in enumerate(MODEL_ORDER)}
+    panel = MetricsPanel([str(p) for p in sorted(find_bundles(args.models), key=lambda p: order.get(p.name, 99))])
     panel.resize(*(int(v) for v in args.size.split("x")))
     for column in panel.columns:
         column.tabs.setCurrentIndex(args.tab)

@@ -172,8 +172,10 @@ def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float
     from trainer.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
     two = np.stack([1.0 - means, means], axis=1)
-    calibration = fit_calibration(two, y.astype(int), "logistic", positive_index=1, balanced=False)
-    calibration["fitted_on"] = "the clinic's confirmed cases (their own mix of melanomas)"
+    # classes weighted equally, as the shipped calibration: the clinic's risk stays on the scale the screens use
+    calibration = fit_calibration(two, y.astype(int), "logistic", positive_index=1, balanced=True)
+    calibration["fitted_on"] = "the clinic's confirmed cases"
+    calibration["prevalence"] = "equal (classes weighted equally, as the shipped calibration)"
     line = threshold_for_sensitivity(calibrate_p_positive(means, calibration), y, target)
     return calibration, line
 
@@ -235,11 +237,18 @@ def fit_site_rule(records, base_rule: dict, target: float = DEFAULT_TARGET, min_
 def expected_sentence(rule: dict) -> str:
     info = rule["site_rule"]
     e, cases = info["expected"], info["cases"]
-    return (f"From {cases['melanomas']} confirmed melanomas and {cases['benign']} benign lesions: flag line "
-            f"{rule['threshold']:.0%} on the refitted risk; expected to catch {e['sensitivity']:.0%} "
-            f"({e['sensitivity_ci'][0]:.0%}–{e['sensitivity_ci'][1]:.0%}) of melanomas and to clear "
-            f"{e['specificity']:.0%} ({e['specificity_ci'][0]:.0%}–{e['specificity_ci'][1]:.0%}) of benign lesions "
-            f"(target {info['target_sensitivity']:.0%}; {e['how']}).")
+    n_mel, n_ben = cases["melanomas"], cases["benign"]
+    return (f"From your {n_mel} confirmed melanomas and {n_ben} benign lesions: a flag line at risk "
+            f"{rule['threshold']:.0%} would have caught about {round(e['sensitivity'] * n_mel)} of the {n_mel} melanomas "
+            f"({e['sensitivity']:.0%}, {e['sensitivity_ci'][0]:.0%}–{e['sensitivity_ci'][1]:.0%}) and flagged about "
+            f"{round((1 - e['specificity']) * n_ben)} of the {n_ben} benign lesions (cleared {e['specificity']:.0%}, "
+            f"{e['specificity_ci'][0]:.0%}–{e['specificity_ci'][1]:.0%}), each case judged by a line set without it. "
+            f"Target: {info['target_sensitivity']:.0%} of melanomas.")
+
+
+def misses_target(rule: dict) -> bool:
+    info = rule["site_rule"]
+    return info["expected"]["sensitivity"] < info["target_sensitivity"]
 
 
 def validate_site_rule(rule: dict, where: str = "site rule") -> dict:

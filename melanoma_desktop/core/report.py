@@ -22,6 +22,7 @@ from PIL import Image
 
 from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.records import ModelInfo, TriageRecord, worklist_order
+from melanoma_desktop.core.wording import SCORE_NOTE, local_time_text
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 32
@@ -31,13 +32,6 @@ FLAG_RED, CALM_BLUE = "#b3261e", "#1f5faa"
 
 class ReportCancelled(Exception):
     """The batch report was cancelled; the partial file is removed."""
-
-
-def local_time_text(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return iso or ""
 
 
 def _original_for(record: TriageRecord) -> np.ndarray | None:
@@ -83,7 +77,8 @@ def risk_sentence(record: TriageRecord) -> str:
         return (("FLAGGED" if record.flagged else "Not flagged") + f": no combined risk for these model versions; "
                 f"{c.n_malignant} of {c.n_models} models are above their own flag line.")
     verdict = "FLAGGED" if record.flagged else "not flagged"
-    return f"Melanoma risk {c.risk:.0%} — {verdict} (flag line {c.flag_line:.0%})."
+    which = f"the clinic's flag line {c.site_rule_version}" if c.site_rule_version else "the shipped flag line"
+    return f"Melanoma risk score {c.risk:.0%} — {verdict} ({which}, {c.flag_line:.0%})."
 
 
 def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
@@ -116,7 +111,9 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     fig.text(0.52, 0.86, "\n".join(lines), fontsize=10.5, va="top", weight="bold", color=colour)
     review = [f"Clinician's assessment: {record.clinician_label or '(none)'}",
               f"Management: {record.management or '(none)'}",
-              f"Reviewed: {'yes' if record.reviewed else 'no'}",
+              f"Confirmed diagnosis: {record.confirmed_label or '(none)'}"
+              + (f" ({record.confirmed_source})" if record.confirmed_label and record.confirmed_source else ""),
+              f"Marked reviewed in the worklist: {'yes' if record.reviewed else 'no'}",
               "Note: " + (record.note or "(none)")]
     fig.text(0.52, 0.70, "\n".join(textwrap.fill(line, 52, subsequent_indent="  ") for line in review), fontsize=8.5,
              va="top")
@@ -134,9 +131,9 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
                                             "are the regions that raised a model's risk most; they can point at "
                                             "artefacts as well as at the lesion.", 140),
                  fontsize=6.5, va="top", color="#333")
-    fig.text(0.06, 0.125, textwrap.fill("Each model's risk is calibrated on validation data and compared with its "
-                                        "own flag line; the combined risk is the models' agreed probability with "
-                                        "one flag line, chosen to catch 95 % of melanomas in validation. "
+    fig.text(0.06, 0.125, textwrap.fill(SCORE_NOTE + " The three models are read together into one score with one "
+                                        "flag line, set to catch 95 % of the melanomas in the archives' validation "
+                                        "images; at a clinic it can catch fewer (Models > Local performance). "
                                         + DISCLAIMER, 120), fontsize=7, va="top")
     versions = ", ".join(f"{p.name} {p.version}" for p in record.predictions)
     audit = [f"For audit — file: {record.path}", f"SHA-256: {record.sha256}",
@@ -148,7 +145,7 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
 
 def _model_table(fig: Figure, record: TriageRecord, infos: list[ModelInfo]) -> None:
     by_info = {i.name: i for i in infos}
-    rows = [["model", "risk", "its flag line", "", "on its test images: melanomas caught / benign cleared"]]
+    rows = [["model", "score", "its own line", "vs its line", "archive test images: melanomas caught / benign cleared"]]
     trained_on = []
     for p in record.predictions:
         info = by_info.get(p.name, ModelInfo(p.name, p.name))

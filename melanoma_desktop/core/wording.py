@@ -7,7 +7,25 @@ thing the same way. The engineering terms (AUC, calibration, ECE, thresholds) st
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+
+def local_time_text(iso: str) -> str:
+    """An ISO timestamp (UTC in the database) in the user's time zone, with the year: '2026-12-01 09:15'."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return iso or ""
+
+
+SCORE_NOTE = ("A score for ordering and flagging lesions, tuned on image ar"
+              "chives with as many melanomas as benign lesions: not this patient's chance of melanoma.")
+
+
+def short_model_name(display_name: str) -> str:
+    """'Custom CNN (paper's convolutions, pooled head)' -> 'Custom CNN'; 'VGG16, block 5 fine-tuned' -> 'VGG16'."""
+    return display_name.split(" (")[0].split(",")[0]
 
 
 def _pct_with_range(value, ci) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
@@ -17,7 +17,7 @@ from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
 from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
-from melanoma_desktop.ui.worklist import local_time_text
+from melanoma_desktop.core.wording import SCORE_NOTE, local_time_text, short_model_name
 
 HEATMAP_MIN_PX, HEATMAP_MAX_PX = 120, 280  # heatmaps take the width their panel has, within these
 HEATMAP_CAPTION = ("Warm colours: the regions that raised this model's risk the most. They can point at "
@@ -31,7 +31,7 @@ class ModelPanel(QGroupBox):
         super().__init__(parent)
         self.info = info
         self.setObjectName(f"panel_{info.name}")
-        self.setTitle(info.display_name)
+        self.setTitle(short_model_name(info.display_name))
         self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # three share the width equally
         self.setMinimumWidth(HEATMAP_MIN_PX + 24)
         layout = QVBoxLayout(self)
@@ -39,6 +39,7 @@ class ModelPanel(QGroupBox):
         self.class_label.setWordWrap(True)
         self.class_label.setStyleSheet("font-weight: 600;")
         self.bar = RiskBar()
+        self.bar.above_colour, self.bar.below_colour = QColor("#c77a6f"), QColor("#8a9bb0")  # muted: detail only
         layout.addWidget(self.class_label)
         layout.addWidget(self.bar)
         m = info.test_metrics
@@ -80,8 +81,8 @@ class ModelPanel(QGroupBox):
             return
         above = prediction.label == "malignant"
         self.class_label.setText(f"{prediction.p_malignant:.0%} — {'above' if above else 'below'} this model's "
-                                 f"flag line ({prediction.threshold:.0%})")
-        self.class_label.setStyleSheet(f"font-weight: 600; color: {'#b3261e' if above else '#1f5faa'};")
+                                 f"own flag line ({prediction.threshold:.0%})")
+        self.class_label.setStyleSheet("font-weight: 600; color: #222;")  # detail: the combined flag has the colour
         self.bar.set_value(prediction.p_malignant, prediction.threshold)
         if prediction.version != self.info.version:
             self.detail_label.setText(f"read by an earlier version ({prediction.version}; installed: "
@@ -129,6 +130,10 @@ class CaseView(QWidget):
         side.addWidget(self.risk_label)
         self.combined_bar = RiskBar()
         side.addWidget(self.combined_bar)
+        self.score_note = QLabel(SCORE_NOTE)
+        self.score_note.setWordWrap(True)
+        self.score_note.setStyleSheet("color: #555; font-size: 11px;")
+        side.addWidget(self.score_note)
         self.disagree_label = QLabel("")
         self.disagree_label.setObjectName("disagreement")
         self.disagree_label.setWordWrap(True)
@@ -240,6 +245,7 @@ class CaseView(QWidget):
             widget.setEnabled(enabled)
         for widget in (self.panel_row_widgets()):
             widget.setVisible(enabled and record.assessable)
+        self.score_note.setVisible(enabled and record.assessable)
         self.viewer.setVisible(enabled)  # nothing to show before a case is chosen
         self.clinician_box.setVisible(enabled)
         for panel in self.panels.values():
@@ -295,8 +301,9 @@ class CaseView(QWidget):
             return
         if c.risk is not None:
             verdict = "FLAGGED" if record.flagged else "not flagged"
-            text = (f"Melanoma risk {c.risk:.0%} — {verdict} (flag line {c.flag_line:.0%}, combined from "
-                    f"{c.n_models} model{'s' if c.n_models != 1 else ''})")
+            which = "the clinic's flag line" if c.site_rule_version else "flag line"
+            text = (f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; the {c.n_models} "
+                    f"model{'s' if c.n_models != 1 else ''} read together)")
             self.combined_bar.set_value(c.risk, c.flag_line)
             self.combined_bar.show()
         else:
@@ -305,7 +312,7 @@ class CaseView(QWidget):
                     + f"{c.n_malignant} of {c.n_models} models are above their own flag line.")
             self.combined_bar.hide()
         if not record.flagged:
-            text += " A low risk does not rule out melanoma."
+            text += " A low score does not rule out melanoma."
         style = ("background: #fde2e1; border: 1px solid #b3261e; padding: 8px; font-size: 15px; font-weight: 600;"
                  if record.flagged else "background: #eef4fb; border: 1px solid #9bb7d4; padding: 8px; "
                  "font-size: 15px; font-weight: 600;")
@@ -318,8 +325,9 @@ class CaseView(QWidget):
             self.quality_label.setText(f"Assessed anyway at your request, although {record.reason}.")
             self.quality_label.setStyleSheet("color: #8a5a00; font-weight: 600;")
         else:
-            self.quality_label.setText("Image checks passed (exposure, focus, skin, like the training images).")
-            self.quality_label.setStyleSheet("color: #2e6b30;")
+            self.quality_label.setText("Image checks passed (exposure, focus, skin, like dermoscopy the models "
+                                       "learned from).")
+            self.quality_label.setStyleSheet("color: #555;")
 
     # -- the original image, decoded elsewhere ------------------------------------------------
     def set_image(self, case_id: int, original: np.ndarray | None, model_input: np.ndarray | None) -> None:

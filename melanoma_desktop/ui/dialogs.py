@@ -44,7 +44,8 @@ def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_no
             f"<p style='color:#b3261e'><b>{html.escape(DISCLAIMER)}</b></p>"
             f"<p>Three deep-learning models read each dermoscopic image; the window shows their combined melanoma "
             f"risk first. These results are from each model's own test images; at a new clinic they can differ "
-            f"(Models &gt; Metrics has the detail).</p>{body}")
+            f"(Models &gt; Local performance measures them on your own confirmed cases; Models &gt; Metrics has the "
+            f"archives' detail).</p>{body}")
 
 
 def about_details(infos: list[ModelInfo], ensemble: dict | None = None) -> str:

@@ -12,12 +12,14 @@ import json
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QMessageBox, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.local_performance import (SiteRuleRefused, evaluate_local, expected_sentence,
-                                                     fit_site_rule, validate_site_rule)
+                                                     fit_site_rule, misses_target, validate_site_rule)
+from melanoma_desktop.core.wording import SCORE_NOTE
 from melanoma_desktop.ui.worker import Job
 
 COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "AUC (95 % range)"]
@@ -37,14 +39,15 @@ def draw_calibration_curve(fig: Figure, result) -> Figure:
         ys = [b["observed"] for b in score.calibration_curve]
         ax.plot(xs, ys, style, color="#b3261e", label="your confirmed cases")
         for x, y, b in zip(xs, ys, score.calibration_curve):
-            ax.annotate(str(b["n"]), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7, color="#555")
+            ax.annotate(str(b["n"]), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7, color="#555")
     if result.combined is not None:
         ax.axvline(result.combined.flag_line, color="#000", linewidth=1, label="flag line")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("combined risk (predicted)")
     ax.set_ylabel("share that were melanomas")
-    ax.set_title("Does a risk of X % mean X % melanomas here?\n(the numbers: cases in each group)", fontsize=9)
+    ax.set_title("Risk against the share of melanomas among your cases\n(numbers: cases in each group; on the "
+                 "dashed line the risk would match)", fontsize=8.5)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
@@ -106,7 +109,8 @@ class LocalPerformanceDialog(QDialog):
         grid = QVBoxLayout(box)
         line = QHBoxLayout()
         line.addWidget(QLabel("Catch at least"))
-        self.target = QDoubleSpinBox(decimals=2, minimum=0.80, maximum=0.99, singleStep=0.01, value=0.95)
+        self.target = QSpinBox(minimum=80, maximum=99, value=95)
+        self.target.setSuffix(" %")
         line.addWidget(self.target)
         line.addWidget(QLabel("of melanomas"))
         self.fit_button = QPushButton("Compute a flag line from these cases")
@@ -114,7 +118,7 @@ class LocalPerformanceDialog(QDialog):
         line.addWidget(self.fit_button)
         self.adopt_button = QPushButton("Use it for new cases")
         self.adopt_button.setEnabled(False)
-        self.adopt_button.clicked.connect(self.adopt_rule)
+        self.adopt_button.clicked.connect(lambda: self.adopt_rule())
         line.addWidget(self.adopt_button)
         line.addStretch(1)
         self.export_button = QPushButton("Export…")
@@ -140,7 +144,7 @@ class LocalPerformanceDialog(QDialog):
         if not self.rule:
             self.verdict_label.setText("No combined rule for the installed models: local performance needs one.")
             return None
-        db_path, rule, target = self.db_path, self.rule, self.target.value()
+        db_path, rule, target = self.db_path, self.rule, self.target.value() / 100
 
         def body(should_stop, on_progress):
             with CaseDatabase(db_path) as db:  # this thread's own connection
@@ -166,6 +170,10 @@ class LocalPerformanceDialog(QDialog):
                      "n/a" if score.auc != score.auc else f"{score.auc:.2f} ({score.auc_ci[0]:.2f}–{score.auc_ci[1]:.2f})"]
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+            if score.auc_ci[0] == score.auc_ci[0] and score.auc_ci[0] < 0.6:  # not shown better than near-chance
+                item = self.table.item(r, len(cells) - 1)
+                item.setText(item.text() + " ⚠ near chance")
+                item.setForeground(QColor("#b3261e"))
         self.table.resizeColumnsToContents()
         self.missed_list.clear()
         for m in result.missed:
@@ -183,16 +191,24 @@ class LocalPerformanceDialog(QDialog):
         self.adopt_button.setEnabled(False)
         try:
             with CaseDatabase(self.db_path) as db:
-                self.candidate = fit_site_rule(db.list(), self.rule or {}, self.target.value())
+                self.candidate = fit_site_rule(db.list(), self.rule or {}, self.target.value() / 100)
         except SiteRuleRefused as exc:
             self.rule_status.setText(f"✖ {exc}")
             return None
-        self.rule_status.setText(expected_sentence(self.candidate) + " It would change the flag of new cases only.")
+        warning = (" ⚠ It falls short of the target on your cases: more confirmed melanomas would make it surer."
+                   if misses_target(self.candidate) else "")
+        self.rule_status.setText(expected_sentence(self.candidate) + warning + " It would change the flag of new "
+                                 "cases only.")
+        self.rule_status.setStyleSheet("color: #b3261e;" if warning else "")
         self.adopt_button.setEnabled(True)
         return self.candidate
 
-    def adopt_rule(self) -> None:
+    def adopt_rule(self, confirm: bool = True) -> None:
         if self.candidate is None:
+            return
+        if confirm and misses_target(self.candidate) and QMessageBox.question(
+                self, "Below the target", "On your cases this flag line caught fewer melanomas than the target. Use it "
+                "for new cases anyway?", QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
             return
         self.registry.keep_site_rule(self.candidate)
         self.registry.activate_site_rule(self.candidate["site_rule"]["version"])

@@ -198,6 +198,9 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         rule = (getattr(classifier, "ensemble", None) or {}).get("site_rule")
         if rule:
             parts.append(f"flag line: the clinic's own ({rule['version']})")
+        elif infos:
+            parts.append("flag line: the shipped one, not yet checked on your confirmed cases (Models > Local "
+                         "performance)")
         if getattr(classifier, "site_rule_note", ""):
             parts.append(classifier.site_rule_note)
         empty = getattr(classifier, "empty_reason", "")

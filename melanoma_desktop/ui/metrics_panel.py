@@ -149,6 +149,7 @@ class ModelMetricsColumn(QWidget):
         for key, fig in self.figures.items():
             canvas = FigureCanvasQTAgg(fig)
             canvas.setMinimumHeight(260)
+            canvas.setMinimumWidth(220)  # three columns fit a 1280-pixel screen
             self.canvases[key] = canvas
             details_layout.addWidget(canvas)
             button = QPushButton(f"Save {key.replace('_', ' ')} as PNG…")

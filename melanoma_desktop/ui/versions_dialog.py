@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+
+from melanoma_desktop.core.wording import local_time_text
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 
@@ -41,7 +43,7 @@ class VersionsDialog(QDialog):
         versions = self.registry.versions()
         self.table.setRowCount(len(versions))
         for r, v in enumerate(versions):
-            for c, value in enumerate((v.name, v.version, v.created_at, "✓" if v.active else "")):
+            for c, value in enumerate((v.name, v.version, local_time_text(v.created_at), "✓" if v.active else "")):
                 self.table.setItem(r, c, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
         rules, active = self.registry.site_rules(), (self.registry.active_site_rule() or {}).get("site_rule", {})
@@ -49,7 +51,7 @@ class VersionsDialog(QDialog):
         for r, rule in enumerate(rules):
             info = rule["site_rule"]
             e = info.get("expected", {})
-            cells = (info["version"], info.get("created_at", ""), f"{info['cases']['melanomas']} melanomas, "
+            cells = (info["version"], local_time_text(info.get("created_at", "")), f"{info['cases']['melanomas']} melanomas, "
                      f"{info['cases']['benign']} benign", f"{e.get('sensitivity', 0):.0%} / {e.get('specificity', 0):.0%}",
                      "✓" if active.get("version") == info["version"] else "")
             for c, value in enumerate(cells):

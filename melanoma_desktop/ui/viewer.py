@@ -95,6 +95,7 @@ class RiskBar(QWidget):
         super().__init__(parent)
         self.value: float | None = None
         self.line: float | None = None
+        self.above_colour, self.below_colour = FLAG_RED, CALM_BLUE
         self.setMinimumHeight(22)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
@@ -114,7 +115,7 @@ class RiskBar(QWidget):
         if self.value is not None:
             above = self.line is not None and self.value >= self.line
             filled = rect.adjusted(0, 0, -round(rect.width() * (1 - self.value)), 0)
-            painter.fillRect(filled, FLAG_RED if above else CALM_BLUE)
+            painter.fillRect(filled, self.above_colour if above else self.below_colour)
             painter.setPen(QColor("#000000") if self.value < 0.55 else QColor("#ffffff"))
             painter.drawText(rect.adjusted(6, 0, 0, 0), Qt.AlignVCenter | Qt.AlignLeft, f"{self.value:.0%}")
         if self.line is not None:

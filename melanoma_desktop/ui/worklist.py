@@ -7,25 +7,17 @@ tooltip. A flagged row is tinted; an image that cannot be assessed is grey and c
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from melanoma_desktop.core.records import TriageRecord, worklist_order
+from melanoma_desktop.core.wording import local_time_text
 
 FLAG_COLOUR = QColor("#fde2e1")
 CANNOT_ASSESS_COLOUR = QColor("#eeeeee")
+DISAGREE_MARK = QColor("#ffe08a")
 SORT_ROLE = Qt.UserRole + 1
-
-
-def local_time_text(iso: str) -> str:
-    """An ISO timestamp (UTC in the database) in the user's time zone, with the year: '2026-12-01 09:15'."""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return iso or ""
 
 
 def per_model_tooltip(record: TriageRecord) -> str:
@@ -96,6 +88,8 @@ class WorklistModel(QAbstractTableModel):
                 self._pixmaps[record.id] = pixmap.scaled(48, 48, Qt.KeepAspectRatio, Qt.SmoothTransformation)
             return self._pixmaps[record.id]
         if role == Qt.BackgroundRole:
+            if col == self.DISAGREE and record.disagreement:
+                return QBrush(DISAGREE_MARK)  # the marker stands out on an unflagged row too
             if not record.assessable:
                 return QBrush(CANNOT_ASSESS_COLOUR)
             if record.flagged:

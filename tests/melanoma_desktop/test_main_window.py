@@ -55,10 +55,10 @@ def test_flag_colour_filter_and_order_follow_the_combined_risk(qtbot, tmp_path):
     window.worklist_panel.set_filter("all")
     window.worklist.select_case(mid.id)
     view = window.case_view
-    assert view.risk_label.text().startswith("Melanoma risk 55% — not flagged (flag line 60%")
+    assert view.risk_label.text().startswith("Melanoma risk score 55% — not flagged (flag line 60%")
     assert view.disagree_label.isVisible() and "2 of 3" in view.disagree_label.text()
-    assert view.panels["cnn"].class_label.text() == "55% — above this model's flag line (30%)"
-    assert view.panels["mobilenetv2"].class_label.text() == "55% — below this model's flag line (70%)"
+    assert view.panels["cnn"].class_label.text() == "55% — above this model's own flag line (30%)"
+    assert view.panels["mobilenetv2"].class_label.text() == "55% — below this model's own flag line (70%)"
     assert view.panels["vgg16"].bar.line == pytest.approx(0.5)
     assert "mean" not in view.risk_label.text()  # the raw mean is never shown
 
@@ -90,7 +90,7 @@ def test_images_that_cannot_be_assessed_get_no_risk_until_assessed_anyway(qtbot,
     again = window.db.get(unassessed["referral letter.png"].id)
     assert again.assess_anyway and again.assessable and again.risk is not None
     assert window.db.audit_log()[-1][1:] == ("assess anyway", f"case #{again.id}")
-    assert view.risk_label.text().startswith("Melanoma risk")
+    assert view.risk_label.text().startswith("Melanoma risk score")
 
 
 def test_heatmaps_come_back_after_review_and_label_changes(qtbot, tmp_path):

@@ -21,7 +21,7 @@ def test_case_report_leads_with_the_risk_and_keeps_audit_detail_in_the_footer(tm
     write_case_pdf(tmp_path / "case.pdf", record, fake.model_infos(), heatmaps, patient="P-0042")
     text = _text(tmp_path / "case.pdf")
     assert len(PdfReader(tmp_path / "case.pdf").pages) == 1
-    for expected in ("naevus arm ü.png", "not a medical device", f"Melanoma risk {record.risk:.0%} — FLAGGED",
+    for expected in ("naevus arm ü.png", "not a medical device", f"Melanoma risk score {record.risk:.0%} — FLAGGED (the shipped flag line",
                      "cnn-fake-1", "Management: excise", "Clinician's assessment: suspicious", "P-0042",
                      "Clinician:", "For audit", record.sha256):
         assert expected in text, expected

@@ -15,8 +15,8 @@ from trainer.calibration import model_half_point
 from trainer.cards import read_card, read_ensemble
 from trainer.errors import TrainerError
 
-COLUMNS = ["model", "which", "accuracy (own 0.5)", "AUC", "sensitivity @ threshold", "specificity @ threshold",
-           "threshold", "version"]  # numbers with their 95 % intervals
+COLUMNS = ["model", "which", "accuracy (the paper's measure)", "orders lesions (AUC)", "melanomas caught",
+           "benign cleared", "its flag line", "version"]  # numbers with their 95 % intervals
 
 
 def _metric_cells(at_half: dict, at_threshold: dict, threshold) -> list[str]:

@@ -27,7 +27,8 @@ class SetupPage(QWizardPage):
         self.result_label.setWordWrap(True)
         self.setTitle("2. Setup")
         self.setSubTitle("Choose Quick or Best, then 'Estimate time' to see how long it takes on this computer. "
-                         "The settings behind each recipe are under Advanced.")
+                         "The settings behind each recipe are under Advanced. New model versions start with the shipped "
+                         "flag line: a clinic flag line is made again for them in Models > Local performance.")
         layout = QVBoxLayout(self)
         recipe_row = QHBoxLayout()
         recipe_row.addWidget(QLabel("Recipe"))
