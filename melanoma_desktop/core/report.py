@@ -35,24 +35,24 @@ class ReportCancelled(Exception):
 
 
 def _original_for(record: TriageRecord) -> np.ndarray | None:
+    from melanoma_desktop.core.triage import original_image
     from trainer.errors import ImageDecodeError
-    from trainer.imageio import load_original_rgb
 
     try:
-        return load_original_rgb(record.path, REPORT_IMAGE_MAX_SIDE)
-    except ImageDecodeError:
+        return original_image(record.path, REPORT_IMAGE_MAX_SIDE)
+    except (ImageDecodeError, OSError):
         if record.thumbnail_png:
             return np.asarray(Image.open(io.BytesIO(record.thumbnail_png)).convert("RGB"))
         return None
 
 
 def _model_input_for(record: TriageRecord) -> np.ndarray | None:
+    from melanoma_desktop.core.triage import model_input
     from trainer.errors import ImageDecodeError
-    from trainer.imageio import load_rgb
 
     try:
-        return load_rgb(record.path)
-    except ImageDecodeError:
+        return model_input(record.path)
+    except (ImageDecodeError, OSError):
         return None
 
 

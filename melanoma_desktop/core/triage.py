@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
+from melanoma_desktop.core.dicom import is_dicom_name, read_dicom
 from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
 from trainer.errors import ImageDecodeError
@@ -42,7 +43,7 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[t
                     continue
                 seen_dirs.add(real)
                 dirnames.sort()
-                files.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_name(f))
+                files.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_name(f) or is_dicom_name(f))
         elif path.is_file():
             files.append(path)
         else:
@@ -109,7 +110,8 @@ def triage_paths(
         for path in chunk:
             try:
                 data = path.read_bytes()
-                decoded.append((path, sha256_bytes(data), load_rgb(data), _original_size(data)))
+                rgb, size = decode_case(path, data)
+                decoded.append((path, sha256_bytes(data), rgb, size))
             except ImageDecodeError as exc:
                 errors.append((str(path), exc.reason))
             except OSError as exc:
@@ -140,6 +142,36 @@ def triage_paths(
                 record = save(record)
             done += 1
             yield emit(TriageProgress(done, total, _eta(started, done, total), record=record))
+
+
+def decode_case(path: Path, data: bytes) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """The model input (224 x 224 RGB) of one file and its original (width, height): a picture through
+    ``load_rgb``, a DICOM file through ``core.dicom`` and then the same resize."""
+    if is_dicom_name(path):
+        original = read_dicom(data).rgb
+        return load_rgb(_png(original)), (original.shape[1], original.shape[0])
+    return load_rgb(data), _original_size(data)
+
+
+def original_image(path: str | os.PathLike, max_side: int | None = None) -> np.ndarray:
+    """The case's image at its own shape, for the viewer and the report (a DICOM file's pixels, or the picture)."""
+    from trainer.imageio import load_original_rgb
+
+    if is_dicom_name(path):
+        rgb = read_dicom(Path(path).read_bytes()).rgb
+        return load_original_rgb(_png(rgb), max_side) if max_side and max(rgb.shape[:2]) > max_side else rgb
+    return load_original_rgb(path, max_side)
+
+
+def model_input(path: str | os.PathLike) -> np.ndarray:
+    """The 224 x 224 RGB the models saw for this file (heatmaps are drawn over it)."""
+    return decode_case(Path(path), Path(path).read_bytes())[0]
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _original_size(data: bytes) -> tuple[int, int] | None:

@@ -67,7 +67,7 @@ class InputActions:
 
     def _open_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "",
-                                                "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp)")
+                                                "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp *.dcm)")
         self.sig_images_dropped.emit(files)
 
     def _open_folder(self) -> None:

@@ -44,9 +44,9 @@ def heatmap_job(case_id: int, image_path: str, classifier, db_path: Path) -> Job
 
     def body(should_stop, on_progress):
         from melanoma_desktop.core.heatmaps import heatmap_png
-        from trainer.imageio import load_rgb
+        from melanoma_desktop.core.triage import model_input
 
-        rgb = load_rgb(image_path)
+        rgb = model_input(image_path)
         maps = classifier.heatmaps(rgb)
         with CaseDatabase(db_path) as db:
             db.save_heatmaps(case_id, {name: (version, heatmap_png(h)) for name, (version, h) in maps.items()})
@@ -63,12 +63,11 @@ def decode_case_image_job(case_id: int, image_path: str) -> Job:
     decoded off the GUI thread. (case_id, None, None) when the file is gone or unreadable."""
 
     def body(should_stop, on_progress):
+        from melanoma_desktop.core.triage import model_input, original_image
         from trainer.errors import ImageDecodeError
-        from trainer.imageio import load_original_rgb, load_rgb
 
         try:
-            data = Path(image_path).read_bytes()
-            return case_id, load_original_rgb(data, DISPLAY_MAX_SIDE), load_rgb(data)
+            return case_id, original_image(image_path, DISPLAY_MAX_SIDE), model_input(image_path)
         except (OSError, ImageDecodeError):
             return case_id, None, None
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLa
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.local_performance import (SiteRuleRefused, evaluate_local, expected_sentence,
                                                      fit_site_rule, misses_target, validate_site_rule)
-from melanoma_desktop.core.wording import SCORE_NOTE
 from melanoma_desktop.ui.worker import Job
 
 COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "AUC (95 % range)"]
