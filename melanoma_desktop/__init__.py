@@ -2,7 +2,4 @@
 
 __version__ = "0.1.0"
 
-DISCLAIMER = (
-    "Research software, not a medical device. Not a diagnosis. "
-    "A low score does not rule out melanoma."
-)
+from trainer import DISCLAIMER  # noqa: E402,F401  (one copy, in the trainer the app builds on)

@@ -41,10 +41,7 @@ def display_name(name: str, config, fine_tuning_kept: bool | None = None) -> str
     return (TUNED_NAMES if tuned else DISPLAY_NAMES).get(name, name)
 
 
-DISCLAIMER = (
-    "Research software, not a medical device. Not a diagnosis. "
-    "A low score does not rule out melanoma."
-)
+from trainer import DISCLAIMER  # noqa: E402  (re-exported: benchmark and evaluate import it from here)
 
 
 def _summary_metrics(metrics: dict) -> dict:

@@ -14,10 +14,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from melanoma_desktop.core.records import ModelInfo, ModelPrediction
+from melanoma_desktop.core.records import MODEL_ORDER, ModelInfo, ModelPrediction  # noqa: F401 (MODEL_ORDER: re-export)
 from trainer.shipped import quality_gate_dir, shipped_models_dir
 
-MODEL_ORDER = ("cnn", "vgg16", "mobilenetv2")
 ENV_MODELS = "MELANOMA_MODELS"
 
 

@@ -12,7 +12,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, WORKLIST_FILTERS, ModelPrediction,
+from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
+                                           ModelPrediction,
                                            TriageRecord, worklist_order)
 
 
@@ -330,8 +331,6 @@ class CaseDatabase:
         case_id = row[0]
         preds = [ModelPrediction(m, v, p, t) for m, v, p, t in self._conn.execute(
             "SELECT model, version, p_malignant, threshold FROM predictions WHERE case_id = ?", (case_id,))]
-        from melanoma_desktop.core.classifier import MODEL_ORDER
-
         rank = {name: i for i, name in enumerate(MODEL_ORDER)}
         preds.sort(key=lambda p: (rank.get(p.name, 99), p.name))
         return TriageRecord(id=case_id, sha256=row[1], path=row[2], thumbnail_png=row[3] or b"", created_at=row[4],

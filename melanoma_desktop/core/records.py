@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+MODEL_ORDER = ("cnn", "vgg16", "mobilenetv2")  # how the models are listed everywhere
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What the app knows about one installed model, read from its card (or why it is unavailable)."""

@@ -66,8 +66,11 @@ class InputActions:
             self.statusBar().showMessage("The clipboard holds no image or image file.", 5000)
 
     def _open_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "",
-                                                "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp *.dcm)")
+        from melanoma_desktop.core.dicom import DICOM_EXTENSIONS
+        from trainer.imageio import IMAGE_EXTENSIONS
+
+        patterns = " ".join(f"*{ext}" for ext in (*IMAGE_EXTENSIONS, *DICOM_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "", f"Images ({patterns})")
         self.sig_images_dropped.emit(files)
 
     def _open_folder(self) -> None:
