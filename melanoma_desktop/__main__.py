@@ -38,7 +38,7 @@ def main(argv=None) -> int:
 
         return worker_main(argv[1])
     args = build_parser().parse_args(argv)
-    if args.self_test or args.command:  # headless: TensorFlow now, without its start-up lines
+    if args.self_test or args.command in ("triage", "evaluate", "calibrate"):  # TensorFlow now, quietly
         from trainer.quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
@@ -48,6 +48,10 @@ def main(argv=None) -> int:
         from melanoma_desktop.cli import run_triage
 
         return run_triage(args)
+    if args.command == "history":
+        from melanoma_desktop.cli import run_history
+
+        return run_history(args)
     if args.command in ("evaluate", "calibrate"):
         from melanoma_desktop.clinic_cli import run_clinic_command
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from melanoma_desktop import DISCLAIMER
 
@@ -19,7 +20,14 @@ def add_triage_parser(sub) -> None:
     triage.add_argument("--backbones", help="folder with ImageNet backbone weights (else $MELANOMA_BACKBONES, Keras)")
     triage.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     triage.add_argument("--report", metavar="OUT.pdf", help="also write a batch PDF report of the classified images")
+    triage.add_argument("--manifest", metavar="M.csv", help="path,patient_id,lesion_id,body_site,taken: who each "
+                        "image belongs to; the results are then saved to the case database with their patient, "
+                        "lesion and visit date (as they are for DICOM files, whose header says it)")
     add_data_dir_option(triage)
+    history = sub.add_parser("history", help="one patient's lesions and visits, from the case database")
+    history.add_argument("--patient", required=True, help="the patient ID")
+    history.add_argument("--json", action="store_true", help="as JSON (default: one line per visit)")
+    add_data_dir_option(history)
 
 
 def add_data_dir_option(parser) -> None:
@@ -54,18 +62,22 @@ def run_triage(args: argparse.Namespace) -> int:
         return EXIT_NO_MODELS
     files, problems = expand_paths(args.paths)
     failed = len(problems)
+    db, identities = _identities_and_database(args, files)
     for path, reason in problems:
         print(f"error: {path}: {reason}", file=sys.stderr)
     if not args.json:
         print(f"# {DISCLAIMER}")
     records = []
-    for item in triage_paths(files, models):
+    for item in triage_paths(files, models, save=db.save if db else None):
         if item.error:
             failed += 1
             print(f"error: {item.error[0]}: {item.error[1]}", file=sys.stderr)
             continue
         record = item.record
         records.append(record)
+        identity = identities.get(Path(record.path))
+        if db is not None and identity is not None:
+            db.assign(record.id, identity)
         if args.json:
             print(json.dumps(record.to_json()), flush=True)
         else:
@@ -79,6 +91,41 @@ def run_triage(args: argparse.Namespace) -> int:
         write_batch_pdf(args.report, records, models.model_infos(), title="Triage report")
         print(f"report written to {args.report}", file=sys.stderr)
     return EXIT_UNREADABLE if failed else 0
+
+
+def _identities_and_database(args, files):
+    """With a manifest or DICOM files, who each image belongs to, and the case database the results go to."""
+    from melanoma_desktop.core.dicom import is_dicom_name
+    from melanoma_desktop.core.patients import read_manifest, resolve_identities
+
+    manifest = read_manifest(args.manifest) if getattr(args, "manifest", None) else None
+    if manifest is None and not any(is_dicom_name(f) for f in files):
+        return None, {}
+    from melanoma_desktop.core.database import CaseDatabase
+    from melanoma_desktop.paths import user_data_dir
+
+    identities = {Path(f).resolve(): i for f, i in resolve_identities(
+        files, roots=[Path(p) for p in args.paths if Path(p).is_dir()], manifest=manifest).items()}
+    return CaseDatabase(user_data_dir(getattr(args, "data_dir", None)) / "cases.sqlite3"), identities
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from melanoma_desktop.core.database import CaseDatabase
+    from melanoma_desktop.paths import user_data_dir
+
+    with CaseDatabase(user_data_dir(getattr(args, "data_dir", None)) / "cases.sqlite3") as db:
+        history = db.history(args.patient)
+    if history is None:
+        print(f"error: no patient {args.patient!r} in the case database", file=sys.stderr)
+        return EXIT_NO_MODELS
+    if args.json:
+        print(json.dumps({"disclaimer": DISCLAIMER, **history}, indent=2))
+        return 0
+    for lesion in history["lesions"]:
+        for v in lesion["visits"]:
+            risk = "cannot assess" if not v["assessable"] else ("—" if v["risk"] is None else f"{v['risk']:.0%}")
+            print(f"{lesion['lesion']}\t{v['date']}\t{risk}\t{'FLAGGED' if v['flagged'] else ''}\t{v['path']}")
+    return 0
 
 
 def _text_line(record) -> str:

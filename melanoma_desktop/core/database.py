@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
                                            ModelPrediction,
                                            TriageRecord, worklist_order)
@@ -92,6 +93,27 @@ MIGRATIONS = [
     ALTER TABLE cases ADD COLUMN confirmed_source TEXT;
     ALTER TABLE cases ADD COLUMN confirmed_at TEXT;
     """,
+    # 6 -> 7: patients (an ID the clinic chooses; name and birth date only here), their lesions, and each
+    # case's lesion and visit date
+    """
+    CREATE TABLE patients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        birth_date TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE lesions (
+        id INTEGER PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        body_site TEXT NOT NULL DEFAULT '',
+        excised INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL DEFAULT '',
+        UNIQUE (patient_id, label)
+    );
+    ALTER TABLE cases ADD COLUMN lesion_id INTEGER REFERENCES lesions(id) ON DELETE SET NULL;
+    ALTER TABLE cases ADD COLUMN taken_at TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = tuple(WORKLIST_FILTERS)
@@ -101,7 +123,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class CaseDatabase:
+class CaseDatabase(ClinicRecords, PatientRecords):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
@@ -242,53 +264,7 @@ class CaseDatabase:
             self.audit("assess anyway" if assess_anyway else "assess anyway withdrawn", f"case #{case_id}")
         return record
 
-    def set_confirmed(self, case_id: int, label: str | None, source: str | None = None,
-                      date: str | None = None) -> TriageRecord:
-        """Record (or, with ``label=None``, clear) a case's confirmed diagnosis."""
-        from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
-
-        if label is not None and label not in CONFIRMED_LABELS:
-            raise ValueError(f"confirmed diagnosis must be one of {CONFIRMED_LABELS} or None, got {label!r}")
-        if source is not None and source not in CONFIRMATION_SOURCES:
-            raise ValueError(f"source must be one of {CONFIRMATION_SOURCES} or None, got {source!r}")
-        self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
-                           "updated_at = ? WHERE id = ?",
-                           (label, source if label else None, (date or now_iso()[:10]) if label else None, now_iso(),
-                            case_id))
-        return self.get(case_id)
-
-    def import_confirmed(self, csv_path: str | Path):
-        """Confirmed diagnoses from a CSV (``image,label[,source][,date]``), matched by file name or SHA-256;
-        returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
-        from melanoma_desktop.core.confirmed import match_rows, read_confirmed_csv
-
-        pairs, report = match_rows(read_confirmed_csv(csv_path), self.list())
-        for case_id, row in pairs:
-            self.set_confirmed(case_id, row.label, row.source, row.date)
-        if pairs:
-            self.audit("confirmed diagnoses imported", f"{len(pairs)} case(s)")
-        return report
-
-    def reread(self, rule: dict) -> int:
-        """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):
-        its stored rule, risk and flag change; predictions stay. Returns the number of cases re-read."""
-        keep = {k: rule[k] for k in ("members", "threshold", "calibration") if k in rule}
-        if rule.get("site_rule"):
-            keep["site_rule"] = {"version": rule["site_rule"]["version"]}
-        changed = 0
-        for record in self.list():
-            if record.model_versions() != rule.get("members"):
-                continue
-            record.ensemble = keep
-            with self._conn:
-                self._conn.execute("UPDATE cases SET ensemble = ?, risk = ?, flagged = ?, assessable = ? WHERE id = ?",
-                                   (json.dumps(keep), *self._derived(record), record.id))
-            changed += 1
-        self.audit("cases re-read under a new flag line",
-                   f"{changed} case(s), rule {(rule.get('site_rule') or {}).get('version', 'shipped')}")
-        return changed
-
-    def delete(self, case_id: int, pasted_dir: str | Path | None = None) -> bool:
+    def delete(self, case_id: int, pasted_dir: str | Path | None = None, audited: bool = True) -> bool:
         """Remove a case and every trace of it: its row, predictions, thumbnail, heatmaps, and the pasted copy
         of its image when it lies in ``pasted_dir``. An audit entry says a case was deleted (its number and
         when), nothing about the image. Returns False when there was no such case."""
@@ -297,7 +273,8 @@ class CaseDatabase:
             return False
         with self._conn:
             self._conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))  # predictions, heatmaps cascade
-        self.audit("case deleted", f"case #{case_id}")
+        if audited:
+            self.audit("case deleted", f"case #{case_id}")
         if pasted_dir is not None:
             path, folder = Path(row[0]), Path(pasted_dir).resolve()
             if path.resolve().parent == folder and path.is_file():

@@ -20,7 +20,12 @@ def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
     """Classify ``paths`` (files and folders); every result is saved before it is reported."""
 
     def body(should_stop, on_progress):
+        from melanoma_desktop.core.patients import resolve_identities
+
         files, problems = expand_paths(paths)
+        # who each image belongs to: a DICOM header, or a PATIENT/LESION/ folder under a dropped folder
+        identities = {str(f.resolve()): i for f, i in resolve_identities(
+            files, roots=[Path(p) for p in paths if Path(p).is_dir()]).items()}
         total = len(files) + len(problems)
         for i, problem in enumerate(problems, start=1):
             on_progress(TriageProgress(i, total, None, error=problem))
@@ -28,6 +33,8 @@ def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
         with CaseDatabase(db_path) as db:  # this thread's own connection
 
             def report(item: TriageProgress):
+                if item.record is not None and item.record.path in identities and not item.already_known:
+                    db.assign(item.record.id, identities[item.record.path])
                 on_progress(TriageProgress(item.done + offset, total, item.eta_s, item.record, item.error,
                                            item.already_known))
 

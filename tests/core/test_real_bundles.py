@@ -134,3 +134,22 @@ def test_evaluate_and_calibrate_commands_read_a_labels_csv(tiny_bundles, tmp_pat
     refused = subprocess.run(base + ["calibrate", "--install", *common], capture_output=True, text=True, timeout=600)
     assert refused.returncode == 3 and "a flag line needs at least 20 melanomas and 50 benign lesions" in refused.stderr
     assert not (tmp_path / "home" / "models" / "site_rule.json").exists()  # nothing installed
+
+
+def test_triage_with_a_manifest_stores_each_images_patient_lesion_and_date(tiny_bundles, tmp_path):
+    from melanoma_desktop.core.database import CaseDatabase
+
+    models_dir, backbones, data = tiny_bundles
+    images = sorted((data / "images").glob("*.png"))[:2]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path,patient_id,lesion_id,body_site,taken\n"
+                        f"{images[0]},P5,left calf,lower leg,2026-02-02\n{images[1]},P5,left calf,lower leg,2026-08-08\n")
+    home = tmp_path / "clinic-data"
+    proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--models", str(models_dir),
+                           "--backbones", str(backbones), "--manifest", str(manifest), "--data-dir", str(home),
+                           *map(str, images)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with CaseDatabase(home / "cases.sqlite3") as db:
+        history = db.history("P5")
+    assert [v["date"] for v in history["lesions"][0]["visits"]] == ["2026-02-02", "2026-08-08"]
+    assert history["lesions"][0]["body_site"] == "lower leg"

@@ -312,3 +312,16 @@ def test_metrics_panel_says_how_each_card_is_calibrated():
     older = dict(summary_rows(BundleReport(Path("."), {"calibration": {"method": "temperature", "temperature": 1.4}},
                                            {})))
     assert older["Calibration"] == "temperature 1.40"
+
+
+def test_a_dropped_patient_lesion_folder_files_its_cases_under_that_patient(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    lesion = tmp_path / "export" / "P7" / "mole on arm"
+    lesion.mkdir(parents=True)
+    skin_image(lesion / "2026-visit.png", 0.5)
+    skin_image(tmp_path / "export" / "loose.png", 0.4)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [tmp_path / "export"])
+    by_name = {r.file_name: r for r in window.db.list()}
+    assert window.db.identity_of(by_name["2026-visit.png"].id)["patient_id"] == "P7"
+    assert window.db.identity_of(by_name["loose.png"].id) is None

@@ -1,0 +1,127 @@
+"""The case database's clinical records (mixins of :class:`~melanoma_desktop.core.database.CaseDatabase`):
+confirmed diagnoses and re-reading under a new flag line; patients, lesions and visits, a patient's history
+and erasure. They use the database's connection, ``get``, ``list``, ``delete`` and ``audit``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from melanoma_desktop.core.records import TriageRecord
+
+
+def _now() -> str:
+    from melanoma_desktop.core.database import now_iso
+
+    return now_iso()
+
+
+class ClinicRecords:
+    def set_confirmed(self, case_id: int, label: str | None, source: str | None = None,
+                      date: str | None = None) -> TriageRecord:
+        """Record (or, with ``label=None``, clear) a case's confirmed diagnosis."""
+        from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
+
+        if label is not None and label not in CONFIRMED_LABELS:
+            raise ValueError(f"confirmed diagnosis must be one of {CONFIRMED_LABELS} or None, got {label!r}")
+        if source is not None and source not in CONFIRMATION_SOURCES:
+            raise ValueError(f"source must be one of {CONFIRMATION_SOURCES} or None, got {source!r}")
+        self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
+                           "updated_at = ? WHERE id = ?",
+                           (label, source if label else None, (date or _now()[:10]) if label else None, _now(),
+                            case_id))
+        return self.get(case_id)
+
+    def import_confirmed(self, csv_path: str | Path):
+        """Confirmed diagnoses from a CSV (``image,label[,source][,date]``), matched by file name or SHA-256;
+        returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
+        from melanoma_desktop.core.confirmed import match_rows, read_confirmed_csv
+
+        pairs, report = match_rows(read_confirmed_csv(csv_path), self.list())
+        for case_id, row in pairs:
+            self.set_confirmed(case_id, row.label, row.source, row.date)
+        if pairs:
+            self.audit("confirmed diagnoses imported", f"{len(pairs)} case(s)")
+        return report
+
+    def reread(self, rule: dict) -> int:
+        """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):
+        its stored rule, risk and flag change; predictions stay. Returns the number of cases re-read."""
+        keep = {k: rule[k] for k in ("members", "threshold", "calibration") if k in rule}
+        if rule.get("site_rule"):
+            keep["site_rule"] = {"version": rule["site_rule"]["version"]}
+        changed = 0
+        for record in self.list():
+            if record.model_versions() != rule.get("members"):
+                continue
+            record.ensemble = keep
+            with self._conn:
+                self._conn.execute("UPDATE cases SET ensemble = ?, risk = ?, flagged = ?, assessable = ? WHERE id = ?",
+                                   (json.dumps(keep), *self._derived(record), record.id))
+            changed += 1
+        self.audit("cases re-read under a new flag line",
+                   f"{changed} case(s), rule {(rule.get('site_rule') or {}).get('version', 'shipped')}")
+        return changed
+
+
+
+class PatientRecords:
+    # -- patients, lesions, visits (core.patients) -------------------------------------------------
+    def assign(self, case_id: int, identity) -> None:
+        """File a case under a patient's lesion (both made when new), with the date the image was taken."""
+        ident = identity.checked()
+        stamp = _now()
+        with self._conn:
+            self._conn.execute("INSERT INTO patients (id, name, birth_date, created_at) VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT(id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name "
+                               "ELSE name END, birth_date = CASE WHEN excluded.birth_date != '' THEN "
+                               "excluded.birth_date ELSE birth_date END",
+                               (ident.patient_id, ident.name, ident.birth_date, stamp))
+            self._conn.execute("INSERT INTO lesions (patient_id, label, body_site) VALUES (?, ?, ?) "
+                               "ON CONFLICT(patient_id, label) DO UPDATE SET body_site = CASE WHEN "
+                               "excluded.body_site != '' THEN excluded.body_site ELSE body_site END",
+                               (ident.patient_id, ident.lesion_label, ident.body_site))
+            lesion = self._conn.execute("SELECT id FROM lesions WHERE patient_id = ? AND label = ?",
+                                        (ident.patient_id, ident.lesion_label)).fetchone()[0]
+            self._conn.execute("UPDATE cases SET lesion_id = ?, taken_at = ?, updated_at = ? WHERE id = ?",
+                               (lesion, ident.taken or None, stamp, case_id))
+
+    def identity_of(self, case_id: int) -> dict | None:
+        row = self._conn.execute(
+            "SELECT p.id, l.label, l.body_site, c.taken_at FROM cases c JOIN lesions l ON c.lesion_id = l.id "
+            "JOIN patients p ON l.patient_id = p.id WHERE c.id = ?", (case_id,)).fetchone()
+        return None if row is None else {"patient_id": row[0], "lesion": row[1], "body_site": row[2], "taken": row[3]}
+
+    def history(self, patient_id: str) -> dict | None:
+        """A patient's lesions, each with its visits in date order (the date taken, else the date added)."""
+        patient = self._conn.execute("SELECT id, created_at FROM patients WHERE id = ?", (patient_id,)).fetchone()
+        if patient is None:
+            return None
+        lesions = []
+        for lesion_id, label, site, excised, outcome in self._conn.execute(
+                "SELECT id, label, body_site, excised, outcome FROM lesions WHERE patient_id = ? ORDER BY label",
+                (patient_id,)).fetchall():
+            visits = []
+            for case_id, taken in self._conn.execute("SELECT id, COALESCE(taken_at, substr(created_at, 1, 10)) "
+                                                     "FROM cases WHERE lesion_id = ?", (lesion_id,)).fetchall():
+                record = self.get(case_id)
+                visits.append({"case_id": case_id, "date": taken, "risk": record.risk, "flagged": record.flagged,
+                               "assessable": record.assessable, "path": record.path})
+            visits.sort(key=lambda v: (v["date"], v["case_id"]))
+            lesions.append({"lesion": label, "body_site": site, "excised": bool(excised), "outcome": outcome,
+                            "visits": visits})
+        return {"patient_id": patient_id, "lesions": lesions}
+
+    def erase_patient(self, patient_id: str, pasted_dir: str | Path | None = None) -> int:
+        """Remove a patient and every case, thumbnail, heatmap and pasted copy of theirs; the audit entry
+        says only how many cases went. Returns that number."""
+        ids = [r[0] for r in self._conn.execute(
+            "SELECT c.id FROM cases c JOIN lesions l ON c.lesion_id = l.id WHERE l.patient_id = ?", (patient_id,))]
+        for case_id in ids:
+            self.delete(case_id, pasted_dir, audited=False)
+        with self._conn:
+            self._conn.execute("DELETE FROM patients WHERE id = ?", (patient_id,))  # lesions cascade
+        self.audit("patient erased", f"{len(ids)} case(s)")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(ids)
+

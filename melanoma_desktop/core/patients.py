@@ -1,0 +1,111 @@
+"""Patients, lesions and visits: who an image belongs to, which lesion it shows, and when it was taken.
+
+A case may belong to a lesion of a patient (an ID the clinic chooses; optional name and date of birth,
+kept only in the local database). The identity of an image comes from, in order: a CSV manifest
+(``path,patient_id,lesion_id,body_site,taken``), a DICOM file's own header (patient ID, name, birth
+date, study date, body part), or a folder laid out ``PATIENT/LESION/*.jpg`` under the folder that was
+opened. Cases without any keep working as before.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+BODY_SITES = ("head / neck", "face", "scalp", "trunk, front", "back", "upper arm", "forearm", "hand", "thigh",
+              "lower leg", "foot", "genital", "other", "")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class IdentityError(ValueError):
+    """A manifest or identity the program cannot use; the message says which line and what to fix."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    patient_id: str
+    lesion_label: str = "unspecified"
+    body_site: str = ""
+    taken: str = ""  # YYYY-MM-DD, or "" (then the date the case was added)
+    name: str = ""
+    birth_date: str = ""
+
+    def checked(self, where: str = "") -> "Identity":
+        prefix = f"{where}: " if where else ""
+        if not self.patient_id.strip():
+            raise IdentityError(f"{prefix}a patient ID is needed")
+        if self.taken and not _DATE.match(self.taken):
+            raise IdentityError(f"{prefix}date {self.taken!r} is not YYYY-MM-DD")
+        if self.birth_date and not _DATE.match(self.birth_date):
+            raise IdentityError(f"{prefix}birth date {self.birth_date!r} is not YYYY-MM-DD")
+        return self
+
+
+def read_manifest(path: str | Path) -> dict[Path, Identity]:
+    """``path,patient_id,lesion_id,body_site,taken`` (paths relative to the manifest's folder) -> identities."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = {c.strip().lower() for c in reader.fieldnames or []}
+            if not {"path", "patient_id"} <= columns:
+                raise IdentityError(f"{path}: needs at least the columns path and patient_id (found: "
+                                    f"{', '.join(sorted(columns)) or 'none'})")
+            out = {}
+            for line, raw in enumerate(reader, start=2):
+                row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+                image = Path(row["path"])
+                image = image if image.is_absolute() else path.parent / image
+                out[image.resolve()] = Identity(row["patient_id"], row.get("lesion_id") or "unspecified",
+                                                row.get("body_site", ""), row.get("taken", "")).checked(
+                                                    f"{path}, line {line}")
+            return out
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise IdentityError(f"cannot read {path}: {exc}") from None
+
+
+def identity_from_layout(root: str | Path, image: str | Path) -> Identity | None:
+    """An image at ``root/PATIENT/LESION/file`` belongs to that patient and lesion; anything else to none."""
+    try:
+        parts = Path(image).resolve().relative_to(Path(root).resolve()).parts
+    except ValueError:
+        return None
+    return Identity(parts[0], parts[1]) if len(parts) == 3 else None
+
+
+def identity_from_dicom(image: str | Path) -> Identity | None:
+    """The identity a DICOM file's header gives (read without its pixels), or None without a patient ID."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(image), stop_before_pixels=True)
+    except Exception:  # not DICOM, or unreadable: the image itself reports the problem when decoded
+        return None
+    from melanoma_desktop.core.dicom import _body_part, _date
+
+    patient = str(ds.get("PatientID", "") or "").strip()
+    if not patient:
+        return None
+    part = _body_part(ds)
+    return Identity(patient, part.lower() or "unspecified", part.lower(), _date(ds.get("StudyDate")
+                    or ds.get("AcquisitionDate") or ds.get("ContentDate")),
+                    str(ds.get("PatientName", "") or "").replace("^", " ").strip(), _date(ds.get("PatientBirthDate")))
+
+
+def resolve_identities(files: list[Path], roots: list[Path] = (), manifest: dict[Path, Identity] | None = None):
+    """Each file's identity: the manifest's, else its DICOM header's, else the folder layout's (under one of
+    ``roots``, the folders that were opened), else none."""
+    from melanoma_desktop.core.dicom import is_dicom_name
+
+    out = {}
+    for f in files:
+        ident = (manifest or {}).get(Path(f).resolve())
+        if ident is None and is_dicom_name(f):
+            ident = identity_from_dicom(f)
+        if ident is None:
+            ident = next((i for r in roots if (i := identity_from_layout(r, f)) is not None), None)
+        if ident is not None:
+            out[Path(f)] = ident
+    return out
