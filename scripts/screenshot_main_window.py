@@ -58,6 +58,8 @@ def main() -> int:
     parser.add_argument("--size", default="1280x800", help="window size WxH")
     parser.add_argument("--n-each", type=int, default=5)
     parser.add_argument("--about", help="also save the About box here")
+    parser.add_argument("--lesion-view", help="file the first three cases as visits of one lesion and save "
+                                              "Case > Lesion over time here (instead of the main window)")
     parser.add_argument("--select", choices=["top", "disagree", "cannot"], default="top",
                         help="which case to show: the top risk, one where the models disagree, or one set aside")
     args = parser.parse_args()
@@ -104,7 +106,25 @@ def main() -> int:
         paths = pick_images(Path(args.data), args.n_each) + [str(document_photo(home / "referral letter.jpg"))]
         window.triage_paths(paths)
 
+    def lesion_shot():
+        from melanoma_desktop.core.patients import Identity
+
+        scored = sorted((r for r in window.db.list() if r.risk is not None), key=lambda r: r.risk)
+        cases = [scored[0], scored[len(scored) // 2], scored[-1]]  # stand-ins for three visits of one lesion
+        for case, date in zip(cases, ("2025-11-03", "2026-04-28", "2026-11-24")):
+            window.db.assign(case.id, Identity("P-0001", "left scapula #2", "back", date))
+        window.reload_worklist()
+        window.worklist.select_case(cases[-1].id)
+        view = window.show_lesion_view()
+        view.resize(width, height)
+        app.processEvents()
+        QTimer.singleShot(500, lambda: (view.grab().save(args.lesion_view), print(f"saved {args.lesion_view}"),
+                                        app.quit()))
+
     def on_done(_outcome):
+        if args.lesion_view:
+            lesion_shot()
+            return
         records = window.worklist_model.records
         choose = {"top": lambda r: r.assessable, "disagree": lambda r: r.disagreement,
                   "cannot": lambda r: not r.assessable}[args.select]

@@ -302,7 +302,10 @@ class CaseDatabase(ClinicRecords, PatientRecords):
 
     # -- reading ----------------------------------------------------------------------------
     _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality, "
-                "ensemble, assess_anyway, management, confirmed_label, confirmed_source, confirmed_at")
+                "ensemble, assess_anyway, management, confirmed_label, confirmed_source, confirmed_at, "
+                "(SELECT patient_id FROM lesions WHERE lesions.id = cases.lesion_id), "
+                "(SELECT label FROM lesions WHERE lesions.id = cases.lesion_id), "
+                "(SELECT body_site FROM lesions WHERE lesions.id = cases.lesion_id), taken_at")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -314,7 +317,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                             updated_at=row[5], note=row[6], clinician_label=row[7], reviewed=bool(row[8]),
                             quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
                             assess_anyway=bool(row[11]), management=row[12], confirmed_label=row[13],
-                            confirmed_source=row[14], confirmed_at=row[15], predictions=preds)
+                            confirmed_source=row[14], confirmed_at=row[15], patient_id=row[16], lesion_label=row[17],
+                            body_site=row[18], taken_at=row[19], predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()
@@ -342,14 +346,16 @@ class CaseDatabase(ClinicRecords, PatientRecords):
         models = sorted({p.name for r in records for p in r.predictions})
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["file", "path", "sha256", "created_at", "assessable", "reason", "assessed_anyway", "risk",
+            writer.writerow(["file", "path", "sha256", "created_at", "patient_id", "lesion", "body_site", "visit_date",
+                             "assessable", "reason", "assessed_anyway", "risk",
                              "flagged", "flag_line", "rule", "models_above_own_line", "models", "disagreement",
                              *[f"p_malignant_{m}" for m in models], *[f"version_{m}" for m in models],
                              "clinician_assessment", "management", "reviewed", "note"])
             for r in records:
                 c = r.consensus
                 by = {p.name: p for p in r.predictions}
-                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, int(r.assessable), r.reason,
+                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, r.patient_id or "", r.lesion_label or "",
+                                 r.body_site or "", r.visit_date if r.patient_id else "", int(r.assessable), r.reason,
                                  int(r.assess_anyway), "" if r.risk is None else f"{r.risk:.4f}", int(r.flagged),
                                  "" if c.flag_line is None or not r.assessable else f"{c.flag_line:.4f}", c.rule,
                                  c.n_malignant, c.n_models, int(r.disagreement),

@@ -109,3 +109,23 @@ def resolve_identities(files: list[Path], roots: list[Path] = (), manifest: dict
         if ident is not None:
             out[Path(f)] = ident
     return out
+
+
+RISE_MARKER = 0.10  # a rise of the combined risk by more than this since the previous visit is marked
+
+
+def lesion_changes(visits: list[dict], rise: float = RISE_MARKER) -> list[str]:
+    """For each visit (in date order, as ``history`` gives them), what changed since the previous one:
+    "crossed the flag line", "risk rose by N points", or "" (also for the first visit)."""
+    marks, previous = [], None
+    for visit in visits:
+        mark = ""
+        if previous is not None and visit.get("risk") is not None and previous.get("risk") is not None:
+            if visit["flagged"] and not previous["flagged"]:
+                mark = "crossed the flag line"
+            elif visit["risk"] - previous["risk"] > rise:
+                mark = f"risk rose by {100 * (visit['risk'] - previous['risk']):.0f} points"
+        marks.append(mark)
+        if visit.get("risk") is not None:
+            previous = visit
+    return marks

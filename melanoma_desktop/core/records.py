@@ -191,6 +191,14 @@ class TriageRecord:
     confirmed_label: str | None = None  # core.confirmed.CONFIRMED_LABELS: what the lesion turned out to be
     confirmed_source: str | None = None  # histopathology, follow-up without change, expert consensus
     confirmed_at: str | None = None
+    patient_id: str | None = None  # core.patients: the patient and lesion the case belongs to, if any
+    lesion_label: str | None = None
+    body_site: str | None = None
+    taken_at: str | None = None  # the visit's date (YYYY-MM-DD) when known
+
+    @property
+    def visit_date(self) -> str:
+        return self.taken_at or (self.created_at or "")[:10]
 
     @property
     def quality_label(self) -> str:

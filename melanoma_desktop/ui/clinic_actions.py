@@ -58,6 +58,20 @@ class ClinicActions:
         self.statusBar().showMessage(message, 10000)
         return message
 
+    def show_lesion_view(self):
+        """The current case's lesion over time (its patient and lesion come from a manifest, DICOM or folders)."""
+        from melanoma_desktop.ui.lesion_view import LesionView, lesion_of
+
+        case_id = self.worklist.current_case_id()
+        lesion = lesion_of(self.db.get(case_id)) if case_id is not None else None
+        if lesion is None:
+            self.statusBar().showMessage("This case belongs to no patient's lesion (import it with a manifest, a "
+                                         "PATIENT/LESION folder or DICOM).", 8000)
+            return None
+        view = LesionView(self.db, *lesion, parent=self)
+        view.show()
+        return view
+
     def reread_cases(self) -> int:
         rule = getattr(self.classifier, "ensemble", None)
         if not rule:

@@ -325,3 +325,28 @@ def test_a_dropped_patient_lesion_folder_files_its_cases_under_that_patient(qtbo
     by_name = {r.file_name: r for r in window.db.list()}
     assert window.db.identity_of(by_name["2026-visit.png"].id)["patient_id"] == "P7"
     assert window.db.identity_of(by_name["loose.png"].id) is None
+
+
+def test_the_lesion_view_shows_two_visits_side_by_side_the_risk_chart_and_the_change(qtbot, tmp_path):
+    from melanoma_desktop.core.patients import Identity
+
+    window = make_window(qtbot, tmp_path)
+    visits = [("2026-01-10", 0.45), ("2026-05-10", 0.50), ("2026-09-10", 0.70)]  # the last crosses the line 0.6
+    files = [skin_image(tmp_path / f"visit{i}.png", d) for i, (_date, d) in enumerate(visits)]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, files)
+    for f, (date, _d) in zip(files, visits):
+        case = next(r for r in window.db.list() if r.file_name == f.name)
+        window.db.assign(case.id, Identity("P1", "left scapula #2", "back", date))
+    window.reload_worklist()
+    window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "visit2.png"))
+    view = window.show_lesion_view()
+    qtbot.addWidget(view)
+    assert [v["date"] for v in view.visits] == ["2026-01-10", "2026-05-10", "2026-09-10"]
+    assert view.visible_visits() == [1, 2] and all(v.has_image() for v in view.viewers)  # the last two
+    assert view.marks == ["", "", "crossed the flag line"] and "crossed the flag line" in view.captions[1].text()
+    assert view.figure.axes and view.figure.axes[0].lines  # the risk over time, with the flag line
+    view.viewers[0].zoom(2.0)
+    assert view.viewers[1].zoom_factor() == pytest.approx(view.viewers[0].zoom_factor())  # linked zoom
+    window.worklist_panel.search_box.setText("p1")
+    assert len(window.worklist.visible_case_ids()) == 3  # search by patient ID
