@@ -27,3 +27,21 @@ def test_bundle_builds_and_passes_its_self_test(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SELF-TEST PASSED" in proc.stdout
     assert str(tmp_path / "dist") in proc.stdout  # its own resources, not the source tree's
+    # the bundle reads a DICOM file too (pydicom finds its pixel decoders at run time)
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.pixels import set_pixel_data
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.PatientID = "P-BUILD"
+    set_pixel_data(ds, np.full((160, 160, 3), (200, 150, 130), np.uint8), "RGB", 8)
+    ds.save_as(tmp_path / "lesion.dcm", enforce_file_format=True)
+    triaged = subprocess.run([str(exe), "triage", "--json", "--data-dir", str(tmp_path / "home"),
+                              str(tmp_path / "lesion.dcm")], env=env, capture_output=True, text=True, timeout=600)
+    assert triaged.returncode == 0, triaged.stdout + triaged.stderr
+    assert '"models"' in triaged.stdout
