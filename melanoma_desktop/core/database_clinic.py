@@ -125,3 +125,41 @@ class PatientRecords:
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(ids)
 
+
+    def set_excised(self, patient_id: str, lesion: str, excised: bool = True, outcome: str = "") -> None:
+        """Mark a lesion excised (or not), with its outcome (e.g. the histology)."""
+        with self._conn:
+            changed = self._conn.execute("UPDATE lesions SET excised = ?, outcome = ? WHERE patient_id = ? AND "
+                                         "label = ?", (int(excised), outcome, patient_id, lesion)).rowcount
+        if not changed:
+            raise KeyError(f"no lesion {lesion!r} of patient {patient_id!r}")
+
+    def export_patient(self, patient_id: str, folder: str | Path) -> Path:
+        """One patient's data on request: ``patient.json`` (lesions, visits and every case's record) and a copy
+        of each image under ``images/``. Returns the JSON file."""
+        import shutil
+
+        history = self.history(patient_id)
+        if history is None:
+            raise KeyError(f"no patient {patient_id!r}")
+        folder = Path(folder)
+        (folder / "images").mkdir(parents=True, exist_ok=True)
+        row = self._conn.execute("SELECT name, birth_date FROM patients WHERE id = ?", (patient_id,)).fetchone()
+        cases = []
+        for lesion in history["lesions"]:
+            for visit in lesion["visits"]:
+                record = self.get(visit["case_id"])
+                source = Path(record.path)
+                copied = ""
+                if source.is_file():
+                    copied = f"images/{visit['case_id']}-{source.name}"
+                    shutil.copy2(source, folder / copied)
+                cases.append({**record.to_json(), "case_id": record.id, "lesion": lesion["lesion"],
+                              "visit_date": visit["date"], "image_copy": copied, "note": record.note,
+                              "assessment": record.clinician_label, "management": record.management,
+                              "confirmed": record.confirmed_label})
+        out = folder / "patient.json"
+        out.write_text(json.dumps({"patient_id": patient_id, "name": row[0], "birth_date": row[1],
+                                   "lesions": history["lesions"], "cases": cases}, indent=2), encoding="utf-8")
+        self.audit("patient data exported", f"{len(cases)} case(s)")
+        return out

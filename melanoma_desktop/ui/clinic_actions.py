@@ -72,6 +72,27 @@ class ClinicActions:
         view.show()
         return view
 
+    def erase_patient(self, patient_id: str) -> int:
+        """Every case, thumbnail, heatmap and pasted copy of one patient, gone (no confirmation here)."""
+        n = self.db.erase_patient(patient_id, pasted_dir=self.db_path.parent / "pasted")
+        self.case_view.record = None
+        self.case_view.set_record(None)
+        self.reload_worklist()
+        self.statusBar().showMessage(f"Patient erased: {n} case(s) removed.", 8000)
+        return n
+
+    def _erase_patient_dialog(self) -> None:
+        case_id = self.worklist.current_case_id()
+        record = self.db.get(case_id) if case_id is not None else None
+        if record is None or not record.patient_id:
+            self.statusBar().showMessage("This case belongs to no patient.", 6000)
+            return
+        if QMessageBox.question(self, "Erase patient", f"Erase patient {record.patient_id} and every case, "
+                                "thumbnail, heatmap and pasted copy of theirs from this computer? Their own image "
+                                "files are kept. This cannot be undone.", QMessageBox.Yes | QMessageBox.No,
+                                QMessageBox.No) == QMessageBox.Yes:
+            self.erase_patient(record.patient_id)
+
     def reread_cases(self) -> int:
         rule = getattr(self.classifier, "ensemble", None)
         if not rule:

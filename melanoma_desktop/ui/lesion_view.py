@@ -6,30 +6,14 @@ from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtWidgets import QComboBox, QDialog, QGridLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel,
+                               QMessageBox, QPushButton, QVBoxLayout)
 
 from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.followup_report import (draw_risk_over_time, flag_line_of, write_lesion_pdf,
+                                                   write_patient_summary_pdf)
 from melanoma_desktop.core.patients import lesion_changes
 from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
-
-
-def draw_risk_over_time(fig: Figure, visits: list[dict], marks: list[str], flag_line: float | None) -> Figure:
-    ax = fig.subplots()
-    points = [(i, v["risk"]) for i, v in enumerate(visits) if v["risk"] is not None]
-    if points:
-        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color="#b3261e")
-    for i, mark in enumerate(marks):
-        if mark:
-            ax.annotate("▲ " + mark, (i, visits[i]["risk"]), textcoords="offset points", xytext=(4, 6), fontsize=7)
-    if flag_line is not None:
-        ax.axhline(flag_line, color="#000", linewidth=1, linestyle="--", label="flag line")
-        ax.legend(fontsize=7, loc="upper left")
-    ax.set_xticks(range(len(visits)), [v["date"] for v in visits], fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("melanoma risk score", fontsize=8)
-    ax.set_title("The lesion over time", fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 class LesionView(QDialog):
@@ -66,10 +50,22 @@ class LesionView(QDialog):
             picker.currentIndexChanged.connect(lambda _i, c=column: self._show(c))
         layout.addLayout(grid, 3)
         self._link(*self.viewers)
-        flag_line = next((db.get(v["case_id"]).consensus.flag_line for v in self.visits if v["assessable"]), None)
-        self.figure = draw_risk_over_time(Figure(figsize=(8, 2.4)), self.visits, self.marks, flag_line)
+        self.patient_id, self.lesion = patient_id, lesion
+        self.figure = Figure(figsize=(8, 2.4))
+        draw_risk_over_time(self.figure, self.visits, self.marks, flag_line_of(db, self.visits))
+        self.figure.tight_layout()
         self.canvas = FigureCanvasQTAgg(self.figure)
         layout.addWidget(self.canvas, 1)
+        buttons = QHBoxLayout()
+        self.status = QLabel(f"excised: {entry.get('outcome') or 'yes'}" if entry.get("excised") else "")
+        buttons.addWidget(self.status, 1)
+        for text, slot in (("Mark excised…", self._mark_excised), ("Follow-up report (PDF)…", self._report_dialog),
+                           ("Patient summary (PDF)…", self._summary_dialog),
+                           ("Export this patient's data…", self._export_dialog)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
         if len(self.visits) >= 2:  # the last two visits, the newest on the right
             self.pickers[0].setCurrentIndex(len(self.visits) - 2)
             self.pickers[1].setCurrentIndex(len(self.visits) - 1)
@@ -110,6 +106,32 @@ class LesionView(QDialog):
             source.verticalScrollBar().valueChanged.connect(sync)
         follow(a, b)
         follow(b, a)
+
+    def mark_excised(self, outcome: str) -> None:
+        self.db.set_excised(self.patient_id, self.lesion, True, outcome)
+        self.status.setText(f"excised: {outcome or 'yes'}")
+
+    def _mark_excised(self) -> None:
+        outcome, ok = QInputDialog.getText(self, "Lesion excised", "Outcome (e.g. the histology):")
+        if ok:
+            self.mark_excised(outcome.strip())
+
+    def _report_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Follow-up report", f"{self.patient_id}-{self.lesion}.pdf",
+                                              "PDF (*.pdf)")
+        if path:
+            write_lesion_pdf(path, self.db, self.patient_id, self.lesion)
+
+    def _summary_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Patient summary", f"{self.patient_id}-summary.pdf", "PDF (*.pdf)")
+        if path:
+            write_patient_summary_pdf(path, self.db, self.patient_id)
+
+    def _export_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export this patient's data into")
+        if folder:
+            written = self.db.export_patient(self.patient_id, folder)
+            QMessageBox.information(self, "Exported", f"Written: {written} and the images beside it.")
 
     def visible_visits(self) -> list[int]:
         return [p.currentData() for p in self.pickers]

@@ -122,3 +122,19 @@ def test_the_history_command_lists_a_patients_visits_in_date_order(tmp_path):
     visits = history["lesions"][0]["visits"]
     assert [v["date"] for v in visits] == ["2026-01-15", "2026-06-01"] and visits[0]["path"].endswith("v1.png")
     assert set(visits[0]) >= {"date", "risk", "flagged", "path"} and "not a medical device" in history["disclaimer"]
+
+
+def test_a_lesion_can_be_marked_excised_and_a_patients_data_exported_on_request(tmp_path):
+    images = [skin_image(tmp_path / f"v{i}.png", 0.5 + 0.1 * i) for i in range(2)]
+    with CaseDatabase(tmp_path / "c.db") as db:
+        _triage_into(db, images, {images[0]: Identity("P4", "nape", taken="2026-01-01", name="Ann Roe"),
+                                  images[1]: Identity("P4", "nape", taken="2026-06-01")})
+        db.set_excised("P4", "nape", True, "compound naevus")
+        lesion = db.history("P4")["lesions"][0]
+        assert lesion["excised"] and lesion["outcome"] == "compound naevus"
+        with pytest.raises(KeyError):
+            db.set_excised("P4", "elbow")
+        exported = json.loads(db.export_patient("P4", tmp_path / "export").read_text())
+    assert exported["name"] == "Ann Roe" and len(exported["cases"]) == 2
+    assert [c["visit_date"] for c in exported["cases"]] == ["2026-01-01", "2026-06-01"]
+    assert all((tmp_path / "export" / c["image_copy"]).is_file() for c in exported["cases"])

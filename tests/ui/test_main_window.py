@@ -350,3 +350,43 @@ def test_the_lesion_view_shows_two_visits_side_by_side_the_risk_chart_and_the_ch
     assert view.viewers[1].zoom_factor() == pytest.approx(view.viewers[0].zoom_factor())  # linked zoom
     window.worklist_panel.search_box.setText("p1")
     assert len(window.worklist.visible_case_ids()) == 3  # search by patient ID
+
+
+def test_the_follow_up_report_and_patient_summary_list_the_visits(qtbot, tmp_path):
+    from pypdf import PdfReader
+
+    from melanoma_desktop.core.followup_report import write_lesion_pdf, write_patient_summary_pdf
+    from melanoma_desktop.core.patients import Identity
+
+    window = make_window(qtbot, tmp_path)
+    files = [skin_image(tmp_path / f"visit{i}.png", d) for i, d in enumerate((0.45, 0.7))]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, files)
+    for f, date in zip(files, ("2026-02-01", "2026-08-01")):
+        window.db.assign(next(r.id for r in window.db.list() if r.file_name == f.name), Identity("P2", "nape", "", date))
+    window.db.update_review(next(r.id for r in window.db.list() if r.file_name == "visit1.png"), note="grew 2 mm")
+    write_lesion_pdf(tmp_path / "lesion.pdf", window.db, "P2", "nape")
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(tmp_path / "lesion.pdf").pages)
+    assert "Lesion follow-up — P2, nape" in text and text.index("2026-02-01") < text.index("2026-08-01")
+    assert "crossed the flag line" in text and "grew 2 mm" in text and "not a medical device" in text
+    write_patient_summary_pdf(tmp_path / "summary.pdf", window.db, "P2")
+    summary = " ".join(PdfReader(tmp_path / "summary.pdf").pages[0].extract_text().split())
+    assert "Patient summary — P2" in summary and "nape" in summary and "2026-08-01" in summary
+    window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "visit1.png"))
+    view = window.show_lesion_view()
+    qtbot.addWidget(view)
+    view.mark_excised("compound naevus")
+    assert window.db.history("P2")["lesions"][0]["outcome"] == "compound naevus"
+
+
+def test_erasing_a_patient_from_the_window_leaves_the_others(qtbot, tmp_path):
+    from melanoma_desktop.core.patients import Identity
+
+    window = make_window(qtbot, tmp_path)
+    files = [skin_image(tmp_path / f"{name}.png", 0.5) for name in ("theirs", "other")]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, files)
+    for f, patient in zip(files, ("P8", "P9")):
+        window.db.assign(next(r.id for r in window.db.list() if r.file_name == f.name), Identity(patient, "x"))
+    assert window.erase_patient("P8") == 1
+    assert [r.file_name for r in window.worklist_model.records] == ["other.png"] and window.db.history("P8") is None
