@@ -119,6 +119,21 @@ SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = tuple(WORKLIST_FILTERS)
 
 
+def _mark_changes(records: list[TriageRecord]) -> None:
+    """Each visit's change since its lesion's previous visit (crossed the flag line, or risk rose)."""
+    from melanoma_desktop.core.patients import lesion_changes
+
+    lesions: dict[tuple, list[TriageRecord]] = {}
+    for r in records:
+        if r.patient_id:
+            lesions.setdefault((r.patient_id, r.lesion_label), []).append(r)
+    for visits in lesions.values():
+        visits.sort(key=lambda r: (r.visit_date, r.id or 0))
+        marks = lesion_changes([{"risk": r.risk, "flagged": r.flagged} for r in visits])
+        for r, mark in zip(visits, marks):
+            r.change = mark
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -335,6 +350,7 @@ class CaseDatabase(ClinicRecords, PatientRecords):
             raise ValueError(f"unknown filter {filter_name!r}; use one of {FILTERS}")
         keep = WORKLIST_FILTERS[filter_name][1]
         records = [self._record(r) for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()]
+        _mark_changes(records)
         return sorted((r for r in records if keep(r)), key=worklist_order)
 
     def count(self) -> int:

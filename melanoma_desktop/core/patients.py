@@ -106,6 +106,9 @@ def resolve_identities(files: list[Path], roots: list[Path] = (), manifest: dict
             ident = identity_from_dicom(f)
         if ident is None:
             ident = next((i for r in roots if (i := identity_from_layout(r, f)) is not None), None)
+        if ident is not None and not ident.taken:
+            ident = Identity(ident.patient_id, ident.lesion_label, ident.body_site, exif_date(f), ident.name,
+                             ident.birth_date)
         if ident is not None:
             out[Path(f)] = ident
     return out
@@ -129,3 +132,17 @@ def lesion_changes(visits: list[dict], rise: float = RISE_MARKER) -> list[str]:
         if visit.get("risk") is not None:
             previous = visit
     return marks
+
+
+def exif_date(image: str | Path) -> str:
+    """The date a camera wrote into the picture (EXIF DateTimeOriginal, else DateTime) as YYYY-MM-DD, or ""."""
+    from PIL import Image
+
+    try:
+        with Image.open(image) as img:
+            exif = img.getexif()
+            value = exif.get_ifd(0x8769).get(36867) or exif.get(306) or ""
+    except Exception:  # not a picture Pillow reads (e.g. DICOM): no EXIF date
+        return ""
+    text = str(value).strip()
+    return text[:10].replace(":", "-") if re.match(r"^\d{4}:\d{2}:\d{2}", text) else ""

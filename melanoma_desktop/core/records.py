@@ -195,6 +195,7 @@ class TriageRecord:
     lesion_label: str | None = None
     body_site: str | None = None
     taken_at: str | None = None  # the visit's date (YYYY-MM-DD) when known
+    change: str = ""  # what changed since the lesion's previous visit (core.patients.lesion_changes), if anything
 
     @property
     def visit_date(self) -> str:
@@ -273,6 +274,7 @@ WORKLIST_FILTERS = {
     "flagged": ("Flagged", lambda r: r.flagged),
     "disagreement": ("Models disagree", lambda r: r.disagreement),
     "cannot_assess": ("Cannot assess", lambda r: not r.assessable),
+    "changed": ("Changed since last visit", lambda r: bool(r.change)),
     "unreviewed": ("Not reviewed", lambda r: not r.reviewed),
 }
 

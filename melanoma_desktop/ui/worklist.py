@@ -27,6 +27,9 @@ def per_model_tooltip(record: TriageRecord) -> str:
     elif record.assess_anyway and not record.quality_passed:
         lines.append(f"Assessed anyway (the clinician's choice), although {record.reason}.")
     c = record.consensus
+    if record.patient_id:
+        lines.append(f"Patient {record.patient_id}, lesion {record.lesion_label}, visit {record.visit_date}"
+                     + (f": ▲ {record.change} since the previous visit" if record.change else ""))
     if record.assessable and c.flag_line is not None:
         lines.append(f"Combined risk {record.risk:.0%}, flag line {c.flag_line:.0%}.")
     for p in record.predictions:

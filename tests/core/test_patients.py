@@ -138,3 +138,25 @@ def test_a_lesion_can_be_marked_excised_and_a_patients_data_exported_on_request(
     assert exported["name"] == "Ann Roe" and len(exported["cases"]) == 2
     assert [c["visit_date"] for c in exported["cases"]] == ["2026-01-01", "2026-06-01"]
     assert all((tmp_path / "export" / c["image_copy"]).is_file() for c in exported["cases"])
+
+
+def test_changed_since_last_visit_and_the_camera_date(tmp_path):
+    from PIL import Image
+
+    lesion = tmp_path / "drop" / "P6" / "nape"
+    lesion.mkdir(parents=True)
+    images = []
+    for i, (darkness, stamp) in enumerate(((0.4, "2026:01:05 10:00:00"), (0.7, "2026:07:05 10:00:00"))):
+        path = skin_image(lesion / f"v{i}.jpg.png", darkness)
+        img = Image.open(path)
+        exif = img.getexif()
+        exif[306] = stamp
+        img.save(lesion / f"v{i}.jpg", exif=exif)
+        path.unlink()
+        images.append(lesion / f"v{i}.jpg")
+    found = resolve_identities(images, roots=[tmp_path / "drop"])
+    assert [found[f].taken for f in images] == ["2026-01-05", "2026-07-05"]
+    with CaseDatabase(tmp_path / "c.db") as db:
+        _triage_into(db, images, found)
+        changed = db.list("changed")
+        assert [r.file_name for r in changed] == ["v1.jpg"] and changed[0].change == "crossed the flag line"
