@@ -126,6 +126,12 @@ class PatientRecords:
         return len(ids)
 
 
+    def recent_patients(self, limit: int = 30) -> list[str]:
+        """Patient IDs, the most recently filed first."""
+        rows = self._conn.execute("SELECT l.patient_id, MAX(c.updated_at) AS last FROM lesions l JOIN cases c ON "
+                                  "c.lesion_id = l.id GROUP BY l.patient_id ORDER BY last DESC LIMIT ?", (limit,))
+        return [r[0] for r in rows]
+
     def set_excised(self, patient_id: str, lesion: str, excised: bool = True, outcome: str = "") -> None:
         """Mark a lesion excised (or not), with its outcome (e.g. the histology)."""
         with self._conn:

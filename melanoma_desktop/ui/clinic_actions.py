@@ -1,5 +1,6 @@
-"""The clinic's confirmed diagnoses and flag line, as the main window offers them (a MainWindow mixin):
-import confirmed diagnoses, Models > Local performance, adopt or restore a flag line, re-read old cases."""
+"""The Case and Models menus' clinical actions (a MainWindow mixin): confirmed diagnoses, Models > Local
+performance and the clinic's flag line, re-reading old cases, deleting a case, assigning cases to a
+patient's lesion, the lesion over time, erasing a patient."""
 
 from __future__ import annotations
 
@@ -72,6 +73,36 @@ class ClinicActions:
         view.show()
         return view
 
+    def show_assign_dialog(self, case_ids: list[int] | None = None):
+        """File the selected case (or ``case_ids``) under a patient's lesion."""
+        from melanoma_desktop.ui.assign_dialog import AssignDialog
+
+        ids = case_ids if case_ids is not None else [i for i in [self.worklist.current_case_id()] if i is not None]
+        if not ids:
+            self.statusBar().showMessage("Select a case first.", 5000)
+            return None
+        dialog = AssignDialog(self.db, ids, self)
+        dialog.accepted.connect(self.reload_worklist)
+        dialog.show()
+        return dialog
+
+    _assign_after_batch = False
+
+    def _open_for_patient(self) -> None:
+        """File > Open images of one patient's lesion: the images, then the assign step for all of them."""
+        files, _ = QFileDialog.getOpenFileNames(self, "Open images of one patient's lesion", "",
+                                                "Images and DICOM (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.dcm)")
+        if files:
+            self._assign_after_batch = True
+            self.sig_images_dropped.emit(files)
+
+    def after_batch(self, case_ids: list[int]):
+        """After a batch opened for a patient, ask whom its cases belong to (the step can be cancelled)."""
+        if not self._assign_after_batch or not case_ids:
+            return None
+        self._assign_after_batch = False
+        return self.show_assign_dialog(case_ids)
+
     def erase_patient(self, patient_id: str) -> int:
         """Every case, thumbnail, heatmap and pasted copy of one patient, gone (no confirmation here)."""
         n = self.db.erase_patient(patient_id, pasted_dir=self.db_path.parent / "pasted")
@@ -92,6 +123,29 @@ class ClinicActions:
                                 "files are kept. This cannot be undone.", QMessageBox.Yes | QMessageBox.No,
                                 QMessageBox.No) == QMessageBox.Yes:
             self.erase_patient(record.patient_id)
+
+    def delete_current_case(self) -> None:
+        case_id = self.worklist.current_case_id()
+        if case_id is None:
+            self.statusBar().showMessage("Select a case first.", 5000)
+            return
+        record = self.db.get(case_id)
+        answer = QMessageBox.question(
+            self, "Delete case", f"Delete the case {record.file_name} with its results, thumbnail and heatmaps "
+            "from this computer's history? The image file itself is kept (a pasted copy is removed). This cannot "
+            "be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer == QMessageBox.Yes:
+            self.delete_case(case_id)
+
+    def delete_case(self, case_id: int) -> None:
+        """Remove every trace of a case from the database (no confirmation: the menu action asks)."""
+        if self.case_view.record is not None and self.case_view.record.id == case_id:
+            self.case_view.record = None  # no pending note is saved back for a deleted case
+            self.case_view.set_record(None)
+        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
+        self.worklist_model.remove(case_id)
+        self._update_count()
+        self.statusBar().showMessage("Case deleted.", 5000)
 
     def reread_cases(self) -> int:
         rule = getattr(self.classifier, "ensemble", None)

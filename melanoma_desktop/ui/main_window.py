@@ -108,6 +108,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         for text, key, slot in (("Open images…", QKeySequence.Open, self._open_files),
                                 ("Open folder…", "Ctrl+Shift+O", self._open_folder),
+                                ("Open images of one patient's lesion…", None, self._open_for_patient),
                                 ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
                                 ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
                                 ("Import confirmed diagnoses (CSV)…", None, self._import_confirmed_dialog),
@@ -132,6 +133,10 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         lesion.setShortcut(QKeySequence("Ctrl+L"))
         lesion.triggered.connect(self.show_lesion_view)
         case_menu.addAction(lesion)
+        assign = QAction("Assign to patient / lesion…", self)
+        assign.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        assign.triggered.connect(lambda: self.show_assign_dialog())
+        case_menu.addAction(assign)
         erase = QAction("Erase this case's patient…", self)
         erase.triggered.connect(self._erase_patient_dialog)
         case_menu.addAction(erase)
@@ -285,6 +290,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self._flush_timer.stop()
         self._show_incoming()
         self._select_top_of_batch()
+        self.after_batch([r.id for r in self._batch_records])
         self._batch_records = []
         self.batch_bar.finish()
         self._batch_job = None
@@ -323,29 +329,6 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def _update_count(self) -> None:
         self.worklist_panel.update_count(self.db.count())
-
-    def delete_current_case(self) -> None:
-        case_id = self.worklist.current_case_id()
-        if case_id is None:
-            self.statusBar().showMessage("Select a case first.", 5000)
-            return
-        record = self.db.get(case_id)
-        answer = QMessageBox.question(
-            self, "Delete case", f"Delete the case {record.file_name} with its results, thumbnail and heatmaps "
-            "from this computer's history? The image file itself is kept (a pasted copy is removed). This cannot "
-            "be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-        if answer == QMessageBox.Yes:
-            self.delete_case(case_id)
-
-    def delete_case(self, case_id: int) -> None:
-        """Remove every trace of a case from the database (no confirmation: the menu action asks)."""
-        if self.case_view.record is not None and self.case_view.record.id == case_id:
-            self.case_view.record = None  # no pending note is saved back for a deleted case
-            self.case_view.set_record(None)
-        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
-        self.worklist_model.remove(case_id)
-        self._update_count()
-        self.statusBar().showMessage("Case deleted.", 5000)
 
     def _on_case_selected(self, case_id) -> None:
         self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)

@@ -181,7 +181,13 @@ class WorklistFilter(QSortFilterProxyModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.search = ""
+        self.group_by_patient = False
         self.setSortRole(SORT_ROLE)
+
+    def set_group_by_patient(self, on: bool) -> None:
+        """Cases of one patient together, lesion by lesion, in visit order; cases of no patient after them."""
+        self.group_by_patient = on
+        self.invalidate()
 
     def set_search(self, text: str) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt 6.10 and newer (invalidateFilter is deprecated there)
@@ -201,6 +207,12 @@ class WorklistFilter(QSortFilterProxyModel):
         return self.search in haystack
 
     def lessThan(self, left, right):
+        if self.group_by_patient:
+            records = self.sourceModel().records
+            a, b = records[left.row()], records[right.row()]
+            key = lambda r: (r.patient_id is None, r.patient_id or "", r.lesion_label or "", r.visit_date)  # noqa: E731
+            if key(a) != key(b) or a.patient_id:
+                return key(a) < key(b)
         return left.data(SORT_ROLE) < right.data(SORT_ROLE)
 
 

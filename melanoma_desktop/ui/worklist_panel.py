@@ -4,7 +4,8 @@ files that could not be read below it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QVBoxLayout,
+                               QWidget)
 
 from melanoma_desktop.core.records import WORKLIST_FILTERS
 from melanoma_desktop.ui.worklist import WorklistModel, WorklistView
@@ -28,6 +29,9 @@ class WorklistPanel(QWidget):
         self.search_box.setPlaceholderText("Search file name, patient ID, lesion, note, assessment")
         self.search_box.setClearButtonEnabled(True)
         row.addWidget(self.search_box, 1)
+        self.group_box = QCheckBox("By patient")
+        self.group_box.setToolTip("Group the cases by patient and lesion, in visit order")
+        row.addWidget(self.group_box)
         layout.addLayout(row)
         self.count_label = QLabel("")
         self.count_label.setStyleSheet("color: #555;")
@@ -35,6 +39,7 @@ class WorklistPanel(QWidget):
         self.model = WorklistModel()
         self.view = WorklistView(self.model)
         self.search_box.textChanged.connect(self._on_search)
+        self.group_box.toggled.connect(self.view.proxy.set_group_by_patient)
         layout.addWidget(self.view, 1)
         self.drop_hint = QLabel("Drop dermoscopic images or folders here\n(or File > Open, or paste)")
         self.drop_hint.setAlignment(Qt.AlignCenter)

@@ -390,3 +390,61 @@ def test_erasing_a_patient_from_the_window_leaves_the_others(qtbot, tmp_path):
         window.db.assign(next(r.id for r in window.db.list() if r.file_name == f.name), Identity(patient, "x"))
     assert window.erase_patient("P8") == 1
     assert [r.file_name for r in window.worklist_model.records] == ["other.png"] and window.db.history("P8") is None
+
+
+def test_a_case_is_assigned_to_a_patients_lesion_from_the_recent_ones(qtbot, tmp_path):
+    from melanoma_desktop.core.patients import Identity
+
+    window = make_window(qtbot, tmp_path)
+    files = [skin_image(tmp_path / f"{n}.png", 0.5) for n in ("first", "second")]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, files)
+    first = next(r.id for r in window.db.list() if r.file_name == "first.png")
+    window.db.assign(first, Identity("P1", "left scapula #2", "back", "2026-01-01"))
+    window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "second.png"))
+    dialog = window.show_assign_dialog()
+    qtbot.addWidget(dialog)
+    assert [dialog.patient.itemText(i) for i in range(dialog.patient.count())] == ["P1"]
+    dialog.patient.setEditText("")
+    assert not dialog.apply() and "patient ID is needed" in dialog.error.text()
+    dialog.patient.setCurrentText("P1")
+    assert dialog.lesion.itemText(0) == "left scapula #2"
+    dialog.use_date.setChecked(True)
+    from PySide6.QtCore import QDate
+
+    dialog.taken.setDate(QDate(2026, 6, 1))
+    assert dialog.apply()
+    visits = window.db.history("P1")["lesions"][0]["visits"]
+    assert [v["date"] for v in visits] == ["2026-01-01", "2026-06-01"]
+
+
+def test_images_opened_for_a_patient_are_offered_the_assign_step_after_the_batch(qtbot, tmp_path):
+    from melanoma_desktop.ui.assign_dialog import AssignDialog
+
+    window = make_window(qtbot, tmp_path)
+    window._assign_after_batch = True  # what File > Open images of one patient's lesion sets
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [skin_image(tmp_path / f"v{i}.png", 0.5) for i in range(2)])
+    dialog = next(d for d in window.findChildren(AssignDialog) if d.isVisible())
+    assert len(dialog.case_ids) == 2
+    dialog.patient.setCurrentText("P12")
+    dialog.lesion.setCurrentText("right forearm")
+    assert dialog.apply() and len(window.db.history("P12")["lesions"][0]["visits"]) == 2
+
+
+def test_the_worklist_groups_cases_by_patient_and_lesion_in_visit_order(qtbot, tmp_path):
+    from melanoma_desktop.core.patients import Identity
+
+    window = make_window(qtbot, tmp_path)
+    files = [skin_image(tmp_path / f"{n}.png", d) for n, d in (("a_late", 0.3), ("b_loose", 0.7), ("a_early", 0.6))]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, files)
+    by = {r.file_name: r.id for r in window.db.list()}
+    window.db.assign(by["a_late.png"], Identity("P1", "nape", taken="2026-09-01"))
+    window.db.assign(by["a_early.png"], Identity("P1", "nape", taken="2026-02-01"))
+    window.reload_worklist()
+    window.worklist_panel.group_box.setChecked(True)
+    names = {v: k for k, v in by.items()}
+    assert [names[i] for i in window.worklist.visible_case_ids()] == ["a_early.png", "a_late.png", "b_loose.png"]
+    window.worklist_panel.group_box.setChecked(False)
+    assert names[window.worklist.visible_case_ids()[0]] == "b_loose.png"  # back to the highest risk first
