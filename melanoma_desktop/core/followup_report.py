@@ -24,7 +24,9 @@ def draw_risk_over_time(fig: Figure, visits: list[dict], marks: list[str], flag_
         ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color="#b3261e")
     for i, mark in enumerate(marks):
         if mark and visits[i]["risk"] is not None:
-            ax.annotate("▲ " + mark, (i, visits[i]["risk"]), textcoords="offset points", xytext=(4, 6), fontsize=7)
+            last = i == len(visits) - 1  # the newest visit's note goes to its left, inside the chart
+            ax.annotate("▲ " + mark, (i, visits[i]["risk"]), textcoords="offset points", xytext=(-4 if last else 4, 6),
+                        ha="right" if last else "left", fontsize=7)
     if flag_line is not None:
         ax.axhline(flag_line, color="#000", linewidth=1, linestyle="--", label="flag line")
         ax.legend(fontsize=7, loc="upper left")
