@@ -320,7 +320,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                 "ensemble, assess_anyway, management, confirmed_label, confirmed_source, confirmed_at, "
                 "(SELECT patient_id FROM lesions WHERE lesions.id = cases.lesion_id), "
                 "(SELECT label FROM lesions WHERE lesions.id = cases.lesion_id), "
-                "(SELECT body_site FROM lesions WHERE lesions.id = cases.lesion_id), taken_at")
+                "(SELECT body_site FROM lesions WHERE lesions.id = cases.lesion_id), taken_at, "
+                "(SELECT p.name FROM lesions l JOIN patients p ON p.id = l.patient_id WHERE l.id = cases.lesion_id)")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -333,7 +334,7 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                             quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
                             assess_anyway=bool(row[11]), management=row[12], confirmed_label=row[13],
                             confirmed_source=row[14], confirmed_at=row[15], patient_id=row[16], lesion_label=row[17],
-                            body_site=row[18], taken_at=row[19], predictions=preds)
+                            body_site=row[18], taken_at=row[19], patient_name=row[20] or "", predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()

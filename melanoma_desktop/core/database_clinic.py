@@ -83,8 +83,8 @@ class PatientRecords:
                                (ident.patient_id, ident.lesion_label, ident.body_site))
             lesion = self._conn.execute("SELECT id FROM lesions WHERE patient_id = ? AND label = ?",
                                         (ident.patient_id, ident.lesion_label)).fetchone()[0]
-            self._conn.execute("UPDATE cases SET lesion_id = ?, taken_at = ?, updated_at = ? WHERE id = ?",
-                               (lesion, ident.taken or None, stamp, case_id))
+            self._conn.execute("UPDATE cases SET lesion_id = ?, taken_at = COALESCE(?, taken_at), updated_at = ? "
+                               "WHERE id = ?", (lesion, ident.taken or None, stamp, case_id))  # a date is kept
 
     def identity_of(self, case_id: int) -> dict | None:
         row = self._conn.execute(

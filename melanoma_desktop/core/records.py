@@ -195,6 +195,7 @@ class TriageRecord:
     lesion_label: str | None = None
     body_site: str | None = None
     taken_at: str | None = None  # the visit's date (YYYY-MM-DD) when known
+    patient_name: str = ""  # only when a DICOM header gave one; kept in the local database alone
     change: str = ""  # what changed since the lesion's previous visit (core.patients.lesion_changes), if anything
 
     @property

@@ -7,12 +7,12 @@ from __future__ import annotations
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel,
-                               QMessageBox, QPushButton, QVBoxLayout)
+                               QMessageBox, QPushButton, QSpinBox, QVBoxLayout)
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.followup_report import (draw_risk_over_time, flag_line_of, write_lesion_pdf,
                                                    write_patient_summary_pdf)
-from melanoma_desktop.core.patients import lesion_changes
+from melanoma_desktop.core.patients import RISE_MARKER, lesion_changes
 from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
 
 
@@ -22,7 +22,7 @@ class LesionView(QDialog):
         history = db.history(patient_id) or {"lesions": []}
         entry = next((e for e in history["lesions"] if e["lesion"] == lesion), {"visits": [], "body_site": ""})
         self.visits = entry["visits"]
-        self.marks = lesion_changes(self.visits)
+        self.marks = lesion_changes(self.visits, RISE_MARKER)
         self.db = db
         self.setWindowTitle(f"{patient_id} — {lesion}")
         self.resize(1200, 780)
@@ -57,6 +57,11 @@ class LesionView(QDialog):
         self.canvas = FigureCanvasQTAgg(self.figure)
         layout.addWidget(self.canvas, 1)
         buttons = QHBoxLayout()
+        buttons.addWidget(QLabel("Mark a rise of more than"))
+        self.rise = QSpinBox(minimum=1, maximum=50, value=round(RISE_MARKER * 100))
+        self.rise.setSuffix(" points")
+        self.rise.valueChanged.connect(self.set_rise)
+        buttons.addWidget(self.rise)
         self.status = QLabel(f"excised: {entry.get('outcome') or 'yes'}" if entry.get("excised") else "")
         buttons.addWidget(self.status, 1)
         for text, slot in (("Mark excised…", self._mark_excised), ("Follow-up report (PDF)…", self._report_dialog),
@@ -106,6 +111,16 @@ class LesionView(QDialog):
             source.verticalScrollBar().valueChanged.connect(sync)
         follow(a, b)
         follow(b, a)
+
+    def set_rise(self, points: int) -> None:
+        """Mark visits whose risk rose by more than ``points`` since the previous one (or crossed the line)."""
+        self.marks = lesion_changes(self.visits, points / 100)
+        self.figure.clear()
+        draw_risk_over_time(self.figure, self.visits, self.marks, flag_line_of(self.db, self.visits))
+        self.figure.tight_layout()
+        self.canvas.draw_idle()
+        for column in range(2):
+            self._show(column)
 
     def mark_excised(self, outcome: str) -> None:
         self.db.set_excised(self.patient_id, self.lesion, True, outcome)

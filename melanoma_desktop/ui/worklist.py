@@ -203,7 +203,8 @@ class WorklistFilter(QSortFilterProxyModel):
             return True
         record = self.sourceModel().records[source_row]
         haystack = " ".join((record.file_name, record.note or "", record.clinician_label or "",
-                             record.management or "", record.patient_id or "", record.lesion_label or "")).lower()
+                             record.management or "", record.patient_id or "", record.patient_name or "",
+                             record.lesion_label or "")).lower()
         return self.search in haystack
 
     def lessThan(self, left, right):

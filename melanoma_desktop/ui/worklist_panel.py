@@ -26,7 +26,7 @@ class WorklistPanel(QWidget):
         self.filter_box.currentIndexChanged.connect(lambda _i: self.sig_filter_changed.emit(self.current_filter()))
         row.addWidget(self.filter_box)
         self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Search file name, patient ID, lesion, note, assessment")
+        self.search_box.setPlaceholderText("Search file name, patient ID or name, lesion, note, assessment")
         self.search_box.setClearButtonEnabled(True)
         row.addWidget(self.search_box, 1)
         self.group_box = QCheckBox("By patient")

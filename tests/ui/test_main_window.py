@@ -348,8 +348,14 @@ def test_the_lesion_view_shows_two_visits_side_by_side_the_risk_chart_and_the_ch
     assert view.figure.axes and view.figure.axes[0].lines  # the risk over time, with the flag line
     view.viewers[0].zoom(2.0)
     assert view.viewers[1].zoom_factor() == pytest.approx(view.viewers[0].zoom_factor())  # linked zoom
+    view.set_rise(4)  # a smaller rise counts now: 0.45 -> 0.50 is 5 points
+    assert view.marks == ["", "risk rose by 5 points", "crossed the flag line"]
     window.worklist_panel.search_box.setText("p1")
     assert len(window.worklist.visible_case_ids()) == 3  # search by patient ID
+    window.db.assign(window.worklist.visible_case_ids()[0], Identity("P1", "left scapula #2", name="Jane Doe"))
+    window.reload_worklist()
+    window.worklist_panel.search_box.setText("jane")
+    assert len(window.worklist.visible_case_ids()) == 3  # and by the name a DICOM header gave
 
 
 def test_the_follow_up_report_and_patient_summary_list_the_visits(qtbot, tmp_path):
