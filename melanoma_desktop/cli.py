@@ -90,6 +90,8 @@ def run_triage(args: argparse.Namespace) -> int:
         records.sort(key=worklist_order)
         write_batch_pdf(args.report, records, models.model_infos(), title="Triage report")
         print(f"report written to {args.report}", file=sys.stderr)
+    if db is not None:
+        db.close()
     return EXIT_UNREADABLE if failed else 0
 
 

@@ -93,7 +93,7 @@ def validate_card(card: object, where: str = "card.json") -> dict:
         raise BundleError(f"{where}: class_names {names} must hold at least two names including the positive class")
     if not 0.0 <= float(card["threshold"]) <= 1.0:
         raise BundleError(f"{where}: threshold {card['threshold']} is outside [0, 1]")
-    _validate_calibration(card["calibration"], len(names), where)
+    validate_calibration(card["calibration"], len(names), where)
     return card
 
 
@@ -101,7 +101,7 @@ def _positive_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
-def _validate_calibration(calibration: dict, n_classes: int, where: str) -> None:
+def validate_calibration(calibration: dict, n_classes: int, where: str) -> None:
     """The calibration entry trainer.calibration applies: a temperature, or a logistic slope and intercept."""
     method = calibration.get("method", "temperature")
     if method == "temperature":
@@ -186,5 +186,5 @@ def read_ensemble_file(path: str | os.PathLike) -> dict | None:
     if "calibration" in data:  # files written before the ensemble was calibrated have none: the plain mean
         if not isinstance(data["calibration"], dict):
             raise BundleError(f"{path}: 'calibration' must be an object, got {data['calibration']!r}")
-        _validate_calibration(data["calibration"], 2, str(path))
+        validate_calibration(data["calibration"], 2, str(path))
     return data

@@ -249,22 +249,20 @@ class CaseDatabase(ClinicRecords, PatientRecords):
         """Change the clinician's note, assessment (None clears it), management decision (None clears it),
         reviewed flag, or choice to assess an image the quality checks set aside, of one case."""
         sets, values = [], []
-        if management is not False:
-            if management is not None and management not in MANAGEMENT_DECISIONS:
-                raise ValueError(f"management must be one of {MANAGEMENT_DECISIONS} or None, got {management!r}")
-            sets.append("management = ?")
-            values.append(management)
+        for column, value, allowed in (("management", management, MANAGEMENT_DECISIONS),
+                                       ("clinician_label", clinician_label, CLINICIAN_LABELS)):
+            if value is False:  # not given: unchanged
+                continue
+            if value is not None and value not in allowed:
+                raise ValueError(f"{column.replace('_', ' ')} must be one of {allowed} or None, got {value!r}")
+            sets.append(f"{column} = ?")
+            values.append(value)
         if assess_anyway is not None:
             sets.append("assess_anyway = ?")
             values.append(int(assess_anyway))
         if note is not None:
             sets.append("note = ?")
             values.append(note)
-        if clinician_label is not False:
-            if clinician_label is not None and clinician_label not in CLINICIAN_LABELS:
-                raise ValueError(f"clinician label must be one of {CLINICIAN_LABELS} or None, got {clinician_label!r}")
-            sets.append("clinician_label = ?")
-            values.append(clinician_label)
         if reviewed is not None:
             sets.append("reviewed = ?")
             values.append(int(reviewed))

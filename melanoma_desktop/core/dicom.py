@@ -101,6 +101,23 @@ def read_dicom(source: str | os.PathLike | bytes) -> DicomImage:
         arr = _to_uint8(arr, bits)
     else:
         raise ImageDecodeError(label, f"unexpected pixel layout {arr.shape} ({photometric}); export it as RGB")
-    return DicomImage(np.ascontiguousarray(arr), str(ds.get("PatientID", "") or ""),
-                      str(ds.get("PatientName", "") or "").replace("^", " ").strip(), _date(ds.get("PatientBirthDate")),
-                      _date(ds.get("StudyDate") or ds.get("AcquisitionDate") or ds.get("ContentDate")), _body_part(ds))
+    return DicomImage(np.ascontiguousarray(arr), **_identity(ds))
+
+
+def _identity(ds) -> dict:
+    """What a DICOM header says about the patient and the visit (DicomImage's fields but the pixels)."""
+    return {"patient_id": str(ds.get("PatientID", "") or "").strip(),
+            "patient_name": str(ds.get("PatientName", "") or "").replace("^", " ").strip(),
+            "birth_date": _date(ds.get("PatientBirthDate")),
+            "study_date": _date(ds.get("StudyDate") or ds.get("AcquisitionDate") or ds.get("ContentDate")),
+            "body_part": _body_part(ds)}
+
+
+def read_dicom_identity(source: str | os.PathLike) -> dict | None:
+    """The header's identity fields without decoding the pixels; None when the file is no DICOM pydicom reads."""
+    import pydicom
+
+    try:
+        return _identity(pydicom.dcmread(str(source), stop_before_pixels=True))
+    except Exception:  # not DICOM, or unreadable: decoding the image reports that, with its reason
+        return None

@@ -253,7 +253,7 @@ def misses_target(rule: dict) -> bool:
 
 def validate_site_rule(rule: dict, where: str = "site rule") -> dict:
     """Check a site-rule file's shape (as exported or shared); raise SiteRuleRefused saying what is wrong."""
-    from trainer.cards import _validate_calibration
+    from trainer.cards import validate_calibration
     from trainer.errors import BundleError
 
     if not isinstance(rule, dict) or not isinstance(rule.get("site_rule"), dict):
@@ -266,7 +266,7 @@ def validate_site_rule(rule: dict, where: str = "site rule") -> dict:
     if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
         raise SiteRuleRefused(f"{where}: flag line {threshold!r} is not a number between 0 and 1")
     try:
-        _validate_calibration(rule.get("calibration") or {}, 2, where)
+        validate_calibration(rule.get("calibration") or {}, 2, where)
     except BundleError as exc:
         raise SiteRuleRefused(str(exc)) from None
     return rule

@@ -77,21 +77,14 @@ def identity_from_layout(root: str | Path, image: str | Path) -> Identity | None
 
 def identity_from_dicom(image: str | Path) -> Identity | None:
     """The identity a DICOM file's header gives (read without its pixels), or None without a patient ID."""
-    import pydicom
+    from melanoma_desktop.core.dicom import read_dicom_identity
 
-    try:
-        ds = pydicom.dcmread(str(image), stop_before_pixels=True)
-    except Exception:  # not DICOM, or unreadable: the image itself reports the problem when decoded
+    fields = read_dicom_identity(image)
+    if not fields or not fields["patient_id"]:
         return None
-    from melanoma_desktop.core.dicom import _body_part, _date
-
-    patient = str(ds.get("PatientID", "") or "").strip()
-    if not patient:
-        return None
-    part = _body_part(ds)
-    return Identity(patient, part.lower() or "unspecified", part.lower(), _date(ds.get("StudyDate")
-                    or ds.get("AcquisitionDate") or ds.get("ContentDate")),
-                    str(ds.get("PatientName", "") or "").replace("^", " ").strip(), _date(ds.get("PatientBirthDate")))
+    part = fields["body_part"].lower()
+    return Identity(fields["patient_id"], part or "unspecified", part, fields["study_date"], fields["patient_name"],
+                    fields["birth_date"])
 
 
 def resolve_identities(files: list[Path], roots: list[Path] = (), manifest: dict[Path, Identity] | None = None):

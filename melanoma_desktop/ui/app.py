@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from melanoma_desktop.paths import registry_root, user_data_dir  # noqa: F401  (user_data_dir: also for scripts)
+from melanoma_desktop.paths import registry_root, user_data_dir
 
 
 def run_app(args) -> int:

@@ -90,8 +90,9 @@ class ClinicActions:
 
     def _open_for_patient(self) -> None:
         """File > Open images of one patient's lesion: the images, then the assign step for all of them."""
-        files, _ = QFileDialog.getOpenFileNames(self, "Open images of one patient's lesion", "",
-                                                "Images and DICOM (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp *.dcm)")
+        from melanoma_desktop.ui.input_actions import image_file_filter
+
+        files, _ = QFileDialog.getOpenFileNames(self, "Open images of one patient's lesion", "", image_file_filter())
         if files:
             self._assign_after_batch = True
             self.sig_images_dropped.emit(files)

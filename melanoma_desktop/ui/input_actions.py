@@ -8,6 +8,14 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 
+def image_file_filter() -> str:
+    """The open dialogs' filter, from the decoders' own extension lists."""
+    from melanoma_desktop.core.dicom import DICOM_EXTENSIONS
+    from trainer.imageio import IMAGE_EXTENSIONS
+
+    return "Images and DICOM (" + " ".join(f"*{ext}" for ext in (*IMAGE_EXTENSIONS, *DICOM_EXTENSIONS)) + ")"
+
+
 def paths_from_urls(urls: list[QUrl]) -> list[str]:
     return [url.toLocalFile() for url in urls if url.isLocalFile()]
 
@@ -66,11 +74,7 @@ class InputActions:
             self.statusBar().showMessage("The clipboard holds no image or image file.", 5000)
 
     def _open_files(self) -> None:
-        from melanoma_desktop.core.dicom import DICOM_EXTENSIONS
-        from trainer.imageio import IMAGE_EXTENSIONS
-
-        patterns = " ".join(f"*{ext}" for ext in (*IMAGE_EXTENSIONS, *DICOM_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "", f"Images ({patterns})")
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "", image_file_filter())
         self.sig_images_dropped.emit(files)
 
     def _open_folder(self) -> None:
