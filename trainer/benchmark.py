@@ -122,7 +122,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
     fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
     ensemble_name = "Ensemble (mean of the three calibrated P(malignant), calibrated)" + (
         f"; {', '.join(read_card(run_dir / m).get('display_name', m) for m in kept)} as in `best`" if kept else "")
-    p_test = ensemble_probability(mean_from_predictions(preds, list(fitted["members"]), "test")[0], fitted)
+    p_test = ensemble_probability(mean_from_predictions(preds, list(fitted["members"]), "test", fitted)[0], fitted)
     models["ensemble"] = {"display_name": ensemble_name,
                           "threshold": fitted["threshold"], "test": summary(fitted["test"]),
                           "ece_before": fitted["ece"]["ece_test_before"], "ece_after": fitted["ece"]["ece_test_after"],

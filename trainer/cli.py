@@ -32,7 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train models and write one bundle per model")
-    train.add_argument("--data", required=True, help="data folder (class folders, labels.csv or HAM10000 metadata)")
+    train.add_argument("--data", required=True, action="append", metavar="DIR",
+                       help="data folder (class folders, labels.csv or HAM10000 metadata); more than once: several "
+                            "sources, each split on its own (the first with --protocol, the others 70/15/15)")
+    train.add_argument("--leave-out", metavar="NAME",
+                       help="with several --data: the source (folder name) scored whole and never trained on")
+    train.add_argument("--exclude-dx", metavar="CODES",
+                       help="diagnosis codes left out where the labels give one, e.g. bcc,scc,akiec,ak")
     train.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="comma-separated: cnn,vgg16,mobilenetv2")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="start from a named configuration (paper: the paper's recipe; best: see README); "
@@ -81,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--data", help="also evaluate the fitted ensemble on every image of this dataset")
 
     bm = sub.add_parser("benchmark", help="train the paper and best presets and regenerate the README results table")
-    bm.add_argument("--data", required=True, help="HAM10000 folder (../shared/data/ham10000)")
+    bm.add_argument("--data", required=True, action="append", metavar="DIR",
+                    help="HAM10000 folder (../shared/data/ham10000); more than once: the multi-source benchmark "
+                         "(trainer.loso: every source, and one run per --leave-out)")
+    bm.add_argument("--leave-out", action="append", metavar="NAME", default=[],
+                    help="several --data: also train without this source and score it whole (repeatable)")
+    bm.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="several --data: the models to train")
     bm.add_argument("--backbones", help="ImageNet weights folder (else $MELANOMA_BACKBONES, Keras)")
     bm.add_argument("--out", required=True, help="output folder: OUT/paper, OUT/best, OUT/results.md")
     bm.add_argument("--external", help="external validation data (ISIC 2017), used for nothing but evaluation")
@@ -182,19 +193,32 @@ def _train_config(args):
                   cache_dir=args.cache_dir, feature_cache=not args.no_feature_cache,
                   allow_download=not args.no_download, malignant_dx=tuple(args.malignant_dx.split(",")),
                   max_minutes_per_model=args.max_minutes_per_model,
-                  extra_data=_extra_data(args.extra_data, args.extra_data_split))
+                  extra_data=_extra_data(args.extra_data, args.extra_data_split),
+                  sources=list(args.data) if len(args.data) > 1 else [], leave_out=args.leave_out,
+                  exclude_dx=tuple(c for c in (args.exclude_dx or "").split(",") if c))
     if args.no_augment:
         common["augment"] = False
     if args.preset:
-        return preset_config(args.preset, args.data, args.out, **common, **given)
+        return preset_config(args.preset, args.data[0], args.out, **common, **given)
     values = {k: v for k, v in given.items() if v is not None}
-    return TrainConfig(data=args.data, out=args.out, **common, **values).validate()
+    return TrainConfig(data=args.data[0], out=args.out, **common, **values).validate()
 
 
 def _benchmark(args) -> None:
     from trainer.benchmark import results_markdown, run_benchmark, update_readme
 
-    results = run_benchmark(args.data, args.out, backbones=args.backbones, external=args.external,
+    if len(args.data) > 1:
+        from trainer.loso import run_source_benchmark, sources_markdown
+
+        results = run_source_benchmark(args.data, args.out, leave_out=args.leave_out, backbones=args.backbones,
+                                       models=tuple(m for m in args.models.split(",") if m), cache_dir=args.cache_dir,
+                                       seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
+        print(sources_markdown(results))
+        print(f"results written to {args.out}/results.md and results.json")
+        return
+    if args.leave_out:
+        raise ConfigError("--leave-out needs several sources: pass --data more than once")
+    results = run_benchmark(args.data[0], args.out, backbones=args.backbones, external=args.external,
                             presets=tuple(p for p in args.presets.split(",") if p), cache_dir=args.cache_dir,
                             seed=args.seed, reuse=not args.retrain, on_progress=_Printer(),
                             extra_data=_extra_data(args.extra_data, args.extra_data_split),

@@ -64,6 +64,18 @@ class TrainConfig:
     # How P(malignant) is calibrated on validation (trainer.calibration): "temperature" or "logistic" (a slope and
     # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.recalibrate).
     calibration: str = "temperature"
+    # Several data sources, each split by lesion / patient into train / validation / test on its own
+    # (trainer.sources): [{"data": DIR, "protocol": "full", "split_seed": N}] ("protocol" and "split_seed" are
+    # filled in by validate(): the first source takes ``protocol``, the others "full"; each source's split seed
+    # comes from ``split_seed`` and the source's name, so that leaving a source out changes no other's split).
+    # Training, validation and test are the union of the sources' parts. Empty: ``data`` alone.
+    sources: list = field(default_factory=list)
+    # The name of one of ``sources`` that is scored, whole, and never trained on, validated on or tuned on:
+    # the leave-one-source-out estimate of a clinic the models have never seen.
+    leave_out: str | None = None
+    # Diagnosis codes left out of the data (where the labels give one, e.g. HAM10000's bcc, scc, akiec):
+    # a melanoma-vs-benign set without the other malignant and pre-malignant lesions on its benign side.
+    exclude_dx: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,12 +112,19 @@ class TrainConfig:
         for name, settings in self.finetune.items():
             if name not in ("vgg16", "mobilenetv2"):
                 raise ConfigError(f"fine-tuning is defined for vgg16 and mobilenetv2, not {name!r}")
-            if not isinstance(settings, dict) or set(settings) - {"epochs", "learning_rate", "patience"}:
-                raise ConfigError(f"finetune[{name!r}] must be {{'epochs': N, 'learning_rate': X[, 'patience': P]}}, "
-                                  f"got {settings!r}")
+            if not isinstance(settings, dict) or set(settings) - {"epochs", "learning_rate", "patience", "from_block"}:
+                raise ConfigError(f"finetune[{name!r}] must be {{'epochs': N, 'learning_rate': X[, 'patience': P]"
+                                  f"[, 'from_block': B (vgg16)]}}, got {settings!r}")
+            if "from_block" in settings and (name != "vgg16" or int(settings["from_block"]) not in range(1, 6)):
+                raise ConfigError(f"finetune[{name!r}]: from_block (1-5) is defined for vgg16 only, got {settings!r}")
             if int(settings.get("epochs", 0)) < 0 or not 0 < float(settings.get("learning_rate", 1e-5)) < 1:
                 raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
         self._validate_extra_data()
+        if self.sources or self.leave_out:
+            from trainer.sources import validate_sources  # (no Keras)
+
+            validate_sources(self)
+        self.exclude_dx = tuple(str(dx).strip().lower() for dx in self.exclude_dx if str(dx).strip())
         if self.calibration not in CALIBRATION_METHODS:
             raise ConfigError(f"unknown calibration {self.calibration!r}; use one of {', '.join(CALIBRATION_METHODS)}")
         if self.mobilenet_alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
@@ -137,7 +156,7 @@ class TrainConfig:
     def from_json(cls, data: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("models", "malignant_dx"):
+        for key in ("models", "malignant_dx", "exclude_dx"):
             if key in values:
                 values[key] = tuple(values[key])
         if values.get("fractions"):

@@ -42,6 +42,7 @@ class Sample:
     label: str
     lesion_id: str | None = None
     source_split: str | None = None
+    dx: str | None = None  # the diagnosis code, where the labels give one (HAM10000: mel, nv, bcc, ...)
 
 
 @dataclass
@@ -103,7 +104,8 @@ def _from_labels_csv(root: Path) -> Dataset:
             missing.append(row["image"])
             continue
         label = _normalise_label(row["label"], f"{csv_path}:{line}")
-        samples.append(Sample(path, label, row.get("lesion_id") or None, row.get("source_split") or None))
+        samples.append(Sample(path, label, row.get("lesion_id") or None, row.get("source_split") or None,
+                              (row.get("dx") or "").lower() or None))
     return Dataset(root, "labels_csv", samples, missing=missing)
 
 
@@ -126,7 +128,7 @@ def _from_ham_metadata(root: Path, malignant_dx: Sequence[str]) -> Dataset:
             missing.append(row["image_id"])
             continue
         label = "malignant" if row["dx"].lower() in malignant else "benign"
-        samples.append(Sample(path, label, row["lesion_id"] or None))
+        samples.append(Sample(path, label, row["lesion_id"] or None, dx=row["dx"].lower() or None))
     return Dataset(root, "ham10000", samples, missing=missing)
 
 
@@ -184,6 +186,15 @@ def only_source_split(dataset: Dataset, source_split: str | None) -> Dataset:
         raise DatasetLayoutError(
             f"no image of {dataset.root} has source_split {source_split!r} "
             f"(found: {', '.join(found) if found else 'no source_split column'}); name one of those or none")
+    return Dataset(dataset.root, dataset.layout, kept, dataset.class_names, dataset.missing)
+
+
+def without_dx(dataset: Dataset, excluded_dx: Sequence[str]) -> Dataset:
+    """The samples whose diagnosis code is not one of ``excluded_dx`` (samples without a code are kept)."""
+    if not excluded_dx:
+        return dataset
+    drop = {dx.strip().lower() for dx in excluded_dx}
+    kept = [s for s in dataset.samples if (s.dx or "") not in drop]
     return Dataset(dataset.root, dataset.layout, kept, dataset.class_names, dataset.missing)
 
 

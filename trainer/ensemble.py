@@ -1,10 +1,11 @@
-"""The three-model ensemble: the mean of the members' calibrated P(malignant), calibrated once more
-(a mean of calibrated probabilities is under-confident) and with its own operating point, both fitted
-on the run's validation split (never on test).
+"""The three-model ensemble: a weighted mean of the members' calibrated P(malignant) (trainer.combine: the
+weights, fitted on validation, give no weight to a member that does not raise validation AUC), calibrated
+once more (a mean of calibrated probabilities is under-confident) and with its own operating point, all
+fitted on the run's validation split (never on test).
 
-ensemble.json holds the members (name -> version), the ``calibration`` of the mean (as a card's, see
-trainer.calibration; absent in files written before it, which then mean the plain mean) and the
-``threshold`` on the calibrated ensemble probability."""
+ensemble.json holds the members (name -> version), their ``weights`` (absent in files written before them:
+the plain mean), the ``calibration`` of the combination (as a card's, see trainer.calibration; absent in
+older files: none) and the ``threshold`` on the calibrated ensemble probability."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ import numpy as np
 
 from trainer.bundle import load_bundle
 from trainer.calibration import calibrate_p_positive, model_half_point
+from trainer.combine import WEIGHTS_RULE, combine, fit_member_weights
 from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_card, read_ensemble
 from trainer.errors import BundleError
 from trainer.data import Sample, decode_samples, discover, without_unreadable
 from trainer.metrics import evaluate_probabilities, expected_calibration_error
 from trainer.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
 
-ENSEMBLE_RULE = "mean of the members' calibrated P(malignant), calibrated on validation"
+ENSEMBLE_RULE = "weighted mean of the members' calibrated P(malignant), calibrated on validation"
 CLASS_NAMES = ["benign", "malignant"]
 
 
@@ -32,12 +34,12 @@ def _split_part(run_dir: Path, part: str) -> tuple[list[Path], np.ndarray]:
     return [Path(r["path"]) for r in rows], np.array([r["label"] == "malignant" for r in rows], dtype=int)
 
 
-def _mean_p_malignant(bundles, images: np.ndarray) -> np.ndarray:
-    columns = []
+def _members_p_malignant(bundles, images: np.ndarray) -> dict[str, np.ndarray]:
+    out = {}
     for bundle in bundles:
         probs = bundle.predict_proba(images, batch_size=32)
-        columns.append(probs[:, bundle.class_names.index(bundle.card["positive_class"])])
-    return np.mean(columns, axis=0)
+        out[bundle.card["name"]] = probs[:, bundle.class_names.index(bundle.card["positive_class"])]
+    return out
 
 
 def _as_probs(p: np.ndarray) -> np.ndarray:
@@ -65,13 +67,20 @@ def read_predictions(run_dir: Path) -> dict[str, dict[str, tuple[list[str], np.n
     return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
 
 
-def mean_from_predictions(preds: dict, members: list[str], split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The members' mean calibrated P(malignant) on one split of read_predictions' output, and the labels."""
+def members_from_predictions(preds: dict, members: list[str], split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each member's calibrated P(malignant) on one split of read_predictions' output, and the labels."""
     paths, labels, _ = preds[members[0]][split]
     for name in members[1:]:
         if preds[name][split][0] != paths:
             raise BundleError(f"the {split} images of {name} differ from those of {members[0]}; retrain the run")
-    return np.mean([preds[name][split][2] for name in members], axis=0), labels
+    return {name: preds[name][split][2] for name in members}, labels
+
+
+def mean_from_predictions(preds: dict, members: list[str], split: str, rule: dict | None = None):
+    """The members' combination under ``rule`` (its weights; none: the plain mean) on one split of
+    read_predictions' output, and the labels."""
+    p, labels = members_from_predictions(preds, members, split)
+    return combine(p, rule), labels
 
 
 def ensemble_probability(mean_p_malignant, rule: dict) -> np.ndarray:
@@ -100,15 +109,17 @@ def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str
     members = [c["name"] for c in cards]
     if (run_dir / PREDICTIONS_FILE).is_file():
         preds = read_predictions(run_dir)
-        parts = {part: mean_from_predictions(preds, members, part) for part in ("val", "test")}
+        parts = {part: members_from_predictions(preds, members, part) for part in ("val", "test")}
     else:
         bundles = [load_bundle(d, backbones) for d in find_bundles(run_dir)]
         parts = {}
         for part in ("val", "test"):
             paths, labels = _split_part(run_dir, part)
             decoded = decode_samples([Sample(p, "benign") for p in paths])
-            parts[part] = (_mean_p_malignant(bundles, decoded.images), labels[decoded.kept])
-    (p_val, y_val), (p_test, y_test) = parts["val"], parts["test"]
+            parts[part] = (_members_p_malignant(bundles, decoded.images), labels[decoded.kept])
+    weighting = fit_member_weights(parts["val"][0], parts["val"][1])
+    rule = {"weights": weighting["weights"]}
+    (p_val, y_val), (p_test, y_test) = ((combine(parts[k][0], rule), parts[k][1]) for k in ("val", "test"))
     members_method, balanced = _members_calibration(run_dir)  # as the members: e.g. for equal prevalence
     scored = calibrate_and_score(y_val, _as_probs(p_val), y_test, _as_probs(p_test), CLASS_NAMES,
                                  method=method or members_method, balanced=balanced, seed=seed)
@@ -116,6 +127,9 @@ def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str
     result = {
         "members": {c["name"]: c["version"] for c in cards},
         "rule": ENSEMBLE_RULE,
+        "weights": weighting["weights"],
+        "weights_rule": WEIGHTS_RULE,
+        "weights_validation": {k: weighting[k] for k in ("val_auc", "val_auc_equal", "member_val_auc", "dropped")},
         "calibration": calibration_entry(scored["calibration"], balanced),
         "threshold": scored["threshold"],
         "threshold_rule": f"highest threshold on the calibrated ensemble P(malignant) with sensitivity >= "
@@ -152,7 +166,7 @@ def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None)
     dataset, _ = without_unreadable(discover(data_dir))
     decoded = decode_samples(dataset.samples)
     y = dataset.labels[decoded.kept]
-    mean = _mean_p_malignant(bundles, decoded.images)
+    mean = combine(_members_p_malignant(bundles, decoded.images), stored)
     p = ensemble_probability(mean, stored)
     half = model_half_point(stored.get("calibration") or {})  # no calibration: the mean's 0.5
     return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=half),

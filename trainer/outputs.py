@@ -171,13 +171,18 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "threshold_rule": threshold_rule(n_val_pos),
         "calibration": calibration_entry(scored["calibration"], config.class_weight),
         "training": {
-            "data": dataset_name(config.data),  # the folder's name; its path stays in the run's config.json
+            # the folder's name (its path stays in the run's config.json); several sources: their names, joined
+            "data": " + ".join(s["data"] for s in data.sources if not s.get("left_out")) if data.sources
+                    else dataset_name(config.data),
             "layout": data.dataset.layout,
             "protocol": config.protocol,
             "fractions": list(config.fractions) if config.fractions else None,
             "split_seed": config.resolved_split_seed,
             "counts": data.counts,
             "extra_data": data.extra_counts,  # training only; "counts" above include them in "train"
+            # several sources: each one's name, protocol, split seed and counts per part ("left_out": scored only)
+            "sources": data.sources or None,
+            "excluded_dx": list(config.exclude_dx) or None,
             "skipped_files": len(data.skipped),
             "augmentation": config.augmentation if config.augment else "none",
             "feature_cache": bool(config.feature_cache and backbone is not None),
@@ -257,12 +262,19 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
     return text
 
 
+def _data_text(config, data) -> str:
+    if not data.sources:
+        return f"`{config.data}` ({data.dataset.layout})"
+    return "several sources, each split on its own: " + ", ".join(
+        f"`{s['data']}` ({'left out: scored only' if s.get('left_out') else s['protocol']})" for s in data.sources)
+
+
 def write_summary(out: Path, config, data, all_metrics: dict, seconds: float, device: str) -> Path:
     counts = data.counts
     text = [
         f"# Training run: protocol {config.protocol}, seed {config.seed}, split seed {config.resolved_split_seed}",
         "",
-        f"Data: `{config.data}` ({data.dataset.layout}); train {counts['train']}, validation {counts['val']}, "
+        f"Data: {_data_text(config, data)}; train {counts['train']}, validation {counts['val']}, "
         f"test {counts['test']}; {len(data.skipped)} file(s) skipped (see skipped.txt).",
         f"Models: {', '.join(config.models)}. Device: {device}. Wall time: {seconds / 60:.1f} min.",
         "",

@@ -22,7 +22,7 @@ import numpy as np
 from trainer import __version__
 from trainer.augment import Augmenter
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
-from trainer.data import (Dataset, Sample, check_trainable, decode_samples, discover, only_source_split,
+from trainer.data import (check_trainable, decode_samples, discover, only_source_split, without_dx,
                           without_unreadable)
 from trainer.errors import DatasetLayoutError
 from trainer.devices import describe_device, distribution_scope, enable_determinism
@@ -37,25 +37,15 @@ from trainer.calibration import apply_calibration
 from trainer.ensemble import fit_run_ensemble
 from trainer.outputs import write_bundle_outputs, write_summary
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.splits import Split, make_split
-
-
-@dataclass
-class PreparedData:
-    dataset: Dataset
-    split: Split
-    x: dict[str, np.ndarray]  # part -> uint8 images
-    y: dict[str, np.ndarray]  # part -> int labels
-    paths: dict[str, list[str]]
-    skipped: list[tuple[str, str]]
-    counts: dict = field(default_factory=dict)
-    extra_samples: list[Sample] = field(default_factory=list)  # training images from config.extra_data
-    extra_counts: list[dict] = field(default_factory=list)  # per extra source: data, source_split, class counts
+from trainer.sources import PreparedData, prepare_sources
+from trainer.splits import make_split
 
 
 def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:
-    """Discover, split (grouped by lesion) and decode the images a run needs."""
-    dataset = discover(config.data, config.malignant_dx)
+    """Discover, split (grouped by lesion) and decode the images a run needs (several sources: trainer.sources)."""
+    if config.sources:
+        return prepare_sources(config, on_progress, should_stop)
+    dataset = without_dx(discover(config.data, config.malignant_dx), config.exclude_dx)
 
     def checking(done, total):
         on_progress(ProgressEvent("data", message=f"checking images {done}/{total}", step=done, steps=total))
@@ -156,39 +146,58 @@ def _train_cnn(config, data, on_progress, should_stop):
                   deadline=_deadline(config))
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
     val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
-    return model, model, "full", history, probs, val_probs, None
+    left = _left_out_probabilities(data, lambda x: model.predict(x.astype("float32"), verbose=0, batch_size=32))
+    return model, model, "full", history, probs, val_probs, None, left
 
 
 def _features(config, backbone, extractor, data, on_progress, should_stop):
-    """Cached features: val and test once, train as the original plus ``aug_copies`` augmented copies."""
+    """Cached features: val and test once, train as the original plus ``aug_copies`` augmented copies, and the
+    left-out source (if any) once. Several sources: cached per source and part (a left-out run reuses them)."""
     cache = FeatureCache(config.cache_dir, enabled=True)
     out: dict[str, object] = {}
+    pieces = {part: [(data.x[part], data.chunks_of(part))] for part in ("val", "test", "train")}
+    if data.left_out is not None:
+        pieces["left_out"] = [(data.left_out.x, data.left_out.chunks)]
     jobs = [("val", "none", None), ("test", "none", None), ("train", "none", None)]
     if config.augment:
         jobs += [("train", f"{config.augmentation}:{config.seed}:{c}", c) for c in range(1, config.aug_copies + 1)]
+    if data.left_out is not None:
+        jobs.append(("left_out", "none", None))
     for number, (part, aug_key, copy) in enumerate(jobs, start=1):
-        images = data.x[part]
-        key = cache.key(backbone.sha256, backbone.alpha, images_fingerprint(images), aug_key)
-        transform = Augmenter(config.seed + 1000 * copy, config.augmentation) if copy else None
         label = f"{part}" + (f" (augmented copy {copy})" if copy else "")
         started = time.perf_counter()
+        feats = []
+        for images, chunks in pieces[part]:
+            for source, begin, end in chunks:
+                chunk = images[begin:end] if source is not None else images
+                key = cache.key(backbone.sha256, backbone.alpha, images_fingerprint(chunk), aug_key)
+                transform = Augmenter(config.seed + 1000 * copy, config.augmentation) if copy else None
+                where = f" of {source}" if source else ""
 
-        def on_batch(done, total, label=label, number=number, started=started):
-            rate = (time.perf_counter() - started) / max(done, 1)
-            on_progress(ProgressEvent("features", backbone.architecture,
-                                      message=f"{backbone.architecture} features, {label}: {done}/{total} "
-                                              f"(set {number}/{len(jobs)})",
-                                      step=done, steps=total, eta_s=rate * (total - done)))
+                def on_batch(done, total, label=label, number=number, started=started, where=where):
+                    rate = (time.perf_counter() - started) / max(done, 1)
+                    on_progress(ProgressEvent("features", backbone.architecture,
+                                              message=f"{backbone.architecture} features, {label}{where}: "
+                                                      f"{done}/{total} (set {number}/{len(jobs)})",
+                                              step=done, steps=total, eta_s=rate * (total - done)))
 
-        feats = cache.get_or_compute(
-            key, lambda: compute_features(extractor, images, 32, should_stop, on_batch, transform))
-        if feats is None:
-            raise TrainingCancelled(f"cancelled while computing {backbone.architecture} features")
+                part_feats = cache.get_or_compute(
+                    key, lambda chunk=chunk, transform=transform, on_batch=on_batch: compute_features(
+                        extractor, chunk, 32, should_stop, on_batch, transform))
+                if part_feats is None:
+                    raise TrainingCancelled(f"cancelled while computing {backbone.architecture} features")
+                feats.append(part_feats)
+        feats = np.concatenate(feats) if len(feats) > 1 else feats[0]
         if part == "train":
             out.setdefault("train", []).append(feats)
         else:
             out[part] = feats
     return out
+
+
+def _left_out_probabilities(data, predict) -> np.ndarray | None:
+    """The model's output on the left-out source (None without one); ``predict`` maps images to probabilities."""
+    return None if data.left_out is None else predict(data.left_out.x)
 
 
 def _train_transfer(config, name, data, on_progress, should_stop):
@@ -205,7 +214,7 @@ def _train_transfer(config, name, data, on_progress, should_stop):
     settings = config.finetune.get(name) or {}
     if int(settings.get("epochs", 0)) > 0:
         base = base_of(extractor)
-        if name == "vgg16":
+        if name == "vgg16" and int(settings.get("from_block", 5)) == 5:
             frozen, tuning, probs, val_probs = finetune_vgg16(config, backbone, extractor, head, data, settings,
                                                               common, on_progress, should_stop)
         else:
@@ -214,11 +223,12 @@ def _train_transfer(config, name, data, on_progress, should_stop):
             tuning, probs, val_probs = finetune_end_to_end(config, name, extractor, head, data, settings, common,
                                                            frozen)
         model = assemble(extractor, head, name)
-        parts = TunedParts(extractor, head, tuned_layer_names(name, base))
+        parts = TunedParts(extractor, head, tuned_layer_names(name, base, int(settings.get("from_block", 5))))
         history = merge_histories(frozen, tuning)
         history["frozen_epochs"] = len(frozen.get("loss", []))
         history["fine_tuning_kept"] = tuning["kept"]
-        return model, parts, "tuned", history, probs, val_probs, backbone
+        left = _left_out_probabilities(data, lambda x: model.predict(x.astype("float32"), verbose=0, batch_size=32))
+        return model, parts, "tuned", history, probs, val_probs, backbone, left
     if config.feature_cache:
         feats = _features(config, backbone, extractor, data, on_progress, should_stop)
         history = fit(head, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
@@ -232,7 +242,11 @@ def _train_transfer(config, name, data, on_progress, should_stop):
                       augmenter=augmenter, **common)
         probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
         val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
-    return model, head, "head", history, probs, val_probs, backbone
+    if config.feature_cache:
+        left = _left_out_probabilities(data, lambda _: head.predict(feats["left_out"], verbose=0, batch_size=256))
+    else:
+        left = _left_out_probabilities(data, lambda x: model.predict(x.astype("float32"), verbose=0, batch_size=32))
+    return model, head, "head", history, probs, val_probs, backbone, left
 
 
 @dataclass
@@ -273,10 +287,10 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         started = time.perf_counter()
         try:
             if name == "cnn":
-                model, saved_part, part_kind, history, probs, val_probs, backbone = _train_cnn(
+                model, saved_part, part_kind, history, probs, val_probs, backbone, left_probs = _train_cnn(
                     config, data, on_progress, should_stop)
             else:
-                model, saved_part, part_kind, history, probs, val_probs, backbone = _train_transfer(
+                model, saved_part, part_kind, history, probs, val_probs, backbone, left_probs = _train_transfer(
                     config, name, data, on_progress, should_stop)
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -289,6 +303,8 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         )
         calibration = read_card(work_dir)["calibration"]
         prediction_rows[name] = {"val": apply_calibration(val_probs, calibration), "test": probs}
+        if left_probs is not None:
+            prediction_rows[name]["left_out"] = apply_calibration(left_probs, calibration)
         final = out / name
         if final.exists():
             old = out / f".old-{name}"
@@ -365,7 +381,7 @@ def _rows_of_other_models(out: Path, data: PreparedData, retrained) -> list[list
     except (OSError, StopIteration):
         return []
     def held_out(rows):
-        return [row for row in rows if row[-1] != "train"]
+        return [row for row in rows if row[3:4] != ["train"]]
 
     if header != _PREDICTION_COLUMNS or held_out(old_split) != held_out(_split_rows(data)):
         return []
@@ -381,16 +397,31 @@ def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str,
         writer.writerow(_PREDICTION_COLUMNS)
         writer.writerows(kept_rows)
         for name, parts in rows.items():
-            for part in ("val", "test"):
-                for p, y, prob in zip(data.paths[part], data.y[part], parts[part][:, pos]):
+            for part in ("val", "test", "left_out"):
+                if part not in parts:
+                    continue
+                paths, labels = ((data.left_out.paths, data.left_out.y) if part == "left_out"
+                                 else (data.paths[part], data.y[part]))
+                for p, y, prob in zip(paths, labels, parts[part][:, pos]):
                     writer.writerow([name, part, p, data.dataset.class_names[int(y)], probability_text(prob)])
 
 
 def _split_rows(data: PreparedData) -> list[list[str]]:
+    """split.csv: every image's part; several sources add a ``source`` column and the left-out source's
+    images as part ``left_out``."""
     by_path = {str(s.path): s for s in [*data.dataset.samples, *data.extra_samples]}
-    rows = [["path", "label", "lesion_id", "split"]]
-    for part in ("train", "val", "test"):
-        rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part] for p in data.paths[part])
+    if not data.sources:
+        rows = [["path", "label", "lesion_id", "split"]]
+        for part in ("train", "val", "test"):
+            rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part] for p in data.paths[part])
+        return rows
+    source = data.source_of_path()
+    rows = [["path", "label", "lesion_id", "split", "source"]]
+    parts = [(part, data.paths[part]) for part in ("train", "val", "test")]
+    if data.left_out is not None:
+        parts.append(("left_out", data.left_out.paths))
+    for part, paths in parts:
+        rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part, source[p]] for p in paths)
     return rows
 
 

@@ -47,7 +47,7 @@ class ClinicRecords:
     def reread(self, rule: dict) -> int:
         """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):
         its stored rule, risk and flag change; predictions stay. Returns the number of cases re-read."""
-        keep = {k: rule[k] for k in ("members", "threshold", "calibration") if k in rule}
+        keep = {k: rule[k] for k in ("members", "weights", "threshold", "calibration") if k in rule}
         if rule.get("site_rule"):
             keep["site_rule"] = {"version": rule["site_rule"]["version"]}
         changed = 0

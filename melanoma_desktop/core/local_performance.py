@@ -31,17 +31,20 @@ class SiteRuleRefused(ValueError):
     """Too few confirmed cases (or none read by these models) to set a flag line; the message gives the counts."""
 
 
-def _members_mean(record, members: dict) -> float | None:
-    """The members' mean P(melanoma) of a record read by exactly these model versions; None otherwise."""
+def _members_mean(record, members: dict, rule: dict | None = None) -> float | None:
+    """The members' combination (``rule``'s weights; none: the mean) of P(melanoma) of a record read by exactly
+    these model versions; None otherwise."""
+    from trainer.combine import combine
+
     versions = {p.name: p.version for p in record.predictions}
     if not members or versions != members:
         return None
-    return float(np.mean([p.p_malignant for p in record.predictions]))
+    return float(combine({p.name: p.p_malignant for p in record.predictions}, rule))
 
 
-def confirmed_cases(records, members: dict) -> tuple[list, np.ndarray, np.ndarray, dict]:
-    """The records usable for a melanoma-vs-benign score under ``members``: (records, members' mean, is_melanoma,
-    counts of what was left out and why)."""
+def confirmed_cases(records, members: dict, rule: dict | None = None) -> tuple[list, np.ndarray, np.ndarray, dict]:
+    """The records usable for a melanoma-vs-benign score under ``members``: (records, members' combination under
+    ``rule``'s weights, is_melanoma, counts of what was left out and why)."""
     kept, means, labels = [], [], []
     left_out = {"other malignant": 0, "read by other model versions": 0, "cannot be assessed": 0}
     for r in records:
@@ -53,7 +56,7 @@ def confirmed_cases(records, members: dict) -> tuple[list, np.ndarray, np.ndarra
         if not r.assessable:
             left_out["cannot be assessed"] += 1
             continue
-        mean = _members_mean(r, members)
+        mean = _members_mean(r, members, rule)
         if mean is None:
             left_out["read by other model versions"] += 1
             continue
@@ -151,7 +154,7 @@ def evaluate_local(records, rule: dict, target: float = DEFAULT_TARGET) -> Local
 
     members = rule.get("members") or {}
     confirmed_total = sum(r.confirmed_label is not None for r in records)
-    kept, means, y, left_out = confirmed_cases(records, members)
+    kept, means, y, left_out = confirmed_cases(records, members, rule)
     rule_name = (rule.get("site_rule") or {}).get("version", "shipped")
     if not kept:
         return LocalPerformance(rule_name, None, [], [], left_out, target, confirmed_total)
@@ -206,7 +209,7 @@ def fit_site_rule(records, base_rule: dict, target: float = DEFAULT_TARGET, min_
     if not 0.5 <= target < 1.0:
         raise SiteRuleRefused(f"target sensitivity {target} must be between 0.5 and 1 (e.g. 0.95)")
     members = base_rule.get("members") or {}
-    kept, means, y, left_out = confirmed_cases(records, members)
+    kept, means, y, left_out = confirmed_cases(records, members, base_rule)
     n_mel, n_ben = int(y.sum()), int((~y).sum())
     if n_mel < min_melanomas or n_ben < min_benign:
         raise SiteRuleRefused(
@@ -220,7 +223,8 @@ def fit_site_rule(records, base_rule: dict, target: float = DEFAULT_TARGET, min_
     created = datetime.now(timezone.utc)
     version = f"site-{created:%Y%m%d-%H%M%S}-{n_mel}m{n_ben}b"
     return {
-        "members": dict(members), "calibration": calibration, "threshold": round(float(line), 9),
+        "members": dict(members), **({"weights": dict(base_rule["weights"])} if base_rule.get("weights") else {}),
+        "calibration": calibration, "threshold": round(float(line), 9),
         "threshold_rule": f"highest flag line keeping {target:.0%} of the clinic's {n_mel} confirmed melanomas",
         "site_rule": {
             "kind": SITE_RULE_KIND, "version": version, "created_at": created.isoformat(timespec="seconds"),

@@ -73,6 +73,9 @@ class Consensus:
     ensemble_p_malignant: float | None = None
     single_model: tuple[float, float] | None = None  # (p, flag line) when exactly one model answered
     site_rule_version: str | None = None  # the clinic's flag line the combined risk was read with, if any
+    # The members' weights in the combined risk, (name, weight) pairs, when a rule applies (trainer.combine; a
+    # rule without weights: equal). A member with weight 0 does not count.
+    weights: tuple[tuple[str, float], ...] | None = None
 
     @property
     def rule(self) -> str:
@@ -120,9 +123,22 @@ class Consensus:
         return "flagged" if self.flagged else "not flagged"
 
     def to_json(self) -> dict:
-        return {"rule": self.rule, "rule_version": self.site_rule_version, "risk": _rounded(self.risk), "flag_line": self.flag_line, "flagged": self.flagged,
-                "n_models_above_own_line": self.n_malignant, "n_models": self.n_models,
-                "disagreement": self.disagreement}
+        out = {"rule": self.rule, "rule_version": self.site_rule_version, "risk": _rounded(self.risk),
+               "flag_line": self.flag_line, "flagged": self.flagged,
+               "n_models_above_own_line": self.n_malignant, "n_models": self.n_models,
+               "disagreement": self.disagreement}
+        if self.weights is not None:
+            out["member_weights"] = {name: round(w, 4) for name, w in self.weights}
+        return out
+
+    def weights_text(self) -> str:
+        """Which models count in the combined risk and with what weight, in a line ("" without a rule)."""
+        if self.weights is None:
+            return ""
+        counted = [f"{name} {w:.0%}" for name, w in self.weights if w > 0]
+        ignored = [name for name, w in self.weights if w <= 0]
+        return ("combined from " + ", ".join(counted)
+                + (f"; {', '.join(ignored)} shown but not counted" if ignored else ""))
 
     @classmethod
     def of(cls, predictions: list[ModelPrediction], ensemble: dict | None = None) -> "Consensus":
@@ -130,15 +146,20 @@ class Consensus:
         mean = sum(p.p_malignant for p in predictions) / n if n else 0.0
         members = (ensemble or {}).get("members")
         applies = bool(members) and members == {p.name: p.version for p in predictions}
-        p_ensemble = None
+        p_ensemble = weights = None
         if applies:
             from trainer.calibration import calibrate_p_positive  # NumPy only
+            from trainer.combine import combine, member_weights
 
+            by_name = {p.name: p.p_malignant for p in predictions}
+            mean = float(combine(by_name, ensemble))
+            total = sum(member_weights(ensemble, by_name).values())
+            weights = tuple((name, w / total) for name, w in member_weights(ensemble, by_name).items())
             p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
         single = (predictions[0].p_malignant, predictions[0].threshold) if n == 1 and not applies else None
         site = ((ensemble or {}).get("site_rule") or {}).get("version") if applies else None
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
-                   float(ensemble["threshold"]) if applies else None, p_ensemble, single, site)
+                   float(ensemble["threshold"]) if applies else None, p_ensemble, single, site, weights)
 
 
 def _rounded(value: float | None, digits: int = 6) -> float | None:

@@ -101,6 +101,8 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     c = record.consensus
     colour = "#555" if not record.assessable else (FLAG_RED if record.flagged else CALM_BLUE)
     lines = [textwrap.fill(risk_sentence(record), 40)]
+    if record.assessable and c.weights_text():
+        lines.append(textwrap.fill(c.weights_text().capitalize() + ".", 40))
     if record.disagreement:
         lines.append(textwrap.fill(f"The models disagree: {c.n_malignant} of {c.n_models} are above their own "
                                    "flag line.", 40))

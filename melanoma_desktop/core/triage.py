@@ -89,7 +89,7 @@ def triage_paths(
     """
     current = {info.name: info.version for info in classifier.model_infos() if info.available}
     rule = getattr(classifier, "ensemble", None) or {}
-    ensemble = {key: rule[key] for key in ("members", "threshold", "calibration") if key in rule} if rule else {}
+    ensemble = {key: rule[key] for key in ("members", "weights", "threshold", "calibration") if key in rule} if rule else {}
     if rule and rule.get("site_rule"):  # the clinic's flag line: the record keeps which one it was read with
         ensemble["site_rule"] = {"version": rule["site_rule"]["version"]}
     from melanoma_desktop.core.database import now_iso

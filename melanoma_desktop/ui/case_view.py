@@ -302,8 +302,9 @@ class CaseView(QWidget):
         if c.risk is not None:
             verdict = "FLAGGED" if record.flagged else "not flagged"
             which = "the clinic's flag line" if c.site_rule_version else "flag line"
-            text = (f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; the {c.n_models} "
-                    f"model{'s' if c.n_models != 1 else ''} read together)")
+            together = c.weights_text() or (f"the {c.n_models} model{'s' if c.n_models != 1 else ''} "
+                                            "read together")
+            text = f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; {together})"
             self.combined_bar.set_value(c.risk, c.flag_line)
             self.combined_bar.show()
         else:

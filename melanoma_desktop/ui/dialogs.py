@@ -61,7 +61,13 @@ def about_details(infos: list[ModelInfo], ensemble: dict | None = None) -> str:
     if ensemble:
         calibration = ensemble.get("calibration")
         how = f" calibrated: {describe_calibration(calibration)};" if calibration else ""
-        lines.append(f"combined risk (ensemble of {', '.join(ensemble.get('members', {}))}): the members' mean,{how} "
+        from trainer.combine import member_weights
+
+        weights = member_weights(ensemble, ensemble.get("members", {}))
+        mean = ("the members' mean" if not ensemble.get("weights") else "weighted mean ("
+                + ", ".join(f"{n} {w:.2f}" for n, w in weights.items()) + "; fitted on validation, a member with "
+                "weight 0 is not counted)")
+        lines.append(f"combined risk (ensemble of {', '.join(ensemble.get('members', {}))}): {mean},{how} "
                      f"flag line {float(ensemble['threshold']):.3f} ({ensemble.get('threshold_rule', '')})")
     return "\n\n".join(lines)
 

@@ -148,3 +148,25 @@ def test_ensemble_file_is_checked(tmp_path):
     (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25, "calibration": "platt"}')
     with pytest.raises(BundleError, match="must be an object"):
         read_ensemble(tmp_path)
+
+
+def test_vgg16_from_block_4_tunes_blocks_4_and_5_only():
+    import keras
+
+    from trainer.finetune import tuned_layer_names
+
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(64, 64, 3))
+    names = tuned_layer_names("vgg16", base, from_block=4)
+    assert names == [f"block{b}_conv{c}" for b in (4, 5) for c in (1, 2, 3)]
+    assert tuned_layer_names("vgg16", base) == [f"block5_conv{c}" for c in (1, 2, 3)]
+
+
+def test_from_block_is_for_vgg16_only(tmp_path):
+    import pytest
+
+    from trainer.config import TrainConfig
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="from_block"):
+        TrainConfig(data=str(tmp_path), out=str(tmp_path), finetune={"mobilenetv2": {"epochs": 1, "learning_rate": 1e-5,
+                                                                                   "from_block": 4}}).validate()

@@ -15,7 +15,14 @@ def test_presets_import_without_tensorflow():
 
     code = "import sys, trainer.presets, trainer.cli; print('keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
-    assert set(PRESETS) == {"paper", "best"}
+    assert set(PRESETS) == {"paper", "best", "multisource", "multisource-gpu"}
+
+
+def test_multisource_presets_keep_the_paper_test_set_of_the_first_source(tmp_path):
+    frozen = preset_config("multisource", "a", str(tmp_path), sources=["a", "b"])
+    assert frozen.finetune == {} and [s["protocol"] for s in frozen.sources] == ["extended", "full"]
+    gpu = preset_config("multisource-gpu", "a", str(tmp_path), sources=["a", "b"])
+    assert gpu.finetune["vgg16"]["from_block"] == 4 and gpu.max_minutes_per_model * 3.5 <= 8.1
 
 
 def test_paper_preset_is_the_papers_recipe(tmp_path):
