@@ -127,7 +127,7 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
 
 def _cell(m: dict, key: str) -> str:
     value, (lo, hi) = m[key], m[f"{key}_ci"]
-    if value is None or value != value:
+    if value is None or np.isnan(value):
         return "n/a"
     return f"{100 * value:.1f} ({100 * lo:.0f}-{100 * hi:.0f})" if key != "roc_auc" else \
         f"{value:.3f} ({lo:.2f}-{hi:.2f})"
@@ -167,7 +167,7 @@ def sources_markdown(results: dict) -> str:
     if full:
         lines += ["**Every source, each one's own test part** (run `all`)."
                   + (f" Member weights: {_weights(full)}." if full.get("weights") else ""), ""]
-        for src in sorted(next(iter(full["models"].values()))["test_by_source"]):
+        for src in sorted(next(iter(full["models"].values()))["test_by_source"]):  # noqa: PERF102
             lines += [f"*{src}*", "", *HEADER]
             lines += [_row(name, full["models"][name]["test_by_source"][src]) for name in _order(full["models"])]
             lines.append("")

@@ -21,8 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from trainer.cards import dataset_name
-from trainer.data import (Dataset, Sample, check_trainable, decode_samples, discover, without_dx,
-                          without_unreadable)
+from trainer.data import (
+    Dataset,
+    Sample,
+    check_trainable,
+    decode_samples,
+    discover,
+    without_dx,
+    without_unreadable,
+)
 from trainer.errors import ConfigError
 from trainer.progress import ProgressEvent, TrainingCancelled
 from trainer.splits import PROTOCOLS, Split, make_split

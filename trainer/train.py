@@ -7,7 +7,6 @@ once complete, so a cancelled or failed run never leaves a half-written bundle b
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -21,22 +20,57 @@ import numpy as np
 
 from trainer import __version__
 from trainer.augment import Augmenter
-from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
-from trainer.data import (check_trainable, decode_samples, discover, only_source_split, without_dx,
-                          without_unreadable)
-from trainer.errors import DatasetLayoutError
-from trainer.devices import describe_device, distribution_scope, enable_determinism
-from trainer.features import FeatureCache, compute_features, images_fingerprint
-from trainer.fitting import fit
-from trainer.finetune import finetune_end_to_end, finetune_vgg16, merge_histories, tuned_layer_names
-from trainer.models import (PREPROCESSING, assemble, base_of, build_cnn, build_head, feature_extractor,
-                            load_backbone)
 from trainer.bundle import TunedParts, read_card
-from trainer.cards import ARCHITECTURES, PREDICTIONS_FILE, dataset_name, probability_text
 from trainer.calibration import apply_calibration
+from trainer.cards import (
+    ARCHITECTURES,
+    PREDICTIONS_FILE,
+    dataset_name,
+)
+from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
+from trainer.data import (
+    check_trainable,
+    decode_samples,
+    discover,
+    only_source_split,
+    without_dx,
+    without_unreadable,
+)
+from trainer.devices import describe_device, distribution_scope, enable_determinism
 from trainer.ensemble import fit_run_ensemble
+from trainer.errors import DatasetLayoutError
+from trainer.features import FeatureCache, compute_features, images_fingerprint
+from trainer.finetune import (
+    finetune_end_to_end,
+    finetune_vgg16,
+    merge_histories,
+    tuned_layer_names,
+)
+from trainer.fitting import fit
+from trainer.models import (
+    PREPROCESSING,
+    assemble,
+    base_of,
+    build_cnn,
+    build_head,
+    feature_extractor,
+    load_backbone,
+)
 from trainer.outputs import write_bundle_outputs, write_summary
-from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
+from trainer.progress import (
+    ProgressEvent,
+    ProgressFn,
+    TrainingCancelled,
+    never_stop,
+    no_progress,
+)
+from trainer.rundir import (  # noqa: F401
+    _rows_of_other_models,
+    _split_rows,
+    _write_predictions,
+    _write_skipped,
+    _write_split,
+)
 from trainer.sources import PreparedData, prepare_sources
 from trainer.splits import make_split
 
@@ -362,74 +396,3 @@ def trained_before(out: str | Path, config: TrainConfig) -> set[str]:
         return set()
     return {m for m in saved.models if m not in saved.extra.get("kept_models", ())
             and (Path(out) / m / "card.json").is_file()}
-
-
-_PREDICTION_COLUMNS = ["model", "split", "path", "label", "p_malignant"]
-
-
-def _rows_of_other_models(out: Path, data: PreparedData, retrained) -> list[list[str]]:
-    """Retraining some models into a finished run keeps the other models' rows of its predictions file,
-    when the run's validation and test images are this run's (same images, labels and parts): those rows are
-    what the ensemble is fitted and tested on. The training images may differ (e.g. extra data for one model);
-    each bundle's card says what it was trained on."""
-    try:
-        with open(out / "split.csv", newline="", encoding="utf-8") as handle:
-            old_split = [row for row in csv.reader(handle)]
-        with open(out / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header, rows = next(reader), list(reader)
-    except (OSError, StopIteration):
-        return []
-    def held_out(rows):
-        return [row for row in rows if row[3:4] != ["train"]]
-
-    if header != _PREDICTION_COLUMNS or held_out(old_split) != held_out(_split_rows(data)):
-        return []
-    return [row for row in rows if row[0] not in retrained and (out / row[0] / "card.json").is_file()]
-
-
-def _write_predictions(path: Path, data: PreparedData, rows: dict[str, dict[str, np.ndarray]],
-                       kept_rows: list[list[str]] = ()) -> None:
-    """Calibrated P(malignant) of every model on every validation and test image (for the ensemble)."""
-    pos = data.dataset.class_names.index("malignant")
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(_PREDICTION_COLUMNS)
-        writer.writerows(kept_rows)
-        for name, parts in rows.items():
-            for part in ("val", "test", "left_out"):
-                if part not in parts:
-                    continue
-                paths, labels = ((data.left_out.paths, data.left_out.y) if part == "left_out"
-                                 else (data.paths[part], data.y[part]))
-                for p, y, prob in zip(paths, labels, parts[part][:, pos]):
-                    writer.writerow([name, part, p, data.dataset.class_names[int(y)], probability_text(prob)])
-
-
-def _split_rows(data: PreparedData) -> list[list[str]]:
-    """split.csv: every image's part; several sources add a ``source`` column and the left-out source's
-    images as part ``left_out``."""
-    by_path = {str(s.path): s for s in [*data.dataset.samples, *data.extra_samples]}
-    if not data.sources:
-        rows = [["path", "label", "lesion_id", "split"]]
-        for part in ("train", "val", "test"):
-            rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part] for p in data.paths[part])
-        return rows
-    source = data.source_of_path()
-    rows = [["path", "label", "lesion_id", "split", "source"]]
-    parts = [(part, data.paths[part]) for part in ("train", "val", "test")]
-    if data.left_out is not None:
-        parts.append(("left_out", data.left_out.paths))
-    for part, paths in parts:
-        rows.extend([p, by_path[p].label, by_path[p].lesion_id or "", part, source[p]] for p in paths)
-    return rows
-
-
-def _write_split(path: Path, data: PreparedData) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(_split_rows(data))
-
-
-def _write_skipped(path: Path, skipped) -> None:
-    lines = [f"{p}\t{reason}" for p, reason in skipped]
-    path.write_text(("\n".join(lines) + "\n") if lines else "", encoding="utf-8")

@@ -77,6 +77,20 @@ def test_ensemble_threshold_applies_only_to_its_exact_members():
     assert not Consensus.of(preds).flagged
 
 
+def test_member_weights_decide_the_combined_risk_and_are_said():
+    preds = [ModelPrediction("cnn", "1", 0.90, 0.5), ModelPrediction("vgg16", "1", 0.20, 0.5),
+             ModelPrediction("mobilenetv2", "1", 0.40, 0.5)]
+    rule = {"members": {"cnn": "1", "vgg16": "1", "mobilenetv2": "1"}, "threshold": 0.35,
+            "weights": {"cnn": 0.0, "vgg16": 0.6, "mobilenetv2": 0.4}}
+    c = Consensus.of(preds, rule)
+    assert c.risk == pytest.approx(0.28) and not c.flagged  # the CNN's 0.90 does not count
+    assert c.to_json()["member_weights"] == {"cnn": 0.0, "vgg16": 0.6, "mobilenetv2": 0.4}
+    assert c.weights_text() == "combined from vgg16 60%, mobilenetv2 40%; cnn shown but not counted"
+    plain = Consensus.of(preds, {k: v for k, v in rule.items() if k != "weights"})
+    assert plain.risk == pytest.approx(0.5) and plain.to_json()["member_weights"]["cnn"] == pytest.approx(1 / 3, abs=1e-4)
+    assert "member_weights" not in Consensus.of(preds).to_json()  # no rule: no combination
+
+
 def test_a_calibrated_ensemble_compares_its_calibrated_probability_with_its_threshold():
     import math
 
