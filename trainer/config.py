@@ -66,8 +66,9 @@ class TrainConfig:
     calibration: str = "temperature"
     # Several data sources, each split by lesion / patient into train / validation / test on its own
     # (trainer.sources): [{"data": DIR, "protocol": "full", "split_seed": N}] ("protocol" and "split_seed" are
-    # filled in by validate(): the first source takes ``protocol``, the others "full"; each source's split seed
-    # comes from ``split_seed`` and the source's name, so that leaving a source out changes no other's split).
+    # filled in by validate(): the first source takes ``protocol`` and the run's split seed, as it would alone; the
+    # others "full" and the split seed plus a hash of their name, so that leaving a source out changes no other's
+    # split).
     # Training, validation and test are the union of the sources' parts. Empty: ``data`` alone.
     sources: list = field(default_factory=list)
     # The name of one of ``sources`` that is scored, whole, and never trained on, validated on or tuned on:

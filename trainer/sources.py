@@ -4,9 +4,10 @@ With several sources (``TrainConfig.sources``) every source is split by lesion /
 validation / test with its own protocol and seed, and the run's train, validation and test parts are the
 union of the sources' parts: one multi-source validation set drives early stopping, calibration, the flag
 line and the ensemble. A source named by ``TrainConfig.leave_out`` is decoded whole and kept apart: never
-trained, validated or tuned on, only scored (leave-one-source-out). Each source's seed is derived from the
-run's split seed and the source's name, so leaving one source out changes no other source's split (and the
-feature cache, keyed per source and part, is reused).
+trained, validated or tuned on, only scored (leave-one-source-out). The first source splits with the run's
+split seed, as it would alone (HAM10000 with protocol ``extended``: the paper's 240 test images); every
+other source's seed is the run's plus a hash of the source's name. Leaving a source out changes no other
+source's split (and the feature cache, keyed per source and part, is reused).
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ def validate_sources(config) -> None:
             raise ConfigError(f"source {name}: unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
         seed = entry.get("split_seed")
         names.append(name)
-        resolved.append({"data": entry["data"], "protocol": protocol,
-                         "split_seed": source_seed(config.resolved_split_seed, name) if seed is None else int(seed)})
+        if seed is None:  # the first source splits as it would alone (HAM10000: the paper's 240 test images)
+            seed = config.resolved_split_seed if i == 0 else source_seed(config.resolved_split_seed, name)
+        resolved.append({"data": entry["data"], "protocol": protocol, "split_seed": int(seed)})
     if config.leave_out is not None:
         if config.leave_out not in names:
             raise ConfigError(f"cannot leave out {config.leave_out!r}: the sources are {', '.join(names)}")

@@ -71,6 +71,15 @@ def test_source_settings_are_checked(three_sources, tmp_path):
         _config([three_sources[0], three_sources[0]], tmp_path)
     config = _config(three_sources, tmp_path, split_seed=7)
     assert config.sources[0]["protocol"] == "full" and config.sources[1]["split_seed"] == source_seed(7, "beta")
+    assert config.sources[0]["split_seed"] == 7  # the first source splits as it would alone
+
+
+def test_the_first_source_splits_as_it_would_alone(three_sources, tmp_path):
+    alone = prepare_data(TrainConfig(data=str(three_sources[0]), out=str(tmp_path / "o"), protocol="full").validate())
+    together = prepare_data(_config(three_sources, tmp_path))
+    for part in ("train", "val", "test"):
+        _, start, end = together.chunks[part][0]
+        assert together.paths[part][start:end] == alone.paths[part]
 
 
 def test_left_out_diagnoses_are_dropped(tmp_path):
