@@ -79,7 +79,7 @@ def training_sentence(training: dict) -> str:
     counts = training.get("counts", {})
     train = counts.get("train") if isinstance(counts.get("train"), dict) else None
     extra = training.get("extra_data") or []
-    text = f"Learned from {name}"
+    text = f"Learned from {name}" + (", each source split on its own" if training.get("sources") else "")
     if extra:
         text += " with " + ", ".join(
             f"{Path(str(e.get('data', '?'))).name}" + (f" ({e['source_split']})" if e.get("source_split") else "")
@@ -87,6 +87,24 @@ def training_sentence(training: dict) -> str:
     if train:
         text += f": {sum(train.values()):,} training images, {train.get('malignant', 0):,} of them melanomas"
     return text + "."
+
+
+def source_lines(training: dict) -> list[str]:
+    """One line per data source of a multi-source card: 'derm7pt (full split): train 672, validation 144,
+    test 145 (melanomas 176 / 38 / 38)'; a left-out source says it was only scored. Empty for one source."""
+    lines = []
+    for source in training.get("sources") or []:
+        counts = source.get("counts") or {}
+        total = {part: sum(v.values()) for part, v in counts.items() if isinstance(v, dict)}
+        mel = {part: v.get("malignant", 0) for part, v in counts.items() if isinstance(v, dict)}
+        if source.get("left_out"):
+            lines.append(f"{source['data']}: left out (never trained or tuned on), {sum(total.values()):,} images "
+                         f"scored, {sum(mel.values()):,} melanomas")
+            continue
+        lines.append(f"{source['data']} ({source.get('protocol', '?')} split): train {total.get('train', 0):,}, "
+                     f"validation {total.get('val', 0):,}, test {total.get('test', 0):,} (melanomas "
+                     f"{mel.get('train', 0)} / {mel.get('val', 0)} / {mel.get('test', 0)})")
+    return lines
 
 
 def flag_line_table(metrics: dict) -> list[tuple[str, int, int]] | None:

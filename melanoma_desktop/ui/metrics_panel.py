@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushB
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.numbers import with_ci
-from melanoma_desktop.core.wording import flag_line_table, ranking_sentence, test_result_sentence, training_sentence
+from melanoma_desktop.core.wording import (flag_line_table, ranking_sentence, source_lines, test_result_sentence,
+                                           training_sentence)
 from trainer.calibration import describe_calibration
 from trainer.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
 from trainer.reports import BundleReport, read_report
@@ -70,6 +71,7 @@ def summary_rows(report: BundleReport) -> list[tuple[str, str]]:
                                     f"{cal.get('ece_test_after', math.nan):.3f}"),
         ("Trained on", f"{Path(str(training.get('data', 'n/a'))).name} ({training.get('layout', '?')})"),
         *[("Extra training data", extra_data_text(e)) for e in training.get("extra_data") or []],
+        *[("Source", line) for line in source_lines(training)],
         ("Protocol, seeds", f"{training.get('protocol', '?')}, training seed "
                             f"{card.get('hyperparameters', {}).get('seed', '?')}, split seed "
                             f"{training.get('split_seed', '?')}"),
