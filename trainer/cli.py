@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     en = sub.add_parser("ensemble", help="fit the mean-of-models ensemble's calibration and threshold on a run's "
                                            "validation split")
     en.add_argument("--run", required=True, help="a training run folder (bundles + split.csv)")
+    en.add_argument("--add-member", action="append", metavar="BUNDLE",
+                    help="first put this bundle (trained elsewhere, never on the run's validation or test images) "
+                         "into the run as one more member")
     en.add_argument("--backbones")
     en.add_argument("--data", help="also evaluate the fitted ensemble on every image of this dataset")
 
@@ -161,9 +164,17 @@ def _ensemble(args) -> None:
     from trainer.metrics import operating_point
     from trainer.outputs import metrics_table
 
+    if args.add_member:
+        from trainer.ensemble import add_member
+
+        for bundle in args.add_member:
+            add_member(args.run, bundle, args.backbones)
     fitted = fit_ensemble(args.run, args.backbones)
     print(f"ensemble of {', '.join(fitted['members'])}: calibration {describe_calibration(fitted['calibration'])}, "
           f"threshold {fitted['threshold']:.3f} (validation)")
+    print("member weights (validation): " + ", ".join(f"{n} {w:.1f}" for n, w in fitted["weights"].items())
+          + f"; validation AUC {fitted['weights_validation']['val_auc']:.3f} "
+            f"(equal weights: {fitted['weights_validation']['val_auc_equal']:.3f})")
     print(metrics_table({"ensemble": fitted["test"]}, paper=None))
     if args.data:
         external = evaluate_ensemble(args.run, args.data, args.backbones)

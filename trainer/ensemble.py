@@ -173,3 +173,32 @@ def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None)
             "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored["threshold"]),
             "threshold": stored["threshold"], "calibration": stored.get("calibration"),
             "ece_before": expected_calibration_error(y, mean)}
+
+
+def add_member(run_dir: str | Path, bundle_dir: str | Path, backbones=None) -> dict:
+    """Put a bundle trained elsewhere into a finished run as one more member: its calibrated P(malignant) on
+    every image of the run's predictions.csv (validation, test, left-out) is appended, the bundle copied in, and
+    the ensemble refitted (weights included) on the run's validation set. The caller vouches that the bundle
+    never trained on those images (e.g. the same first-source split, which trainer.sources keeps)."""
+    import shutil
+
+    run_dir, bundle_dir = Path(run_dir), Path(bundle_dir)
+    bundle = load_bundle(bundle_dir, backbones)
+    name = bundle.card["name"]
+    if (run_dir / name).exists():
+        raise BundleError(f"{run_dir} already holds a {name} model; remove it or pick another run")
+    with open(run_dir / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    first = rows[0]["model"]
+    mine = [r for r in rows if r["model"] == first]
+    decoded = decode_samples([Sample(Path(r["path"]), r["label"]) for r in mine])
+    if len(decoded.kept) != len(mine):
+        raise BundleError(f"{len(mine) - len(decoded.kept)} image(s) of {run_dir}'s predictions no longer decode")
+    probs = bundle.predict_proba(decoded.images, batch_size=32)
+    p = probs[:, bundle.class_names.index(bundle.card["positive_class"])]
+    with open(run_dir / PREDICTIONS_FILE, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for row, value in zip(mine, p):
+            writer.writerow([name, row["split"], row["path"], row["label"], f"{float(value):.9g}"])
+    shutil.copytree(bundle_dir, run_dir / name)
+    return fit_ensemble(run_dir)

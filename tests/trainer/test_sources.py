@@ -142,3 +142,26 @@ def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_
         backbones=str(random_backbones), cache_dir=str(tmp_path / "cache"),
         overrides=dict(protocol="full", epochs=1, cnn_epochs=1, batch_size=8, allow_download=False))
     assert again["runs"]["without-gamma"]["models"] == without["models"]
+
+
+def test_a_bundle_trained_elsewhere_joins_a_run_as_a_member(three_sources, tmp_path, random_backbones):
+    from trainer.cli import main
+    from trainer.ensemble import read_predictions
+    from trainer.train import run_training
+
+    common = dict(epochs=1, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35, aug_copies=1,
+                  cache_dir=str(tmp_path / "cache"), allow_download=False)
+    run_training(_config(three_sources, tmp_path, models=("cnn",), **common))
+    other = _config(three_sources, tmp_path, models=("mobilenetv2",), **common)
+    other.out = str(tmp_path / "elsewhere")
+    run_training(other)
+    assert main(["ensemble", "--run", str(tmp_path / "out"), "--add-member", str(tmp_path / "elsewhere" / "mobilenetv2"),
+                 "--backbones", str(random_backbones)]) == 0
+    preds = read_predictions(tmp_path / "out")
+    assert preds["mobilenetv2"]["val"][0] == preds["cnn"]["val"][0]
+    assert np.allclose(preds["mobilenetv2"]["val"][2], read_predictions(tmp_path / "elsewhere")["mobilenetv2"]["val"][2],
+                       atol=1e-5)
+    import json
+
+    ensemble = json.loads((tmp_path / "out" / "ensemble.json").read_text())
+    assert set(ensemble["members"]) == {"cnn", "mobilenetv2"} and set(ensemble["weights"]) == {"cnn", "mobilenetv2"}
