@@ -225,6 +225,11 @@ def _benchmark(args) -> None:
                                        models=tuple(m for m in args.models.split(",") if m), cache_dir=args.cache_dir,
                                        seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
         print(sources_markdown(results))
+        if args.update_readme:
+            from trainer.loso import SOURCES_MARKERS
+
+            update_readme(args.update_readme, results, sources_markdown(results), SOURCES_MARKERS)
+            print(f"tables written to {args.update_readme}")
         print(f"results written to {args.out}/results.md and results.json")
         return
     if args.leave_out:

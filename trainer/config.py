@@ -13,9 +13,10 @@ from trainer.models import ARCHITECTURES, CNN_HEADS, check_architecture
 from trainer.splits import PROTOCOLS
 
 
-# Fields that change where things are kept, not what is trained: a run trained with another --cache-dir is the
-# same run (the benchmark reuses it; training more models into it counts it as the same configuration).
-NOT_TRAINING_FIELDS = ("cache_dir",)
+# Fields that change where things are kept or found, not what is trained: a run trained with another --cache-dir,
+# or with downloads allowed or not (the backbone is checked by content either way), is the same run (the
+# benchmark reuses it; training more models into it counts it as the same configuration).
+NOT_TRAINING_FIELDS = ("cache_dir", "allow_download")
 
 
 @dataclass

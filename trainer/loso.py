@@ -29,6 +29,7 @@ from trainer.metrics import evaluate_probabilities
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
 
 COMBINED = "combined"
+SOURCES_MARKERS = ("<!-- sources:start -->", "<!-- sources:end -->")  # docs/results.md, --update-readme
 MIN_MELANOMAS_TO_SCORE = 50  # a left-out source with fewer is not scored alone (its interval says nothing)
 
 
