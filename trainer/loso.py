@@ -96,15 +96,16 @@ def run_results(run_dir: str | Path) -> dict:
 def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource", models=ARCHITECTURES,
                          backbones=None, cache_dir=None, seed: int = 42, reuse: bool = True,
                          on_progress: ProgressFn = no_progress, should_stop=never_stop,
-                         overrides: dict | None = None) -> dict:
-    """Train (or reuse) ``OUT/all`` and one ``OUT/without-NAME`` per left-out source; write the results."""
+                         overrides: dict | None = None, include_all: bool = True) -> dict:
+    """Train (or reuse) ``OUT/all`` (unless ``include_all`` is False) and one ``OUT/without-NAME`` per left-out
+    source; write the results."""
     from trainer.benchmark import _finished_run, _git_commit
     from trainer.presets import preset_config
     from trainer.train import run_training
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = {"all": None, **{f"without-{name}": name for name in leave_out}}
+    runs = {**({"all": None} if include_all else {}), **{f"without-{name}": name for name in leave_out}}
     results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "commit": _git_commit(Path(__file__).parent),
                "preset": preset, "sources": [Path(s).name for s in sources], "runs": {}}
     for key, left in runs.items():
