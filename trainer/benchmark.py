@@ -120,7 +120,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
                         "ece_noise_floor": ece_noise_floor(p, seed=config.seed),
                         "training_seconds": card.get("training_seconds")}
     fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
-    ensemble_name = "Ensemble (mean of the three calibrated P(malignant), calibrated)" + (
+    ensemble_name = "Ensemble (weighted mean of the calibrated P(malignant), weights and calibration from validation)" + (
         f"; {', '.join(read_card(run_dir / m).get('display_name', m) for m in kept)} as in `best`" if kept else "")
     p_test = ensemble_probability(mean_from_predictions(preds, list(fitted["members"]), "test", fitted)[0], fitted)
     models["ensemble"] = {"display_name": ensemble_name,

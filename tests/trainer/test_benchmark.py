@@ -115,7 +115,7 @@ def test_extra_data_run_keeps_the_other_models_and_scores_only_unseen_external_i
     assert results["external_held_out_n"] == 4 and extra["trained_on_external"] and not best["trained_on_external"]
     table = (root / "out" / "results.md").read_text()
     assert "External: 16 ISIC 2017 images" in table and "the 4 ISIC 2017 images (isic) that no run" in table
-    assert "| best + isic train | Ensemble (mean of the three calibrated P(malignant), calibrated); " in table
+    assert "| best + isic train | Ensemble (weighted mean of the calibrated P(malignant), weights and calibration from validation); " in table
 
     card = run / "cnn" / "card.json"
     before = card.stat().st_mtime_ns
