@@ -128,11 +128,9 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
 
 
 def _cell(m: dict, key: str) -> str:
-    value, (lo, hi) = m[key], m[f"{key}_ci"]
-    if value is None or np.isnan(value):
-        return "n/a"
-    return f"{100 * value:.1f} ({100 * lo:.0f}-{100 * hi:.0f})" if key != "roc_auc" else \
-        f"{value:.3f} ({lo:.2f}-{hi:.2f})"
+    from trainer.benchmark import _with_ci  # the one way these tables write a number with its interval
+
+    return _with_ci(m[key], m[f"{key}_ci"], scale=1, digits=3) if key == "roc_auc" else _with_ci(m[key], m[f"{key}_ci"])
 
 
 def _row(label: str, m: dict) -> str:
