@@ -346,12 +346,15 @@ def _external_rows(results: dict, presets, key: str) -> list[str]:
     return lines
 
 
-def update_readme(readme: str | Path, results: dict) -> None:
-    """Replace the text between the README's benchmark markers with the results tables."""
+def update_readme(readme: str | Path, results: dict, markdown: str | None = None,
+                  markers: tuple[str, str] = (README_START, README_END)) -> None:
+    """Replace the text between the file's ``markers`` with ``markdown`` (default: the presets' tables)."""
     path = Path(readme)
+    start, end = markers
     text = path.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise ConfigError(f"{path} has no '{README_START}' ... '{README_END}' markers to put the table between")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    path.write_text(f"{head}{README_START}\n{results_markdown(results)}\n{README_END}{tail}", encoding="utf-8")
+    if start not in text or end not in text:
+        raise ConfigError(f"{path} has no '{start}' ... '{end}' markers to put the table between")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    body = results_markdown(results) if markdown is None else markdown
+    path.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
