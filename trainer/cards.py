@@ -12,9 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.errors import BundleError
+from trainer.errors import BundleError, ConfigError
 
 ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
+CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models)
+
+
+def check_architecture(name: str) -> str:
+    if name not in ARCHITECTURES:
+        raise ConfigError(f"unknown model {name!r}; use one or more of {', '.join(ARCHITECTURES)}")
+    return name
+
 
 SCHEMA_VERSION = 1
 CARD_NAME = "card.json"

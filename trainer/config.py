@@ -9,7 +9,7 @@ from pathlib import Path
 from trainer.data import DEFAULT_MALIGNANT_DX
 from trainer.calibration import CALIBRATION_METHODS
 from trainer.errors import ConfigError
-from trainer.models import ARCHITECTURES, CNN_HEADS, check_architecture
+from trainer.cards import ARCHITECTURES, CNN_HEADS, check_architecture
 from trainer.splits import PROTOCOLS
 
 

@@ -17,7 +17,7 @@ from keras import layers
 
 from trainer.backbones import (WeightsFingerprint, candidate_files, download_weights, fingerprint_layers,
                                not_found_error, resolve_weights, sha256_file)
-from trainer.cards import ARCHITECTURES
+from trainer.cards import ARCHITECTURES, CNN_HEADS, check_architecture  # noqa: F401 (re-exported)
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.imageio import IMAGE_SIZE
 from trainer.layers import Preprocess
@@ -25,11 +25,6 @@ from trainer.layers import Preprocess
 PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
 
-
-def check_architecture(name: str) -> str:
-    if name not in ARCHITECTURES:
-        raise ConfigError(f"unknown model {name!r}; use one or more of {', '.join(ARCHITECTURES)}")
-    return name
 
 
 # BatchNorm moving-average momentum of the custom CNN. Keras' default (0.99) needs hundreds of
@@ -39,7 +34,6 @@ def check_architecture(name: str) -> str:
 CNN_BN_MOMENTUM = 0.9
 
 
-CNN_HEADS = ("flatten", "gap")
 
 
 def build_cnn(num_classes: int = 2, input_shape=INPUT_SHAPE, head: str = "flatten") -> keras.Model:
