@@ -5,12 +5,46 @@ and left-out images: what the ensemble is fitted and scored on) and ``skipped.tx
 from __future__ import annotations
 
 import csv
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from trainer.cards import PREDICTIONS_FILE, probability_text
 from trainer.sources import PreparedData
+
+
+@dataclass
+class RunResult:
+    """A finished training run: its folder, bundles, test metrics and what it skipped (one type for the command
+    line, the benchmark and the app's training child, which reads it back with ``read_run_result``)."""
+
+    out: Path
+    bundles: dict[str, Path]
+    metrics: dict[str, dict]
+    skipped: list[tuple[str, str]]
+    counts: dict
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)  # test-set output per model
+    test_paths: list[str] = field(default_factory=list)
+
+
+def read_run_result(out: str | Path, models) -> RunResult:
+    """A finished run read back from its folder (what the app's training child leaves): the bundles of
+    ``models`` it holds, their test metrics, the skipped files and the test images (no probabilities)."""
+    out = Path(out)
+    bundles = {name: out / name for name in models if (out / name / "card.json").is_file()}
+    metrics = {name: json.loads((path / "metrics.json").read_text(encoding="utf-8")) for name, path in bundles.items()}
+    with open(out / "split.csv", newline="", encoding="utf-8") as handle:
+        test_paths = [r["path"] for r in csv.DictReader(handle) if r["split"] == "test"]
+    skipped_file = out / "skipped.txt"
+    lines = skipped_file.read_text(encoding="utf-8").splitlines() if skipped_file.is_file() else []
+    skipped = [tuple(line.split("\t", 1)) if "\t" in line else (line, "") for line in lines if line]
+    counts = {}
+    if bundles:
+        card = json.loads((next(iter(bundles.values())) / "card.json").read_text(encoding="utf-8"))
+        counts = card["training"]["counts"]
+    return RunResult(out, bundles, metrics, skipped, counts, {}, test_paths)
 
 _PREDICTION_COLUMNS = ["model", "split", "path", "label", "p_malignant"]
 

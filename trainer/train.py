@@ -65,6 +65,7 @@ from trainer.progress import (
     no_progress,
 )
 from trainer.rundir import (  # noqa: F401
+    RunResult,
     _rows_of_other_models,
     _split_rows,
     _write_predictions,
@@ -281,17 +282,6 @@ def _train_transfer(config, name, data, on_progress, should_stop):
     else:
         left = _left_out_probabilities(data, lambda x: model.predict(x.astype("float32"), verbose=0, batch_size=32))
     return model, head, "head", history, probs, val_probs, backbone, left
-
-
-@dataclass
-class RunResult:
-    out: Path
-    bundles: dict[str, Path]
-    metrics: dict[str, dict]
-    skipped: list[tuple[str, str]]
-    counts: dict
-    probabilities: dict[str, np.ndarray] = field(default_factory=dict)  # test-set output per model
-    test_paths: list[str] = field(default_factory=list)
 
 
 def run_training(config: TrainConfig, should_stop=never_stop, on_progress: ProgressFn = no_progress) -> RunResult:

@@ -44,7 +44,7 @@ class TrainPage(QWizardPage):
         return self.job is not None
 
     def initializePage(self) -> None:
-        from melanoma_desktop.ui.wizard.training_process import train_in_child
+        from melanoma_desktop.core.training_job import train_in_child
 
         if self.running:
             return

@@ -1,16 +1,16 @@
-"""The wizard's training job: runs ``train-worker`` in a child process and relays its progress."""
+"""The app's training job (no Qt): runs ``train-worker`` in a child process, relays its progress, and reads the
+finished run back as the trainer's own ``RunResult``."""
 
 from __future__ import annotations
 
-import csv
 import json
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainer.progress import ProgressEvent, TrainingCancelled
+from trainer.rundir import RunResult, read_run_result
 
 
 def worker_command(config_path: Path) -> list[str]:
@@ -19,25 +19,7 @@ def worker_command(config_path: Path) -> list[str]:
     return [sys.executable, "-m", "melanoma_desktop", "train-worker", str(config_path)]
 
 
-@dataclass
-class TrainingOutcome:
-    """What the wizard needs of a finished run, read back from the run folder."""
-
-    out: Path
-    bundles: dict[str, Path]
-    metrics: dict[str, dict]
-    test_paths: list[str] = field(default_factory=list)
-
-
-def read_outcome(out: Path, models) -> TrainingOutcome:
-    bundles = {name: out / name for name in models if (out / name / "card.json").is_file()}
-    metrics = {name: json.loads((path / "metrics.json").read_text()) for name, path in bundles.items()}
-    with open(out / "split.csv", newline="", encoding="utf-8") as handle:
-        test_paths = [r["path"] for r in csv.DictReader(handle) if r["split"] == "test"]
-    return TrainingOutcome(out, bundles, metrics, test_paths)
-
-
-def train_in_child(config, should_stop, on_progress) -> TrainingOutcome:
+def train_in_child(config, should_stop, on_progress) -> RunResult:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "wizard_config.json"
@@ -64,4 +46,4 @@ def train_in_child(config, should_stop, on_progress) -> TrainingOutcome:
     if code != 0:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(error or f"the training process ended with code {code}: {' | '.join(tail)}")
-    return read_outcome(out, config.models)
+    return read_run_result(out, config.models)
