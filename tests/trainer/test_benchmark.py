@@ -85,6 +85,7 @@ def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path
     assert not _finished_run(config)
 
 
+@pytest.mark.slow  # a third preset run (104 s in CI)
 def test_extra_data_run_keeps_the_other_models_and_scores_only_unseen_external_images(bench):
     import csv
 

@@ -121,6 +121,7 @@ def test_a_left_out_run_scores_the_left_out_source_with_every_model(three_source
         assert {r["source"] for r in csv.DictReader(handle) if r["split"] == "left_out"} == {"gamma"}
 
 
+@pytest.mark.slow  # four small trainings (94 s in CI); the left-out run and the benchmark's parts are tested above
 def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_it(three_sources, tmp_path,
                                                                                   random_backbones):
     from trainer.loso import run_source_benchmark
