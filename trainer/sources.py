@@ -119,32 +119,31 @@ def validate_sources(config) -> None:
         config.data = resolved[0]["data"]
 
 
-def training_source_names(config) -> list[str]:
-    return [dataset_name(s["data"]) for s in config.sources if dataset_name(s["data"]) != config.leave_out]
-
-
 def _pixel_key(image: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(image).data).hexdigest()
 
 
-def _decode_source(entry, config, on_progress, should_stop):
-    name = dataset_name(entry["data"])
-    dataset = without_dx(discover(entry["data"], config.malignant_dx), config.exclude_dx)
+def load_and_split(folder, protocol: str, split_seed: int, config, on_progress, should_stop, prefix: str = ""):
+    """One folder read, checked, split (grouped by lesion) and decoded: (dataset, split with the decoded
+    indices, part -> [images, labels, paths], skipped files). ``prefix`` starts each progress message.
+    Unreadable files are found (and left out) before the split, so that every part of it, the paper
+    protocol's balanced 600 + 600 included, holds only images that decode."""
+    dataset = without_dx(discover(folder, config.malignant_dx), config.exclude_dx)
 
     def checking(done, total):
-        on_progress(ProgressEvent("data", message=f"{name}: checking images {done}/{total}", step=done, steps=total))
+        on_progress(ProgressEvent("data", message=f"{prefix}checking images {done}/{total}", step=done, steps=total))
 
     dataset, skipped = without_unreadable(dataset, checking, should_stop)
     if should_stop():
         raise TrainingCancelled("cancelled while checking images")
     check_trainable(dataset)
-    split = make_split(dataset.labels, dataset.groups, entry["protocol"], entry["split_seed"], config.fractions)
+    split = make_split(dataset.labels, dataset.groups, protocol, split_seed, config.fractions)
     parts = {}
     for part in PARTS:
         indices = getattr(split, part)
 
         def report(done, total, part=part):
-            on_progress(ProgressEvent("data", message=f"{name}: decoding {part} images {done}/{total}",
+            on_progress(ProgressEvent("data", message=f"{prefix}decoding {part} images {done}/{total}",
                                       step=done, steps=total))
 
         decoded = decode_samples([dataset.samples[i] for i in indices], on_progress=report, should_stop=should_stop)
@@ -153,7 +152,8 @@ def _decode_source(entry, config, on_progress, should_stop):
         kept = indices[decoded.kept]
         parts[part] = [decoded.images, dataset.labels[kept], [str(dataset.samples[i].path) for i in kept]]
         skipped.extend(decoded.skipped)
-    return name, dataset, parts, skipped
+        setattr(split, part, kept)
+    return dataset, split, parts, skipped
 
 
 _ARCHIVE_ID = re.compile(r"^isic_\d{7}$")
@@ -192,7 +192,9 @@ def prepare_sources(config, on_progress, should_stop) -> PreparedData:
     samples, skipped, summary, seen, left = [], [], [], {}, None
     class_names = None
     for entry in config.sources:
-        name, dataset, parts, bad = _decode_source(entry, config, on_progress, should_stop)
+        name = dataset_name(entry["data"])
+        dataset, _, parts, bad = load_and_split(entry["data"], entry["protocol"], entry["split_seed"], config,
+                                                on_progress, should_stop, prefix=f"{name}: ")
         class_names = dataset.class_names
         _drop_seen(name, parts, seen, on_progress)
         samples.extend(dataset.samples)

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -29,11 +28,9 @@ from trainer.cards import (
 )
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data import (
-    check_trainable,
     decode_samples,
     discover,
     only_source_split,
-    without_dx,
     without_unreadable,
 )
 from trainer.devices import describe_device, distribution_scope, enable_determinism
@@ -72,44 +69,17 @@ from trainer.rundir import (  # noqa: F401
     _write_skipped,
     _write_split,
 )
-from trainer.sources import PreparedData, prepare_sources
-from trainer.splits import make_split
+from trainer.sources import PreparedData, load_and_split, prepare_sources
 
 
 def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:
     """Discover, split (grouped by lesion) and decode the images a run needs (several sources: trainer.sources)."""
     if config.sources:
         return prepare_sources(config, on_progress, should_stop)
-    dataset = without_dx(discover(config.data, config.malignant_dx), config.exclude_dx)
-
-    def checking(done, total):
-        on_progress(ProgressEvent("data", message=f"checking images {done}/{total}", step=done, steps=total))
-
-    # Unreadable files are found (and left out) before the split, so that every part of it,
-    # the paper protocol's balanced 600 + 600 included, holds only images that decode.
-    dataset, skipped = without_unreadable(dataset, checking, should_stop)
-    if should_stop():
-        raise TrainingCancelled("cancelled while checking images")
-    check_trainable(dataset)
-    split = make_split(dataset.labels, dataset.groups, config.protocol, config.resolved_split_seed,
-                       config.fractions)
+    dataset, split, parts, skipped = load_and_split(config.data, config.protocol, config.resolved_split_seed,
+                                                    config, on_progress, should_stop)
     labels = dataset.labels
-    x, y, paths = {}, {}, {}
-    for part in ("train", "val", "test"):
-        indices = getattr(split, part)
-        samples = [dataset.samples[i] for i in indices]
-
-        def report(done, total, part=part):
-            on_progress(ProgressEvent("data", message=f"decoding {part} images {done}/{total}", step=done, steps=total))
-
-        decoded = decode_samples(samples, on_progress=report, should_stop=should_stop)
-        if should_stop():
-            raise TrainingCancelled("cancelled while decoding images")
-        kept = indices[decoded.kept]
-        x[part], y[part] = decoded.images, labels[kept]
-        paths[part] = [str(dataset.samples[i].path) for i in kept]
-        skipped.extend(decoded.skipped)
-        setattr(split, part, kept)
+    x, y, paths = ({part: parts[part][k] for part in parts} for k in range(3))
     for path, reason in skipped:
         on_progress(ProgressEvent("log", message=f"skipped {path}: {reason}"))
     counts = split.summary(labels, dataset.class_names)
