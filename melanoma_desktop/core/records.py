@@ -132,8 +132,9 @@ class Consensus:
         return out
 
     def weights_text(self) -> str:
-        """Which models count in the combined risk and with what weight, in a line ("" without a rule)."""
-        if self.weights is None:
+        """Which models count in the combined risk and with what weight, in a line ("" without a rule, or when
+        every model counts the same: the screens then say the models are read together)."""
+        if self.weights is None or len({round(w, 4) for _, w in self.weights}) == 1:
             return ""
         counted = [f"{name} {w:.0%}" for name, w in self.weights if w > 0]
         ignored = [name for name, w in self.weights if w <= 0]

@@ -88,6 +88,7 @@ def test_member_weights_decide_the_combined_risk_and_are_said():
     assert c.weights_text() == "combined from vgg16 60%, mobilenetv2 40%; cnn shown but not counted"
     plain = Consensus.of(preds, {k: v for k, v in rule.items() if k != "weights"})
     assert plain.risk == pytest.approx(0.5) and plain.to_json()["member_weights"]["cnn"] == pytest.approx(1 / 3, abs=1e-4)
+    assert plain.weights_text() == ""  # equal weights: the screens say "read together"
     assert "member_weights" not in Consensus.of(preds).to_json()  # no rule: no combination
 
 
