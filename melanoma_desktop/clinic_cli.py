@@ -88,14 +88,14 @@ def run_clinic_command(args: argparse.Namespace) -> int:
     except SiteRuleRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    print(json.dumps(rule, indent=2))
+    print(json.dumps(rule.to_dict(), indent=2))
     print(expected_sentence(rule), file=sys.stderr)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
-            json.dump(rule, handle, indent=2)
+            json.dump(rule.to_dict(), handle, indent=2)
     if args.install:
         registry.keep_site_rule(rule)
-        registry.activate_site_rule(rule["site_rule"]["version"])
-        print(f"installed: the clinic's flag line {rule['site_rule']['version']} is used for new cases "
+        registry.activate_site_rule(rule.site_version)
+        print(f"installed: the clinic's flag line {rule.site_version} is used for new cases "
               f"({registry.root})", file=sys.stderr)
     return 0

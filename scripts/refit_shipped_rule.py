@@ -48,7 +48,6 @@ def main(argv=None) -> int:
 
     from trainer.bundle import load_bundle
     from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_ensemble
-    from trainer.combine import combine
     from trainer.data import Sample, decode_samples
     from trainer.ensemble import ensemble_probability, fit_ensemble
     from trainer.loso import _metrics
@@ -68,7 +67,7 @@ def main(argv=None) -> int:
     p = {}
     for bundle_dir in find_bundles(args.models):
         bundle = load_bundle(bundle_dir, args.backbones)
-        name = bundle.card["name"]
+        name = bundle.card.name
         p[name] = bundle.predict_proba(decoded.images, batch_size=32)[:, bundle.class_names.index("malignant")]
         shutil.copytree(bundle_dir, out / name)
         print(f"{name}: {len(rows)} images", flush=True)
@@ -78,23 +77,23 @@ def main(argv=None) -> int:
         for name, values in p.items():
             writer.writerows([name, r["split"], r["path"], r["label"], f"{float(v):.9g}"] for r, v in zip(rows, values))
     old = read_ensemble(args.models)
-    (out / "config.json").write_text(json.dumps({"calibration": old["calibration"]["method"], "class_weight": True}),
+    (out / "config.json").write_text(json.dumps({"calibration": old.calibration["method"], "class_weight": True}),
                                      encoding="utf-8")
     new = fit_ensemble(out)
     new_rule = read_ensemble(out)
     comparison = {"n_val": int(sum(r["split"] == "val" for r in rows)), "rules": {}}
     for label, rule in (("shipped", old), ("refitted", new_rule)):
-        risk = ensemble_probability(combine(p, rule), rule)
-        half = model_half_point(rule.get("calibration") or {})
+        risk = ensemble_probability(rule.combine(p), rule)
+        half = model_half_point(rule.calibration or {})
         block = {}
         for part in ("val", "test"):
             for source in sorted({r["source"] for r in rows}):
                 keep = np.array([r["split"] == part and r["source"] == source for r in rows])
                 if keep.any() and len(set(y[keep])) == 2:
-                    block[f"{part}:{source}"] = _metrics(y[keep], risk[keep], float(rule["threshold"]), half)
+                    block[f"{part}:{source}"] = _metrics(y[keep], risk[keep], float(rule.threshold), half)
             keep = np.array([r["split"] == part for r in rows])
-            block[f"{part}:all"] = _metrics(y[keep], risk[keep], float(rule["threshold"]), half)
-        comparison["rules"][label] = {"weights": rule.get("weights"), "threshold": rule["threshold"], "scores": block}
+            block[f"{part}:all"] = _metrics(y[keep], risk[keep], float(rule.threshold), half)
+        comparison["rules"][label] = {"weights": rule.weights, "threshold": rule.threshold, "scores": block}
     (out / "comparison.json").write_text(json.dumps(comparison, indent=2, default=float), encoding="utf-8")
     for label, block in comparison["rules"].items():
         print(label, block["weights"], f"line {block['threshold']:.3f}")

@@ -31,7 +31,6 @@ def main(argv=None) -> int:
     from trainer.bundle import load_bundle
     from trainer.calibration import model_half_point
     from trainer.cards import find_bundles, read_ensemble
-    from trainer.combine import combine
     from trainer.data import (
         decode_samples,
         discover,
@@ -43,7 +42,7 @@ def main(argv=None) -> int:
 
     bundles = [load_bundle(d, args.backbones) for d in find_bundles(args.models)]
     rule = read_ensemble(args.models)
-    results = {"models": {b.card["name"]: b.card["version"] for b in bundles}, "sets": {}}
+    results = {"models": {b.card.name: b.card.version for b in bundles}, "sets": {}}
     for spec in args.data:
         folder, _, part = spec.partition(":")
         dataset, _ = without_unreadable(only_source_split(discover(folder), part or None))
@@ -53,13 +52,13 @@ def main(argv=None) -> int:
         block = {}
         for bundle in bundles:
             probs = bundle.predict_proba(decoded.images, batch_size=32)
-            name = bundle.card["name"]
+            name = bundle.card.name
             p[name] = probs[:, bundle.class_names.index("malignant")]
-            block[name] = _metrics(y, p[name], float(bundle.card["threshold"]),
-                                   model_half_point(bundle.card.get("calibration") or {}))
-        if rule and set(rule["members"]) == set(p):
-            block["combined"] = _metrics(y, ensemble_probability(combine(p, rule), rule), float(rule["threshold"]),
-                                         model_half_point(rule.get("calibration") or {}))
+            block[name] = _metrics(y, p[name], float(bundle.card.threshold),
+                                   model_half_point(bundle.card.calibration or {}))
+        if rule and set(rule.members) == set(p):
+            block["combined"] = _metrics(y, ensemble_probability(rule.combine(p), rule), float(rule.threshold),
+                                         model_half_point(rule.calibration or {}))
         results["sets"][Path(folder).name + (f":{part}" if part else "")] = block
         print(spec, {k: round(v["roc_auc"], 3) for k, v in block.items()}, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -61,13 +61,13 @@ def main(argv=None) -> None:
         _, y_test, pt = preds["test"]
         y_ext, pe = external_p(run, args.model, Path(args.external), args.backbones)
         val_p.append(pv), test_p.append(pt), ext_p.append(pe)
-        half, threshold = model_half_point(card["calibration"]), card["threshold"]
+        half, threshold = model_half_point(card.calibration), card.threshold
         sens = np.mean(pt[y_test == 1] >= threshold)
         spec = np.mean(pt[y_test == 0] < threshold)
-        row = dict(run=str(run), seed=card["hyperparameters"]["seed"], val_auc=roc_auc_score(y_val, pv),
+        row = dict(run=str(run), seed=card.hyperparameters["seed"], val_auc=roc_auc_score(y_val, pv),
                    test_auc=roc_auc_score(y_test, pt), acc=np.mean((pt >= half) == y_test), sens=sens, spec=spec,
                    ece=expected_calibration_error(y_test, pt), ext_auc=roc_auc_score(y_ext, pe),
-                   fine_tuned=card["hyperparameters"].get("fine_tuning", {}).get("kept"))
+                   fine_tuned=card.hyperparameters.get("fine_tuning", {}).get("kept"))
         rows.append(row)
         print(f"seed {row['seed']:>3} ({run}): val AUC {row['val_auc']:.3f}, test AUC {row['test_auc']:.3f}, "
               f"acc {row['acc']:.1%}, sens/spec {sens:.1%}/{spec:.1%} at {threshold:.3f}, ECE {row['ece']:.3f}, "

@@ -99,7 +99,7 @@ def main() -> int:
             mel = truth[Path(line["path"]).name]
             if name == "shipped flag line":
                 mean = float(np.mean([m["p_malignant"] for m in line["models"]]))
-                flagged = calibrate_p_positive(mean, shipped.get("calibration"))[0] >= shipped["threshold"]
+                flagged = calibrate_p_positive(mean, shipped.calibration)[0] >= shipped.threshold
             else:
                 assert line["rule"] == "clinic flag line", line["rule"]
                 flagged = line["flagged"]

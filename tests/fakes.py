@@ -17,13 +17,18 @@ class FakeClassifier:
 
     # the combined rule: the plain mean of the three (no calibration), flagged at 0.6
     FLAG_LINE = 0.6
+    ensemble_note = site_rule_note = empty_reason = ""
+    quality_gate = None  # pixel checks only
 
     def __init__(self, delay_s: float = 0.0, unavailable: dict[str, str] | None = None):
         self.delay_s = delay_s
         self.unavailable = unavailable or {}
         self.calls = 0
         available = [i for i in self.model_infos() if i.available]
-        self.ensemble = {"members": {i.name: i.version for i in available}, "threshold": self.FLAG_LINE}
+        from trainer.ensemble_rule import EnsembleRule
+
+        self.ensemble = EnsembleRule.from_dict({"members": {i.name: i.version for i in available},
+                                                "threshold": self.FLAG_LINE})
 
     def model_infos(self):
         infos = []
@@ -88,3 +93,68 @@ def document_photo(path, size=(400, 300)):
             page[y : y + 7, x0 : x0 + 38] = 30
     Image.fromarray(page).save(path)
     return path
+
+
+def model_card(**changes):
+    """A valid ModelCard of a small full CNN; ``changes`` replace its card.json fields."""
+    from trainer.model_card import ModelCard
+
+    card = {"schema_version": 1, "name": "cnn", "architecture": "cnn", "version": "cnn-test-1",
+            "class_names": ["benign", "malignant"], "positive_class": "malignant", "preprocessing": {"mode": "unit"},
+            "model_file": "model.keras", "model_part": "full", "model_sha256": "0" * 64, "threshold": 0.5,
+            "calibration": {"method": "temperature", "temperature": 1.0}, "training": {}, "metrics": {},
+            "created_at": "2026-12-01T00:00:00+00:00"}
+    card.update(changes)
+    if card["model_part"] != "full" and "backbone" not in card:
+        card["backbone"] = {"name": card["architecture"]}
+    return ModelCard.from_dict(card)
+
+
+class FakeTrainer:
+    """Stands in for the training child process in the wizard's tests: "trains" by copying a finished run of
+    real tiny bundles (``source``: a run folder) into the configured output, each model under a new version,
+    with the progress events the trainer sends. ``until_cancelled``: keep sending epochs until asked to stop,
+    then end as a cancelled run does (nothing written)."""
+
+    def __init__(self, source, until_cancelled: bool = False):
+        from pathlib import Path
+
+        self.source, self.until_cancelled, self.runs = Path(source), until_cancelled, 0
+
+    def __call__(self, config, should_stop, on_progress):
+        import json
+        import shutil
+        from pathlib import Path
+
+        from trainer.cards import ENSEMBLE_FILE, read_card, write_card
+        from trainer.progress import ProgressEvent, TrainingCancelled
+        from trainer.rundir import SPLIT_FILE, read_run_result
+
+        self.runs += 1
+        out = Path(config.out)
+        epoch = 0
+        while True:
+            for name in config.models:
+                epoch += 1
+                on_progress(ProgressEvent("train", name, step=1, steps=2, epoch=1, epochs=2, eta_s=1.0))
+                on_progress(ProgressEvent("epoch", name, message=f"[{name}] epoch {epoch}",
+                                          logs={"loss": 1.0 / epoch, "val_loss": 1.2 / epoch}))
+            if should_stop():
+                raise TrainingCancelled("training was cancelled")
+            if not self.until_cancelled:
+                break
+            time.sleep(0.01)  # the fake child's pace; the test waits on signals
+        out.mkdir(parents=True, exist_ok=True)
+        versions = {}
+        for name in config.models:
+            shutil.copytree(self.source / name, out / name)
+            card = read_card(out / name)
+            versions[name] = f"{card.version}-run{self.runs}"
+            write_card(out / name, card.replace(version=versions[name]))
+        shutil.copy2(self.source / SPLIT_FILE, out / SPLIT_FILE)
+        rule = json.loads((self.source / ENSEMBLE_FILE).read_text(encoding="utf-8"))
+        if set(rule["members"]) <= set(versions):
+            rule["members"] = {n: versions[n] for n in rule["members"]}
+            (out / ENSEMBLE_FILE).write_text(json.dumps(rule), encoding="utf-8")
+        on_progress(ProgressEvent("done", message="fake training finished"))
+        return read_run_result(out, config.models)

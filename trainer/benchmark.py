@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.calibration import model_half_point
-from trainer.cards import EXTERNAL_FILE, find_bundles, read_card, probability_text
+from trainer.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, read_ensemble
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data import decode_samples, discover, without_unreadable
 from trainer.ensemble import ensemble_probability, mean_from_predictions, fit_ensemble, read_predictions, summary
@@ -35,7 +35,8 @@ from trainer.presets import preset_config
 from trainer.recalibrate import recalibrate_run
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.models import ARCHITECTURES
-from trainer.train import PREDICTIONS_FILE, run_training, saved_config_with_kept, trained_before
+from trainer.rundir import SPLIT_FILE, RunDir
+from trainer.train import run_training, saved_config_with_kept, trained_before
 
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
@@ -76,19 +77,19 @@ def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, bac
     rows = []
     for bundle_dir in find_bundles(run_dir):
         card = read_card(bundle_dir)
-        known = cached.get(card["version"], {})
+        known = cached.get(card.version, {})
         if all(p in known for p in paths):
             p = np.array([known[q] for q in paths])
         else:
             if should_stop():
                 raise TrainingCancelled("benchmark cancelled")
-            on_progress(ProgressEvent("evaluate", card["name"],
-                                      message=f"{card['name']}: predicting {len(paths)} images of {dataset_dir}"))
+            on_progress(ProgressEvent("evaluate", card.name,
+                                      message=f"{card.name}: predicting {len(paths)} images of {dataset_dir}"))
             bundle = load_bundle(bundle_dir, backbones)
             probs = bundle.predict_proba(images, batch_size=32)
-            p = probs[:, bundle.class_names.index(card["positive_class"])]
-        result[card["name"]] = p
-        rows.extend((card["version"], q, probability_text(v)) for q, v in zip(paths, p))
+            p = probs[:, bundle.class_names.index(card.positive_class)]
+        result[card.name] = p
+        rows.extend((card.version, q, probability_text(v)) for q, v in zip(paths, p))
     with open(cache_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["version", "path", "p_malignant"])
@@ -110,19 +111,20 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
     for name in members:
         card = read_card(run_dir / name)
         _, y, p = preds[name]["test"]
-        at_half = evaluate_probabilities(y, _two_columns(p), threshold=model_half_point(card["calibration"]),
+        at_half = evaluate_probabilities(y, _two_columns(p), threshold=model_half_point(card.calibration),
                                          seed=config.seed)
-        at_op = evaluate_probabilities(y, _two_columns(p), threshold=card["threshold"], seed=config.seed)
-        models[name] = {"display_name": card.get("display_name", name), "version": card["version"],
-                        "threshold": card["threshold"], "test": summary(at_half), "test_at_threshold": summary(at_op),
-                        "ece_before": card["metrics"]["calibration"]["ece_test_before"],
-                        "ece_after": card["metrics"]["calibration"]["ece_test_after"],
+        at_op = evaluate_probabilities(y, _two_columns(p), threshold=card.threshold, seed=config.seed)
+        models[name] = {"display_name": card.display_name, "version": card.version,
+                        "threshold": card.threshold, "test": summary(at_half), "test_at_threshold": summary(at_op),
+                        "ece_before": card.metrics["calibration"]["ece_test_before"],
+                        "ece_after": card.metrics["calibration"]["ece_test_after"],
                         "ece_noise_floor": ece_noise_floor(p, seed=config.seed),
-                        "training_seconds": card.get("training_seconds")}
+                        "training_seconds": card.training_seconds}
     fitted = fit_ensemble(run_dir, backbones, seed=config.seed)  # from predictions.csv, writes ensemble.json
+    rule = read_ensemble(run_dir)
     ensemble_name = "Ensemble (weighted mean of the calibrated P(malignant), weights and calibration from validation)" + (
-        f"; {', '.join(read_card(run_dir / m).get('display_name', m) for m in kept)} as in `best`" if kept else "")
-    p_test = ensemble_probability(mean_from_predictions(preds, list(fitted["members"]), "test", fitted)[0], fitted)
+        f"; {', '.join(read_card(run_dir / m).display_name for m in kept)} as in `best`" if kept else "")
+    p_test = ensemble_probability(mean_from_predictions(preds, list(rule.members), "test", rule)[0], rule)
     models["ensemble"] = {"display_name": ensemble_name,
                           "threshold": fitted["threshold"], "test": summary(fitted["test"]),
                           "ece_before": fitted["ece"]["ece_test_before"], "ece_after": fitted["ece"]["ece_test_after"],
@@ -133,7 +135,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
         scored = np.ones(len(paths), bool) if not trained_on_external else held_out
         ext = _external_probabilities(run_dir, ext_dir, images[scored], [q for q, s in zip(paths, scored) if s],
                                       backbones, on_progress, should_stop)
-        ext["ensemble"] = ensemble_probability(np.mean([ext[m] for m in fitted["members"]], axis=0), fitted)
+        ext["ensemble"] = ensemble_probability(rule.combine({m: ext[m] for m in rule.members}), rule)
         for name, p in ext.items():
             if name not in models:
                 continue
@@ -146,7 +148,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
                 models[name]["external_held_out"] = summary(evaluate_probabilities(
                     labels[held_out], _two_columns(p_held), threshold=threshold, seed=config.seed))
     saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    return {"config": saved_config, "counts": read_card(run_dir / members[0])["training"]["counts"],
+    return {"config": saved_config, "counts": read_card(run_dir / members[0]).training["counts"],
             "label": _run_label(preset, config), "trained_on_external": trained_on_external, "models": models}
 
 
@@ -158,14 +160,9 @@ def _run_label(preset: str, config) -> str:
     return f"{config.preset} + {sources}"
 
 
-def _training_paths(run_dir: Path) -> set[str]:
-    with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
-        return {os.path.realpath(r["path"]) for r in csv.DictReader(handle) if r["split"] == "train"}
-
-
 def _trained_on(run_dir: Path, paths) -> np.ndarray:
     """Which of ``paths`` the run trained on (by its split.csv)."""
-    train = _training_paths(run_dir)
+    train = RunDir(run_dir).training_paths()
     return np.array([os.path.realpath(q) in train for q in paths], dtype=bool)
 
 
@@ -178,7 +175,7 @@ def _seed_extra_run(base_dir: Path, run_dir: Path, retrained) -> None:
     for bundle in find_bundles(base_dir):
         if bundle.name not in retrained:
             shutil.copytree(bundle, run_dir / bundle.name, dirs_exist_ok=True)
-    for name in ("split.csv", PREDICTIONS_FILE):
+    for name in (SPLIT_FILE, PREDICTIONS_FILE):
         shutil.copy2(base_dir / name, run_dir / name)
 
 

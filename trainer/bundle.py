@@ -25,7 +25,7 @@ from trainer import layers as _layers  # noqa: F401  (registers the custom layer
 from trainer.backbones import sha256_file
 from trainer.calibration import apply_calibration
 from trainer.errors import BundleError
-from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, find_bundles, portable_training,  # noqa: F401
+from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, ModelCard, find_bundles, portable_training,  # noqa: F401
                            read_card, validate_card, write_card)
 from trainer.models import Backbone, assemble, base_of, build_head, matching_backbone
 
@@ -62,24 +62,24 @@ def save_tuned(bundle_dir: str | os.PathLike, parts: TunedParts) -> tuple[str, s
     return WEIGHTS_NPZ, sha256_file(path)
 
 
-def _load_tuned(path: Path, card: dict, extractor: keras.Model) -> keras.Model:
+def _load_tuned(path: Path, card: ModelCard, extractor: keras.Model) -> keras.Model:
     """Set the tuned base layers' weights inside ``extractor``; return the head."""
     base = base_of(extractor)
-    layer_names = card.get("tuned_layers")
-    if not isinstance(layer_names, list):
+    layer_names = card.tuned_layers
+    if not isinstance(layer_names, tuple):
         raise BundleError(f"{path}: a tuned bundle's card needs a 'tuned_layers' list; re-export it")
     with np.load(path, allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
     head_arrays = [arrays[k] for k in sorted(k for k in arrays if k.startswith("head/"))]
     if not head_arrays:
         raise BundleError(f"{path} holds no head weights; re-export the bundle")
-    head = build_head(int(head_arrays[0].shape[0]), len(card["class_names"]))
+    head = build_head(int(head_arrays[0].shape[0]), len(card.class_names))
     _set_weights(head, head_arrays, path, "head")
     for name in layer_names:
         try:
             layer = base.get_layer(name)
         except ValueError:
-            raise BundleError(f"{path}: tuned layer {name!r} is not in the {card['architecture']} base") from None
+            raise BundleError(f"{path}: tuned layer {name!r} is not in the {card.architecture} base") from None
         prefix = f"base/{name}/"
         _set_weights(layer, [arrays[k] for k in sorted(k for k in arrays if k.startswith(prefix))], path, name)
     return head
@@ -107,31 +107,31 @@ def save_model_file(bundle_dir: str | os.PathLike, model: keras.Model) -> tuple[
 @dataclass
 class LoadedBundle:
     directory: Path
-    card: dict
+    card: ModelCard
     model: keras.Model
     backbone: Backbone | None = None  # the ImageNet base found for a head / tuned bundle
     backbone_match: str = ""  # how it was accepted: same weights (content) or same file (older cards)
 
     @property
     def name(self) -> str:
-        return self.card["name"]
+        return self.card.name
 
     @property
     def version(self) -> str:
-        return self.card["version"]
+        return self.card.version
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.card["class_names"])
+        return list(self.card.class_names)
 
     @property
     def threshold(self) -> float:
-        return float(self.card["threshold"])
+        return float(self.card.threshold)
 
     @property
     def calibration(self) -> dict:
         """The card's calibration (trainer.calibration), applied by predict_proba."""
-        return dict(self.card["calibration"])
+        return dict(self.card.calibration)
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
         """Calibrated class probabilities for raw RGB uint8 images ``(n, 224, 224, 3)``."""
@@ -147,16 +147,16 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
     """Load and verify one bundle. Raises :class:`BundleError` or :class:`BackboneWeightsError`."""
     bundle_dir = Path(bundle_dir)
     card = read_card(bundle_dir)
-    model_path = bundle_dir / card["model_file"]
+    model_path = bundle_dir / card.model_file
     if not model_path.is_file():
-        raise BundleError(f"{bundle_dir}: model file {card['model_file']} named in the card is missing")
+        raise BundleError(f"{bundle_dir}: model file {card.model_file} named in the card is missing")
     actual = sha256_file(model_path)
-    if actual != card["model_sha256"]:
+    if actual != card.model_sha256:
         raise BundleError(
-            f"{model_path}: SHA-256 {actual[:12]}... does not match the card ({card['model_sha256'][:12]}...); "
+            f"{model_path}: SHA-256 {actual[:12]}... does not match the card ({card.model_sha256[:12]}...); "
             "the file was changed or damaged, reinstall or retrain the model"
         )
-    if card["model_part"] == "tuned":
+    if card.model_part == "tuned":
         extractor, backbone, match = _backbone_extractor(card, backbones, allow_download)
         try:
             head = _load_tuned(model_path, card, extractor)
@@ -164,7 +164,7 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
             raise
         except Exception as exc:
             raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
-        return LoadedBundle(bundle_dir, card, assemble(extractor, head, card["architecture"]), backbone, match)
+        return LoadedBundle(bundle_dir, card, assemble(extractor, head, card.architecture), backbone, match)
     try:
         if model_path.suffix == ".npz":
             part = _load_npz_weights(model_path, card)
@@ -174,42 +174,42 @@ def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: b
         raise
     except Exception as exc:
         raise BundleError(f"{model_path} could not be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
-    if card["model_part"] == "full":
+    if card.model_part == "full":
         return LoadedBundle(bundle_dir, card, part)
     extractor, backbone, match = _backbone_extractor(card, backbones, allow_download)
-    return LoadedBundle(bundle_dir, card, assemble(extractor, part, card["architecture"]), backbone, match)
+    return LoadedBundle(bundle_dir, card, assemble(extractor, part, card.architecture), backbone, match)
 
 
-def _backbone_extractor(card: dict, backbones, allow_download: bool) -> tuple[keras.Model, Backbone, str]:
+def _backbone_extractor(card: ModelCard, backbones, allow_download: bool) -> tuple[keras.Model, Backbone, str]:
     """The frozen base the card names, built from the weights file found, checked against the card."""
     # the extractor is built (and its ImageNet weights fingerprinted) before any tuned layer is set
-    backbone, extractor, match = matching_backbone(card["backbone"], f"the model {card['name']}", backbones,
+    backbone, extractor, match = matching_backbone(card.backbone, f"the model {card.name}", backbones,
                                                    allow_download)
     return extractor, backbone, match
 
 
-def _part_builder(card: dict, first_kernel_shape) -> keras.Model:
+def _part_builder(card: ModelCard, first_kernel_shape) -> keras.Model:
     from trainer.models import CNN_HEADS, build_cnn
 
-    n = len(card["class_names"])
-    if card["model_part"] == "full":
-        if card["architecture"] != "cnn":
-            raise BundleError(f"a full-model weights file is only defined for the cnn, not {card['architecture']}")
-        variant = card.get("architecture_variant") or "flatten"
+    n = len(card.class_names)
+    if card.model_part == "full":
+        if card.architecture != "cnn":
+            raise BundleError(f"a full-model weights file is only defined for the cnn, not {card.architecture}")
+        variant = card.architecture_variant or "flatten"
         if variant not in CNN_HEADS:
             raise BundleError(f"unknown CNN variant {variant!r} in the card; update the program")
         return build_cnn(n, head=variant)
     return build_head(int(first_kernel_shape[0]), n)
 
 
-def _load_npz_weights(path: Path, card: dict) -> keras.Model:
+def _load_npz_weights(path: Path, card: ModelCard) -> keras.Model:
     """Weights stored as a plain ``.npz`` (float16 to halve the size), architecture from the builder."""
     with np.load(path, allow_pickle=False) as archive:
         arrays = [archive[f"w{i:03d}"] for i in range(len(archive.files))]
     model = _part_builder(card, arrays[0].shape if arrays else (0,))
     expected = [tuple(w.shape) for w in model.weights]
     if [tuple(a.shape) for a in arrays] != expected:
-        raise BundleError(f"{path}: weight shapes do not fit the {card['architecture']} architecture; re-export it")
+        raise BundleError(f"{path}: weight shapes do not fit the {card.architecture} architecture; re-export it")
     model.set_weights([a.astype(w.dtype) for a, w in zip(arrays, model.weights)])
     return model
 
@@ -223,24 +223,24 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
 
     src, dst = Path(src), Path(dst)
     original = load_bundle(src, backbones)
-    card = dict(original.card, training=portable_training(original.card["training"]))
+    card = original.card.replace(training=portable_training(original.card.training))
     if original.backbone is not None:  # identity by content, so that another container of the same arrays loads
-        card["backbone"] = {**card["backbone"], **original.backbone.fingerprint.card()}
+        card = card.replace(backbone={**card.backbone, **original.backbone.fingerprint.card()})
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(MODEL_NAME, WEIGHTS_NPZ, "*.tmp"))
-    part = original.model if card["model_part"] == "full" else original.model.get_layer("head")
-    if card["model_part"] == "tuned":  # written in shipping form by the trainer (float16 above 1 M elements)
-        shutil.copy2(src / card["model_file"], dst / card["model_file"])
-    elif float16 and card["model_part"] == "full":
+    part = original.model if card.model_part == "full" else original.model.get_layer("head")
+    if card.model_part == "tuned":  # written in shipping form by the trainer (float16 above 1 M elements)
+        shutil.copy2(src / card.model_file, dst / card.model_file)
+    elif float16 and card.model_part == "full":
         # Only the large kernels go to float16 (the Dense kernel is 22 M of the CNN's 22.2 M weights); the
         # small arrays (biases, BatchNorm statistics, conv kernels) stay float32, where float16 would cost
         # precision for no saving.
         np.savez(dst / WEIGHTS_NPZ, **{f"w{i:03d}": _maybe_half(w) for i, w in enumerate(part.get_weights())})
-        card.update(model_file=WEIGHTS_NPZ, model_sha256=sha256_file(dst / WEIGHTS_NPZ), weights_dtype="float16")
+        card = card.replace(model_file=WEIGHTS_NPZ, model_sha256=sha256_file(dst / WEIGHTS_NPZ), weights_dtype="float16")
     else:  # re-saved, so that a file holding optimizer state is not shipped
         model_file, sha = save_model_file(dst, part)
-        card.update(model_file=model_file, model_sha256=sha, weights_dtype="float32")
+        card = card.replace(model_file=model_file, model_sha256=sha, weights_dtype="float32")
     write_card(dst, card)
     exported = load_bundle(dst, backbones)
     if probe is None:
@@ -248,7 +248,7 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
     diff = float(np.abs(exported.predict_proba(probe) - original.predict_proba(probe)).max())
     if diff > tolerance:
         shutil.rmtree(dst)
-        raise BundleError(f"exported {card['name']} differs from the original by {diff:.2e} > {tolerance}; "
+        raise BundleError(f"exported {card.name} differs from the original by {diff:.2e} > {tolerance}; "
                           "export without float16")
     return {"max_abs_difference": diff, "bytes": sum(f.stat().st_size for f in dst.iterdir()), "bundle": exported}
 

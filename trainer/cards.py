@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.ensemble_rule import EnsembleRule
 from trainer.errors import BundleError, ConfigError
+from trainer.model_card import (ARCHITECTURES, SCHEMA_VERSION, ModelCard, validate_calibration,  # noqa: F401 (re-exports)
+                                validate_card)
 
-ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
 CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models)
 
 
@@ -24,7 +26,6 @@ def check_architecture(name: str) -> str:
     return name
 
 
-SCHEMA_VERSION = 1
 CARD_NAME = "card.json"
 PREDICTIONS_FILE = "predictions.csv"  # a run's calibrated P(malignant) per model, validation and test image
 EXTERNAL_FILE = "external_predictions.csv"  # the benchmark's cache: P(malignant) per bundle version, external image
@@ -54,82 +55,8 @@ def portable_training(training: dict) -> dict:
     return out
 
 
-REQUIRED_FIELDS = {
-    "schema_version": int,
-    "name": str,
-    "architecture": str,
-    "version": str,
-    "class_names": list,
-    "positive_class": str,
-    "preprocessing": dict,
-    "model_file": str,
-    "model_part": str,
-    "model_sha256": str,
-    "threshold": (int, float),
-    "calibration": dict,
-    "training": dict,
-    "metrics": dict,
-    "created_at": str,
-}
-
-
-def validate_card(card: object, where: str = "card.json") -> dict:
-    """Check the card's schema; raise :class:`BundleError` saying what is wrong."""
-    if not isinstance(card, dict):
-        raise BundleError(f"{where}: expected a JSON object, got {type(card).__name__}")
-    for name, kind in REQUIRED_FIELDS.items():
-        if name not in card:
-            raise BundleError(f"{where}: required field {name!r} is missing; re-export the bundle with the trainer")
-        if not isinstance(card[name], kind) or isinstance(card[name], bool):
-            raise BundleError(f"{where}: field {name!r} has the wrong type ({type(card[name]).__name__})")
-    if card["schema_version"] != SCHEMA_VERSION:
-        raise BundleError(
-            f"{where}: card schema version {card['schema_version']} is not supported "
-            f"(this program reads version {SCHEMA_VERSION}); update the program or retrain the model"
-        )
-    if card["architecture"] not in ARCHITECTURES:
-        raise BundleError(f"{where}: unknown architecture {card['architecture']!r}")
-    if card["model_part"] not in ("full", "head", "tuned"):
-        raise BundleError(f"{where}: model_part must be 'full', 'head' or 'tuned', got {card['model_part']!r}")
-    if card["model_part"] in ("head", "tuned") and not isinstance(card.get("backbone"), dict):
-        raise BundleError(f"{where}: a {card['model_part']} bundle needs a 'backbone' entry with name, alpha and sha256")
-    if card["model_part"] == "tuned" and not (isinstance(card.get("tuned_layers"), list)
-                                              and all(isinstance(n, str) for n in card["tuned_layers"])):
-        raise BundleError(f"{where}: a tuned bundle needs 'tuned_layers', the list of fine-tuned layer names")
-    names = card["class_names"]
-    if len(names) < 2 or card["positive_class"] not in names:
-        raise BundleError(f"{where}: class_names {names} must hold at least two names including the positive class")
-    if not 0.0 <= float(card["threshold"]) <= 1.0:
-        raise BundleError(f"{where}: threshold {card['threshold']} is outside [0, 1]")
-    validate_calibration(card["calibration"], len(names), where)
-    return card
-
-
-def _positive_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
-def validate_calibration(calibration: dict, n_classes: int, where: str) -> None:
-    """The calibration entry trainer.calibration applies: a temperature, or a logistic slope and intercept."""
-    method = calibration.get("method", "temperature")
-    if method == "temperature":
-        temperature = calibration.get("temperature", 1.0)
-        if not _positive_number(temperature):
-            raise BundleError(f"{where}: calibration temperature must be a positive number, got {temperature!r}")
-    elif method == "logistic":
-        slope, intercept = calibration.get("slope"), calibration.get("intercept")
-        if not _positive_number(slope) or not isinstance(intercept, (int, float)) or isinstance(intercept, bool):
-            raise BundleError(f"{where}: logistic calibration needs a positive 'slope' and a numeric 'intercept', "
-                              f"got slope {slope!r}, intercept {intercept!r}")
-        if n_classes != 2 or calibration.get("positive_index", 1) not in (0, 1):
-            raise BundleError(f"{where}: logistic calibration is for two classes (positive_index 0 or 1), got "
-                              f"{n_classes} classes, positive_index {calibration.get('positive_index')!r}")
-    else:
-        raise BundleError(f"{where}: unknown calibration method {method!r}; this program applies 'temperature' "
-                          "or 'logistic' (update the program or re-export the bundle)")
-
-
-def read_card(bundle_dir: str | os.PathLike) -> dict:
+def read_card(bundle_dir: str | os.PathLike) -> ModelCard:
+    """The bundle's card.json, checked: :class:`BundleError` says what is missing or wrong."""
     path = Path(bundle_dir) / CARD_NAME
     if not path.is_file():
         raise BundleError(f"{bundle_dir} is not a model bundle: {CARD_NAME} is missing")
@@ -137,14 +64,16 @@ def read_card(bundle_dir: str | os.PathLike) -> dict:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path} is not valid JSON ({exc}); re-export the bundle") from None
-    return validate_card(card, str(path))
+    return ModelCard.from_dict(card, str(path))
 
 
-def write_card(bundle_dir: str | os.PathLike, card: dict) -> Path:
-    validate_card(card)
+def write_card(bundle_dir: str | os.PathLike, card: ModelCard | dict) -> Path:
+    """Write card.json (checked first: a dict goes through :meth:`ModelCard.from_dict`)."""
+    if not isinstance(card, ModelCard):
+        card = ModelCard.from_dict(card)
     path = Path(bundle_dir) / CARD_NAME
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2, sort_keys=False, default=_json_default), encoding="utf-8")
+    tmp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=False, default=_json_default), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
@@ -171,15 +100,15 @@ def find_bundles(models_dir: str | os.PathLike) -> list[Path]:
     return sorted(p for p in models_dir.iterdir() if (p / CARD_NAME).is_file())
 
 
-def read_ensemble(models_dir: str | os.PathLike) -> dict | None:
+def read_ensemble(models_dir: str | os.PathLike) -> EnsembleRule | None:
     """The ensemble rule stored beside the bundles, or None when there is none.
 
     Raises :class:`BundleError` for a file that is there but malformed."""
     return read_ensemble_file(Path(models_dir) / ENSEMBLE_FILE)
 
 
-def read_ensemble_file(path: str | os.PathLike) -> dict | None:
-    """An ensemble rule (ensemble.json's content) from this file, or None when there is none."""
+def read_ensemble_file(path: str | os.PathLike) -> EnsembleRule | None:
+    """The ensemble rule in this file (an ensemble.json), checked, or None when there is no file."""
     path = Path(path)
     if not path.is_file():
         return None
@@ -187,12 +116,4 @@ def read_ensemble_file(path: str | os.PathLike) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path} is not valid JSON ({exc}); re-export the models") from None
-    members, threshold = data.get("members") if isinstance(data, dict) else None, data.get("threshold")
-    if not (isinstance(members, dict) and members and all(isinstance(v, str) for v in members.values())
-            and isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
-        raise BundleError(f"{path}: expected 'members' (model name -> version) and a 'threshold' in [0, 1]")
-    if "calibration" in data:  # files written before the ensemble was calibrated have none: the plain mean
-        if not isinstance(data["calibration"], dict):
-            raise BundleError(f"{path}: 'calibration' must be an object, got {data['calibration']!r}")
-        validate_calibration(data["calibration"], 2, str(path))
-    return data
+    return EnsembleRule.from_dict(data, str(path))

@@ -20,18 +20,18 @@ WEIGHTS_RULE = ("weighted mean of the members' calibrated P(malignant); weights 
                 "(grid of 0.1), a member kept only if it raises validation AUC")
 
 
-def member_weights(rule: dict, names) -> dict[str, float]:
-    """The weight of each of ``names`` under ``rule`` (no ``weights`` in it: equal weights)."""
+def member_weights(weights, names) -> dict[str, float]:
+    """The weight of each of ``names`` under a rule's ``weights`` (None or empty: equal weights)."""
     names = list(names)
-    stored = rule.get("weights") if rule else None
-    if not stored:
+    if not weights:
         return {n: 1.0 / len(names) for n in names} if names else {}
-    return {n: float(stored.get(n, 0.0)) for n in names}
+    return {n: float(weights.get(n, 0.0)) for n in names}
 
 
-def combine(p_by_member: dict, rule: dict | None):
-    """The rule's combination of the members' P(malignant) (floats or arrays, one per member name)."""
-    weights = member_weights(rule or {}, p_by_member)
+def combine(p_by_member, weights=None):
+    """The weighted mean of the members' P(malignant) (floats or arrays, one per member name) under a rule's
+    ``weights`` (None: the plain mean)."""
+    weights = member_weights(weights, p_by_member)
     total = sum(weights.values())
     if total <= 0:
         raise ValueError(f"the combination rule gives no member any weight ({weights}); refit the ensemble")

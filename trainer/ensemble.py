@@ -9,7 +9,6 @@ older files: none) and the ``threshold`` on the calibrated ensemble probability.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -18,27 +17,23 @@ import numpy as np
 from trainer.bundle import load_bundle
 from trainer.calibration import calibrate_p_positive, model_half_point
 from trainer.combine import WEIGHTS_RULE, combine, fit_member_weights
-from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_card, read_ensemble
+from trainer.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
+from trainer.ensemble_rule import EnsembleRule
 from trainer.errors import BundleError
 from trainer.data import Sample, decode_samples, discover, without_unreadable
 from trainer.metrics import evaluate_probabilities, expected_calibration_error
 from trainer.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
+from trainer.rundir import RunDir, read_predictions  # noqa: F401 (read_predictions: re-export)
 
 ENSEMBLE_RULE = "weighted mean of the members' calibrated P(malignant), calibrated on validation"
 CLASS_NAMES = ["benign", "malignant"]
-
-
-def _split_part(run_dir: Path, part: str) -> tuple[list[Path], np.ndarray]:
-    with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["split"] == part]
-    return [Path(r["path"]) for r in rows], np.array([r["label"] == "malignant" for r in rows], dtype=int)
 
 
 def _members_p_malignant(bundles, images: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     for bundle in bundles:
         probs = bundle.predict_proba(images, batch_size=32)
-        out[bundle.card["name"]] = probs[:, bundle.class_names.index(bundle.card["positive_class"])]
+        out[bundle.card.name] = probs[:, bundle.class_names.index(bundle.card.positive_class)]
     return out
 
 
@@ -55,18 +50,6 @@ def summary(metrics: dict) -> dict:
     return {k: metrics[k] for k in SUMMARY_KEYS}
 
 
-def read_predictions(run_dir: Path) -> dict[str, dict[str, tuple[list[str], np.ndarray, np.ndarray]]]:
-    """model -> split -> (paths, labels as 0/1, calibrated P(malignant)) from a run's predictions.csv."""
-    table: dict[str, dict[str, list]] = {}
-    with open(Path(run_dir) / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            part = table.setdefault(row["model"], {}).setdefault(row["split"], [[], [], []])
-            part[0].append(row["path"])
-            part[1].append(int(row["label"] == "malignant"))
-            part[2].append(float(row["p_malignant"]))
-    return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
-
-
 def members_from_predictions(preds: dict, members: list[str], split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each member's calibrated P(malignant) on one split of read_predictions' output, and the labels."""
     paths, labels, _ = preds[members[0]][split]
@@ -76,16 +59,16 @@ def members_from_predictions(preds: dict, members: list[str], split: str) -> tup
     return {name: preds[name][split][2] for name in members}, labels
 
 
-def mean_from_predictions(preds: dict, members: list[str], split: str, rule: dict | None = None):
+def mean_from_predictions(preds: dict, members: list[str], split: str, rule: EnsembleRule | None = None):
     """The members' combination under ``rule`` (its weights; none: the plain mean) on one split of
     read_predictions' output, and the labels."""
     p, labels = members_from_predictions(preds, members, split)
-    return combine(p, rule), labels
+    return combine(p, rule.weights if rule is not None else None), labels
 
 
-def ensemble_probability(mean_p_malignant, rule: dict) -> np.ndarray:
+def ensemble_probability(mean_p_malignant, rule: EnsembleRule) -> np.ndarray:
     """The ensemble's P(malignant): the members' mean through the rule's calibration (none: the mean)."""
-    return calibrate_p_positive(mean_p_malignant, rule.get("calibration"))
+    return calibrate_p_positive(mean_p_malignant, rule.calibration)
 
 
 def _members_calibration(run_dir: Path) -> tuple[str, bool]:
@@ -106,26 +89,26 @@ def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str
     it has one (no model is run), else from predicting the split's images with each bundle."""
     run_dir = Path(run_dir)
     cards = [read_card(d) for d in find_bundles(run_dir)]
-    members = [c["name"] for c in cards]
-    if (run_dir / PREDICTIONS_FILE).is_file():
+    members = [c.name for c in cards]
+    if RunDir(run_dir).has_predictions():
         preds = read_predictions(run_dir)
         parts = {part: members_from_predictions(preds, members, part) for part in ("val", "test")}
     else:
         bundles = [load_bundle(d, backbones) for d in find_bundles(run_dir)]
         parts = {}
         for part in ("val", "test"):
-            paths, labels = _split_part(run_dir, part)
-            decoded = decode_samples([Sample(p, "benign") for p in paths])
+            paths, labels = RunDir(run_dir).part(part)
+            decoded = decode_samples([Sample(Path(p), "benign") for p in paths])
             parts[part] = (_members_p_malignant(bundles, decoded.images), labels[decoded.kept])
     weighting = fit_member_weights(parts["val"][0], parts["val"][1])
-    rule = {"weights": weighting["weights"]}
-    (p_val, y_val), (p_test, y_test) = ((combine(parts[k][0], rule), parts[k][1]) for k in ("val", "test"))
+    (p_val, y_val), (p_test, y_test) = ((combine(parts[k][0], weighting["weights"]), parts[k][1])
+                                        for k in ("val", "test"))
     members_method, balanced = _members_calibration(run_dir)  # as the members: e.g. for equal prevalence
     scored = calibrate_and_score(y_val, _as_probs(p_val), y_test, _as_probs(p_test), CLASS_NAMES,
                                  method=method or members_method, balanced=balanced, seed=seed)
     checks = scored["metrics"]["calibration"]
     result = {
-        "members": {c["name"]: c["version"] for c in cards},
+        "members": {c.name: c.version for c in cards},
         "rule": ENSEMBLE_RULE,
         "weights": weighting["weights"],
         "weights_rule": WEIGHTS_RULE,
@@ -148,8 +131,8 @@ def fit_run_ensemble(run_dir: str | Path, seed: int = 0) -> dict | None:
     """fit_ensemble for a finished run with two or more models, from its predictions.csv (no model runs);
     None, and a stale ensemble.json removed, when the folder's models cannot form one."""
     run_dir = Path(run_dir)
-    names = [read_card(d)["name"] for d in find_bundles(run_dir)]
-    preds = read_predictions(run_dir) if (run_dir / PREDICTIONS_FILE).is_file() else {}
+    names = [read_card(d).name for d in find_bundles(run_dir)]
+    preds = read_predictions(run_dir) if RunDir(run_dir).has_predictions() else {}
     if len(names) < 2 or not all({"val", "test"} <= set(preds.get(name, {})) for name in names):
         (run_dir / ENSEMBLE_FILE).unlink(missing_ok=True)
         return None
@@ -166,12 +149,12 @@ def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None)
     dataset, _ = without_unreadable(discover(data_dir))
     decoded = decode_samples(dataset.samples)
     y = dataset.labels[decoded.kept]
-    mean = combine(_members_p_malignant(bundles, decoded.images), stored)
+    mean = stored.combine(_members_p_malignant(bundles, decoded.images))
     p = ensemble_probability(mean, stored)
-    half = model_half_point(stored.get("calibration") or {})  # no calibration: the mean's 0.5
+    half = model_half_point(stored.calibration or {})  # no calibration: the mean's 0.5
     return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=half),
-            "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored["threshold"]),
-            "threshold": stored["threshold"], "calibration": stored.get("calibration"),
+            "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored.threshold),
+            "threshold": stored.threshold, "calibration": stored.calibration,
             "ece_before": expected_calibration_error(y, mean)}
 
 
@@ -184,21 +167,18 @@ def add_member(run_dir: str | Path, bundle_dir: str | Path, backbones=None) -> d
 
     run_dir, bundle_dir = Path(run_dir), Path(bundle_dir)
     bundle = load_bundle(bundle_dir, backbones)
-    name = bundle.card["name"]
+    name = bundle.card.name
     if (run_dir / name).exists():
         raise BundleError(f"{run_dir} already holds a {name} model; remove it or pick another run")
-    with open(run_dir / PREDICTIONS_FILE, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    run = RunDir(run_dir)
+    rows = run.prediction_rows()
     first = rows[0]["model"]
     mine = [r for r in rows if r["model"] == first]
     decoded = decode_samples([Sample(Path(r["path"]), r["label"]) for r in mine])
     if len(decoded.kept) != len(mine):
         raise BundleError(f"{len(mine) - len(decoded.kept)} image(s) of {run_dir}'s predictions no longer decode")
     probs = bundle.predict_proba(decoded.images, batch_size=32)
-    p = probs[:, bundle.class_names.index(bundle.card["positive_class"])]
-    with open(run_dir / PREDICTIONS_FILE, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        for row, value in zip(mine, p):
-            writer.writerow([name, row["split"], row["path"], row["label"], f"{float(value):.9g}"])
+    p = probs[:, bundle.class_names.index(bundle.card.positive_class)]
+    run.append_predictions(name, mine, p)
     shutil.copytree(bundle_dir, run_dir / name)
     return fit_ensemble(run_dir)

@@ -33,9 +33,9 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
     for bundle_dir in bundle_dirs:
         bundle = load_bundle(bundle_dir, backbones, allow_download=allow_download)
         card = bundle.card
-        protocols.add(card["training"].get("protocol"))
+        protocols.add(card.training.get("protocol"))
         if split == "test":
-            t = card["training"]
+            t = card.training
             indices = make_split(dataset.labels, dataset.groups, t["protocol"], int(t["split_seed"]),
                                  tuple(t["fractions"]) if t.get("fractions") else None).test
         else:
@@ -60,7 +60,7 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         metrics["skipped"] = unreadable + decoded.skipped
         target = out / bundle.name
         target.mkdir(parents=True, exist_ok=True)
-        write_metric_files(target, metrics, f"{card.get('display_name', bundle.name)} on {data_dir} ({split})")
+        write_metric_files(target, metrics, f"{card.display_name} on {data_dir} ({split})")
         results[bundle.name] = metrics
         keras.backend.clear_session()
     text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",

@@ -14,7 +14,6 @@ Every number carries a 95 % interval (Wilson for proportions, bootstrap for AUC)
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +22,8 @@ import numpy as np
 
 from trainer.calibration import model_half_point
 from trainer.cards import ARCHITECTURES, find_bundles, read_card, read_ensemble
-from trainer.combine import combine
-from trainer.ensemble import ensemble_probability, read_predictions, summary
+from trainer.ensemble import ensemble_probability, summary
+from trainer.rundir import RunDir, read_predictions
 from trainer.metrics import evaluate_probabilities
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
 
@@ -37,29 +36,24 @@ def _two(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
 
 
-def _sources_of(run_dir: Path) -> dict[str, str]:
-    with open(run_dir / "split.csv", newline="", encoding="utf-8") as handle:
-        return {r["path"]: r.get("source", "") for r in csv.DictReader(handle)}
-
-
 def _scores(run_dir: Path) -> dict[str, dict]:
     """Model (and "combined") -> split -> (paths, labels, calibrated P(malignant), flag line, 0.5 point)."""
     preds = read_predictions(run_dir)
     out = {}
     for bundle in find_bundles(run_dir):
         card = read_card(bundle)
-        half = model_half_point(card.get("calibration") or {})
-        out[card["name"]] = {split: (*preds[card["name"]][split], float(card["threshold"]), half)
-                             for split in preds[card["name"]]}
+        half = model_half_point(card.calibration or {})
+        out[card.name] = {split: (*preds[card.name][split], float(card.threshold), half)
+                             for split in preds[card.name]}
     rule = read_ensemble(run_dir)
     if rule:
-        members = list(rule["members"])
-        half = model_half_point(rule.get("calibration") or {})
+        members = list(rule.members)
+        half = model_half_point(rule.calibration or {})
         out[COMBINED] = {}
         for split in preds[members[0]]:
             paths, labels, _ = preds[members[0]][split]
-            p = ensemble_probability(combine({m: preds[m][split][2] for m in members}, rule), rule)
-            out[COMBINED][split] = (paths, labels, p, float(rule["threshold"]), half)
+            p = ensemble_probability(rule.combine({m: preds[m][split][2] for m in members}), rule)
+            out[COMBINED][split] = (paths, labels, p, float(rule.threshold), half)
     return out
 
 
@@ -73,10 +67,10 @@ def _metrics(labels, p, threshold, half) -> dict:
 def run_results(run_dir: str | Path) -> dict:
     """Every model's and the combined risk's numbers in one finished run (see the module docstring)."""
     run_dir = Path(run_dir)
-    source = _sources_of(run_dir)
+    source = RunDir(run_dir).sources()
     rule = read_ensemble(run_dir)
-    result = {"models": {}, "weights": (rule or {}).get("weights"),
-              "weights_validation": (rule or {}).get("weights_validation")}
+    result = {"models": {}, "weights": rule.weights if rule else None,
+              "weights_validation": rule.extra.get("weights_validation") if rule else None}
     for name, splits in _scores(run_dir).items():
         block = {}
         paths, labels, p, line, half = splits["test"]

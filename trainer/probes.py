@@ -76,7 +76,7 @@ def decoded_probes() -> tuple[list[str], np.ndarray]:
 
 def p_malignant(bundle, images: np.ndarray) -> np.ndarray:
     """The calibrated P(positive class) the app shows, for one loaded bundle."""
-    positive = bundle.class_names.index(bundle.card["positive_class"])
+    positive = bundle.class_names.index(bundle.card.positive_class)
     return bundle.predict_proba(images)[:, positive]
 
 
@@ -87,8 +87,8 @@ def record_expectations(bundles: list, out_dir: str | Path) -> Path:
         "scheme": PROBE_SCHEME,
         "tolerance": TOLERANCE,
         "models": {b.name: b.version for b in bundles},
-        "backbones": {b.name: (b.card.get("backbone") or {}).get("content_sha256") for b in bundles
-                      if b.card.get("backbone")},
+        "backbones": {b.name: (b.card.backbone or {}).get("content_sha256") for b in bundles
+                      if b.card.backbone},
         "expected": {},
     }
     probabilities = {b.name: p_malignant(b, images) for b in bundles}

@@ -67,30 +67,30 @@ def recalibrate_run(run_dir: str | Path, method: str) -> dict[str, dict]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{run_dir} is not a finished training run (config.json and {PREDICTIONS_FILE} are "
                           f"needed): {exc}") from None
-    cards = {card["name"]: (d, card) for d, card in ((d, read_card(d)) for d in find_bundles(run_dir))}
+    cards = {card.name: (d, card) for d, card in ((d, read_card(d)) for d in find_bundles(run_dir))}
     missing = [name for name in cards if not any(r["model"] == name for r in rows)]
     if missing:
         raise BundleError(f"{run_dir / PREDICTIONS_FILE} has no predictions of {', '.join(missing)}; retrain them")
     old_calibrations, results = {}, {}
     for name, (bundle_dir, card) in cards.items():
-        class_names = list(card["class_names"])
-        pos = class_names.index(card["positive_class"])
+        class_names = list(card.class_names)
+        pos = class_names.index(card.positive_class)
         mine = {part: [r for r in rows if r["model"] == name and r["split"] == part] for part in ("val", "test")}
         parts = {}
         for part, part_rows in mine.items():
-            own = uncalibrated_p(np.array([float(r["p_malignant"]) for r in part_rows]), card["calibration"])
+            own = uncalibrated_p(np.array([float(r["p_malignant"]) for r in part_rows]), card.calibration)
             parts[part] = (_two_columns(own, pos), np.array([class_names.index(r["label"]) for r in part_rows]))
         scored = calibrate_and_score(parts["val"][1], parts["val"][0], parts["test"][1], parts["test"][0],
                                      class_names, method=method, balanced=config.class_weight, seed=config.seed)
-        old_calibrations[name] = card["calibration"]
-        card = dict(card, threshold=scored["threshold"],
-                    threshold_rule=threshold_rule(int(np.sum(parts["val"][1] == pos))),
-                    calibration=calibration_entry(scored["calibration"], config.class_weight))
-        card["metrics"] = dict(card["metrics"], test=summary(scored["operating"]),
-                               **{"test_at_0.5": summary(scored["metrics"]),
-                                  "calibration": scored["metrics"]["calibration"]})
+        old_calibrations[name] = card.calibration
+        card = card.replace(threshold=scored["threshold"],
+                            threshold_rule=threshold_rule(int(np.sum(parts["val"][1] == pos))),
+                            calibration=calibration_entry(scored["calibration"], config.class_weight),
+                            metrics=dict(card.metrics, test=summary(scored["operating"]),
+                                         **{"test_at_0.5": summary(scored["metrics"]),
+                                            "calibration": scored["metrics"]["calibration"]}))
         write_card(bundle_dir, card)
-        write_metric_files(bundle_dir, scored["metrics"], f"{card.get('display_name', name)} - test set")
+        write_metric_files(bundle_dir, scored["metrics"], f"{card.display_name} - test set")
         cards[name] = (bundle_dir, card)
         results[name] = scored["metrics"]
         for part, column in (("val", "val_cal"), ("test", "test_cal")):
@@ -110,7 +110,7 @@ def _recalibrate_external(run_dir: Path, cards: dict, old_calibrations: dict) ->
     if not path.is_file():
         return
     header, rows = _read_rows(path)
-    by_version = {card["version"]: name for name, (_, card) in cards.items()}
+    by_version = {card.version: name for name, (_, card) in cards.items()}
     kept = []
     for version in dict.fromkeys(r["version"] for r in rows):
         if version not in by_version:
@@ -118,9 +118,9 @@ def _recalibrate_external(run_dir: Path, cards: dict, old_calibrations: dict) ->
         name = by_version[version]
         card = cards[name][1]
         mine = [r for r in rows if r["version"] == version]
-        pos = list(card["class_names"]).index(card["positive_class"])
+        pos = list(card.class_names).index(card.positive_class)
         new = _recalibrated(np.array([float(r["p_malignant"]) for r in mine]), old_calibrations[name],
-                            card["calibration"], pos)
+                            card.calibration, pos)
         for r, p in zip(mine, new):
             r["p_malignant"] = probability_text(p)
         kept.extend(mine)

@@ -7,13 +7,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.cards import read_card
+from trainer.cards import ModelCard, read_card
 
 
 @dataclass
 class BundleReport:
     directory: Path
-    card: dict
+    card: ModelCard
     metrics: dict = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
 

@@ -23,7 +23,6 @@ from trainer.bundle import TunedParts, read_card
 from trainer.calibration import apply_calibration
 from trainer.cards import (
     ARCHITECTURES,
-    PREDICTIONS_FILE,
     dataset_name,
 )
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
@@ -61,14 +60,7 @@ from trainer.progress import (
     never_stop,
     no_progress,
 )
-from trainer.rundir import (  # noqa: F401
-    RunResult,
-    _rows_of_other_models,
-    _split_rows,
-    _write_predictions,
-    _write_skipped,
-    _write_split,
-)
+from trainer.rundir import RunDir, RunResult
 from trainer.sources import PreparedData, load_and_split, prepare_sources
 
 
@@ -261,14 +253,14 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     partial_root = out / ".partial"
     data = prepare_data(config, on_progress, should_stop)
     out.mkdir(parents=True, exist_ok=True)
-    kept_rows = _rows_of_other_models(out, data, config.models)
+    kept_rows = RunDir(out).rows_of_other_models(data, config.models)
     # The run folder holds the retrained models and the kept ones (each bundle's card says how it was trained);
     # kept models that an earlier training of this same configuration made count as trained by it.
     kept_models = {row[0] for row in kept_rows}
     saved = config if not kept_models else saved_config_with_kept(
         config, kept_models, also_trained=trained_before(out, config) & kept_models)
     saved.save(out / "config.json")
-    _write_split(out / "split.csv", data)
+    RunDir(out).write_split(data)
     device = describe_device()
     bundles, all_metrics, all_probs, prediction_rows = {}, {}, {}, {}
     started_run = time.perf_counter()
@@ -295,7 +287,7 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
             probabilities=probs, val_probabilities=val_probs, device=device,
             seconds=time.perf_counter() - started, preprocessing=PREPROCESSING[name], trainer_version=__version__,
         )
-        calibration = read_card(work_dir)["calibration"]
+        calibration = read_card(work_dir).calibration
         prediction_rows[name] = {"val": apply_calibration(val_probs, calibration), "test": probs}
         if left_probs is not None:
             prediction_rows[name]["left_out"] = apply_calibration(left_probs, calibration)
@@ -313,14 +305,14 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
                                                               f"AUC {metrics['roc_auc']:.3f}", logs=metrics))
         keras.backend.clear_session()
     shutil.rmtree(partial_root, ignore_errors=True)
-    _write_predictions(out / PREDICTIONS_FILE, data, prediction_rows, kept_rows)
+    RunDir(out).write_predictions(data, prediction_rows, kept_rows)
     fitted = fit_run_ensemble(out, seed=config.seed)
     if fitted is not None:
         on_progress(ProgressEvent("log", message=f"ensemble of {', '.join(fitted['members'])}: threshold "
                                                  f"{fitted['threshold']:.3f} (validation), test AUC "
                                                  f"{fitted['test']['roc_auc']:.3f}"))
     write_summary(out, config, data, all_metrics, seconds=time.perf_counter() - started_run, device=device)
-    _write_skipped(out / "skipped.txt", data.skipped)
+    RunDir(out).write_skipped(data.skipped)
     on_progress(ProgressEvent("done", message=f"run written to {out}"))
     return RunResult(out, bundles, all_metrics, data.skipped, data.counts, all_probs, data.paths["test"])
 

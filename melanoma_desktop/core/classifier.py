@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
 from melanoma_desktop.core.records import MODEL_ORDER, ModelInfo, ModelPrediction  # noqa: F401 (MODEL_ORDER: re-export)
+from trainer.ensemble_rule import EnsembleRule
+from trainer.model_card import ModelCard
 from trainer.shipped import quality_gate_dir, shipped_models_dir
 
 ENV_MODELS = "MELANOMA_MODELS"
@@ -24,19 +26,32 @@ def default_models_dir() -> Path:
     return Path(os.environ[ENV_MODELS]).expanduser() if os.environ.get(ENV_MODELS) else shipped_models_dir()
 
 
+@runtime_checkable
 class Classifier(Protocol):
-    """What the rest of the app needs from a set of models (the tests use a fake)."""
+    """What the rest of the app needs from a set of models (:class:`ModelSet`; the tests use a fake)."""
+
+    ensemble: EnsembleRule | None  # the combined rule new cases are read with (ensemble.json, or a clinic's flag line)
+    ensemble_note: str  # why no stored combined rule is used, when none is
+    site_rule_note: str  # why the clinic's flag line is not used (made for other model versions)
+    quality_gate: object | None  # core.quality.FeatureDistanceGate, or None: pixel checks only
+
+    @property
+    def empty_reason(self) -> str:
+        """What to do when no model is installed at all ("" otherwise)."""
+        ...
 
     def model_infos(self) -> list[ModelInfo]: ...
 
     def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]: ...
 
+    def heatmaps(self, image: np.ndarray) -> dict[str, tuple[str, np.ndarray]]: ...
 
-def _info_from_card(card: dict, available=True, reason="", bundle_dir="") -> ModelInfo:
+
+def _info_from_card(card: ModelCard, available=True, reason="", bundle_dir="") -> ModelInfo:
     return ModelInfo(
-        name=card["name"], display_name=card.get("display_name", card["name"]), version=card["version"],
-        threshold=float(card["threshold"]), class_names=tuple(card["class_names"]),
-        test_metrics=card.get("metrics", {}).get("test", {}), training=card.get("training", {}),
+        name=card.name, display_name=card.display_name, version=card.version,
+        threshold=float(card.threshold), class_names=tuple(card.class_names),
+        test_metrics=card.test_metrics, training=card.training,
         available=available, reason=reason, bundle_dir=str(bundle_dir),
     )
 
@@ -56,7 +71,7 @@ class ModelSet:
     unavailable: list[ModelInfo] = field(default_factory=list)
     quality_gate: object | None = None  # FeatureDistanceGate, when its files and backbone are found
     quality_note: str = ""
-    ensemble: dict | None = None  # ensemble.json beside the bundles, when its members are the loaded models
+    ensemble: EnsembleRule | None = None  # ensemble.json beside the bundles, when its members are the loaded models
     ensemble_note: str = ""
     site_rule_note: str = ""  # why the active clinic flag line is not used (made for other model versions)
     _gradcams: dict = field(default_factory=dict, repr=False)  # model name -> GradCam, built on first use
@@ -86,7 +101,7 @@ class ModelSet:
         """Per image, one calibrated prediction per loaded model, thresholds from the cards."""
         per_model = []
         for bundle in self.loaded:
-            positive = bundle.class_names.index(bundle.card["positive_class"])
+            positive = bundle.class_names.index(bundle.card.positive_class)
             probs = bundle.predict_proba(images)
             per_model.append([ModelPrediction(bundle.name, bundle.version, float(p[positive]), bundle.threshold)
                               for p in probs])
@@ -98,7 +113,7 @@ class ModelSet:
         return result
 
 
-def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[dict | None, str]:
+def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[EnsembleRule | None, str]:
     """The first stored ensemble rule (ensemble.json files) whose members are exactly the loaded models
     (same versions), and why none is used when none is."""
     from trainer.cards import read_ensemble_file
@@ -114,17 +129,17 @@ def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[dict | Non
             continue
         if rule is None:
             continue
-        if rule["members"] == have:
+        if rule.applies_to(have):
             return rule, ""
         notes.append("ensemble threshold not used: it was fitted for "
-                      + ", ".join(f"{n} {v}" for n, v in rule["members"].items()) + "; the loaded models differ")
+                      + ", ".join(f"{n} {v}" for n, v in rule.members.items()) + "; the loaded models differ")
     return None, notes[0] if notes else ""
 
 
 def load_models(directory=None, backbones=None, allow_download: bool = False,
                 on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
                 bundle_dirs: list | None = None, ensemble_files: list | None = None,
-                site_rule: dict | None = None) -> ModelSet:
+                site_rule: EnsembleRule | None = None) -> ModelSet:
     """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle.
     The ensemble rule is ``directory``'s ensemble.json or one of ``ensemble_files`` (the registry's), the
     first whose members are exactly the loaded versions. A clinic's ``site_rule`` (its own calibration and
@@ -156,12 +171,11 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
     models.ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
     if site_rule is not None:
-        info = site_rule.get("site_rule", {})
-        if site_rule.get("members") == {b.name: b.version for b in models.loaded}:
+        if site_rule.applies_to({b.name: b.version for b in models.loaded}):
             models.ensemble, models.ensemble_note = site_rule, ""
         else:
-            models.site_rule_note = (f"the clinic's flag line {info.get('version')} was made for other model versions "
-                                     f"({', '.join(f'{n} {v}' for n, v in site_rule.get('members', {}).items())}); "
+            models.site_rule_note = (f"the clinic's flag line {site_rule.site_version} was made for other model versions "
+                                     f"({', '.join(f'{n} {v}' for n, v in site_rule.members.items())}); "
                                      "the shipped flag line is used until a new one is set for these models")
     gate_dir = quality_gate_dir()
     try:

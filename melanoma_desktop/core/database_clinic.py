@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from melanoma_desktop.core.records import TriageRecord
+from trainer.ensemble_rule import EnsembleRule
 
 
 def _now() -> str:
@@ -44,15 +45,13 @@ class ClinicRecords:
             self.audit("confirmed diagnoses imported", f"{len(pairs)} case(s)")
         return report
 
-    def reread(self, rule: dict) -> int:
+    def reread(self, rule: EnsembleRule) -> int:
         """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):
         its stored rule, risk and flag change; predictions stay. Returns the number of cases re-read."""
-        keep = {k: rule[k] for k in ("members", "weights", "threshold", "calibration") if k in rule}
-        if rule.get("site_rule"):
-            keep["site_rule"] = {"version": rule["site_rule"]["version"]}
+        keep = rule.record_entry()
         changed = 0
         for record in self.list():
-            if record.model_versions() != rule.get("members"):
+            if not rule.applies_to(record.model_versions()):
                 continue
             record.ensemble = keep
             with self._conn:
@@ -60,7 +59,7 @@ class ClinicRecords:
                                    (json.dumps(keep), *self._derived(record), record.id))
             changed += 1
         self.audit("cases re-read under a new flag line",
-                   f"{changed} case(s), rule {(rule.get('site_rule') or {}).get('version', 'shipped')}")
+                   f"{changed} case(s), rule {rule.site_version or 'shipped'}")
         return changed
 
 

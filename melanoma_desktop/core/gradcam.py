@@ -19,8 +19,8 @@ class GradCam:
 
         self._tf = tf
         self.bundle = bundle
-        arch = bundle.card["architecture"]
-        self.positive = bundle.class_names.index(bundle.card["positive_class"])
+        arch = bundle.card.architecture
+        self.positive = bundle.class_names.index(bundle.card.positive_class)
         model = bundle.model
         if arch == "cnn":
             self._conv_model = keras.Model(model.inputs, [model.get_layer(LAST_CONV[arch]).output, model.output])

@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from trainer.ensemble_rule import EnsembleRule
+
 MIN_MELANOMAS, MIN_BENIGN = 20, 50
 DEFAULT_TARGET = 0.95
 SITE_RULE_KIND = "site flag line"
@@ -31,7 +33,7 @@ class SiteRuleRefused(ValueError):
     """Too few confirmed cases (or none read by these models) to set a flag line; the message gives the counts."""
 
 
-def _members_mean(record, members: dict, rule: dict | None = None) -> float | None:
+def _members_mean(record, members: dict, rule: EnsembleRule | None = None) -> float | None:
     """The members' combination (``rule``'s weights; none: the mean) of P(melanoma) of a record read by exactly
     these model versions; None otherwise."""
     from trainer.combine import combine
@@ -39,10 +41,10 @@ def _members_mean(record, members: dict, rule: dict | None = None) -> float | No
     versions = {p.name: p.version for p in record.predictions}
     if not members or versions != members:
         return None
-    return float(combine({p.name: p.p_malignant for p in record.predictions}, rule))
+    return float(combine({p.name: p.p_malignant for p in record.predictions}, rule.weights if rule else None))
 
 
-def confirmed_cases(records, members: dict, rule: dict | None = None) -> tuple[list, np.ndarray, np.ndarray, dict]:
+def confirmed_cases(records, members: dict, rule: EnsembleRule | None = None) -> tuple[list, np.ndarray, np.ndarray, dict]:
     """The records usable for a melanoma-vs-benign score under ``members``: (records, members' combination under
     ``rule``'s weights, is_melanoma, counts of what was left out and why)."""
     kept, means, labels = [], [], []
@@ -148,25 +150,25 @@ class LocalPerformance:
         return out
 
 
-def evaluate_local(records, rule: dict, target: float = DEFAULT_TARGET) -> LocalPerformance:
+def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) -> LocalPerformance:
     """The combined risk under ``rule`` (members, calibration, threshold) and each model, on the confirmed cases."""
     from trainer.calibration import calibrate_p_positive
 
-    members = rule.get("members") or {}
+    members = dict(rule.members)
     confirmed_total = sum(r.confirmed_label is not None for r in records)
     kept, means, y, left_out = confirmed_cases(records, members, rule)
-    rule_name = (rule.get("site_rule") or {}).get("version", "shipped")
+    rule_name = rule.site_version or "shipped"
     if not kept:
         return LocalPerformance(rule_name, None, [], [], left_out, target, confirmed_total)
-    risk = calibrate_p_positive(means, rule.get("calibration"))
-    combined = score_on_cases("combined risk", risk, y, float(rule["threshold"]))
+    risk = calibrate_p_positive(means, rule.calibration)
+    combined = score_on_cases("combined risk", risk, y, float(rule.threshold))
     per_model = []
     for name in members:
         p = np.array([next(q.p_malignant for q in r.predictions if q.name == name) for r in kept])
         line = next(q.threshold for q in kept[0].predictions if q.name == name)
         per_model.append(score_on_cases(name, p, y, line))
     missed = [{"case_id": r.id, "file": r.file_name, "risk": float(v)}
-              for r, v, mel in zip(kept, risk, y) if mel and v < float(rule["threshold"])]
+              for r, v, mel in zip(kept, risk, y) if mel and v < float(rule.threshold)]
     return LocalPerformance(rule_name, combined, per_model, sorted(missed, key=lambda m: m["risk"]), left_out, target,
                             confirmed_total)
 
@@ -200,15 +202,16 @@ def _cross_validated(means: np.ndarray, y: np.ndarray, target: float, folds: int
     return flagged
 
 
-def fit_site_rule(records, base_rule: dict, target: float = DEFAULT_TARGET, min_melanomas: int = MIN_MELANOMAS,
-                  min_benign: int = MIN_BENIGN, note: str = "") -> dict:
+def fit_site_rule(records, base_rule: EnsembleRule, target: float = DEFAULT_TARGET, min_melanomas: int = MIN_MELANOMAS,
+                  min_benign: int = MIN_BENIGN, note: str = "") -> EnsembleRule:
     """The clinic's flag line from its confirmed cases, as a rule the app applies like the shipped ensemble's:
-    ``{"members", "calibration", "threshold", "site_rule": {version, date, cases, target, expected, ...}}``."""
+    the base rule's members and weights, a refitted calibration and threshold, and ``site_rule`` (version,
+    date, cases, target, expected, ...)."""
     from trainer.metrics import wilson
 
     if not 0.5 <= target < 1.0:
         raise SiteRuleRefused(f"target sensitivity {target} must be between 0.5 and 1 (e.g. 0.95)")
-    members = base_rule.get("members") or {}
+    members = dict(base_rule.members)
     kept, means, y, left_out = confirmed_cases(records, members, base_rule)
     n_mel, n_ben = int(y.sum()), int((~y).sum())
     if n_mel < min_melanomas or n_ben < min_benign:
@@ -222,8 +225,8 @@ def fit_site_rule(records, base_rule: dict, target: float = DEFAULT_TARGET, min_
     caught, cleared = int((flagged & y).sum()), int((~flagged & ~y).sum())
     created = datetime.now(timezone.utc)
     version = f"site-{created:%Y%m%d-%H%M%S}-{n_mel}m{n_ben}b"
-    return {
-        "members": dict(members), **({"weights": dict(base_rule["weights"])} if base_rule.get("weights") else {}),
+    return EnsembleRule.from_dict({
+        "members": dict(members), **({"weights": dict(base_rule.weights)} if base_rule.weights else {}),
         "calibration": calibration, "threshold": round(float(line), 9),
         "threshold_rule": f"highest flag line keeping {target:.0%} of the clinic's {n_mel} confirmed melanomas",
         "site_rule": {
@@ -232,31 +235,31 @@ def fit_site_rule(records, base_rule: dict, target: float = DEFAULT_TARGET, min_
             "expected": {"sensitivity": caught / n_mel, "sensitivity_ci": list(wilson(caught, n_mel)),
                          "specificity": cleared / n_ben, "specificity_ci": list(wilson(cleared, n_ben)),
                          "how": "5-fold cross-validation over the confirmed cases"},
-            "base_rule": {"threshold": base_rule.get("threshold"), "calibration": base_rule.get("calibration")},
+            "base_rule": {"threshold": base_rule.threshold, "calibration": base_rule.calibration},
             "note": note,
         },
-    }
+    }, "the clinic's flag line")
 
 
-def expected_sentence(rule: dict) -> str:
-    info = rule["site_rule"]
+def expected_sentence(rule: EnsembleRule) -> str:
+    info = rule.site_rule
     e, cases = info["expected"], info["cases"]
     n_mel, n_ben = cases["melanomas"], cases["benign"]
     return (f"From your {n_mel} confirmed melanomas and {n_ben} benign lesions: a flag line at risk "
-            f"{rule['threshold']:.0%} would have caught about {round(e['sensitivity'] * n_mel)} of the {n_mel} melanomas "
+            f"{rule.threshold:.0%} would have caught about {round(e['sensitivity'] * n_mel)} of the {n_mel} melanomas "
             f"({e['sensitivity']:.0%}, {e['sensitivity_ci'][0]:.0%}–{e['sensitivity_ci'][1]:.0%}) and flagged about "
             f"{round((1 - e['specificity']) * n_ben)} of the {n_ben} benign lesions (cleared {e['specificity']:.0%}, "
             f"{e['specificity_ci'][0]:.0%}–{e['specificity_ci'][1]:.0%}), each case judged by a line set without it. "
             f"Target: {info['target_sensitivity']:.0%} of melanomas.")
 
 
-def misses_target(rule: dict) -> bool:
-    info = rule["site_rule"]
+def misses_target(rule: EnsembleRule) -> bool:
+    info = rule.site_rule
     return info["expected"]["sensitivity"] < info["target_sensitivity"]
 
 
-def validate_site_rule(rule: dict, where: str = "site rule") -> dict:
-    """Check a site-rule file's shape (as exported or shared); raise SiteRuleRefused saying what is wrong."""
+def validate_site_rule(rule: dict, where: str = "site rule") -> EnsembleRule:
+    """A site-rule file's content (as exported or shared), checked; raise SiteRuleRefused saying what is wrong."""
     from trainer.cards import validate_calibration
     from trainer.errors import BundleError
 
@@ -271,6 +274,6 @@ def validate_site_rule(rule: dict, where: str = "site rule") -> dict:
         raise SiteRuleRefused(f"{where}: flag line {threshold!r} is not a number between 0 and 1")
     try:
         validate_calibration(rule.get("calibration") or {}, 2, where)
+        return EnsembleRule.from_dict(rule, where)
     except BundleError as exc:
         raise SiteRuleRefused(str(exc)) from None
-    return rule

@@ -153,9 +153,9 @@ class Consensus:
             from trainer.combine import combine, member_weights
 
             by_name = {p.name: p.p_malignant for p in predictions}
-            mean = float(combine(by_name, ensemble))
-            total = sum(member_weights(ensemble, by_name).values())
-            weights = tuple((name, w / total) for name, w in member_weights(ensemble, by_name).items())
+            mean = float(combine(by_name, ensemble.get("weights")))
+            total = sum(member_weights(ensemble.get("weights"), by_name).values())
+            weights = tuple((name, w / total) for name, w in member_weights(ensemble.get("weights"), by_name).items())
             p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
         single = (predictions[0].p_malignant, predictions[0].threshold) if n == 1 and not applies else None
         site = ((ensemble or {}).get("site_rule") or {}).get("version") if applies else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
+from trainer.ensemble_rule import EnsembleRule
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class ModelRegistry:
     def promote(self, bundle_dir: str | os.PathLike) -> ModelVersion:
         """Copy a trained bundle in and make it the active version of its model."""
         card = read_card(bundle_dir)
-        name, version = card["name"], card["version"]
+        name, version = card.name, card.version
         target = self.version_dir(name, version)
         if not target.exists():
             tmp = target.with_name(f".{version}.incoming")
@@ -81,7 +82,7 @@ class ModelRegistry:
         rule = read_ensemble(run_dir)
         if rule is None:
             return None
-        target = self.root / "ensembles" / ("+".join(sorted(rule["members"].values())) + ".json")
+        target = self.root / "ensembles" / ("+".join(sorted(rule.members.values())) + ".json")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(Path(run_dir) / ENSEMBLE_FILE, tmp)
@@ -103,7 +104,7 @@ class ModelRegistry:
     def _version(self, name: str, version: str) -> ModelVersion:
         path = self.version_dir(name, version)
         card = read_card(path)
-        return ModelVersion(name, version, path, card.get("created_at", ""), self.active().get(name) == version)
+        return ModelVersion(name, version, path, card.created_at, self.active().get(name) == version)
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
         base = self.root / "versions"
@@ -122,28 +123,36 @@ class ModelRegistry:
     def _site_rules_dir(self) -> Path:
         return self.root / "site_rules"
 
-    def keep_site_rule(self, rule: dict) -> Path:
-        """Store a site rule (made here or imported) under its version; returns its file."""
+    def keep_site_rule(self, rule: EnsembleRule | dict) -> Path:
+        """Store a site rule (made here, or an imported file's content) under its version; returns its file."""
         from melanoma_desktop.core.local_performance import validate_site_rule
 
-        validate_site_rule(rule)
-        target = self._site_rules_dir / f"{rule['site_rule']['version']}.json"
+        rule = validate_site_rule(rule.to_dict() if isinstance(rule, EnsembleRule) else rule)
+        target = self._site_rules_dir / f"{rule.site_version}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(rule, indent=2), encoding="utf-8")
+        tmp.write_text(json.dumps(rule.to_dict(), indent=2), encoding="utf-8")
         os.replace(tmp, target)
         return target
 
-    def site_rules(self) -> list[dict]:
-        """Every kept site rule, newest first."""
+    def site_rules(self) -> list[EnsembleRule]:
+        """Every kept site rule, newest first (a file that is unreadable or malformed is passed over)."""
         folder = self._site_rules_dir
         rules = []
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            try:
-                rules.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                continue
-        return sorted(rules, key=lambda r: r["site_rule"].get("created_at", ""), reverse=True)
+            rule = self._read_site_rule(path)
+            if rule is not None:
+                rules.append(rule)
+        return sorted(rules, key=lambda r: r.site_rule.get("created_at", ""), reverse=True)
+
+    @staticmethod
+    def _read_site_rule(path: Path) -> EnsembleRule | None:
+        from melanoma_desktop.core.local_performance import SiteRuleRefused, validate_site_rule
+
+        try:
+            return validate_site_rule(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, ValueError, SiteRuleRefused):
+            return None
 
     def activate_site_rule(self, version: str | None) -> None:
         """Make a kept site rule the flag line for new cases; ``None`` goes back to the shipped flag line."""
@@ -155,14 +164,11 @@ class ModelRegistry:
         tmp.write_text(json.dumps({"version": version}), encoding="utf-8")
         os.replace(tmp, path)
 
-    def active_site_rule(self) -> dict | None:
+    def active_site_rule(self) -> EnsembleRule | None:
         try:
             version = json.loads((self.root / "site_rule.json").read_text(encoding="utf-8")).get("version")
         except (OSError, ValueError):
             return None
         if not version:
             return None
-        try:
-            return json.loads((self._site_rules_dir / f"{version}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        return self._read_site_rule(self._site_rules_dir / f"{version}.json")

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -23,6 +23,9 @@ from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
 from trainer.errors import ImageDecodeError
 from trainer.imageio import is_image_name, load_rgb
+
+if TYPE_CHECKING:
+    from melanoma_desktop.core.classifier import Classifier
 
 THUMBNAIL_SIZE = 96
 
@@ -75,7 +78,7 @@ class TriageProgress:
 
 def triage_paths(
     files: list[Path],
-    classifier,
+    classifier: Classifier,
     save: Callable[[TriageRecord], TriageRecord] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[TriageProgress], None] = lambda p: None,
@@ -88,10 +91,8 @@ def triage_paths(
     reused as it is (the same image dropped twice is neither re-run nor duplicated).
     """
     current = {info.name: info.version for info in classifier.model_infos() if info.available}
-    rule = getattr(classifier, "ensemble", None) or {}
-    ensemble = {key: rule[key] for key in ("members", "weights", "threshold", "calibration") if key in rule} if rule else {}
-    if rule and rule.get("site_rule"):  # the clinic's flag line: the record keeps which one it was read with
-        ensemble["site_rule"] = {"version": rule["site_rule"]["version"]}
+    # what each record keeps of the rule it is read with (with a clinic's flag line: which one)
+    ensemble = classifier.ensemble.record_entry() if classifier.ensemble is not None else {}
     from melanoma_desktop.core.database import now_iso
 
     total = len(files)
@@ -134,7 +135,7 @@ def triage_paths(
             continue
         batch = np.stack([item[2] for item in decoded])
         predictions = classifier.predict(batch)
-        qualities = assess_batch(batch, [item[3] for item in decoded], getattr(classifier, "quality_gate", None))
+        qualities = assess_batch(batch, [item[3] for item in decoded], classifier.quality_gate)
         for (path, sha, rgb, _size), preds, quality in zip(decoded, predictions, qualities):
             record = TriageRecord(sha256=sha, path=str(path.resolve()), predictions=preds, created_at=now_iso(),
                                   thumbnail_png=thumbnail_png(rgb), quality=quality.to_json(), ensemble=ensemble)

@@ -8,10 +8,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 
 class ClinicActions:
-    """Expects ``self.db``, ``self.db_path``, ``self.classifier``, ``self.registry``, ``self.runner``,
-    ``reload_worklist()`` and a status bar."""
-
-    _base_rule = None  # the shipped (or promoted) rule, kept while a clinic flag line stands in for it
+    """Expects ``self.controller`` (ui.triage_controller), ``self.db``, ``self.db_path``, ``self.registry``,
+    ``self.runner``, ``reload_worklist()`` and a status bar."""
 
     def import_confirmed(self, path: str) -> str:
         from melanoma_desktop.core.confirmed import ConfirmedLabelsError
@@ -33,7 +31,7 @@ class ClinicActions:
     def show_local_performance(self):
         from melanoma_desktop.ui.local_performance_dialog import LocalPerformanceDialog
 
-        dialog = LocalPerformanceDialog(self.db_path, getattr(self.classifier, "ensemble", None), self.registry,
+        dialog = LocalPerformanceDialog(self.db_path, self.controller.flag_rule, self.registry,
                                         self.runner, self)
         dialog.sig_rule_adopted.connect(self.use_site_rule)
         dialog.show()
@@ -42,20 +40,7 @@ class ClinicActions:
     def use_site_rule(self, rule: dict | None) -> str:
         """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again). Cases already saved
         keep the rule they were read with until 'Re-read all cases' is chosen."""
-        if self.classifier is None:
-            return "no models"
-        current = getattr(self.classifier, "ensemble", None)
-        if self._base_rule is None and not (current or {}).get("site_rule"):
-            self._base_rule = current
-        if rule is None:
-            self.classifier.ensemble = self._base_rule
-            message = "New cases are read with the shipped flag line."
-        elif rule.get("members") == {i.name: i.version for i in self.model_infos() if i.available}:
-            self.classifier.ensemble = rule
-            message = f"New cases are read with the clinic's flag line {rule['site_rule']['version']}."
-        else:
-            message = (f"The clinic's flag line {rule['site_rule']['version']} was made for other model versions; "
-                       "the current flag line stays.")
+        message = self.controller.use_site_rule(rule)
         self.statusBar().showMessage(message, 10000)
         return message
 
@@ -143,17 +128,16 @@ class ClinicActions:
         if self.case_view.record is not None and self.case_view.record.id == case_id:
             self.case_view.record = None  # no pending note is saved back for a deleted case
             self.case_view.set_record(None)
-        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
+        self.controller.delete_case(case_id)
         self.worklist_model.remove(case_id)
         self._update_count()
         self.statusBar().showMessage("Case deleted.", 5000)
 
     def reread_cases(self) -> int:
-        rule = getattr(self.classifier, "ensemble", None)
-        if not rule:
+        n = self.controller.reread_cases()
+        if n is None:
             self.statusBar().showMessage("No combined rule for the installed models: nothing to re-read with.", 8000)
             return 0
-        n = self.db.reread(rule)
         self.reload_worklist()
         self.statusBar().showMessage(f"{n} case(s) re-read with the current flag line.", 8000)
         return n

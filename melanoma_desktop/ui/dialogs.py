@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -13,12 +14,15 @@ from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.core.wording import test_result_sentence, training_sentence
 from trainer.calibration import describe_calibration
 
+if TYPE_CHECKING:
+    from trainer.ensemble_rule import EnsembleRule
+
 
 def _fmt(metrics: dict, key: str, pct=True) -> str:
     return with_ci(metrics.get(key), metrics.get(f"{key}_ci"), pct)
 
 
-def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> str:
+def about_html(infos: list[ModelInfo], ensemble: EnsembleRule | None = None, ensemble_note: str = "") -> str:
     """The About box in a clinician's words: what each model learned from and caught on its test images;
     versions, flag lines and calibration are in :func:`about_details`."""
     items = []
@@ -30,7 +34,7 @@ def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_no
         items.append(f"<li><b>{name}</b>: {html.escape(training_sentence(info.training))} "
                      f"{html.escape(test_result_sentence(info.test_metrics))}</li>")
     if ensemble:
-        m = ensemble.get("test_at_threshold") or {}
+        m = ensemble.test_at_threshold
         combined = (f"The combined risk reads the three together, with one flag line. "
                     f"{test_result_sentence(m)}" if m else "The combined risk reads the three together, with one "
                     "flag line.")
@@ -48,7 +52,7 @@ def about_html(infos: list[ModelInfo], ensemble: dict | None = None, ensemble_no
             f"archives' detail).</p>{body}")
 
 
-def about_details(infos: list[ModelInfo], ensemble: dict | None = None) -> str:
+def about_details(infos: list[ModelInfo], ensemble: EnsembleRule | None = None) -> str:
     """Engineering details, one click away: versions, flag lines, accuracy and AUC with their intervals."""
     lines = []
     for info in infos:
@@ -59,20 +63,18 @@ def about_details(infos: list[ModelInfo], ensemble: dict | None = None) -> str:
                      f"AUC {_fmt(m, 'roc_auc', pct=False)}, sensitivity {_fmt(m, 'sensitivity')}, specificity "
                      f"{_fmt(m, 'specificity')}; trained on {info.training_summary()}")
     if ensemble:
-        calibration = ensemble.get("calibration")
+        calibration = ensemble.calibration
         how = f" calibrated: {describe_calibration(calibration)};" if calibration else ""
-        from trainer.combine import member_weights
-
-        weights = member_weights(ensemble, ensemble.get("members", {}))
-        mean = ("the members' mean" if not ensemble.get("weights") else "weighted mean ("
+        weights = ensemble.member_weights()
+        mean = ("the members' mean" if not ensemble.weights else "weighted mean ("
                 + ", ".join(f"{n} {w:.2f}" for n, w in weights.items()) + "; fitted on validation, a member with "
                 "weight 0 is not counted)")
-        lines.append(f"combined risk (ensemble of {', '.join(ensemble.get('members', {}))}): {mean},{how} "
-                     f"flag line {float(ensemble['threshold']):.3f} ({ensemble.get('threshold_rule', '')})")
+        lines.append(f"combined risk (ensemble of {', '.join(ensemble.members)}): {mean},{how} "
+                     f"flag line {float(ensemble.threshold):.3f} ({ensemble.extra.get('threshold_rule', '')})")
     return "\n\n".join(lines)
 
 
-def show_about(parent, infos: list[ModelInfo], ensemble: dict | None = None, ensemble_note: str = "") -> None:
+def show_about(parent, infos: list[ModelInfo], ensemble: EnsembleRule | None = None, ensemble_note: str = "") -> None:
     box = QMessageBox(parent)
     box.setWindowTitle("About Melanoma triage")
     box.setTextFormat(Qt.RichText)

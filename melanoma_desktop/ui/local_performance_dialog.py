@@ -8,18 +8,40 @@ clinic fit, look at and adopt its own flag line. Adopting it changes the flag of
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QMessageBox, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from melanoma_desktop import DISCLAIMER
-from melanoma_desktop.core.local_performance import (SiteRuleRefused, evaluate_local, expected_sentence,
-                                                     fit_site_rule, misses_target, validate_site_rule)
+from melanoma_desktop.core.local_performance import (
+    SiteRuleRefused,
+    evaluate_local,
+    expected_sentence,
+    fit_site_rule,
+    misses_target,
+    validate_site_rule,
+)
 from melanoma_desktop.ui.worker import Job
+
+if TYPE_CHECKING:
+    from trainer.ensemble_rule import EnsembleRule
 
 COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "AUC (95 % range)"]
 
@@ -56,7 +78,7 @@ class LocalPerformanceDialog(QDialog):
     sig_computed = Signal(object)  # LocalPerformance
     sig_rule_adopted = Signal(object)  # the site rule made active (None: back to the shipped line)
 
-    def __init__(self, db_path, rule: dict | None, registry, runner, parent=None):
+    def __init__(self, db_path, rule: EnsembleRule | None, registry, runner, parent=None):
         super().__init__(parent)
         self.db_path, self.rule, self.registry, self.runner = db_path, rule, registry, runner
         self.result = None
@@ -137,9 +159,8 @@ class LocalPerformanceDialog(QDialog):
     def refresh(self) -> Job | None:
         from melanoma_desktop.core.database import CaseDatabase
 
-        info = (self.rule or {}).get("site_rule")
-        self.rule_label.setText("Flag line in use: " + (f"the clinic's own ({info['version']})" if info else
-                                                        "the shipped one"))
+        site = self.rule.site_version if self.rule is not None else None
+        self.rule_label.setText("Flag line in use: " + (f"the clinic's own ({site})" if site else "the shipped one"))
         if not self.rule:
             self.verdict_label.setText("No combined rule for the installed models: local performance needs one.")
             return None
@@ -183,14 +204,17 @@ class LocalPerformanceDialog(QDialog):
         self.sig_computed.emit(result)
 
     # -- the clinic's flag line ---------------------------------------------------------------
-    def fit_rule(self) -> dict | None:
+    def fit_rule(self) -> EnsembleRule | None:
         from melanoma_desktop.core.database import CaseDatabase
 
         self.candidate = None
         self.adopt_button.setEnabled(False)
+        if self.rule is None:
+            self.rule_status.setText("✖ No combined rule for the installed models: a flag line is set on one.")
+            return None
         try:
             with CaseDatabase(self.db_path) as db:
-                self.candidate = fit_site_rule(db.list(), self.rule or {}, self.target.value() / 100)
+                self.candidate = fit_site_rule(db.list(), self.rule, self.target.value() / 100)
         except SiteRuleRefused as exc:
             self.rule_status.setText(f"✖ {exc}")
             return None
@@ -210,8 +234,8 @@ class LocalPerformanceDialog(QDialog):
                 "for new cases anyway?", QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
             return
         self.registry.keep_site_rule(self.candidate)
-        self.registry.activate_site_rule(self.candidate["site_rule"]["version"])
-        self.rule_status.setText(f"Adopted: the clinic's flag line {self.candidate['site_rule']['version']} is used for "
+        self.registry.activate_site_rule(self.candidate.site_version)
+        self.rule_status.setText(f"Adopted: the clinic's flag line {self.candidate.site_version} is used for "
                                  "new cases (Models > Versions lists it and the previous one).")
         self.adopt_button.setEnabled(False)
         self.sig_rule_adopted.emit(self.candidate)
@@ -222,12 +246,12 @@ class LocalPerformanceDialog(QDialog):
             self.rule_status.setText("No clinic flag line is active; the shipped one needs no export.")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export the clinic's flag line",
-                                              f"{active['site_rule']['version']}.json", "JSON (*.json)")
+                                              f"{active.site_version}.json", "JSON (*.json)")
         if path:
             with open(path, "w", encoding="utf-8") as handle:
-                json.dump(active, handle, indent=2)
+                json.dump(active.to_dict(), handle, indent=2)
 
-    def import_rule(self, path: str) -> dict:
+    def import_rule(self, path: str) -> EnsembleRule:
         with open(path, encoding="utf-8") as handle:
             rule = validate_site_rule(json.load(handle), path)
         self.registry.keep_site_rule(rule)
@@ -243,7 +267,7 @@ class LocalPerformanceDialog(QDialog):
             QMessageBox.warning(self, "Not a flag line", str(exc))
             return
         self.candidate = rule
-        self.rule_status.setText(f"Imported {rule['site_rule']['version']}: " + expected_sentence(rule))
+        self.rule_status.setText(f"Imported {rule.site_version}: " + expected_sentence(rule))
         self.adopt_button.setEnabled(True)
 
     # -- PDF ----------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The clinician's main window: drop images, see the three models side by side, keep the history.
 
-Flow: dropped paths -> triage job (off the GUI thread) -> records saved to the database by the
-job -> the window reads each saved record back and shows it. The window never calls a model.
+The window keeps layout, menus and input; its :class:`TriageController` keeps the database, the models
+and the jobs. Flow: dropped paths -> the controller's triage job (off the GUI thread) -> records saved
+to the database by the job -> the controller reads them back -> the window shows them. The window
+never calls a model.
 """
 
 from __future__ import annotations
@@ -9,21 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from melanoma_desktop import DISCLAIMER
-from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
 from melanoma_desktop.ui.batch_bar import BatchBar
 from melanoma_desktop.ui.case_view import CaseView
 from melanoma_desktop.ui.dialogs import show_about
-from melanoma_desktop.ui.jobs import load_models_job, triage_job
 from melanoma_desktop.ui.clinic_actions import ClinicActions
 from melanoma_desktop.ui.input_actions import InputActions
 from melanoma_desktop.ui.report_actions import ReportActions
-from melanoma_desktop.ui.worker import JobRunner
+from melanoma_desktop.ui.triage_controller import TriageController
 from melanoma_desktop.ui.worklist_panel import WorklistPanel
 
 
@@ -44,26 +44,49 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.resize(1280, 820)
         self.setAcceptDrops(True)
         self.db_path = Path(db_path)
-        self.db = CaseDatabase(self.db_path)
-        self.classifier = None
-        self.classifier_factory = classifier_factory
-        self.runner = JobRunner(self)
-        self.runner.sig_job_failed.connect(self._on_job_failed)
-        self._batch_job = None
-        self._closed = False  # job signals queued before the window closed must not touch the database
-        self._pending_paths: list[str] = []
-        self._incoming: list[int] = []  # saved case ids not yet shown
-        self._batch_records: list = []  # the running batch's saved records, for selecting its top case
-        self._already_known = 0  # images of the running batch that were already in the history
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(150)
-        self._flush_timer.timeout.connect(self._show_incoming)
+        self.controller = controller = TriageController(self.db_path, classifier_factory, self)
+        self._batch_shown: list = []  # the running batch's records shown so far, for selecting its top case
+        self._report_job = None  # the batch report being written (ui.report_actions)
         self._build_ui()
         self._build_menus()
+        self._connect_controller(controller)
         self.sig_images_dropped.connect(self.triage_paths)
         self._restore_layout()
         self.reload_worklist()
+
+    def _connect_controller(self, controller: TriageController) -> None:
+        controller.sig_job_failed.connect(self._on_job_failed)
+        controller.sig_models_loading.connect(
+            lambda text: self.models_status.setText(f"Loading models… {text}".rstrip()
+                                                    + ("" if text else " (the window works meanwhile; dropped "
+                                                                       "images wait for them)")))
+        controller.sig_models_loaded.connect(self._on_models_loaded)
+        controller.sig_paths_waiting.connect(
+            lambda n: self.models_status.setText(f"{n} item(s) waiting for the models to load…"))
+        controller.sig_batch_started.connect(lambda n: self.batch_bar.start(f"Classifying {n} item(s)…", 0))
+        controller.sig_batch_progress.connect(self.batch_bar.update_progress)
+        controller.sig_item_failed.connect(self._on_item_failed)
+        controller.sig_records_saved.connect(self._show_saved)
+        controller.sig_batch_done.connect(self._on_batch_done)
+        controller.sig_image_decoded.connect(self.case_view_image_decoded)
+        controller.sig_heatmaps_ready.connect(self._on_heatmaps_ready)
+
+    # what the menus and actions reach through the window: the controller's
+    @property
+    def db(self):
+        return self.controller.db
+
+    @property
+    def classifier(self):
+        return self.controller.classifier
+
+    @property
+    def runner(self):
+        return self.controller.runner
+
+    @property
+    def _closed(self) -> bool:
+        return self.controller.closed
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -87,7 +110,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.case_view = CaseView()
         self.case_view.sig_review_changed.connect(self._on_review_changed)
         self.case_view.sig_heatmaps_wanted.connect(self.request_heatmaps)
-        self.case_view.sig_image_wanted.connect(self._decode_case_image)
+        self.case_view.sig_image_wanted.connect(lambda case_id: self.controller.decode_image(case_id))
         splitter.addWidget(self.case_view)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
@@ -155,13 +178,13 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         models_menu.addAction(reload_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("About…", self)
-        about.triggered.connect(lambda: show_about(self, self.model_infos(), getattr(self.classifier, "ensemble", None),
-                                                   getattr(self.classifier, "ensemble_note", "")))
+        about.triggered.connect(lambda: show_about(self, self.model_infos(), self.controller.flag_rule,
+                                                   self.classifier.ensemble_note if self.classifier else ""))
         help_menu.addAction(about)
 
     # -- models ---------------------------------------------------------------------------------
     def model_infos(self) -> list[ModelInfo]:
-        return self.classifier.model_infos() if self.classifier is not None else []
+        return self.controller.model_infos()
 
     def show_metrics(self):
         from melanoma_desktop.ui.metrics_panel import MetricsPanel
@@ -190,16 +213,9 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         return dialog
 
     def start_loading_models(self) -> None:
-        self.models_status.setText("Loading models… (the window works meanwhile; dropped images wait for them)")
-        job = load_models_job(self.classifier_factory)
-        job.signals.sig_progress.connect(lambda text: self.models_status.setText(f"Loading models… {text}"))
-        job.signals.sig_finished.connect(self._on_models_loaded)
-        self.runner.submit(job)
+        self.controller.load_models()
 
     def _on_models_loaded(self, classifier) -> None:
-        if self._closed:
-            return
-        self.classifier = classifier
         infos = classifier.model_infos()
         available = [i for i in infos if i.available]
         parts = [f"{len(available)} of {len(infos)} models ready"]
@@ -207,17 +223,16 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         if missing:  # the full reason and the fix are in each model's panel and tooltip
             parts.append(f"unavailable: {', '.join(i.display_name for i in missing)} (see their panels)")
             self.models_status.setToolTip("\n\n".join(f"{i.display_name}: {i.reason}" for i in missing))
-        rule = (getattr(classifier, "ensemble", None) or {}).get("site_rule")
-        if rule:
-            parts.append(f"flag line: the clinic's own ({rule['version']})")
+        site = classifier.ensemble.site_version if classifier.ensemble is not None else None
+        if site:
+            parts.append(f"flag line: the clinic's own ({site})")
         elif infos:
             parts.append("flag line: the shipped one, not yet checked on your confirmed cases (Models > Local "
                          "performance)")
-        if getattr(classifier, "site_rule_note", ""):
+        if classifier.site_rule_note:
             parts.append(classifier.site_rule_note)
-        empty = getattr(classifier, "empty_reason", "")
         if not infos:
-            text = empty or "No models are installed."
+            text = classifier.empty_reason or "No models are installed."
             self.models_status.setStyleSheet("color: #b3261e; font-weight: 600;")
         else:
             text = " — ".join(parts)
@@ -227,88 +242,49 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.case_view.set_models(infos)
         self.reload_worklist()
         self.sig_models_ready.emit(infos)
-        if self._pending_paths:
-            paths, self._pending_paths = self._pending_paths, []
-            self.triage_paths(paths)
 
     # -- triage ---------------------------------------------------------------------------------
     def triage_paths(self, paths: list[str]) -> None:
-        if not paths:
-            return
-        if self.classifier is None:
-            self._pending_paths.extend(paths)
-            self.models_status.setText(f"{len(self._pending_paths)} item(s) waiting for the models to load…")
-            return
-        if not any(i.available for i in self.classifier.model_infos()):
+        if paths and self.controller.triage(paths) == "no models":
             QMessageBox.warning(self, "No models", self.models_status.text())
-            return
-        job = triage_job(paths, self.classifier, self.db_path)
-        job.signals.sig_progress.connect(self._on_triage_progress)
-        job.signals.sig_finished.connect(lambda _r: self._on_batch_done("finished"))
-        job.signals.sig_cancelled.connect(lambda: self._on_batch_done("cancelled"))
-        job.signals.sig_failed.connect(lambda *_: self._on_batch_done("failed"))
-        self._batch_job = job
-        self.batch_bar.start(f"Classifying {len(paths)} item(s)…", 0)
-        self.runner.submit(job)
 
-    def _on_triage_progress(self, item) -> None:
-        if self._closed:
-            return
-        self.batch_bar.update_progress(item.done, item.total, item.eta_s)
-        if item.error:
-            self.error_list.show()
-            self.error_list.addItem(f"{Path(item.error[0]).name}: {item.error[1]}")
-            self.statusBar().showMessage(f"Could not read {item.error[0]}: {item.error[1]}", 8000)
-            return
-        self._already_known += item.already_known
-        # Saved records are shown in small groups: one worklist update per group keeps the window
-        # responsive when results arrive every few milliseconds.
-        self._incoming.append(item.record.id)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+    def cancel_batch(self) -> None:
+        """The batch bar's Cancel: the running batch of images, or the batch report being written."""
+        self.controller.cancel_batch()
+        if self._report_job is not None:
+            self._report_job.cancel()
 
-    def _show_incoming(self) -> None:
-        if self._closed:
-            return
-        ids, self._incoming = self._incoming, []
-        for case_id in ids:
-            record = self.db.get(case_id)  # show the saved record, as stored
-            if record is None:
-                continue
-            self._batch_records.append(record)
+    def _on_item_failed(self, path: str, message: str) -> None:
+        self.error_list.show()
+        self.error_list.addItem(f"{Path(path).name}: {message}")
+        self.statusBar().showMessage(f"Could not read {path}: {message}", 8000)
+
+    def _show_saved(self, records: list) -> None:
+        for record in records:
+            self._batch_shown.append(record)
             if self._matches_filter(record):
                 self.worklist_model.upsert(record)
-        if ids and self.worklist.current_case_id() is None:
-            self._select_top_of_batch()
+        if self.worklist.current_case_id() is None:
+            self._select_top_of(self._batch_shown)
         self._update_count()
-        for case_id in ids:
-            self.sig_case_saved.emit(case_id)
+        for record in records:
+            self.sig_case_saved.emit(record.id)
 
-    def _on_batch_done(self, outcome: str) -> None:
-        if self._closed:
-            return
-        self._flush_timer.stop()
-        self._show_incoming()
-        self._select_top_of_batch()
-        self.after_batch([r.id for r in self._batch_records])
-        self._batch_records = []
+    def _on_batch_done(self, outcome: str, records: list, already_known: int) -> None:
+        self._select_top_of(records)
+        self.after_batch([r.id for r in records])
+        self._batch_shown = []
         self.batch_bar.finish()
-        self._batch_job = None
-        known = (f" {self._already_known} image(s) were already in the history (the same file content) and are "
-                 "shown as they were read." if self._already_known else "")
-        self._already_known = 0
+        known = (f" {already_known} image(s) were already in the history (the same file content) and are "
+                 "shown as they were read." if already_known else "")
         self.statusBar().showMessage(f"Batch {outcome}.{known}", 10000)
         self.sig_batch_finished.emit(outcome)
 
-    def _select_top_of_batch(self) -> None:
+    def _select_top_of(self, records: list) -> None:
         """Select the new case at the top of the worklist order (highest combined risk)."""
-        shown = [r for r in self._batch_records if self._matches_filter(r)]
+        shown = [r for r in records if self._matches_filter(r)]
         if shown:
             self.worklist.select_case(min(shown, key=worklist_order).id)
-
-    def cancel_batch(self) -> None:
-        if self._batch_job is not None:
-            self._batch_job.cancel()
 
     def _on_job_failed(self, name: str, message: str, _traceback: str) -> None:
         QMessageBox.critical(self, f"{name} failed", message)
@@ -333,45 +309,20 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
     def _on_case_selected(self, case_id) -> None:
         self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)
 
-    def _decode_case_image(self, case_id: int) -> None:
-        from melanoma_desktop.ui.jobs import decode_case_image_job
-
-        record = self.db.get(case_id)
-        if record is None:
-            return
-        job = decode_case_image_job(case_id, record.path)
-        job.signals.sig_finished.connect(lambda result: None if self._closed else self.case_view.set_image(*result))
-        self.runner.submit(job, heavy=False)
+    def case_view_image_decoded(self, case_id: int, original, model_input) -> None:
+        self.case_view.set_image(case_id, original, model_input)
 
     def request_heatmaps(self, case_id: int) -> None:
-        """Show cached heatmaps of the current model versions, or compute them off the GUI thread."""
-        from melanoma_desktop.core.heatmaps import heatmap_from_png
-        from melanoma_desktop.ui.jobs import heatmap_job
+        """The case's heatmaps of the current model versions: from the database, or computed off the GUI thread."""
+        self.controller.request_heatmaps(case_id)
 
-        current = {i.name: i.version for i in self.model_infos() if i.available}
-        cached = self.db.get_heatmaps(case_id)
-        if current and all(cached.get(n, ("",))[0] == v for n, v in current.items()):
-            self.case_view.set_heatmaps(case_id, {n: heatmap_from_png(cached[n][1]) for n in current})
-            self.sig_heatmaps_shown.emit(case_id)
-            return
-        record = self.db.get(case_id)
-        if self.classifier is None or not current or record is None or not Path(record.path).is_file():
-            return
-        job = heatmap_job(case_id, record.path, self.classifier, self.db_path)
-        job.signals.sig_finished.connect(self._on_heatmaps_computed)
-        self.runner.submit(job)
-
-    def _on_heatmaps_computed(self, case_id: int) -> None:
-        if self._closed:
-            return
+    def _on_heatmaps_ready(self, case_id: int, maps: dict) -> None:
         if self.case_view.record is not None and self.case_view.record.id == case_id:
-            self.request_heatmaps(case_id)
+            self.case_view.set_heatmaps(case_id, maps)
+            self.sig_heatmaps_shown.emit(case_id)
 
     def _on_review_changed(self, case_id: int, change: dict) -> None:
-        if "confirmed" in change:
-            label, source = change.pop("confirmed")
-            self.db.set_confirmed(case_id, label, source)
-        record = self.db.update_review(case_id, **change)
+        record = self.controller.update_review(case_id, change)
         if "assess_anyway" in change:
             self.worklist_model.upsert(record)  # its risk, flag and place change
             self.worklist.select_case(case_id)
@@ -392,8 +343,5 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def closeEvent(self, event):
         self._save_layout()
-        self._closed = True
-        self.runner.cancel_all()
-        self.runner.wait(15000)
-        self.db.close()
+        self.controller.close()
         super().closeEvent(event)

@@ -111,16 +111,16 @@ class ReportActions:
                                                                                    f"to {pdf_path} (and .csv)"))
         job.signals.sig_cancelled.connect(lambda: self._on_report_done("cancelled", "Batch report cancelled."))
         job.signals.sig_failed.connect(lambda *_: self._on_report_done("failed", "Batch report failed."))
-        self._batch_job = job
+        self._report_job = job
         self.batch_bar.start(f"Writing the batch report of {len(records)} case(s)…", len(records) + 1)
         self.runner.submit(job, heavy=False)
         return job
 
     def _on_report_done(self, outcome: str, message: str) -> None:
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self.batch_bar.finish()
-        self._batch_job = None
+        self._report_job = None
         self.statusBar().showMessage(message, 8000)
         self.sig_report_finished.emit(outcome)
 

@@ -46,14 +46,15 @@ class VersionsDialog(QDialog):
             for c, value in enumerate((v.name, v.version, local_time_text(v.created_at), "✓" if v.active else "")):
                 self.table.setItem(r, c, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
-        rules, active = self.registry.site_rules(), (self.registry.active_site_rule() or {}).get("site_rule", {})
+        rules, active = self.registry.site_rules(), self.registry.active_site_rule()
+        active_version = active.site_version if active is not None else None
         self.rules_table.setRowCount(len(rules))
         for r, rule in enumerate(rules):
-            info = rule["site_rule"]
+            info = rule.site_rule
             e = info.get("expected", {})
             cells = (info["version"], local_time_text(info.get("created_at", "")), f"{info['cases']['melanomas']} melanomas, "
                      f"{info['cases']['benign']} benign", f"{e.get('sensitivity', 0):.0%} / {e.get('specificity', 0):.0%}",
-                     "✓" if active.get("version") == info["version"] else "")
+                     "✓" if active_version == info["version"] else "")
             for c, value in enumerate(cells):
                 self.rules_table.setItem(r, c, QTableWidgetItem(value))
         self.rules_table.resizeColumnsToContents()

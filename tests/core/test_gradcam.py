@@ -3,12 +3,14 @@
 import keras
 import numpy as np
 
+from fakes import model_card
 from melanoma_desktop.core.gradcam import GradCam
 from melanoma_desktop.core.heatmaps import heatmap_from_png, heatmap_png, overlay
 from trainer.bundle import LoadedBundle
 from trainer.models import build_cnn
 
 RADIUS = 30
+
 
 
 def _blob_images(n, seed=0):
@@ -32,8 +34,7 @@ def test_cnn_heatmap_peaks_inside_the_blob():
     model = build_cnn()
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x.astype("float32"), keras.utils.to_categorical(y, 2), epochs=4, batch_size=16, verbose=0)
-    card = {"architecture": "cnn", "class_names": ["benign", "malignant"], "positive_class": "malignant",
-            "calibration": {}}
+    card = model_card()
     test_x, _, test_centres = _blob_images(10, seed=1)
     maps = GradCam(LoadedBundle(None, card, model)).heatmaps(test_x[1::2])
     assert maps.shape == (5, 224, 224) and maps.min() >= 0 and maps.max() <= 1
@@ -49,8 +50,7 @@ def test_transfer_model_heatmap_and_png_round_trip(random_backbones):
 
     backbone = load_backbone("mobilenetv2", 0.35, random_backbones, allow_download=False)
     model = build_model("mobilenetv2", backbone=backbone)
-    card = {"architecture": "mobilenetv2", "class_names": ["benign", "malignant"], "positive_class": "malignant",
-            "calibration": {}}
+    card = model_card(name="mobilenetv2", architecture="mobilenetv2", model_part="head")
     image = np.random.default_rng(0).integers(0, 256, (1, 224, 224, 3)).astype(np.uint8)
     heatmap = GradCam(LoadedBundle(None, card, model)).heatmaps(image)[0]
     assert heatmap.shape == (224, 224)

@@ -5,14 +5,24 @@ import json
 import numpy as np
 import pytest
 
-from melanoma_desktop.core.confirmed import ConfirmedLabelsError, match_rows, normalise_label, read_confirmed_csv
+from melanoma_desktop.core.confirmed import (
+    ConfirmedLabelsError,
+    match_rows,
+    normalise_label,
+    read_confirmed_csv,
+)
 from melanoma_desktop.core.database import CaseDatabase
-from melanoma_desktop.core.local_performance import (SiteRuleRefused, evaluate_local, fit_site_rule,
-                                                     validate_site_rule)
+from melanoma_desktop.core.local_performance import (
+    SiteRuleRefused,
+    evaluate_local,
+    fit_site_rule,
+    validate_site_rule,
+)
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord
+from trainer.ensemble_rule import EnsembleRule
 
 MEMBERS = {"cnn": "c1", "vgg16": "v1"}
-RULE = {"members": MEMBERS, "threshold": 0.3}  # the plain mean, flagged from 0.3
+RULE = EnsembleRule.from_dict({"members": MEMBERS, "threshold": 0.3})  # the plain mean, flagged from 0.3
 
 
 def _cases(n_mel=40, n_ben=120, seed=0, shift=0.25):
@@ -26,7 +36,7 @@ def _cases(n_mel=40, n_ben=120, seed=0, shift=0.25):
         preds = [ModelPrediction(n, v, float(np.clip(base + rng.normal(0, 0.05), 0.01, 0.99)), 0.4)
                  for n, v in MEMBERS.items()]
         records.append(TriageRecord(sha256=f"{i:064x}", path=f"/clinic/img_{i:03d}.jpg", predictions=preds,
-                                    created_at="2026-12-01T09:00:00+00:00", id=i + 1, ensemble=dict(RULE),
+                                    created_at="2026-12-01T09:00:00+00:00", id=i + 1, ensemble=RULE.record_entry(),
                                     quality={"flags": []}, confirmed_label="melanoma" if mel else "benign"))
     return records
 
@@ -83,12 +93,12 @@ def test_too_few_cases_are_refused_with_the_counts():
 
 def test_the_clinics_flag_line_keeps_the_target_on_new_cases_and_clears_more_benign_lesions():
     clinic_a, clinic_b = _cases(60, 200, seed=1), _cases(60, 200, seed=2)
-    rule = validate_site_rule(fit_site_rule(clinic_a, RULE, target=0.95))
-    info = rule["site_rule"]
+    rule = validate_site_rule(fit_site_rule(clinic_a, RULE, target=0.95).to_dict())
+    info = rule.site_rule
     assert info["cases"] == {"melanomas": 60, "benign": 200, "left_out": {"other malignant": 0,
                                                                          "read by other model versions": 0,
                                                                          "cannot be assessed": 0}}
-    assert rule["members"] == MEMBERS and 0 < rule["threshold"] < 1 and info["target_sensitivity"] == 0.95
+    assert rule.members == MEMBERS and 0 < rule.threshold < 1 and info["target_sensitivity"] == 0.95
     e = info["expected"]
     assert e["sensitivity_ci"][0] <= e["sensitivity"] <= e["sensitivity_ci"][1] and "cross-validation" in e["how"]
     shipped, clinic = evaluate_local(clinic_b, RULE).combined, evaluate_local(clinic_b, rule).combined
@@ -98,9 +108,10 @@ def test_the_clinics_flag_line_keeps_the_target_on_new_cases_and_clears_more_ben
 
 
 def test_a_site_rule_file_is_checked_before_it_is_used():
-    rule = fit_site_rule(_cases(30, 60), RULE)
+    rule = fit_site_rule(_cases(30, 60), RULE).to_dict()
     for broken, words in ((dict(rule, threshold=1.5), "flag line 1.5"), ({"members": MEMBERS}, "not a clinic"),
-                          (dict(rule, members={}), "no model versions")):
+                          (dict(rule, members={}), "no model versions"),
+                          (dict(rule, weights={"cnn": -1}), "'weights' must map member names to numbers >= 0")):
         with pytest.raises(SiteRuleRefused, match=words):
             validate_site_rule(broken)
 
@@ -129,17 +140,17 @@ def test_the_registry_keeps_site_rules_and_load_models_uses_one_only_for_its_mod
     models_dir, backbones, _ = tiny_bundles
     shipped = load_models(models_dir, backbones)
     members = {b.name: b.version for b in shipped.loaded}
-    base = dict(shipped.ensemble, members=members)
+    base = shipped.ensemble.replace(members=members)
     records = _cases(25, 60)
     for r in records:  # read by the tiny bundles' versions
         r.predictions = [ModelPrediction(n, v, p.p_malignant, 0.4) for (n, v), p in zip(members.items(), r.predictions)]
     rule = fit_site_rule(records, base)
     registry.keep_site_rule(rule)
-    registry.activate_site_rule(rule["site_rule"]["version"])
-    assert registry.active_site_rule()["threshold"] == rule["threshold"] and len(registry.site_rules()) == 1
+    registry.activate_site_rule(rule.site_version)
+    assert registry.active_site_rule() == rule and len(registry.site_rules()) == 1  # the same rule, read back
     used = load_models(models_dir, backbones, site_rule=registry.active_site_rule())
-    assert used.ensemble["site_rule"]["version"] == rule["site_rule"]["version"] and used.site_rule_note == ""
-    stale = dict(rule, members={**members, "cnn": "cnn-older"})
+    assert used.ensemble.site_version == rule.site_version and used.site_rule_note == ""
+    stale = rule.replace(members={**members, "cnn": "cnn-older"})
     other = load_models(models_dir, backbones, site_rule=stale)
     assert other.ensemble == shipped.ensemble and "made for other model versions" in other.site_rule_note
     registry.activate_site_rule(None)

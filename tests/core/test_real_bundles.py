@@ -79,13 +79,13 @@ def test_metrics_panel_shows_each_model_and_exports(qtbot, tiny_bundles, tmp_pat
     models_dir, _, _ = tiny_bundles
     panel = MetricsPanel([str(models_dir / "cnn"), str(models_dir / "mobilenetv2"), str(tmp_path / "missing")])
     qtbot.addWidget(panel)
-    assert [c.report.card["name"] for c in panel.columns] == ["cnn", "mobilenetv2"]
+    assert [c.report.card.name for c in panel.columns] == ["cnn", "mobilenetv2"]
     column = panel.columns[0]
     assert set(column.figures) == {"confusion_matrix", "roc", "learning_curves"}
-    from melanoma_desktop.ui.metrics_panel import summary_rows
+    from melanoma_desktop.core.metrics_report import summary_rows
 
     rows = dict(summary_rows(column.report))
-    seed = column.report.card["hyperparameters"]["seed"]
+    seed = column.report.card.hyperparameters["seed"]
     assert rows["Protocol, seeds"] == f"full, training seed {seed}, split seed {seed}"
     pages = panel.export_pdf(str(tmp_path / "metrics.pdf"))
     assert pages == 8 and (tmp_path / "metrics.pdf").read_bytes().startswith(b"%PDF")

@@ -61,8 +61,8 @@ def test_a_kept_ensemble_rule_applies_while_exactly_its_members_are_active(tmp_p
     shipped.write_text(json.dumps({"members": {"cnn": "cnn-v1", "vgg16": "vgg16-v1"}, "threshold": 0.4}))
     candidates = [shipped, *registry.ensemble_files()]
     used, note = _matching_ensemble(candidates, [Loaded("cnn", "cnn-v2"), Loaded("vgg16", "vgg16-v2")])
-    assert used == rule and note == ""
+    assert used.to_dict() == rule and note == ""
     used, note = _matching_ensemble(candidates, [Loaded("cnn", "cnn-v1"), Loaded("vgg16", "vgg16-v1")])
-    assert used["threshold"] == 0.4
+    assert used.threshold == 0.4
     used, note = _matching_ensemble(candidates, [Loaded("cnn", "cnn-v2"), Loaded("vgg16", "vgg16-v1")])
     assert used is None and "the loaded models differ" in note  # one promoted, the other not: no ensemble

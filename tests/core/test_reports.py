@@ -1,12 +1,13 @@
 import csv
 
 import numpy as np
+from fakes import FakeClassifier, document_photo, grey_image, skin_image
 from pypdf import PdfReader
 
-from fakes import FakeClassifier, document_photo, grey_image, skin_image
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.report import write_batch_pdf, write_case_pdf
 from melanoma_desktop.core.triage import triage_paths
+from trainer.ensemble_rule import EnsembleRule
 
 
 def _text(path):
@@ -75,8 +76,8 @@ def test_case_report_shows_whole_versions_training_data_and_empty_heatmaps(tmp_p
 
 def test_batch_report_lists_every_case_highest_risk_first(tmp_path):
     fake = FakeClassifier()
-    fake.ensemble = {"members": {i.name: i.version for i in fake.model_infos()}, "threshold": 0.4,
-                     "calibration": {"method": "temperature", "temperature": 0.5}}
+    fake.ensemble = EnsembleRule.from_dict({"members": {i.name: i.version for i in fake.model_infos()}, "threshold": 0.4,
+                                            "calibration": {"method": "temperature", "temperature": 0.5}})
     files = [skin_image(tmp_path / f"case_{i}.png", 0.3 + 0.12 * i, 128) for i in range(4)]
     files.append(grey_image(tmp_path / "tiny.png", 90, 12))
     records = [item.record for item in triage_paths(files, fake)]
@@ -123,7 +124,6 @@ def test_a_batch_report_can_be_cancelled(qtbot, tmp_path):
 
 def test_the_case_page_prints_through_a_qprinter(qtbot, tmp_path):
     from PySide6.QtPrintSupport import QPrinter
-
     from qt_helpers import drop, make_window
 
     window = make_window(qtbot, tmp_path)

@@ -17,15 +17,15 @@ pytestmark = pytest.mark.skipif(not find_bundles(SHIPPED), reason="no bundles sh
 def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
     total = sum(f.stat().st_size for f in SHIPPED.rglob("*") if f.is_file())
     assert total <= 60e6, f"resources/models holds {total / 1e6:.1f} MB (budget 60 MB)"
-    cards = {read_card(b)["name"]: read_card(b) for b in find_bundles(SHIPPED)}
+    cards = {read_card(b).name: read_card(b) for b in find_bundles(SHIPPED)}
     assert set(cards) == {"cnn", "vgg16", "mobilenetv2"}
     for card in cards.values():
-        assert 0 < card["threshold"] < 1 and card["calibration"]["method"] in ("temperature", "logistic")
-        assert card["calibration"]["fitted_on"] == "validation split"
-        assert card["metrics"]["test"]["sensitivity"] is not None
+        assert 0 < card.threshold < 1 and card.calibration["method"] in ("temperature", "logistic")
+        assert card.calibration["fitted_on"] == "validation split"
+        assert card.metrics["test"]["sensitivity"] is not None
     ensemble = read_ensemble(SHIPPED)
-    assert ensemble is not None and ensemble["members"] == {n: c["version"] for n, c in cards.items()}
-    assert ensemble["calibration"]["fitted_on"] == "validation split"
+    assert ensemble is not None and ensemble.members == {n: c.version for n, c in cards.items()}
+    assert ensemble.calibration["fitted_on"] == "validation split"
 
 
 def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_data, shared_backbones):
@@ -49,10 +49,10 @@ def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_da
             assert got["threshold"] == pytest.approx(bundle.threshold)
             assert got["p_malignant"] == pytest.approx(float(expected), abs=1e-4)
     ensemble = read_ensemble(SHIPPED)
-    assert all(line["flag_line"] == pytest.approx(ensemble["threshold"]) for line in lines if line["assessable"])
+    assert all(line["flag_line"] == pytest.approx(ensemble.threshold) for line in lines if line["assessable"])
     for line in lines:  # the combined risk: the members' mean through the shipped ensemble calibration
         mean = np.mean([m["p_malignant"] for m in line["models"]])
-        expected = calibrate_p_positive(mean, ensemble["calibration"])[0] if ensemble.get("calibration") else mean
+        expected = calibrate_p_positive(mean, ensemble.calibration)[0] if ensemble.calibration else mean
         assert line["consensus"]["risk"] == pytest.approx(expected, abs=1e-5)
         assert line["risk"] == (line["consensus"]["risk"] if line["assessable"] else None)
 
@@ -88,6 +88,6 @@ def test_out_of_the_box_all_three_models_classify_and_the_self_test_passes(tmp_p
 
 def test_shipped_cards_name_their_data_sets_not_the_trainer_machines_paths():
     for bundle in find_bundles(SHIPPED):
-        training = read_card(bundle)["training"]
+        training = read_card(bundle).training
         for source in [training["data"], *[e["data"] for e in training.get("extra_data") or []]]:
             assert "/" not in source and "\\" not in source, f"{bundle.name}: {source}"

@@ -1,11 +1,12 @@
 import os
 
 import pytest
-
 from fakes import FakeClassifier, grey_image
+
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.records import Consensus, ModelPrediction
 from melanoma_desktop.core.triage import expand_paths, triage_paths
+from trainer.ensemble_rule import EnsembleRule
 
 
 def test_consensus_rules():
@@ -116,12 +117,12 @@ def test_triage_records_carry_the_classifiers_ensemble_rule(tmp_path):
     skin_image(tmp_path / "mid.png", 0.41)  # only the cnn (0.3) is above its own line
     classifier = FakeClassifier()
     calibration = {"method": "temperature", "temperature": 1.0}
-    classifier.ensemble = {"members": {i.name: i.version for i in classifier.model_infos()}, "threshold": 0.4,
-                           "threshold_rule": "test", "calibration": calibration}
+    classifier.ensemble = EnsembleRule.from_dict({"members": {i.name: i.version for i in classifier.model_infos()},
+                                                  "threshold": 0.4, "threshold_rule": "test", "calibration": calibration})
     with CaseDatabase(tmp_path / "c.db") as db:
         items = list(triage_paths([tmp_path / "mid.png"], classifier, save=db.save))
         record = db.get(items[0].record.id)
-        assert record.ensemble == {"members": classifier.ensemble["members"], "threshold": 0.4,
+        assert record.ensemble == {"members": classifier.ensemble.members, "threshold": 0.4,
                                    "calibration": calibration}
         assert record.consensus.ensemble_label == "malignant"
         assert [r.id for r in db.list("flagged")] == [record.id]

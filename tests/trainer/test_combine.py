@@ -26,15 +26,15 @@ def test_every_kept_member_raises_validation_auc():
     y = rng.integers(0, 2, 300)
     p = {n: np.clip(s * y + rng.normal(0.3, 0.25, 300), 0, 1) for n, s in (("a", 0.4), ("b", 0.3), ("c", 0.05))}
     w = fit_member_weights(p, y)["weights"]
-    full = roc_auc_score(y, combine(p, {"weights": w}))
+    full = roc_auc_score(y, combine(p, w))
     for name in [n for n, v in w.items() if v > 0 and sum(x > 0 for x in w.values()) > 1]:
         without = dict(w, **{name: 0.0})
-        assert roc_auc_score(y, combine(p, {"weights": without})) < full
+        assert roc_auc_score(y, combine(p, without)) < full
 
 
 def test_a_rule_without_weights_is_the_plain_mean():
-    assert member_weights({}, ["a", "b"]) == {"a": 0.5, "b": 0.5}
-    assert combine({"a": 0.2, "b": 0.6}, {"members": {"a": "1", "b": "2"}}) == pytest.approx(0.4)
-    assert combine({"a": 0.2, "b": 0.6}, {"weights": {"a": 1.0, "b": 0.0}}) == pytest.approx(0.2)
+    assert member_weights(None, ["a", "b"]) == {"a": 0.5, "b": 0.5}
+    assert combine({"a": 0.2, "b": 0.6}) == pytest.approx(0.4)
+    assert combine({"a": 0.2, "b": 0.6}, {"a": 1.0, "b": 0.0}) == pytest.approx(0.2)
     with pytest.raises(ValueError, match="no member any weight"):
-        combine({"a": 0.2}, {"weights": {"a": 0.0}})
+        combine({"a": 0.2}, {"a": 0.0})

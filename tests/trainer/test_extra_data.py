@@ -7,7 +7,8 @@ import pytest
 
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError, DatasetLayoutError
-from trainer.train import _split_rows, prepare_data
+from trainer.rundir import split_rows as _split_rows
+from trainer.train import prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +89,9 @@ def test_the_card_records_the_extra_data(sources, tmp_path, random_backbones):
                      extra_data=[{"data": str(other), "source_split": "train"}])
     run_training(config)
     card = read_card(tmp_path / "out" / "cnn")
-    assert card["training"]["extra_data"] == [{"data": other.resolve().name, "source_split": "train", "benign": 6,
+    assert card.training["extra_data"] == [{"data": other.resolve().name, "source_split": "train", "benign": 6,
                                                "malignant": 6}]
-    assert card["training"]["counts"]["train"]["malignant"] >= 6 + 1
+    assert card.training["counts"]["train"]["malignant"] >= 6 + 1
     with open(tmp_path / "out" / "split.csv", newline="") as handle:
         extra_rows = [r for r in csv.DictReader(handle) if str(other) in r["path"]]
     assert len(extra_rows) == 12 and {r["split"] for r in extra_rows} == {"train"}

@@ -9,7 +9,8 @@ import pytest
 from trainer.bundle import export_bundle, load_bundle, read_card, write_card
 from trainer.config import TrainConfig
 from trainer.errors import BundleError
-from trainer.train import PREDICTIONS_FILE, run_training
+from trainer.cards import PREDICTIONS_FILE
+from trainer.train import run_training
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +51,13 @@ def _test_images(config, result):
 def test_tuned_bundles_describe_their_layers(tuned_run):
     _, result = tuned_run
     vgg = read_card(result.bundles["vgg16"])
-    assert vgg["model_part"] == "tuned" and vgg["model_file"] == "weights.npz"
-    assert vgg["tuned_layers"] == ["block5_conv1", "block5_conv2", "block5_conv3"]
-    assert vgg["hyperparameters"]["fine_tuning"]["epochs_frozen"] == 1
+    assert vgg.model_part == "tuned" and vgg.model_file == "weights.npz"
+    assert vgg.tuned_layers == ("block5_conv1", "block5_conv2", "block5_conv3")
+    assert vgg.hyperparameters["fine_tuning"]["epochs_frozen"] == 1
     mobile = read_card(result.bundles["mobilenetv2"])
-    assert mobile["model_part"] == "tuned" and "Conv1" in mobile["tuned_layers"]
+    assert mobile.model_part == "tuned" and "Conv1" in mobile.tuned_layers
     cnn = read_card(result.bundles["cnn"])
-    assert cnn["architecture_variant"] == "gap" and cnn["display_name"].startswith("Custom CNN (paper's conv")
+    assert cnn.architecture_variant == "gap" and cnn.display_name.startswith("Custom CNN (paper's conv")
 
 
 def test_tuned_bundle_reloads_with_the_trained_predictions(tuned_run):
@@ -77,7 +78,7 @@ def test_fine_tuning_changes_only_the_tuned_layers(tuned_run):
     np.testing.assert_array_equal(tuned.get_layer("block4_conv3").get_weights()[0],
                                   imagenet.get_layer("block4_conv3").get_weights()[0])
     change = np.abs(tuned.get_layer("block5_conv3").get_weights()[0] - imagenet.get_layer("block5_conv3").get_weights()[0])
-    kept = read_card(result.bundles["vgg16"])["hyperparameters"]["fine_tuning"]["kept"]
+    kept = read_card(result.bundles["vgg16"]).hyperparameters["fine_tuning"]["kept"]
     # float16 storage alone moves a kernel by < 1e-3 of its scale; fine-tuning that was kept moves it more
     assert (change.max() > 1e-4) == kept
 
@@ -104,8 +105,7 @@ def test_tuned_bundle_naming_an_unknown_layer_is_refused(tuned_run, tmp_path):
     copy = tmp_path / "vgg"
     shutil.copytree(result.bundles["vgg16"], copy)
     card = read_card(copy)
-    card["tuned_layers"] = card["tuned_layers"] + ["block9_conv1"]
-    write_card(copy, card)
+    write_card(copy, card.replace(tuned_layers=[*card.tuned_layers, "block9_conv1"]))
     with pytest.raises(BundleError, match="block9_conv1"):
         load_bundle(copy, config.backbones)
 
@@ -116,7 +116,7 @@ def test_export_keeps_tuned_and_pooled_bundles_exact(tuned_run, tmp_path):
     for name in ("cnn", "vgg16"):
         report = export_bundle(result.bundles[name], tmp_path / name, backbones=config.backbones, probe=images)
         assert report["max_abs_difference"] <= 1e-3
-    assert read_card(tmp_path / "cnn")["architecture_variant"] == "gap"
+    assert read_card(tmp_path / "cnn").architecture_variant == "gap"
     assert report["bytes"] < 20e6  # block 5 (7.1 M weights) in float16 and the head
 
 
@@ -140,7 +140,7 @@ def test_ensemble_file_is_checked(tmp_path):
     with pytest.raises(BundleError, match="threshold"):
         read_ensemble(tmp_path)
     (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25}')
-    assert read_ensemble(tmp_path)["threshold"] == 0.25
+    assert read_ensemble(tmp_path).threshold == 0.25
     (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 0.25, '
                                             '"calibration": {"method": "logistic", "slope": -1, "intercept": 0}}')
     with pytest.raises(BundleError, match="positive 'slope'"):

@@ -8,7 +8,8 @@ import pytest
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError
 from trainer.sources import source_seed
-from trainer.train import _split_rows, prepare_data
+from trainer.rundir import split_rows as _split_rows
+from trainer.train import prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +115,9 @@ def test_a_left_out_run_scores_the_left_out_source_with_every_model(three_source
         assert len(paths) == 20 and all("/gamma/" in q for q in paths) and labels.sum() == 10
         assert np.all((0 <= p) & (p <= 1))
     card = read_card(tmp_path / "out" / "mobilenetv2")
-    assert card["training"]["data"] == "alpha + beta"
-    assert [s["data"] for s in card["training"]["sources"]] == ["alpha", "beta", "gamma"]
-    assert card["training"]["sources"][2]["left_out"] is True
+    assert card.training["data"] == "alpha + beta"
+    assert [s["data"] for s in card.training["sources"]] == ["alpha", "beta", "gamma"]
+    assert card.training["sources"][2]["left_out"] is True
     with open(tmp_path / "out" / "split.csv", newline="") as handle:
         assert {r["source"] for r in csv.DictReader(handle) if r["split"] == "left_out"} == {"gamma"}
 

@@ -36,22 +36,22 @@ def test_outputs_of_a_run(tiny_run):
                      "learning_curves.png", "classification_report.txt"):
             assert (bundle / file).is_file(), f"{name}/{file} missing"
         card = read_card(bundle)
-        assert card["class_names"] == ["benign", "malignant"]
-        assert card["training"]["protocol"] == "full" and card["training"]["split_seed"] == config.seed
-        assert "CPU" in card["device"] or "GPU" in card["device"]
+        assert card.class_names == ("benign", "malignant")
+        assert card.training["protocol"] == "full" and card.training["split_seed"] == config.seed
+        assert "CPU" in card.device or "GPU" in card.device
         metrics = json.loads((bundle / "metrics.json").read_text())
         for key in ("accuracy_ci", "roc_auc_ci", "sensitivity_ci", "specificity_ci", "confusion_matrix", "per_class",
                     "operating_point", "calibration"):
             assert key in metrics
-        assert card["calibration"]["method"] == "temperature" and card["calibration"]["temperature"] > 0
-        assert card["threshold"] == metrics["operating_point"]["threshold"] and "validation" in card["threshold_rule"]
-        assert len((bundle / "history.csv").read_text().strip().splitlines()) == 1 + card["hyperparameters"]["epochs_run"]
-    assert read_card(out / "mobilenetv2")["backbone"]["sha256"] and read_card(out / "cnn")["backbone"] is None
+        assert card.calibration["method"] == "temperature" and card.calibration["temperature"] > 0
+        assert card.threshold == metrics["operating_point"]["threshold"] and "validation" in card.threshold_rule
+        assert len((bundle / "history.csv").read_text().strip().splitlines()) == 1 + card.hyperparameters["epochs_run"]
+    assert read_card(out / "mobilenetv2").backbone["sha256"] and read_card(out / "cnn").backbone is None
     assert (out / "summary.md").read_text().count("|") > 20
     assert json.loads((out / "config.json").read_text())["models"] == ["cnn", "mobilenetv2"]
     assert not (out / ".partial").exists()
     ensemble = json.loads((out / "ensemble.json").read_text())  # fitted from predictions.csv, for the app
-    assert ensemble["members"] == {n: read_card(out / n)["version"] for n in ("cnn", "mobilenetv2")}
+    assert ensemble["members"] == {n: read_card(out / n).version for n in ("cnn", "mobilenetv2")}
     assert ensemble["calibration"]["method"] == "temperature" and 0 < ensemble["threshold"] < 1
     assert any(e.stage == "log" and e.message.startswith("ensemble of cnn, mobilenetv2") for e in events)
     stages = {e.stage for e in events}
@@ -178,7 +178,7 @@ def test_float16_export_matches_float32_within_1e3(tiny_run, tmp_path):
     probe = decode_samples([by_path[p] for p in result.test_paths]).images
     report = export_bundle(result.bundles["cnn"], tmp_path / "cnn16", float16=True, probe=probe)
     card = read_card(tmp_path / "cnn16")
-    assert card["weights_dtype"] == "float16" and card["model_file"] == "weights.npz"
+    assert card.weights_dtype == "float16" and card.model_file == "weights.npz"
     assert report["max_abs_difference"] <= 1e-3
     size16 = (tmp_path / "cnn16" / "weights.npz").stat().st_size
     size32 = (result.bundles["cnn"] / "model.keras").stat().st_size
@@ -207,7 +207,7 @@ def test_retraining_one_model_keeps_the_other_models_predictions(tiny_run, tmp_p
     assert [r for r in after if r["model"] == "mobilenetv2"] == mobilenet_rows
     assert sum(r["model"] == "cnn" for r in after) == len(mobilenet_rows)
     assert json.loads((out / "config.json").read_text())["models"] == ["cnn", "mobilenetv2"]
-    assert json.loads((out / "ensemble.json").read_text())["members"]["cnn"] == read_card(out / "cnn")["version"]
+    assert json.loads((out / "ensemble.json").read_text())["members"]["cnn"] == read_card(out / "cnn").version
 
     # Another split (another seed): the old rows no longer describe these images and are dropped.
     run_training(TrainConfig(**{**config.to_json(), "out": str(out), "models": ("cnn",), "epochs": 1, "seed": 7}))
@@ -222,7 +222,7 @@ def test_a_fixed_split_seed_keeps_the_split_when_the_seed_changes(tiny_run, tmp_
                                         "epochs": 1, "seed": 7, "split_seed": config.seed}))
     assert (again.out / "split.csv").read_text() == (result.out / "split.csv").read_text()
     card = read_card(again.bundles["cnn"])
-    assert card["training"]["split_seed"] == config.seed and card["hyperparameters"]["seed"] == 7
+    assert card.training["split_seed"] == config.seed and card.hyperparameters["seed"] == 7
     assert "seed 7, split seed 42" in (again.out / "summary.md").read_text()
 
 
@@ -247,8 +247,8 @@ def test_plateau_schedule_lowers_the_learning_rate_and_is_recorded(tmp_path, ran
                          allow_download=False)
     result = run_training(config)
     card = read_card(result.bundles["cnn"])
-    assert card["hyperparameters"]["reduce_lr_on_plateau"] == {"factor": 0.5, "patience": 0}
-    assert card["hyperparameters"]["early_stopping"]["patience"] == 10
+    assert card.hyperparameters["reduce_lr_on_plateau"] == {"factor": 0.5, "patience": 0}
+    assert card.hyperparameters["early_stopping"]["patience"] == 10
     from trainer.reports import load_history_csv
 
     rates = load_history_csv(result.bundles["cnn"] / "history.csv")["learning_rate"]
@@ -264,8 +264,8 @@ def test_time_budget_ends_training_after_an_epoch_and_still_saves_the_bundle(tmp
                          batch_size=8, patience=10, max_minutes_per_model=1e-6, allow_download=False)
     result = run_training(config)
     card = read_card(result.bundles["cnn"])
-    assert card["hyperparameters"]["max_minutes"] == 1e-6
-    assert card["hyperparameters"]["epochs_run"] == 1
+    assert card.hyperparameters["max_minutes"] == 1e-6
+    assert card.hyperparameters["epochs_run"] == 1
     assert len(load_history_csv(result.bundles["cnn"] / "history.csv")["loss"]) == 1
     load_bundle(result.bundles["cnn"])  # a complete, loadable bundle
 

@@ -84,7 +84,7 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     rule = dialog.fit_rule()
     assert rule is not None and dialog.adopt_button.isEnabled() and "would have caught about" in dialog.rule_status.text()
     dialog.adopt_rule(confirm=False)  # (the button asks first when the line falls short of the target)
-    assert window.registry.active_site_rule()["site_rule"]["version"] == rule["site_rule"]["version"]
+    assert window.registry.active_site_rule().site_version == rule.site_version
     assert {r.id: r.flagged for r in window.db.list()} == before  # saved cases keep the rule they were read with
 
     def new_case(name, darkness):
@@ -94,7 +94,7 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
 
     clinic_read = new_case("new_a.png", 0.65)  # above the shipped line 0.6, below this clinic's melanomas
     assert clinic_read.consensus.rule == "clinic flag line" and not clinic_read.flagged
-    assert clinic_read.to_json()["rule_version"] == rule["site_rule"]["version"]
+    assert clinic_read.to_json()["rule_version"] == rule.site_version
     from melanoma_desktop.ui.versions_dialog import VersionsDialog
 
     versions = VersionsDialog(window.registry, window)

@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from fakes import FakeClassifier, grey_image, skin_image
+from fakes import FakeClassifier, grey_image, model_card, skin_image
 from qt_helpers import drop, make_window
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.ui.main_window import MainWindow
@@ -279,7 +279,7 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
 
     from melanoma_desktop.core.records import ModelInfo
     from melanoma_desktop.ui.dialogs import about_details, about_html
-    from melanoma_desktop.ui.metrics_panel import summary_rows
+    from melanoma_desktop.core.metrics_report import summary_rows
     from trainer.reports import BundleReport
 
     training = {"data": "/data/ham10000", "protocol": "extended",
@@ -289,27 +289,27 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
     assert "Learned from ham10000 with isic2017 (train): 8,168 training images, 835 of them melanomas" in text
     details = about_details([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
     assert "trained on ham10000 + isic2017 (train) 2000 images, protocol extended" in details
-    rows = dict(summary_rows(BundleReport(Path("."), {"training": training}, {})))
+    rows = dict(summary_rows(BundleReport(Path("."), model_card(training=training), {})))
     assert rows["Extra training data"] == "isic2017 (train): 1626 benign / 374 malignant, training split only"
     assert rows["Split (benign/malignant)"].startswith("train 7333/835")
     # a card with an entry of another shape under counts (as one early extra-data run wrote) still shows
     odd = dict(training, counts={**training["counts"], "extra": [{"benign": 1}]})
-    assert "train 7333/835" in dict(summary_rows(BundleReport(Path("."), {"training": odd}, {})))["Split (benign/malignant)"]
+    assert "train 7333/835" in dict(summary_rows(BundleReport(Path("."), model_card(training=odd), {})))["Split (benign/malignant)"]
     assert "train 8168" in about_details([ModelInfo("vgg16", "VGG16", version="v1", training=odd)])
 
 
 def test_metrics_panel_says_how_each_card_is_calibrated():
     from pathlib import Path
 
-    from melanoma_desktop.ui.metrics_panel import summary_rows
+    from melanoma_desktop.core.metrics_report import summary_rows
     from trainer.reports import BundleReport
 
     logistic = {"method": "logistic", "slope": 0.73, "intercept": 0.66, "positive_index": 1}
     metrics = {"calibration": dict(logistic, ece_test_before=0.131, ece_test_after=0.053)}
-    rows = dict(summary_rows(BundleReport(Path("."), {"calibration": logistic}, metrics)))
+    rows = dict(summary_rows(BundleReport(Path("."), model_card(calibration=logistic), metrics)))
     assert rows["Calibration"] == "logistic (slope 0.73, intercept +0.66)"
     assert rows["Test ECE before → after"] == "0.131 → 0.053"
-    older = dict(summary_rows(BundleReport(Path("."), {"calibration": {"method": "temperature", "temperature": 1.4}},
+    older = dict(summary_rows(BundleReport(Path("."), model_card(calibration={"method": "temperature", "temperature": 1.4}),
                                            {})))
     assert older["Calibration"] == "temperature 1.40"
 

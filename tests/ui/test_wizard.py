@@ -21,10 +21,10 @@ def setup(qtbot, tmp_path, random_backbones):
     return data, registry, runner, random_backbones, tmp_path
 
 
-def _wizard(qtbot, setup, active=None):
+def _wizard(qtbot, setup, active=None, train_function=None):
     data, registry, runner, backbones, tmp_path = setup
     wizard = RetrainWizard(runner, registry, tmp_path / "user" / "runs", active or {}, backbones=str(backbones),
-                           cache_dir=str(tmp_path / "cache"))
+                           cache_dir=str(tmp_path / "cache"), train_function=train_function)
     qtbot.addWidget(wizard)
     wizard.show()
     return wizard
@@ -54,12 +54,26 @@ def _through_setup(qtbot, wizard, data, models=("cnn",)):
     assert "Estimated training time" in setup_page.result_label.text()
 
 
+@pytest.mark.slow  # two trainings in the child process; the default run covers the same flow with a fake trainer
 def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
+    _train_promote_and_restore(qtbot, setup, train_function=None)
+
+
+def test_wizard_flow_with_a_fake_trainer_promotes_and_versions_restore(qtbot, setup, tiny_bundles):
+    """The same flow as above with the training child replaced by a fake that hands back real tiny bundles."""
+    from fakes import FakeTrainer
+
+    trainer = FakeTrainer(tiny_bundles[0])
+    _train_promote_and_restore(qtbot, setup, train_function=trainer)
+    assert trainer.runs == 2
+
+
+def _train_promote_and_restore(qtbot, setup, train_function):
     data, registry, runner, _, tmp_path = setup
-    versions = []
+    versions, promoted = [], None
     for _round in range(2):
         active = {v.name: str(v.directory) for v in promoted.args[0]} if versions else {}
-        wizard = _wizard(qtbot, setup, active)
+        wizard = _wizard(qtbot, setup, active, train_function)
         _through_setup(qtbot, wizard, data, models=("cnn", "mobilenetv2"))
         with qtbot.waitSignal(wizard.train_page.sig_training_finished, timeout=120000) as blocker:
             wizard.next()
@@ -93,9 +107,20 @@ def test_wizard_trains_promotes_and_versions_restore(qtbot, setup):
     assert registry.active() == {"cnn": versions[0]}
 
 
+@pytest.mark.slow  # a training child process, stopped; the default run cancels a fake trainer the same way
 def test_cancel_leaves_the_active_model_unchanged(qtbot, setup):
+    _cancel_leaves_the_active_model(qtbot, setup, train_function=None)
+
+
+def test_cancelling_a_fake_training_leaves_the_active_model_unchanged(qtbot, setup, tiny_bundles):
+    from fakes import FakeTrainer
+
+    _cancel_leaves_the_active_model(qtbot, setup, train_function=FakeTrainer(tiny_bundles[0], until_cancelled=True))
+
+
+def _cancel_leaves_the_active_model(qtbot, setup, train_function):
     data, registry, runner, _, tmp_path = setup
-    wizard = _wizard(qtbot, setup)
+    wizard = _wizard(qtbot, setup, train_function=train_function)
     _through_setup(qtbot, wizard, data)
     wizard.setup_page.epochs.setValue(50)
     wizard.setup_page.check()
@@ -204,29 +229,3 @@ def test_extra_folder_with_source_splits_offers_one_of_them(qtbot, setup, tmp_pa
     page.extra_split.setCurrentIndex(page.extra_split.findData("train"))
     assert "benign: 3, malignant: 3" in page.extra_split.currentText()
     assert page.extra_data() == [{"data": str(extra), "source_split": "train"}]
-
-
-def test_results_cells_carry_their_intervals():
-    from melanoma_desktop.ui.wizard.results_page import _metric_cells
-
-    at_half = {"accuracy": 0.75, "accuracy_ci": [0.69, 0.8], "roc_auc": 0.859, "roc_auc_ci": [0.812, 0.901]}
-    at_threshold = {"sensitivity": 0.875, "sensitivity_ci": [0.804, 0.923], "specificity": 0.6,
-                    "specificity_ci": [None, None]}
-    assert _metric_cells(at_half, at_threshold, 0.31) == ["75.0% (69.0–80.0)", "0.859 (0.812–0.901)",
-                                                          "87.5% (80.4–92.3)", "60.0%", "0.310"]
-    assert _metric_cells({"roc_auc": float("nan")}, {}, None) == ["n/a"] * 5
-
-
-def test_promotion_warnings_name_a_model_worse_than_the_active_one_or_than_chance():
-    from melanoma_desktop.ui.wizard.results_page import promotion_warnings
-
-    new = {"cnn": {"roc_auc": 0.503, "roc_auc_ci": [0.428, 0.582]},
-           "vgg16": {"roc_auc": 0.62, "roc_auc_ci": [0.48, 0.75]},
-           "mobilenetv2": {"roc_auc": 0.841, "roc_auc_ci": [0.792, 0.888]}}
-    active = {"cnn": {"at_half": {"roc_auc": 0.878, "roc_auc_ci": [0.834, 0.919]}},
-              "mobilenetv2": {"at_half": {"roc_auc": 0.855, "roc_auc_ci": [0.811, 0.900]}}}
-    warnings = promotion_warnings(new, active)
-    assert len(warnings) == 2  # mobilenetv2's intervals overlap the active one's: no warning
-    assert warnings[0].startswith("The new cnn is worse than the active one") and "0.503 vs 0.878" in warnings[0]
-    assert warnings[1].startswith("The new vgg16 is not shown to be better than chance")
-    assert promotion_warnings({"cnn": {"roc_auc": float("nan"), "roc_auc_ci": [None, None]}}, {}) == []

@@ -18,8 +18,13 @@ class RetrainWizard(QWizard):
     sig_promoted = Signal(list)  # ModelVersion list
 
     def __init__(self, runner, registry, runs_dir: Path, active_dirs: dict[str, str], backbones: str | None = None,
-                 cache_dir: str | None = None, parent=None):
+                 cache_dir: str | None = None, parent=None, train_function=None):
+        """``train_function(config, should_stop, on_progress) -> RunResult`` trains one run (default: the
+        trainer in a child process, core.training_job.train_in_child; the tests pass a fake)."""
         super().__init__(parent)
+        if train_function is None:
+            from melanoma_desktop.core.training_job import train_in_child as train_function
+        self.train_function = train_function
         self.setWindowTitle("Retrain the models")
         self.resize(1000, 760)
         self.runner = runner

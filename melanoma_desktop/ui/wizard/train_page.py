@@ -44,8 +44,6 @@ class TrainPage(QWizardPage):
         return self.job is not None
 
     def initializePage(self) -> None:
-        from melanoma_desktop.core.training_job import train_in_child
-
         if self.running:
             return
         self.result, self.histories = None, {}
@@ -55,8 +53,9 @@ class TrainPage(QWizardPage):
         self.log.clear()
         self.log.appendPlainText(f"Output: {out}")
         self.cancel_button.setEnabled(True)
-        # The same run_training as the command line, in a child process (see trainer/worker.py).
-        job = Job("Training", lambda should_stop, on_progress: train_in_child(config, should_stop, on_progress))
+        # The same run_training as the command line, in a child process (core.training_job, trainer/worker.py).
+        train = self.wiz.train_function
+        job = Job("Training", lambda should_stop, on_progress: train(config, should_stop, on_progress))
         job.signals.sig_progress.connect(self._on_progress)
         job.signals.sig_finished.connect(self._on_finished)
         job.signals.sig_cancelled.connect(lambda: self._on_stopped("cancelled", "Training cancelled; nothing changed."))

@@ -1,0 +1,217 @@
+"""What the main window asks for, done off the GUI thread: models, batches, heatmaps, reviews, flag lines.
+
+The controller owns the case database, the loaded models and the job runner; the window owns
+layout, menus and input, and shows what the controller's signals carry. Flow: paths -> triage job
+(the records are saved by the job) -> ``sig_records_saved`` with the records read back as stored.
+Neither the controller nor the window calls a model on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from melanoma_desktop.core.classifier import Classifier
+from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.records import ModelInfo
+from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, triage_job
+from melanoma_desktop.ui.worker import JobRunner
+from trainer.ensemble_rule import EnsembleRule
+
+FLUSH_INTERVAL_MS = 150  # saved records reach the window in groups: one worklist update per group
+
+
+class TriageController(QObject):
+    sig_models_loading = Signal(str)  # what is being loaded
+    sig_models_loaded = Signal(object)  # the Classifier
+    sig_paths_waiting = Signal(int)  # items held until the models are loaded
+    sig_batch_started = Signal(int)  # dropped items (files and folders)
+    sig_batch_progress = Signal(int, int, object)  # done, total, seconds left (or None)
+    sig_item_failed = Signal(str, str)  # path, why it could not be read
+    sig_records_saved = Signal(list)  # CaseRecords of the running batch, read back from the database
+    sig_batch_done = Signal(str, list, int)  # outcome, the batch's records, images already in the history
+    sig_image_decoded = Signal(int, object, object)  # case id, original (or None), 224 x 224 model input
+    sig_heatmaps_ready = Signal(int, dict)  # case id, model name -> heatmap of the current model versions
+    sig_job_failed = Signal(str, str)  # job name, message
+
+    def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], Classifier],
+                 parent=None):
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.db = CaseDatabase(self.db_path)
+        self.classifier: Classifier | None = None
+        self.classifier_factory = classifier_factory
+        self.runner = JobRunner(self)
+        self.runner.sig_job_failed.connect(lambda name, message, _tb: self.sig_job_failed.emit(name, message))
+        self.closed = False  # job signals queued before the window closed must not touch the database
+        self._base_rule = None  # the shipped flag line while a clinic's own one is used
+        self._batch_job = None
+        self._pending_paths: list[str] = []
+        self._incoming: list[int] = []  # saved case ids not yet sent to the window
+        self._batch_records: list = []  # the running batch's saved records
+        self._already_known = 0  # images of the running batch that were already in the history
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._flush_incoming)
+
+    # -- models ---------------------------------------------------------------------------------
+    def model_infos(self) -> list[ModelInfo]:
+        return self.classifier.model_infos() if self.classifier is not None else []
+
+    def current_versions(self) -> dict[str, str]:
+        return {i.name: i.version for i in self.model_infos() if i.available}
+
+    @property
+    def flag_rule(self) -> EnsembleRule | None:
+        """The combined rule new cases are read with (the clinic's own flag line when one is in use)."""
+        return self.classifier.ensemble if self.classifier is not None else None
+
+    def load_models(self) -> None:
+        self.sig_models_loading.emit("")
+        job = load_models_job(self.classifier_factory)
+        job.signals.sig_progress.connect(self.sig_models_loading.emit)
+        job.signals.sig_finished.connect(self._on_models_loaded)
+        self.runner.submit(job)
+
+    def _on_models_loaded(self, classifier: Classifier) -> None:
+        if self.closed:
+            return
+        self.classifier, self._base_rule = classifier, None
+        self.sig_models_loaded.emit(classifier)
+        if self._pending_paths:
+            paths, self._pending_paths = self._pending_paths, []
+            self.triage(paths)
+
+    def use_site_rule(self, rule: EnsembleRule | None) -> str:
+        """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again); says what happened.
+        Cases already saved keep the rule they were read with until they are re-read."""
+        if self.classifier is None:
+            return "no models"
+        current = self.classifier.ensemble
+        if self._base_rule is None and not (current is not None and current.site_rule):
+            self._base_rule = current
+        if rule is None:
+            self.classifier.ensemble = self._base_rule
+            return "New cases are read with the shipped flag line."
+        if rule.applies_to(self.current_versions()):
+            self.classifier.ensemble = rule
+            return f"New cases are read with the clinic's flag line {rule.site_version}."
+        return (f"The clinic's flag line {rule.site_version} was made for other model versions; "
+                "the current flag line stays.")
+
+    def reread_cases(self) -> int | None:
+        """Every saved case read again with the current flag line; None when there is no combined rule."""
+        rule = self.flag_rule
+        return self.db.reread(rule) if rule else None
+
+    # -- batches --------------------------------------------------------------------------------
+    def triage(self, paths: list[str]) -> str:
+        """Start classifying ``paths``: "started", "waiting" (models still loading) or "no models"."""
+        if self.classifier is None:
+            self._pending_paths.extend(paths)
+            self.sig_paths_waiting.emit(len(self._pending_paths))
+            return "waiting"
+        if not any(i.available for i in self.classifier.model_infos()):
+            return "no models"
+        job = triage_job(paths, self.classifier, self.db_path)
+        job.signals.sig_progress.connect(self._on_triage_progress)
+        job.signals.sig_finished.connect(lambda _r: self._on_batch_done("finished"))
+        job.signals.sig_cancelled.connect(lambda: self._on_batch_done("cancelled"))
+        job.signals.sig_failed.connect(lambda *_: self._on_batch_done("failed"))
+        self._batch_job = job
+        self.sig_batch_started.emit(len(paths))
+        self.runner.submit(job)
+        return "started"
+
+    def cancel_batch(self) -> None:
+        if self._batch_job is not None:
+            self._batch_job.cancel()
+
+    def _on_triage_progress(self, item) -> None:
+        if self.closed:
+            return
+        self.sig_batch_progress.emit(item.done, item.total, item.eta_s)
+        if item.error:
+            self.sig_item_failed.emit(str(item.error[0]), str(item.error[1]))
+            return
+        self._already_known += item.already_known
+        self._incoming.append(item.record.id)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush_incoming(self) -> None:
+        if self.closed:
+            return
+        ids, self._incoming = self._incoming, []
+        records = [r for r in (self.db.get(case_id) for case_id in ids) if r is not None]  # as stored
+        self._batch_records.extend(records)
+        if ids:
+            self.sig_records_saved.emit(records)
+
+    def _on_batch_done(self, outcome: str) -> None:
+        if self.closed:
+            return
+        self._flush_timer.stop()
+        self._flush_incoming()
+        records, known = self._batch_records, self._already_known
+        self._batch_records, self._already_known, self._batch_job = [], 0, None
+        self.sig_batch_done.emit(outcome, records, known)
+
+    # -- one case -------------------------------------------------------------------------------
+    def decode_image(self, case_id: int) -> None:
+        """The case's original and model input, decoded off the GUI thread (``sig_image_decoded``)."""
+        record = self.db.get(case_id)
+        if record is None:
+            return
+        job = decode_case_image_job(case_id, record.path)
+        job.signals.sig_finished.connect(lambda result: None if self.closed else self.sig_image_decoded.emit(*result))
+        self.runner.submit(job, heavy=False)
+
+    def cached_heatmaps(self, case_id: int) -> dict | None:
+        """The saved heatmaps of the current model versions, or None when any is missing or older."""
+        from melanoma_desktop.core.heatmaps import heatmap_from_png
+
+        current = self.current_versions()
+        cached = self.db.get_heatmaps(case_id)
+        if current and all(cached.get(n, ("",))[0] == v for n, v in current.items()):
+            return {n: heatmap_from_png(cached[n][1]) for n in current}
+        return None
+
+    def request_heatmaps(self, case_id: int) -> None:
+        """``sig_heatmaps_ready`` at once from the cache, or after computing them off the GUI thread."""
+        maps = self.cached_heatmaps(case_id)
+        if maps is not None:
+            self.sig_heatmaps_ready.emit(case_id, maps)
+            return
+        record = self.db.get(case_id)
+        if self.classifier is None or not self.current_versions() or record is None or not Path(record.path).is_file():
+            return
+        job = heatmap_job(case_id, record.path, self.classifier, self.db_path)
+        job.signals.sig_finished.connect(self._on_heatmaps_computed)
+        self.runner.submit(job)
+
+    def _on_heatmaps_computed(self, case_id: int) -> None:
+        if not self.closed:
+            maps = self.cached_heatmaps(case_id)
+            if maps is not None:
+                self.sig_heatmaps_ready.emit(case_id, maps)
+
+    def update_review(self, case_id: int, change: dict):
+        """Save a clinician's change (reviewed, note, confirmed diagnosis, assess anyway); the saved record."""
+        change = dict(change)
+        if "confirmed" in change:
+            label, source = change.pop("confirmed")
+            self.db.set_confirmed(case_id, label, source)
+        return self.db.update_review(case_id, **change)
+
+    def delete_case(self, case_id: int) -> None:
+        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
+
+    def close(self, wait_ms: int = 15000) -> None:
+        self.closed = True
+        self.runner.cancel_all()
+        self.runner.wait(wait_ms)
+        self.db.close()
