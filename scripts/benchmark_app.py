@@ -52,7 +52,7 @@ def main() -> None:
 
     from melanoma_desktop.core.classifier import load_models
     from melanoma_desktop.core.triage import triage_paths
-    from trainer.imageio import load_rgb
+    from trainer.data.imageio import load_rgb
 
     models = load_models(args.models, args.backbones)
     files = sorted(Path(args.images).glob("*.jpg"))[:120]

@@ -32,11 +32,11 @@ def main() -> None:
     import keras
     import numpy as np
 
-    from trainer.augment import Augmenter
-    from trainer.data import decode_samples, discover
-    from trainer.features import compute_features
-    from trainer.fitting import fit
-    from trainer.models import assemble, build_head, feature_extractor, load_backbone
+    from trainer.data.augment import Augmenter
+    from trainer.data.samples import decode_samples, discover
+    from trainer.models.features import compute_features
+    from trainer.training.fitting import fit
+    from trainer.models.architectures import assemble, build_head, feature_extractor, load_backbone
     from trainer.progress import never_stop, no_progress
 
     ds = discover(args.data)

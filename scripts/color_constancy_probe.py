@@ -38,7 +38,7 @@ def read_rows(folder: Path) -> list[dict]:
 
 
 def features(paths: list[str], model, preprocess, colour_constancy: bool, batch: int = 64) -> np.ndarray:
-    from trainer.imageio import load_rgb
+    from trainer.data.imageio import load_rgb
 
     out = []
     with ThreadPoolExecutor(2) as pool:

@@ -32,9 +32,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from melanoma_desktop.core.quality import FeatureDistanceGate, assess_pixels, fit_feature_gate
-    from trainer.data import decode_samples, discover
-    from trainer.features import compute_features
-    from trainer.models import feature_extractor, load_backbone
+    from trainer.data.samples import decode_samples, discover
+    from trainer.models.features import compute_features
+    from trainer.models.architectures import feature_extractor, load_backbone
 
     backbone = load_backbone("mobilenetv2", 0.35, args.backbones, allow_download=False)
     extractor = feature_extractor(backbone)

@@ -31,7 +31,7 @@ image="${1:-}"
 if [ -z "$image" ]; then
   image="$work/probe.png"
   (cd "$work" && "$work/clone/.venv/bin/python" -c "
-from PIL import Image; from trainer.probes import probe_images
+from PIL import Image; from trainer.evaluation.probes import probe_images
 Image.fromarray(probe_images()['skin_dark_irregular']).save('$image')")
 fi
 cd "$work"  # away from the checkout: the installed package must find its own files

@@ -8,7 +8,7 @@ The multi-source run's split (``split.csv`` with a ``source`` column) says which
 which test. Images the bundles were trained on must not be scored: ``--exclude-trained DIR:SOURCE_SPLIT``
 drops the rows of DIR/labels.csv with that source_split (the shipped VGG16 and MobileNetV2 learned from ISIC
 2017's training release), and the split's first source must be split as the bundles' own run was (the same
-seed and protocol: trainer.sources keeps it so). Writes ``OUT`` as a run folder (copies of the bundles,
+seed and protocol: trainer.data.sources keeps it so). Writes ``OUT`` as a run folder (copies of the bundles,
 ``predictions.csv``, ``ensemble.json``) and ``OUT/comparison.json``; ``trainer export`` is not needed: the
 refitted ``ensemble.json`` names the same model versions.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _trained_paths(specs) -> set[str]:
-    from trainer.data import discover, only_source_split
+    from trainer.data.samples import discover, only_source_split
 
     out = set()
     for spec in specs:
@@ -46,12 +46,12 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from trainer.bundle import load_bundle
-    from trainer.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_ensemble
-    from trainer.data import Sample, decode_samples
-    from trainer.ensemble import ensemble_probability, fit_ensemble
-    from trainer.loso import _metrics
-    from trainer.calibration import model_half_point
+    from trainer.bundle.io import load_bundle
+    from trainer.bundle.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_ensemble
+    from trainer.data.samples import Sample, decode_samples
+    from trainer.training.ensemble import ensemble_probability, fit_ensemble
+    from trainer.evaluation.loso import _metrics
+    from trainer.training.calibration import model_half_point
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)

@@ -22,7 +22,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from melanoma_desktop.ui.metrics_panel import MetricsPanel
-    from trainer.cards import find_bundles
+    from trainer.bundle.cards import find_bundles
 
     app = QApplication(sys.argv[:1])
     from melanoma_desktop.core.classifier import MODEL_ORDER

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def external_p(run: Path, model: str, external: Path, backbones: str) -> tuple[np.ndarray, np.ndarray]:
-    from trainer.bundle import load_bundle
-    from trainer.imageio import load_rgb
+    from trainer.bundle.io import load_bundle
+    from trainer.data.imageio import load_rgb
 
     rows = [r for r in csv.DictReader(open(external / "labels.csv")) if r["source_split"] == "val"]
     images = np.stack([load_rgb(external / "images" / r["image"]) for r in rows])
@@ -47,10 +47,10 @@ def main(argv=None) -> None:
 
     from sklearn.metrics import roc_auc_score
 
-    from trainer.calibration import model_half_point
-    from trainer.cards import read_card
-    from trainer.ensemble import read_predictions
-    from trainer.metrics import bootstrap_auc, expected_calibration_error
+    from trainer.training.calibration import model_half_point
+    from trainer.bundle.cards import read_card
+    from trainer.training.ensemble import read_predictions
+    from trainer.evaluation.metrics import bootstrap_auc, expected_calibration_error
 
     test_p, ext_p, val_p, rows = [], [], [], []
     y_test = y_ext = y_val = None

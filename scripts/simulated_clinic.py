@@ -62,9 +62,9 @@ def main() -> int:
     parser.add_argument("--target-sensitivity", type=float, default=0.95)
     args = parser.parse_args()
 
-    from trainer.calibration import calibrate_p_positive
-    from trainer.cards import read_ensemble
-    from trainer.metrics import wilson
+    from trainer.training.calibration import calibrate_p_positive
+    from trainer.bundle.cards import read_ensemble
+    from trainer.evaluation.metrics import wilson
     from trainer.shipped import shipped_models_dir
 
     data, out = Path(args.data), Path(args.out)

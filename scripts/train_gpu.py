@@ -48,9 +48,9 @@ def main(argv=None) -> int:
 
         import_tensorflow_quietly()
     from trainer.cli import _Printer
-    from trainer.devices import describe_device
+    from trainer.models.devices import describe_device
     from trainer.presets import preset_config
-    from trainer.train import run_training
+    from trainer.training.train import run_training
 
     device = describe_device()
     print(f"device: {device}" + ("" if "GPU" in device else " (no GPU: this run is sized for one and will be slow)"))

@@ -63,7 +63,7 @@ def _shared(env: str, sub: str) -> Path | None:
 def shared_backbones() -> Path:
     """The real ImageNet backbones: $MELANOMA_BACKBONES when set (../shared/backbones in CI), else the copies
     that ship in resources/backbones."""
-    from trainer.backbones import bundled_backbones_dir
+    from trainer.models.backbones import bundled_backbones_dir
 
     path = _shared("MELANOMA_BACKBONES", "") or bundled_backbones_dir()
     if not (path / "mobilenet_v2_0.35_224_imagenet_notop.h5").is_file():
@@ -85,7 +85,7 @@ def tiny_bundles(tmp_path_factory, random_backbones):
     Returns (models folder, backbones folder, data folder)."""
     from synthetic import write_labels_csv
     from trainer.config import TrainConfig
-    from trainer.train import run_training
+    from trainer.training.train import run_training
 
     root = tmp_path_factory.mktemp("bundles")
     data = write_labels_csv(root / "data", n_per_class=10)

@@ -25,7 +25,7 @@ class FakeClassifier:
         self.unavailable = unavailable or {}
         self.calls = 0
         available = [i for i in self.model_infos() if i.available]
-        from trainer.ensemble_rule import EnsembleRule
+        from trainer.bundle.ensemble_rule import EnsembleRule
 
         self.ensemble = EnsembleRule.from_dict({"members": {i.name: i.version for i in available},
                                                 "threshold": self.FLAG_LINE})
@@ -97,7 +97,7 @@ def document_photo(path, size=(400, 300)):
 
 def model_card(**changes):
     """A valid ModelCard of a small full CNN; ``changes`` replace its card.json fields."""
-    from trainer.model_card import ModelCard
+    from trainer.bundle.model_card import ModelCard
 
     card = {"schema_version": 1, "name": "cnn", "architecture": "cnn", "version": "cnn-test-1",
             "class_names": ["benign", "malignant"], "positive_class": "malignant", "preprocessing": {"mode": "unit"},
@@ -126,9 +126,9 @@ class FakeTrainer:
         import shutil
         from pathlib import Path
 
-        from trainer.cards import ENSEMBLE_FILE, read_card, write_card
+        from trainer.bundle.cards import ENSEMBLE_FILE, read_card, write_card
         from trainer.progress import ProgressEvent, TrainingCancelled
-        from trainer.rundir import SPLIT_FILE, read_run_result
+        from trainer.training.rundir import SPLIT_FILE, read_run_result
 
         self.runs += 1
         out = Path(config.out)

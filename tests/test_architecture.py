@@ -70,3 +70,27 @@ def test_module_level_imports_form_no_cycle():
 def test_no_module_grows_past_the_house_limit():
     long = {name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > 400}
     assert long == {}, f"split these modules (over ~400 lines): {long}"
+
+
+def test_the_window_reaches_the_trainer_through_its_facade_only():
+    reaching_past = [v for v in _violations("melanoma_desktop.ui", ("trainer",))
+                     if not v.split(" imports ")[1].startswith("trainer.api")]
+    assert reaching_past == [], "import these through trainer.api"
+
+
+def test_every_name_of_the_facade_resolves_and_none_needs_keras():
+    import subprocess
+    import sys
+
+    probe = ("import sys, trainer.api as api; [getattr(api, n) for n in api.__all__]; "
+             "print(sorted(m for m in ('keras', 'tensorflow', 'PySide6') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_trainer_is_split_into_its_parts():
+    parts = {name.split(".")[1] for name in MODULES if name.count(".") >= 2 and name.startswith("trainer.")}
+    assert parts == {"data", "models", "training", "evaluation", "bundle"}
+    top = sorted(name for name in MODULES if name.startswith("trainer.") and name.count(".") == 1
+                 and name.split(".")[1] not in parts)
+    assert len(top) <= 12, top  # entry points and what every part shares (config, errors, progress, ...)

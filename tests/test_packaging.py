@@ -51,7 +51,7 @@ def test_an_installed_wheel_finds_its_own_resources(wheel, tmp_path):
                            str(target), str(wheel)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # -S: no site-packages, so neither the editable install nor the checkout can answer
-    probe = ("import trainer.shipped as s, trainer.backbones as b; print(s.resources_dir()); "
+    probe = ("import trainer.shipped as s, trainer.models.backbones as b; print(s.resources_dir()); "
              "print(b.resolve_weights('vgg16', 1.0, allow_download=False))")
     found = subprocess.run([sys.executable, "-S", "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                            env={"PYTHONPATH": str(target), "HOME": str(tmp_path)}, timeout=60)

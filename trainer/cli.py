@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm = sub.add_parser("benchmark", help="train the paper and best presets and regenerate the README results table")
     bm.add_argument("--data", required=True, action="append", metavar="DIR",
                     help="HAM10000 folder (../shared/data/ham10000); more than once: the multi-source benchmark "
-                         "(trainer.loso: every source, and one run per --leave-out)")
+                         "(trainer.evaluation.loso: every source, and one run per --leave-out)")
     bm.add_argument("--leave-out", action="append", metavar="NAME", default=[],
                     help="several --data: also train without this source and score it whole (repeatable)")
     bm.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="several --data: the models to train")
@@ -159,13 +159,13 @@ def _fmt(seconds) -> str:
 
 
 def _ensemble(args) -> None:
-    from trainer.calibration import describe_calibration
-    from trainer.ensemble import evaluate_ensemble, fit_ensemble
-    from trainer.metrics import operating_point
-    from trainer.outputs import metrics_table
+    from trainer.training.calibration import describe_calibration
+    from trainer.training.ensemble import evaluate_ensemble, fit_ensemble
+    from trainer.evaluation.metrics import operating_point
+    from trainer.training.outputs import metrics_table
 
     if args.add_member:
-        from trainer.ensemble import add_member
+        from trainer.training.ensemble import add_member
 
         for bundle in args.add_member:
             add_member(args.run, bundle, args.backbones)
@@ -216,17 +216,17 @@ def _train_config(args):
 
 
 def _benchmark(args) -> None:
-    from trainer.benchmark import results_markdown, run_benchmark, update_readme
+    from trainer.evaluation.benchmark import results_markdown, run_benchmark, update_readme
 
     if len(args.data) > 1:
-        from trainer.loso import run_source_benchmark, sources_markdown
+        from trainer.evaluation.loso import run_source_benchmark, sources_markdown
 
         results = run_source_benchmark(args.data, args.out, leave_out=args.leave_out, backbones=args.backbones,
                                        models=tuple(m for m in args.models.split(",") if m), cache_dir=args.cache_dir,
                                        seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
         print(sources_markdown(results))
         if args.update_readme:
-            from trainer.loso import SOURCES_MARKERS
+            from trainer.evaluation.loso import SOURCES_MARKERS
 
             update_readme(args.update_readme, results, sources_markdown(results), SOURCES_MARKERS)
             print(f"tables written to {args.update_readme}")
@@ -249,12 +249,12 @@ def _benchmark(args) -> None:
 def _export(args) -> None:
     from pathlib import Path
 
-    from trainer.bundle import export_bundle, find_bundles
+    from trainer.bundle.io import export_bundle, find_bundles
     from trainer.errors import BundleError
 
     probe = None
     if args.probe_data:
-        from trainer.data import decode_samples, discover
+        from trainer.data.samples import decode_samples, discover
 
         probe = decode_samples(discover(args.probe_data).samples[:32]).images
     bundles = find_bundles(args.models)
@@ -270,11 +270,11 @@ def _export(args) -> None:
         exported.append(report["bundle"])
         print(f"{bundle.name}: {report['bytes'] / 1e6:.1f} MB, max |difference| to the original "
               f"{report['max_abs_difference']:.1e}")
-    from trainer.probes import record_expectations
+    from trainer.evaluation.probes import record_expectations
 
     print(f"{record_expectations(exported, args.out).name}: what each model says about the self-test's probe "
           "images (melanoma-desktop --self-test compares)")
-    from trainer.ensemble import ENSEMBLE_FILE
+    from trainer.training.ensemble import ENSEMBLE_FILE
 
     ensemble = Path(args.models) / ENSEMBLE_FILE
     if ensemble.is_file():  # the ensemble's threshold travels with its members (the app checks their versions)
@@ -291,8 +291,8 @@ def main(argv=None) -> int:
     import_tensorflow_quietly()
     try:
         if args.command == "train":
-            from trainer.outputs import metrics_table
-            from trainer.train import run_training
+            from trainer.training.outputs import metrics_table
+            from trainer.training.train import run_training
 
             config = _train_config(args)
             result = run_training(config, on_progress=_Printer())
@@ -303,8 +303,8 @@ def main(argv=None) -> int:
             print(metrics_table(result.metrics))
             print(f"bundles and summary.md written to {result.out}")
         elif args.command == "evaluate":
-            from trainer.evaluate import run_evaluation
-            from trainer.outputs import metrics_table
+            from trainer.evaluation.evaluate import run_evaluation
+            from trainer.training.outputs import metrics_table
 
             results = run_evaluation(args.models, args.data, args.out, args.split, args.backbones,
                                      on_progress=_Printer())
@@ -317,8 +317,8 @@ def main(argv=None) -> int:
         elif args.command == "ensemble":
             _ensemble(args)
         elif args.command == "recalibrate":
-            from trainer.outputs import metrics_table
-            from trainer.recalibrate import recalibrate_run
+            from trainer.training.outputs import metrics_table
+            from trainer.training.recalibrate import recalibrate_run
 
             print(metrics_table(recalibrate_run(args.run, args.method)))
             print(f"cards, predictions and ensemble.json of {args.run} recalibrated ({args.method})")

@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from trainer.data import DEFAULT_MALIGNANT_DX
-from trainer.calibration import CALIBRATION_METHODS
+from trainer.data.samples import DEFAULT_MALIGNANT_DX
+from trainer.training.calibration import CALIBRATION_METHODS
 from trainer.errors import ConfigError
-from trainer.cards import ARCHITECTURES, CNN_HEADS, check_architecture
-from trainer.splits import PROTOCOLS
+from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture
+from trainer.data.splits import PROTOCOLS
 
 
 # Fields that change where things are kept or found, not what is trained: a run trained with another --cache-dir,
@@ -45,11 +45,11 @@ class TrainConfig:
     allow_download: bool = True
     class_weight: bool = True
     preset: str | None = None  # the named preset this configuration came from (trainer.presets), if any
-    cnn_head: str = "flatten"  # "flatten": the paper's network; "gap": global average pooling (trainer.models)
+    cnn_head: str = "flatten"  # "flatten": the paper's network; "gap": global average pooling (trainer.models.architectures)
     cnn_epochs: int | None = None  # the CNN's epoch limit when it differs from ``epochs``
     cnn_patience: int | None = None  # the CNN's early-stopping patience when it differs from ``patience``
     # Fine-tuning after the head has converged on frozen features, per transfer model:
-    # {"vgg16": {"epochs": 6, "learning_rate": 1e-5}, ...} (optional "patience"); see trainer.finetune for
+    # {"vgg16": {"epochs": 6, "learning_rate": 1e-5}, ...} (optional "patience"); see trainer.training.finetune for
     # which layers.
     finetune: dict = field(default_factory=dict)
     # Learning rate times "factor" after "patience" epochs without a lower val_loss, per model:
@@ -62,11 +62,11 @@ class TrainConfig:
     # only the rows of DIR/labels.csv with that source_split). They join the training split only: validation and
     # test still come from ``data`` alone, so thresholds, calibration and test results stay comparable.
     extra_data: list = field(default_factory=list)
-    # How P(malignant) is calibrated on validation (trainer.calibration): "temperature" or "logistic" (a slope and
-    # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.recalibrate).
+    # How P(malignant) is calibrated on validation (trainer.training.calibration): "temperature" or "logistic" (a slope and
+    # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.training.recalibrate).
     calibration: str = "temperature"
     # Several data sources, each split by lesion / patient into train / validation / test on its own
-    # (trainer.sources): [{"data": DIR, "protocol": "full", "split_seed": N}] ("protocol" and "split_seed" are
+    # (trainer.data.sources): [{"data": DIR, "protocol": "full", "split_seed": N}] ("protocol" and "split_seed" are
     # filled in by validate(): the first source takes ``protocol`` and the run's split seed, as it would alone; the
     # others "full" and the split seed plus a hash of their name, so that leaving a source out changes no other's
     # split).
@@ -123,7 +123,7 @@ class TrainConfig:
                 raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
         self._validate_extra_data()
         if self.sources or self.leave_out:
-            from trainer.sources import validate_sources  # (no Keras)
+            from trainer.data.sources import validate_sources  # (no Keras)
 
             validate_sources(self)
         self.exclude_dx = tuple(str(dx).strip().lower() for dx in self.exclude_dx if str(dx).strip())

@@ -33,7 +33,7 @@ def main(config_path: str) -> int:
     from trainer.config import TrainConfig
     from trainer.errors import TrainerError
     from trainer.progress import TrainingCancelled
-    from trainer.train import run_training
+    from trainer.training.train import run_training
 
     stop = {"requested": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("requested", True))

@@ -15,8 +15,8 @@ from typing import Callable, Protocol, runtime_checkable
 import numpy as np
 
 from melanoma_desktop.core.records import MODEL_ORDER, ModelInfo, ModelPrediction  # noqa: F401 (MODEL_ORDER: re-export)
-from trainer.ensemble_rule import EnsembleRule
-from trainer.model_card import ModelCard
+from trainer.bundle.ensemble_rule import EnsembleRule
+from trainer.bundle.model_card import ModelCard
 from trainer.shipped import quality_gate_dir, shipped_models_dir
 
 ENV_MODELS = "MELANOMA_MODELS"
@@ -67,7 +67,7 @@ class ModelSet:
     """The bundles found in a folder: loaded ones predict, failed ones explain themselves."""
 
     directory: Path
-    loaded: list = field(default_factory=list)  # trainer.bundle.LoadedBundle
+    loaded: list = field(default_factory=list)  # trainer.bundle.io.LoadedBundle
     unavailable: list[ModelInfo] = field(default_factory=list)
     quality_gate: object | None = None  # FeatureDistanceGate, when its files and backbone are found
     quality_note: str = ""
@@ -116,7 +116,7 @@ class ModelSet:
 def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[EnsembleRule | None, str]:
     """The first stored ensemble rule (ensemble.json files) whose members are exactly the loaded models
     (same versions), and why none is used when none is."""
-    from trainer.cards import read_ensemble_file
+    from trainer.bundle.cards import read_ensemble_file
     from trainer.errors import TrainerError
 
     have = {b.name: b.version for b in loaded}
@@ -145,8 +145,8 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     first whose members are exactly the loaded versions. A clinic's ``site_rule`` (its own calibration and
     flag line, core.local_performance) takes its place while its members are exactly the loaded versions;
     made for other versions, it is not used, and ``ensemble_note`` says so."""
-    from trainer.bundle import load_bundle
-    from trainer.cards import find_bundles, read_card
+    from trainer.bundle.io import load_bundle
+    from trainer.bundle.cards import find_bundles, read_card
     from trainer.errors import TrainerError
 
     directory = Path(directory) if directory else default_models_dir()
@@ -166,7 +166,7 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
             except TrainerError:
                 info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
             models.unavailable.append(info)
-    from trainer.cards import ENSEMBLE_FILE
+    from trainer.bundle.cards import ENSEMBLE_FILE
 
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
     models.ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)

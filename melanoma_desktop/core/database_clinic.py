@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from melanoma_desktop.core.records import TriageRecord
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.ensemble_rule import EnsembleRule
 
 
 def _now() -> str:

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.ensemble_rule import EnsembleRule
 
 MIN_MELANOMAS, MIN_BENIGN = 20, 50
 DEFAULT_TARGET = 0.95
@@ -36,7 +36,7 @@ class SiteRuleRefused(ValueError):
 def _members_mean(record, members: dict, rule: EnsembleRule | None = None) -> float | None:
     """The members' combination (``rule``'s weights; none: the mean) of P(melanoma) of a record read by exactly
     these model versions; None otherwise."""
-    from trainer.combine import combine
+    from trainer.bundle.combine import combine
 
     versions = {p.name: p.version for p in record.predictions}
     if not members or versions != members:
@@ -92,7 +92,7 @@ class ScoreOnCases:
 
 
 def score_on_cases(name: str, p: np.ndarray, is_melanoma: np.ndarray, flag_line: float, n_boot: int = 500) -> ScoreOnCases:
-    from trainer.metrics import bootstrap_auc, wilson
+    from trainer.evaluation.metrics import bootstrap_auc, wilson
 
     p, y = np.asarray(p, dtype=float), np.asarray(is_melanoma, dtype=bool)
     flagged = p >= flag_line
@@ -152,7 +152,7 @@ class LocalPerformance:
 
 def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) -> LocalPerformance:
     """The combined risk under ``rule`` (members, calibration, threshold) and each model, on the confirmed cases."""
-    from trainer.calibration import calibrate_p_positive
+    from trainer.training.calibration import calibrate_p_positive
 
     members = dict(rule.members)
     confirmed_total = sum(r.confirmed_label is not None for r in records)
@@ -174,7 +174,7 @@ def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) 
 
 
 def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float]:
-    from trainer.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
+    from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
     two = np.stack([1.0 - means, means], axis=1)
     # classes weighted equally, as the shipped calibration: the clinic's risk stays on the scale the screens use
@@ -187,7 +187,7 @@ def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float
 
 def _cross_validated(means: np.ndarray, y: np.ndarray, target: float, folds: int = 5, seed: int = 0):
     """Each case flagged or not by a line fitted on the other folds (stratified by diagnosis)."""
-    from trainer.calibration import calibrate_p_positive
+    from trainer.training.calibration import calibrate_p_positive
 
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), dtype=int)
@@ -207,7 +207,7 @@ def fit_site_rule(records, base_rule: EnsembleRule, target: float = DEFAULT_TARG
     """The clinic's flag line from its confirmed cases, as a rule the app applies like the shipped ensemble's:
     the base rule's members and weights, a refitted calibration and threshold, and ``site_rule`` (version,
     date, cases, target, expected, ...)."""
-    from trainer.metrics import wilson
+    from trainer.evaluation.metrics import wilson
 
     if not 0.5 <= target < 1.0:
         raise SiteRuleRefused(f"target sensitivity {target} must be between 0.5 and 1 (e.g. 0.95)")
@@ -260,7 +260,7 @@ def misses_target(rule: EnsembleRule) -> bool:
 
 def validate_site_rule(rule: dict, where: str = "site rule") -> EnsembleRule:
     """A site-rule file's content (as exported or shared), checked; raise SiteRuleRefused saying what is wrong."""
-    from trainer.cards import validate_calibration
+    from trainer.bundle.cards import validate_calibration
     from trainer.errors import BundleError
 
     if not isinstance(rule, dict) or not isinstance(rule.get("site_rule"), dict):

@@ -1,12 +1,9 @@
-"""One way to write a measured number with its 95 % interval, for every screen that shows one."""
+"""One way to write a measured number with its 95 % interval, for every screen that shows one (the trainer's
+markdown tables use trainer.evaluation.numbers; a clinician's sentence, core.wording.percent_with_range)."""
 
 from __future__ import annotations
 
-import math
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+from trainer.evaluation.numbers import is_missing as _missing  # one test of "no number", screens and tables
 
 
 def with_ci(value, ci=None, pct: bool = True) -> str:

@@ -7,10 +7,10 @@ import math
 from pathlib import Path
 
 from melanoma_desktop.core.numbers import with_ci
-from trainer.calibration import model_half_point
-from trainer.cards import read_card, read_ensemble
+from trainer.training.calibration import model_half_point
+from trainer.bundle.cards import read_card, read_ensemble
 from trainer.errors import TrainerError
-from trainer.rundir import RunDir, RunResult
+from trainer.training.rundir import RunDir, RunResult
 
 COLUMNS = ["model", "which", "accuracy (the paper's measure)", "orders lesions (AUC)", "melanomas caught",
            "benign cleared", "its flag line", "version"]  # numbers with their 95 % intervals
@@ -26,9 +26,9 @@ def _metric_cells(at_half: dict, at_threshold: dict, threshold) -> list[str]:
 
 def compare_with_active(run_dir: Path, names: list[str], active_dirs: dict[str, str], backbones) -> dict[str, dict]:
     """The active bundles' numbers on the new run's test images (the same split)."""
-    from trainer.bundle import load_bundle
-    from trainer.data import Sample, decode_samples
-    from trainer.metrics import evaluate_probabilities
+    from trainer.bundle.io import load_bundle
+    from trainer.data.samples import Sample, decode_samples
+    from trainer.evaluation.metrics import evaluate_probabilities
 
     paths, labels = RunDir(run_dir).part("test")
     decoded = decode_samples([Sample(Path(p), "benign") for p in paths])

@@ -114,7 +114,7 @@ class FeatureDistanceGate:
     @classmethod
     def load(cls, directory: Path, backbones=None) -> "FeatureDistanceGate":
         """Raises FileNotFoundError or trainer errors when the gate or its backbone is missing."""
-        from trainer.models import matching_backbone
+        from trainer.models.architectures import matching_backbone
 
         info = json.loads((directory / "feature_gate.json").read_text())
         with np.load(directory / "feature_gate.npz", allow_pickle=False) as arrays:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainer.bundle.model_card import ARCHITECTURES
 
-MODEL_ORDER = ("cnn", "vgg16", "mobilenetv2")  # how the models are listed everywhere
+MODEL_ORDER = ARCHITECTURES  # how the models are listed everywhere: the trainer's order (cnn, vgg16, mobilenetv2)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Consensus:
     ensemble_p_malignant: float | None = None
     single_model: tuple[float, float] | None = None  # (p, flag line) when exactly one model answered
     site_rule_version: str | None = None  # the clinic's flag line the combined risk was read with, if any
-    # The members' weights in the combined risk, (name, weight) pairs, when a rule applies (trainer.combine; a
+    # The members' weights in the combined risk, (name, weight) pairs, when a rule applies (trainer.bundle.combine; a
     # rule without weights: equal). A member with weight 0 does not count.
     weights: tuple[tuple[str, float], ...] | None = None
 
@@ -149,8 +150,8 @@ class Consensus:
         applies = bool(members) and members == {p.name: p.version for p in predictions}
         p_ensemble = weights = None
         if applies:
-            from trainer.calibration import calibrate_p_positive  # NumPy only
-            from trainer.combine import combine, member_weights
+            from trainer.training.calibration import calibrate_p_positive  # NumPy only
+            from trainer.bundle.combine import combine, member_weights
 
             by_name = {p.name: p.p_malignant for p in predictions}
             mean = float(combine(by_name, ensemble.get("weights")))

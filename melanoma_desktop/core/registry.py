@@ -15,8 +15,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
+from trainer.bundle.ensemble_rule import EnsembleRule
 
 
 @dataclass(frozen=True)

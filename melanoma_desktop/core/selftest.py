@@ -3,7 +3,7 @@
 One line per check: every model bundle loads, each backbone holds the ImageNet weights its model was
 trained with (by content fingerprint), the recorded expectations (``selftest.json``, written by
 ``trainer export`` beside the bundles) are for exactly the loaded versions, every model gives the
-recorded probability on every probe image (``trainer.probes``, within 1e-3), the combined rule and
+recorded probability on every probe image (``trainer.evaluation.probes``, within 1e-3), the combined rule and
 the image-quality gate load. Exit 0 when all hold; otherwise every failing check says why.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from melanoma_desktop import DISCLAIMER
-from trainer.probes import Check, check_expectations
+from trainer.evaluation.probes import Check, check_expectations
 
 
 def self_test_checks(models) -> list[Check]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from trainer.progress import ProgressEvent, TrainingCancelled
-from trainer.rundir import RunResult, read_run_result
+from trainer.training.rundir import RunResult, read_run_result
 
 
 def worker_command(config_path: Path) -> list[str]:

@@ -22,7 +22,7 @@ from melanoma_desktop.core.dicom import is_dicom_name, read_dicom
 from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
 from trainer.errors import ImageDecodeError
-from trainer.imageio import is_image_name, load_rgb
+from trainer.data.imageio import is_image_name, load_rgb
 
 if TYPE_CHECKING:
     from melanoma_desktop.core.classifier import Classifier
@@ -156,7 +156,7 @@ def decode_case(path: Path, data: bytes) -> tuple[np.ndarray, tuple[int, int] | 
 
 def original_image(path: str | os.PathLike, max_side: int | None = None) -> np.ndarray:
     """The case's image at its own shape, for the viewer and the report (a DICOM file's pixels, or the picture)."""
-    from trainer.imageio import load_original_rgb
+    from trainer.data.imageio import load_original_rgb
 
     if is_dicom_name(path):
         rgb = read_dicom(Path(path).read_bytes()).rgb

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from trainer.evaluation.numbers import is_missing
+
 
 def local_time_text(iso: str) -> str:
     """An ISO timestamp (UTC in the database) in the user's time zone, with the year: '2026-12-01 09:15'."""
@@ -28,11 +30,12 @@ def short_model_name(display_name: str) -> str:
     return display_name.split(" (")[0].split(",")[0]
 
 
-def _pct_with_range(value, ci) -> str:
-    if value is None:
+def percent_with_range(value, ci) -> str:
+    """A proportion in a clinician's words: '79% (73%–84%)', without a range when it is missing; 'n/a'."""
+    if is_missing(value):
         return "n/a"
     text = f"{value:.0%}"
-    if ci and len(ci) == 2 and None not in ci:
+    if ci and len(ci) == 2 and not any(is_missing(c) for c in ci):
         text += f" ({ci[0]:.0%}–{ci[1]:.0%})"
     return text
 
@@ -56,8 +59,8 @@ def test_result_sentence(metrics: dict) -> str:
     if op.get("sensitivity") is None:
         return "No test result is recorded for this model."
     where = f"On its {n} test images" + (f" ({n_mel} melanomas)" if n_mel is not None else "") if n else "On its test images"
-    return (f"{where} it caught {_pct_with_range(op.get('sensitivity'), op.get('sensitivity_ci'))} of the melanomas "
-            f"at its flag line and cleared {_pct_with_range(op.get('specificity'), op.get('specificity_ci'))} of the "
+    return (f"{where} it caught {percent_with_range(op.get('sensitivity'), op.get('sensitivity_ci'))} of the melanomas "
+            f"at its flag line and cleared {percent_with_range(op.get('specificity'), op.get('specificity_ci'))} of the "
             "benign lesions (95 % ranges in brackets).")
 
 

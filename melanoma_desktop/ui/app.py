@@ -16,7 +16,7 @@ def run_app(args) -> int:
     app.setOrganizationName("MelanomaTriage")
     from PySide6.QtGui import QIcon
 
-    from trainer.shipped import icons_dir
+    from trainer.api import icons_dir
 
     app.setWindowIcon(QIcon(str(icons_dir() / "app.png")))
     data_dir = user_data_dir(getattr(args, "data_dir", None))
@@ -31,7 +31,7 @@ def run_app(args) -> int:
     registry = ModelRegistry(registry_root(data_dir))
 
     def factory(on_progress):
-        from trainer.quiet import import_tensorflow_quietly
+        from trainer.api import import_tensorflow_quietly
 
         import_tensorflow_quietly()  # in the loading thread, after the window is up
         from melanoma_desktop.core.classifier import default_models_dir, load_models

@@ -12,10 +12,10 @@ from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.numbers import with_ci
 from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.core.wording import test_result_sentence, training_sentence
-from trainer.calibration import describe_calibration
+from trainer.api import describe_calibration
 
 if TYPE_CHECKING:
-    from trainer.ensemble_rule import EnsembleRule
+    from trainer.api import EnsembleRule
 
 
 def _fmt(metrics: dict, key: str, pct=True) -> str:

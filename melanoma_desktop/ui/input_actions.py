@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog
 def image_file_filter() -> str:
     """The open dialogs' filter, from the decoders' own extension lists."""
     from melanoma_desktop.core.dicom import DICOM_EXTENSIONS
-    from trainer.imageio import IMAGE_EXTENSIONS
+    from trainer.api import IMAGE_EXTENSIONS
 
     return "Images and DICOM (" + " ".join(f"*{ext}" for ext in (*IMAGE_EXTENSIONS, *DICOM_EXTENSIONS)) + ")"
 

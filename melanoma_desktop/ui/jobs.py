@@ -71,7 +71,7 @@ def decode_case_image_job(case_id: int, image_path: str) -> Job:
 
     def body(should_stop, on_progress):
         from melanoma_desktop.core.triage import model_input, original_image
-        from trainer.errors import ImageDecodeError
+        from trainer.api import ImageDecodeError
 
         try:
             return case_id, original_image(image_path, DISPLAY_MAX_SIDE), model_input(image_path)

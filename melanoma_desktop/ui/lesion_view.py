@@ -79,7 +79,7 @@ class LesionView(QDialog):
 
     def _show(self, column: int) -> None:
         from melanoma_desktop.core.triage import original_image
-        from trainer.errors import ImageDecodeError
+        from trainer.api import ImageDecodeError
 
         index = self.pickers[column].currentData()
         if index is None:

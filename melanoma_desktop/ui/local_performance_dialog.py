@@ -38,16 +38,13 @@ from melanoma_desktop.core.local_performance import (
     misses_target,
     validate_site_rule,
 )
+from melanoma_desktop.core.wording import percent_with_range
 from melanoma_desktop.ui.worker import Job
 
 if TYPE_CHECKING:
-    from trainer.ensemble_rule import EnsembleRule
+    from trainer.api import EnsembleRule
 
 COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "AUC (95 % range)"]
-
-
-def _pct(value, ci) -> str:
-    return "n/a" if value != value else f"{value:.0%} ({ci[0]:.0%}–{ci[1]:.0%})"
 
 
 def draw_calibration_curve(fig: Figure, result) -> Figure:
@@ -185,8 +182,8 @@ class LocalPerformanceDialog(QDialog):
         rows = ([result.combined] if result.combined else []) + list(result.models)
         self.table.setRowCount(len(rows))
         for r, score in enumerate(rows):
-            cells = [score.name, str(score.n), str(score.melanomas), _pct(score.sensitivity, score.sensitivity_ci),
-                     _pct(score.specificity, score.specificity_ci),
+            cells = [score.name, str(score.n), str(score.melanomas), percent_with_range(score.sensitivity, score.sensitivity_ci),
+                     percent_with_range(score.specificity, score.specificity_ci),
                      "n/a" if score.auc != score.auc else f"{score.auc:.2f} ({score.auc_ci[0]:.2f}–{score.auc_ci[1]:.2f})"]
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))

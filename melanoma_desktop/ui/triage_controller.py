@@ -18,7 +18,7 @@ from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, triage_job
 from melanoma_desktop.ui.worker import JobRunner
-from trainer.ensemble_rule import EnsembleRule
+from trainer.api import EnsembleRule
 
 FLUSH_INTERVAL_MS = 150  # saved records reach the window in groups: one worklist update per group
 

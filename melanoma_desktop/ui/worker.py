@@ -66,7 +66,7 @@ def _is_cancellation(exc: BaseException) -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    from trainer.errors import TrainerError
+    from trainer.api import TrainerError
 
     if isinstance(exc, TrainerError):
         return str(exc)

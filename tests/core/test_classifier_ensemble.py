@@ -4,7 +4,7 @@ import json
 import shutil
 
 from melanoma_desktop.core.classifier import load_models
-from trainer.cards import find_bundles, read_card
+from trainer.bundle.cards import find_bundles, read_card
 
 
 def _models_with_ensemble(tiny_bundles, tmp_path, change_version=False):

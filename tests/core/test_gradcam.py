@@ -6,8 +6,8 @@ import numpy as np
 from fakes import model_card
 from melanoma_desktop.core.gradcam import GradCam
 from melanoma_desktop.core.heatmaps import heatmap_from_png, heatmap_png, overlay
-from trainer.bundle import LoadedBundle
-from trainer.models import build_cnn
+from trainer.bundle.io import LoadedBundle
+from trainer.models.architectures import build_cnn
 
 RADIUS = 30
 
@@ -46,7 +46,7 @@ def test_cnn_heatmap_peaks_inside_the_blob():
 
 
 def test_transfer_model_heatmap_and_png_round_trip(random_backbones):
-    from trainer.models import build_model, load_backbone
+    from trainer.models.architectures import build_model, load_backbone
 
     backbone = load_backbone("mobilenetv2", 0.35, random_backbones, allow_download=False)
     model = build_model("mobilenetv2", backbone=backbone)

@@ -19,7 +19,7 @@ from melanoma_desktop.core.local_performance import (
     validate_site_rule,
 )
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.ensemble_rule import EnsembleRule
 
 MEMBERS = {"cnn": "c1", "vgg16": "v1"}
 RULE = EnsembleRule.from_dict({"members": MEMBERS, "threshold": 0.3})  # the plain mean, flagged from 0.3

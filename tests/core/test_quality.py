@@ -38,7 +38,7 @@ def test_too_small_original():
 
 
 def test_gate_passes_real_isic2017_images(shared_data):
-    from trainer.data import decode_samples, discover
+    from trainer.data.samples import decode_samples, discover
 
     samples = discover(shared_data / "isic2017").samples
     decoded = decode_samples(samples)
@@ -50,7 +50,7 @@ def test_feature_gate_passes_real_images_and_flags_noise(shared_data, shared_bac
     from pathlib import Path
 
     from melanoma_desktop.core.quality import FeatureDistanceGate
-    from trainer.data import decode_samples, discover
+    from trainer.data.samples import decode_samples, discover
 
     gate = FeatureDistanceGate.load(Path(__file__).resolve().parents[2] / "resources" / "quality", shared_backbones)
     samples = [s for s in discover(shared_data / "isic2017").samples if s.source_split == "val"]

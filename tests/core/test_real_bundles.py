@@ -96,7 +96,7 @@ def test_metrics_panel_shows_each_model_and_exports(qtbot, tiny_bundles, tmp_pat
 def test_self_test_passes_then_catches_a_changed_value(tiny_bundles, tmp_path):
     import shutil
 
-    from trainer.probes import EXPECTATIONS_FILE, record_expectations
+    from trainer.evaluation.probes import EXPECTATIONS_FILE, record_expectations
 
     models_dir, backbones, _ = tiny_bundles
     shipped = tmp_path / "models"

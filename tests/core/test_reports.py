@@ -7,7 +7,7 @@ from pypdf import PdfReader
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.report import write_batch_pdf, write_case_pdf
 from melanoma_desktop.core.triage import triage_paths
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.ensemble_rule import EnsembleRule
 
 
 def _text(path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from melanoma_desktop.core.classifier import shipped_models_dir
-from trainer.cards import find_bundles, read_card, read_ensemble
+from trainer.bundle.cards import find_bundles, read_card, read_ensemble
 
 SHIPPED = shipped_models_dir()
 pytestmark = pytest.mark.skipif(not find_bundles(SHIPPED), reason="no bundles shipped in resources/models")
@@ -29,9 +29,9 @@ def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
 
 
 def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_data, shared_backbones):
-    from trainer.bundle import load_bundle
-    from trainer.calibration import apply_calibration, calibrate_p_positive
-    from trainer.data import decode_samples, discover
+    from trainer.bundle.io import load_bundle
+    from trainer.training.calibration import apply_calibration, calibrate_p_positive
+    from trainer.data.samples import decode_samples, discover
 
     samples = discover(shared_data / "ham10000").samples[:3]
     proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--backbones",
@@ -69,7 +69,7 @@ def _fresh_user_env(tmp_path) -> dict:
 def test_out_of_the_box_all_three_models_classify_and_the_self_test_passes(tmp_path):
     from PIL import Image
 
-    from trainer.probes import probe_images
+    from trainer.evaluation.probes import probe_images
 
     image = tmp_path / "lesion.png"
     Image.fromarray(probe_images()["skin_dark_irregular"]).save(image)

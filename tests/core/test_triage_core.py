@@ -6,7 +6,7 @@ from fakes import FakeClassifier, grey_image
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.records import Consensus, ModelPrediction
 from melanoma_desktop.core.triage import expand_paths, triage_paths
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.ensemble_rule import EnsembleRule
 
 
 def test_consensus_rules():

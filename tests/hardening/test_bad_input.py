@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from trainer.errors import ImageDecodeError
-from trainer.imageio import load_rgb
+from trainer.data.imageio import load_rgb
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,7 +87,7 @@ def test_fixed_corpus_through_the_decoder(tmp_path):
 
 
 def test_fixed_corpus_through_the_trainer_reader(tmp_path):
-    from trainer.data import discover, without_unreadable
+    from trainer.data.samples import discover, without_unreadable
 
     (tmp_path / "benign").mkdir()
     (tmp_path / "malignant").mkdir()
@@ -116,7 +116,7 @@ def test_fixed_corpus_through_triage_command(tmp_path, tiny_bundles):
 PEAK_RSS_SCRIPT = """
 import re
 from trainer.errors import ImageDecodeError
-from trainer.imageio import load_rgb
+from trainer.data.imageio import load_rgb
 
 def peak_kb():
     return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))

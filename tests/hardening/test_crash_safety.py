@@ -53,7 +53,7 @@ def test_sigkill_during_a_batch_keeps_the_database_intact(tmp_path):
 TRAIN_SCRIPT = """
 import sys
 from trainer.config import TrainConfig
-from trainer.train import run_training
+from trainer.training.train import run_training
 config = TrainConfig(data={data!r}, out={out!r}, models=('cnn',), protocol='full', epochs=40, batch_size=4,
                      allow_download=False, patience=40)
 run_training(config, on_progress=lambda e: print(e.stage, flush=True) if e.stage == 'epoch' else None)
@@ -61,7 +61,7 @@ run_training(config, on_progress=lambda e: print(e.stage, flush=True) if e.stage
 
 
 def test_sigkill_during_training_leaves_the_active_bundle_untouched(tmp_path, tiny_bundles):
-    from trainer.bundle import load_bundle
+    from trainer.bundle.io import load_bundle
 
     models_dir, _, data = tiny_bundles
     out = tmp_path / "out"

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from trainer.bundle import load_bundle
+from trainer.bundle.io import load_bundle
 from trainer.errors import BundleError
 
 
@@ -19,7 +19,7 @@ def test_lambda_layer_model_is_refused_by_safe_mode(tiny_bundles, tmp_path):
     outputs = keras.layers.Lambda(lambda x: x[:, 0, 0, :2])(inputs)  # arbitrary code in a model file
     path = bundle / "model.keras"
     keras.Model(inputs, outputs).save(path)
-    from trainer.backbones import sha256_file
+    from trainer.models.backbones import sha256_file
 
     card = json.loads((bundle / "card.json").read_text())
     card["model_sha256"] = sha256_file(path)
@@ -29,8 +29,8 @@ def test_lambda_layer_model_is_refused_by_safe_mode(tiny_bundles, tmp_path):
 
 
 def test_weights_npz_with_pickled_objects_is_refused(tiny_bundles, tmp_path):
-    from trainer.backbones import sha256_file
-    from trainer.bundle import export_bundle
+    from trainer.models.backbones import sha256_file
+    from trainer.bundle.io import export_bundle
 
     models_dir, _, _ = tiny_bundles
     export_bundle(models_dir / "cnn", tmp_path / "cnn16", float16=True)

@@ -5,9 +5,9 @@ import shutil
 import h5py
 import pytest
 
-from trainer.backbones import ENV_BACKBONES, bundled_backbones_dir, resolve_weights, sha256_file
+from trainer.models.backbones import ENV_BACKBONES, bundled_backbones_dir, resolve_weights, sha256_file
 from trainer.errors import BackboneWeightsError
-from trainer.models import _base_network, check_backbone_identity, load_backbone
+from trainer.models.architectures import _base_network, check_backbone_identity, load_backbone
 
 MNV2 = "mobilenet_v2_0.35_224_imagenet_notop.h5"
 
@@ -77,7 +77,7 @@ def test_an_older_card_with_only_the_file_checksum_still_loads(random_backbones,
 
 
 def test_a_file_with_other_weights_earlier_on_the_path_does_not_hide_the_right_one(random_backbones, monkeypatch):
-    from trainer.models import matching_backbone
+    from trainer.models.architectures import matching_backbone
 
     monkeypatch.setenv(ENV_BACKBONES, str(random_backbones))  # found first, but holds other weights
     shipped = _recorded(bundled_backbones_dir())

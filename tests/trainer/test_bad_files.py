@@ -5,7 +5,7 @@ from PIL import Image
 
 from synthetic import lesion_image, write_class_folders
 from trainer.config import TrainConfig
-from trainer.train import run_training
+from trainer.training.train import run_training
 
 
 def _awkward_files(folder):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from trainer.benchmark import README_END, README_START, results_markdown, run_benchmark, update_readme
+from trainer.evaluation.benchmark import README_END, README_START, results_markdown, run_benchmark, update_readme
 from trainer.errors import ConfigError
 
 QUICK = dict(models=("cnn", "mobilenetv2"), epochs=1, cnn_epochs=1, batch_size=8, aug_copies=1, allow_download=False,
@@ -66,7 +66,7 @@ def test_readme_table_is_replaced_between_markers(bench, tmp_path):
 def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path):
     import json
 
-    from trainer.benchmark import _finished_run
+    from trainer.evaluation.benchmark import _finished_run
     from trainer.presets import preset_config
 
     config = preset_config("best", "data", str(tmp_path), models=("cnn",))
@@ -145,6 +145,7 @@ def test_extra_data_run_keeps_the_other_models_and_scores_only_unseen_external_i
     assert mobilenet_card.stat().st_mtime_ns == before and card.stat().st_mtime_ns != 0
 
 
+@pytest.mark.slow  # two more benchmark passes (33 s here); recalibrating a run is tested in test_recalibrate
 def test_a_finished_run_with_another_calibration_is_recalibrated_not_retrained(bench):
     root, results, kwargs, data = bench
     run = root / "out" / "best"

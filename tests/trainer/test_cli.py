@@ -33,7 +33,7 @@ def test_wrong_argument_is_one_line(capsys):
 
 def test_missing_backbone_weights(capsys, tiny_labels_csv, tmp_path, monkeypatch):
     monkeypatch.delenv("MELANOMA_BACKBONES", raising=False)
-    monkeypatch.setattr("trainer.backbones.bundled_backbones_dir", lambda: tmp_path / "no-shipped-copies")
+    monkeypatch.setattr("trainer.models.backbones.bundled_backbones_dir", lambda: tmp_path / "no-shipped-copies")
     code, _, err = _run(capsys, "train", "--data", str(tiny_labels_csv), "--out", str(tmp_path / "o"),
                         "--models", "vgg16", "--backbones", str(tmp_path), "--no-download", "--protocol", "full")
     assert code == 2

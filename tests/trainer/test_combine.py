@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trainer.combine import combine, fit_member_weights, member_weights
+from trainer.bundle.combine import combine, fit_member_weights, member_weights
 
 
 def test_a_useless_member_gets_no_weight():

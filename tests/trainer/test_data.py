@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from synthetic import lesion_image, write_ham_metadata
-from trainer.data import check_trainable, decode_samples, discover
+from trainer.data.samples import check_trainable, decode_samples, discover
 from trainer.errors import DatasetLayoutError, DatasetTooSmallError
 
 

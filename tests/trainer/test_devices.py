@@ -2,7 +2,7 @@
 
 import keras
 
-from trainer import devices
+from trainer.models import devices
 
 
 def test_describe_device_names_the_cpu_or_gpu():

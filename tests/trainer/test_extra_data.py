@@ -7,8 +7,8 @@ import pytest
 
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError, DatasetLayoutError
-from trainer.rundir import split_rows as _split_rows
-from trainer.train import prepare_data
+from trainer.training.rundir import split_rows as _split_rows
+from trainer.training.train import prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,8 @@ def test_malformed_extra_data_is_refused(sources, tmp_path, extra, message):
 
 
 def test_the_card_records_the_extra_data(sources, tmp_path, random_backbones):
-    from trainer.bundle import read_card
-    from trainer.train import run_training
+    from trainer.bundle.io import read_card
+    from trainer.training.train import run_training
 
     main, other = sources
     config = _config(main, tmp_path, models=("cnn",), epochs=1, batch_size=8,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from trainer.config import TrainConfig
-from trainer.features import FeatureCache, compute_features, images_fingerprint
-from trainer.models import feature_extractor, load_backbone
-from trainer.train import run_training
+from trainer.models.features import FeatureCache, compute_features, images_fingerprint
+from trainer.models.architectures import feature_extractor, load_backbone
+from trainer.training.train import run_training
 
 
 def test_cached_features_equal_a_plain_forward_pass(random_backbones, tmp_path):
@@ -31,6 +31,7 @@ def test_cache_stops_part_way(random_backbones):
     assert compute_features(extractor, images, 2, should_stop=lambda: next(calls)) is None
 
 
+@pytest.mark.slow  # two trainings to compare (26 s here); the cached features equal a forward pass (below)
 def test_cache_path_learns_a_toy_problem_as_well_as_the_naive_path(tmp_path, shared_backbones):
     """Real ImageNet MobileNetV2 features; synthetic dark-large vs light-small lesions."""
     from synthetic import write_labels_csv

@@ -6,11 +6,11 @@ import csv
 import numpy as np
 import pytest
 
-from trainer.bundle import export_bundle, load_bundle, read_card, write_card
+from trainer.bundle.io import export_bundle, load_bundle, read_card, write_card
 from trainer.config import TrainConfig
 from trainer.errors import BundleError
-from trainer.cards import PREDICTIONS_FILE
-from trainer.train import run_training
+from trainer.bundle.cards import PREDICTIONS_FILE
+from trainer.training.train import run_training
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +42,7 @@ def tuned_run(tmp_path_factory, random_vgg_backbones):
 
 
 def _test_images(config, result):
-    from trainer.data import decode_samples, discover
+    from trainer.data.samples import decode_samples, discover
 
     by_path = {str(s.path): s for s in discover(config.data).samples}
     return decode_samples([by_path[p] for p in result.test_paths]).images
@@ -70,7 +70,7 @@ def test_tuned_bundle_reloads_with_the_trained_predictions(tuned_run):
 
 
 def test_fine_tuning_changes_only_the_tuned_layers(tuned_run):
-    from trainer.models import _base_network, base_of, load_backbone
+    from trainer.models.architectures import _base_network, base_of, load_backbone
 
     config, result = tuned_run
     tuned = base_of(load_bundle(result.bundles["vgg16"], config.backbones).model.get_layer("vgg16_features"))
@@ -87,7 +87,7 @@ def test_fine_tuning_changes_only_the_tuned_layers(tuned_run):
 def test_fine_tuning_is_kept_only_when_it_lowers_validation_loss(tuned_losses, kept):
     import keras
 
-    from trainer.finetune import _keep_the_better
+    from trainer.training.finetune import _keep_the_better
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     before = model.get_weights()
@@ -133,7 +133,7 @@ def test_predictions_file_holds_val_and_test_for_each_model(tuned_run):
 
 
 def test_ensemble_file_is_checked(tmp_path):
-    from trainer.cards import read_ensemble
+    from trainer.bundle.cards import read_ensemble
 
     assert read_ensemble(tmp_path) is None
     (tmp_path / "ensemble.json").write_text('{"members": {"cnn": "v1"}, "threshold": 1.5}')
@@ -153,7 +153,7 @@ def test_ensemble_file_is_checked(tmp_path):
 def test_vgg16_from_block_4_tunes_blocks_4_and_5_only():
     import keras
 
-    from trainer.finetune import tuned_layer_names
+    from trainer.training.finetune import tuned_layer_names
 
     base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(64, 64, 3))
     names = tuned_layer_names("vgg16", base, from_block=4)

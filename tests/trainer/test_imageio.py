@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from trainer.errors import ImageDecodeError
-from trainer.imageio import load_rgb
+from trainer.data.imageio import load_rgb
 
 
 def _save(img: Image.Image, path, **kwargs):

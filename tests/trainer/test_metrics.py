@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from trainer.metrics import (bootstrap_auc, classification_report_text, evaluate_probabilities,
+from trainer.evaluation.metrics import (bootstrap_auc, classification_report_text, evaluate_probabilities,
                              expected_calibration_error, wilson)
 
 
@@ -43,7 +43,7 @@ def test_bootstrap_auc_interval_contains_estimate():
 def test_ece_noise_floor_shrinks_with_more_cases_and_matches_a_calibrated_model():
     import numpy as np
 
-    from trainer.metrics import ece_noise_floor, expected_calibration_error
+    from trainer.evaluation.metrics import ece_noise_floor, expected_calibration_error
 
     rng = np.random.default_rng(3)
     p_small, p_large = rng.uniform(0, 1, 240), rng.uniform(0, 1, 24000)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from trainer.cards import read_card, write_card
+from trainer.bundle.cards import read_card, write_card
 from trainer.errors import BundleError
-from trainer.model_card import ModelCard
+from trainer.bundle.model_card import ModelCard
 from trainer.shipped import shipped_models_dir
 
 

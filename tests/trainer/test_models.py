@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from trainer.errors import BackboneWeightsError, ConfigError
-from trainer.layers import Preprocess
-from trainer.models import build_cnn, build_head, build_model, feature_extractor, load_backbone
+from trainer.models.layers import Preprocess
+from trainer.models.architectures import build_cnn, build_head, build_model, feature_extractor, load_backbone
 
 
 def _count(weights):
@@ -67,7 +67,7 @@ def test_unknown_architecture():
 
 def test_missing_backbone_names_expected_file(tmp_path, monkeypatch):
     monkeypatch.delenv("MELANOMA_BACKBONES", raising=False)
-    monkeypatch.setattr("trainer.backbones.bundled_backbones_dir", lambda: tmp_path / "no-shipped-copies")
+    monkeypatch.setattr("trainer.models.backbones.bundled_backbones_dir", lambda: tmp_path / "no-shipped-copies")
     with pytest.raises(BackboneWeightsError) as info:
         load_backbone("vgg16", 1.0, tmp_path, allow_download=False)
     message = str(info.value)

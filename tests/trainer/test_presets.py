@@ -13,7 +13,7 @@ def test_presets_import_without_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, trainer.presets, trainer.cli, trainer.config, trainer.sources, trainer.combine; print('keras' in sys.modules)"
+    code = "import sys, trainer.presets, trainer.cli, trainer.config, trainer.data.sources, trainer.bundle.combine; print('keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     assert set(PRESETS) == {"paper", "best", "multisource", "multisource-gpu"}
 

@@ -7,12 +7,12 @@ import shutil
 import numpy as np
 import pytest
 
-from trainer.bundle import load_bundle, read_card
+from trainer.bundle.io import load_bundle, read_card
 from trainer.config import TrainConfig
-from trainer.data import decode_samples, Sample
+from trainer.data.samples import decode_samples, Sample
 from trainer.errors import ConfigError
-from trainer.recalibrate import recalibrate_run
-from trainer.train import run_training
+from trainer.training.recalibrate import recalibrate_run
+from trainer.training.train import run_training
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def test_logistic_recalibration_rewrites_cards_predictions_and_ensemble_consiste
 def test_the_ensemble_is_calibrated_on_validation_with_the_runs_method(finished_run, tmp_path):
     from sklearn.metrics import roc_auc_score
 
-    from trainer.cards import read_ensemble
-    from trainer.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, read_predictions
+    from trainer.bundle.cards import read_ensemble
+    from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, read_predictions
 
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)

@@ -7,9 +7,9 @@ import pytest
 
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError
-from trainer.sources import source_seed
-from trainer.rundir import split_rows as _split_rows
-from trainer.train import prepare_data
+from trainer.data.sources import source_seed
+from trainer.training.rundir import split_rows as _split_rows
+from trainer.training.train import prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +101,9 @@ def test_left_out_diagnoses_are_dropped(tmp_path):
 
 
 def test_a_left_out_run_scores_the_left_out_source_with_every_model(three_sources, tmp_path, random_backbones):
-    from trainer.cards import read_card
-    from trainer.ensemble import read_predictions
-    from trainer.train import run_training
+    from trainer.bundle.cards import read_card
+    from trainer.training.ensemble import read_predictions
+    from trainer.training.train import run_training
 
     config = _config(three_sources, tmp_path, leave_out="gamma", models=("cnn", "mobilenetv2"), epochs=1,
                      batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35, aug_copies=1,
@@ -125,7 +125,7 @@ def test_a_left_out_run_scores_the_left_out_source_with_every_model(three_source
 @pytest.mark.slow  # four small trainings (94 s in CI); the left-out run and the benchmark's parts are tested above
 def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_it(three_sources, tmp_path,
                                                                                   random_backbones):
-    from trainer.loso import run_source_benchmark
+    from trainer.evaluation.loso import run_source_benchmark
 
     results = run_source_benchmark(
         three_sources, tmp_path / "bench", leave_out=["gamma"], models=("cnn", "mobilenetv2"),
@@ -139,8 +139,8 @@ def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_
     assert set(without["weights"]) == {"cnn", "mobilenetv2"} and abs(sum(without["weights"].values()) - 1) < 1e-6
     text = (tmp_path / "bench" / "results.md").read_text()
     assert "**gamma left out**" in text and "| combined | 10 / 10 |" in text
-    from trainer.benchmark import update_readme
-    from trainer.loso import SOURCES_MARKERS, sources_markdown
+    from trainer.evaluation.benchmark import update_readme
+    from trainer.evaluation.loso import SOURCES_MARKERS, sources_markdown
 
     doc = tmp_path / "results.md"
     doc.write_text(f"intro\n{SOURCES_MARKERS[0]}\nold\n{SOURCES_MARKERS[1]}\nafter\n")
@@ -155,8 +155,8 @@ def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_
 
 def test_a_bundle_trained_elsewhere_joins_a_run_as_a_member(three_sources, tmp_path, random_backbones):
     from trainer.cli import main
-    from trainer.ensemble import read_predictions
-    from trainer.train import run_training
+    from trainer.training.ensemble import read_predictions
+    from trainer.training.train import run_training
 
     common = dict(epochs=1, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35, aug_copies=1,
                   cache_dir=str(tmp_path / "cache"), allow_download=False)

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from trainer.bundle import load_bundle, read_card
+from trainer.bundle.io import load_bundle, read_card
 from trainer.config import TrainConfig
-from trainer.data import decode_samples, discover
+from trainer.data.samples import decode_samples, discover
 from trainer.errors import BackboneWeightsError, BundleError
 from trainer.progress import TrainingCancelled
-from trainer.train import run_training
+from trainer.training.train import run_training
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_feature_cache_is_reused(tiny_run, tmp_path):
 
 
 def test_float16_export_matches_float32_within_1e3(tiny_run, tmp_path):
-    from trainer.bundle import export_bundle
+    from trainer.bundle.io import export_bundle
 
     config, result, _ = tiny_run
     ds = discover(config.data)
@@ -227,8 +227,8 @@ def test_a_fixed_split_seed_keeps_the_split_when_the_seed_changes(tiny_run, tmp_
 
 
 def test_history_file_has_one_column_per_metric_across_phases(tmp_path):
-    from trainer.outputs import write_history_csv
-    from trainer.reports import load_history_csv
+    from trainer.training.outputs import write_history_csv
+    from trainer.evaluation.reports import load_history_csv
 
     # frozen phase without a learning-rate column, fine-tuning with one (a scheduled phase logs it)
     history = {"loss": [0.9, 0.7, 0.5], "val_loss": [1.0, 0.8, 0.6], "learning_rate": [float("nan"), float("nan"), 1e-5]}
@@ -249,7 +249,7 @@ def test_plateau_schedule_lowers_the_learning_rate_and_is_recorded(tmp_path, ran
     card = read_card(result.bundles["cnn"])
     assert card.hyperparameters["reduce_lr_on_plateau"] == {"factor": 0.5, "patience": 0}
     assert card.hyperparameters["early_stopping"]["patience"] == 10
-    from trainer.reports import load_history_csv
+    from trainer.evaluation.reports import load_history_csv
 
     rates = load_history_csv(result.bundles["cnn"] / "history.csv")["learning_rate"]
     assert len(rates) == 4 and rates[-1] < rates[0]  # patience 0: halved after every epoch that did not improve
@@ -257,7 +257,7 @@ def test_plateau_schedule_lowers_the_learning_rate_and_is_recorded(tmp_path, ran
 
 def test_time_budget_ends_training_after_an_epoch_and_still_saves_the_bundle(tmp_path, random_backbones):
     from synthetic import write_labels_csv
-    from trainer.reports import load_history_csv
+    from trainer.evaluation.reports import load_history_csv
 
     data = write_labels_csv(tmp_path / "data", n_per_class=10)
     config = TrainConfig(data=str(data), out=str(tmp_path / "out"), models=("cnn",), protocol="full", epochs=5,

@@ -280,7 +280,7 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
     from melanoma_desktop.core.records import ModelInfo
     from melanoma_desktop.ui.dialogs import about_details, about_html
     from melanoma_desktop.core.metrics_report import summary_rows
-    from trainer.reports import BundleReport
+    from trainer.evaluation.reports import BundleReport
 
     training = {"data": "/data/ham10000", "protocol": "extended",
                 "counts": {"train": {"benign": 7333, "malignant": 835}, "val": {"benign": 1007, "malignant": 81}},
@@ -302,7 +302,7 @@ def test_metrics_panel_says_how_each_card_is_calibrated():
     from pathlib import Path
 
     from melanoma_desktop.core.metrics_report import summary_rows
-    from trainer.reports import BundleReport
+    from trainer.evaluation.reports import BundleReport
 
     logistic = {"method": "logistic", "slope": 0.73, "intercept": 0.66, "positive_index": 1}
     metrics = {"calibration": dict(logistic, ece_test_before=0.131, ece_test_after=0.053)}

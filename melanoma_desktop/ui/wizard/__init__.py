@@ -11,7 +11,7 @@ from melanoma_desktop.ui.wizard.data_page import DataPage
 from melanoma_desktop.ui.wizard.results_page import ResultsPage
 from melanoma_desktop.ui.wizard.setup_page import SetupPage
 from melanoma_desktop.ui.wizard.train_page import TrainPage
-from trainer.errors import TrainerError
+from trainer.api import TrainerError
 
 
 class RetrainWizard(QWizard):

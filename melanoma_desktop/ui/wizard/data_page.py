@@ -88,7 +88,7 @@ class DataPage(QWizardPage):
         self.completeChanged.emit()
 
     def inspect_extra(self) -> Job | None:
-        from trainer.dataset_check import inspect_dataset
+        from trainer.api import inspect_dataset
 
         path = self.extra_edit.text().strip()
         self._on_extra_changed()
@@ -122,7 +122,7 @@ class DataPage(QWizardPage):
         return [{"data": str(self.extra_report.root), "source_split": self.extra_split.currentData()}]
 
     def inspect(self) -> Job:
-        from trainer.dataset_check import inspect_dataset
+        from trainer.api import inspect_dataset
 
         path = self.path_edit.text().strip()
         self.report = None

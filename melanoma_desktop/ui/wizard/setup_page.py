@@ -6,7 +6,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizardPage)
 
 from melanoma_desktop.ui.batch_bar import format_eta
-from trainer.presets import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS
+from trainer.api import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS
 from melanoma_desktop.ui.worker import Job
 
 
@@ -104,7 +104,7 @@ class SetupPage(QWizardPage):
         self.alpha.setCurrentText(str(PRESET_MOBILENET_ALPHA))
 
     def config(self, data: str, out: str):
-        from trainer.presets import preset_config
+        from trainer.api import preset_config
 
         fractions = None
         if self.protocol.currentText() == "custom":
@@ -124,7 +124,7 @@ class SetupPage(QWizardPage):
         self.completeChanged.emit()
 
     def check(self) -> Job:
-        from trainer.estimate import estimate_training
+        from trainer.api import estimate_training
 
         try:
             config = self.config(str(self.wiz.data_page.report.root), "").validate()

@@ -11,9 +11,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from trainer.combine import combine, member_weights
+from trainer.bundle.combine import combine, member_weights
 from trainer.errors import BundleError
-from trainer.model_card import validate_calibration
+from trainer.bundle.model_card import validate_calibration
 
 _TYPED = ("members", "threshold", "calibration", "weights", "site_rule")
 RECORD_KEYS = ("members", "weights", "threshold", "calibration")  # what a saved case keeps of the rule it was read with

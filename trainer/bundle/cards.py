@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.errors import BundleError, ConfigError
-from trainer.model_card import (ARCHITECTURES, SCHEMA_VERSION, ModelCard, validate_calibration,  # noqa: F401 (re-exports)
+from trainer.bundle.model_card import (ARCHITECTURES, SCHEMA_VERSION, ModelCard, validate_calibration,  # noqa: F401 (re-exports)
                                 validate_card)
 
-CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models)
+CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models.architectures)
 
 
 def check_architecture(name: str) -> str:
@@ -35,7 +35,7 @@ MODEL_NAME = "model.keras"
 
 def probability_text(p: float) -> str:
     """A probability as the run's CSV files keep it: 9 significant digits, enough to recover the model's own
-    output through the calibration (trainer.recalibrate) even where it is close to 0, 1 or a tie."""
+    output through the calibration (trainer.training.recalibrate) even where it is close to 0, 1 or a tie."""
     return f"{float(p):.9g}"
 
 def dataset_name(folder) -> str:

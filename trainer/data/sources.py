@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.cards import dataset_name
-from trainer.data import (
+from trainer.bundle.cards import dataset_name
+from trainer.data.samples import (
     Dataset,
     Sample,
     check_trainable,
@@ -33,7 +33,7 @@ from trainer.data import (
 )
 from trainer.errors import ConfigError
 from trainer.progress import ProgressEvent, TrainingCancelled
-from trainer.splits import PROTOCOLS, Split, make_split
+from trainer.data.splits import PROTOCOLS, Split, make_split
 
 PARTS = ("train", "val", "test")
 SOURCE_KEYS = {"data", "protocol", "split_seed"}

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from trainer.backbones import (WeightsFingerprint, candidate_files, download_weights, fingerprint_layers,
+from trainer.models.backbones import (WeightsFingerprint, candidate_files, download_weights, fingerprint_layers,
                                not_found_error, resolve_weights, sha256_file)
-from trainer.cards import ARCHITECTURES, CNN_HEADS, check_architecture  # noqa: F401 (re-exported)
+from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture  # noqa: F401 (re-exported)
 from trainer.errors import BackboneWeightsError, ConfigError
-from trainer.imageio import IMAGE_SIZE
-from trainer.layers import Preprocess
+from trainer.data.imageio import IMAGE_SIZE
+from trainer.models.layers import Preprocess
 
 PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
@@ -91,7 +91,7 @@ class Backbone:
 
 
 def network_fingerprint(network: keras.Model) -> WeightsFingerprint:
-    """The content fingerprint of a network's weights, layer by layer (trainer.backbones)."""
+    """The content fingerprint of a network's weights, layer by layer (trainer.models.backbones)."""
     return fingerprint_layers(
         (layer.name, [(w.name, a) for w, a in zip(layer.weights, layer.get_weights())]) for layer in network.layers)
 
@@ -121,7 +121,7 @@ def check_backbone_identity(recorded: dict, backbone: Backbone, who: str) -> str
 
 
 def matching_backbone(recorded: dict, who: str, weights=None, allow_download: bool = False):
-    """The first weights file on the search path (trainer.backbones) that holds the weights ``recorded`` (a
+    """The first weights file on the search path (trainer.models.backbones) that holds the weights ``recorded`` (a
     card's backbone entry) names, built into a feature extractor: a file with other weights earlier on the path
     (say ``--backbones`` pointing at another model's base) does not hide the right one behind it.
     Returns (backbone, feature extractor, how it matched); raises :class:`BackboneWeightsError`."""

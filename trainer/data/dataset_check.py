@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from trainer.data import MIN_IMAGES_PER_CLASS, discover, find_unreadable
+from trainer.data.samples import MIN_IMAGES_PER_CLASS, discover, find_unreadable
 
 IMBALANCE_WARNING_RATIO = 3.0
 FEW_IMAGES_WARNING = 100

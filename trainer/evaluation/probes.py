@@ -4,7 +4,7 @@
 are computed from formulas (no data file, no random generator whose stream could change between
 numpy releases), so that ``melanoma-desktop --self-test`` can show anywhere — a checkout, an installed
 package, the PyInstaller bundle, another computer — that the models load and compute what they
-computed when they were exported. Each probe goes through PNG bytes and :func:`trainer.imageio.load_rgb`
+computed when they were exported. Each probe goes through PNG bytes and :func:`trainer.data.imageio.load_rgb`
 as a dropped file would; one of them is not 224 x 224, so the resize runs too.
 """
 
@@ -63,7 +63,7 @@ def decoded_probes() -> tuple[list[str], np.ndarray]:
     """The probes as the app sees them: PNG bytes through ``load_rgb`` (224 x 224 RGB)."""
     from PIL import Image
 
-    from trainer.imageio import load_rgb
+    from trainer.data.imageio import load_rgb
 
     names, images = [], []
     for name, array in probe_images().items():

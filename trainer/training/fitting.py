@@ -1,7 +1,7 @@
 """The two training paths: the custom CNN end to end on (augmented) pixels, and a transfer
 model's head on cached backbone features. Both use the paper's recipe: Adam, categorical
 cross-entropy, early stopping on val_loss with the best weights restored; the Keras history is returned (the bundle's
-history.csv is written from it by trainer.outputs)."""
+history.csv is written from it by trainer.training.outputs)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 import keras
 import numpy as np
 
-from trainer.augment import Augmenter
+from trainer.data.augment import Augmenter
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainer.config import TrainConfig
-from trainer.devices import describe_device
-from trainer.splits import EXTENDED_VAL_FRACTION, PAPER_PER_CLASS
+from trainer.models.devices import describe_device
+from trainer.data.splits import EXTENDED_VAL_FRACTION, PAPER_PER_CLASS
 
 # A training step costs about three forward passes (forward, backward for activations and weights).
 TRAIN_STEP_FORWARDS = 3.0
@@ -44,7 +44,7 @@ def _split_sizes(config: TrainConfig, counts: dict[str, int]) -> tuple[int, int,
 
 def _extra_training_images(config: TrainConfig) -> int:
     """How many images config.extra_data adds to training (listed, not decoded)."""
-    from trainer.data import discover, only_source_split
+    from trainer.data.samples import discover, only_source_split
 
     return sum(len(only_source_split(discover(e["data"], config.malignant_dx), e.get("source_split")).samples)
                for e in config.extra_data)
@@ -60,7 +60,7 @@ def _time_forward(model, n: int = 8, shape=(224, 224, 3)) -> float:
 
 def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
     """Raises BackboneWeightsError when a chosen backbone cannot be found (the check the wizard needs)."""
-    from trainer.models import build_cnn, build_head, feature_extractor, load_backbone
+    from trainer.models.architectures import build_cnn, build_head, feature_extractor, load_backbone
 
     train, val, test = _split_sizes(config, counts)
     extra = _extra_training_images(config)
@@ -75,7 +75,7 @@ def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
             notes.append(f"cnn: {per_image * 1000:.0f} ms per image forward; up to {epochs} epochs "
                          "(early stopping usually ends sooner)")
         elif tune_epochs and name == "vgg16":
-            from trainer.finetune import _split_vgg
+            from trainer.training.finetune import _split_vgg
 
             extractor = feature_extractor(load_backbone(name, 1.0, config.backbones, allow_download=False))
             lower, upper = _split_vgg(extractor, build_head(extractor.output_shape[-1]))

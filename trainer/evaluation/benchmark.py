@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -23,20 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.calibration import model_half_point
-from trainer.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, read_ensemble
+from trainer.evaluation.numbers import is_missing, table_with_ci
+from trainer.training.calibration import model_half_point
+from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, read_ensemble
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
-from trainer.data import decode_samples, discover, without_unreadable
-from trainer.ensemble import ensemble_probability, mean_from_predictions, fit_ensemble, read_predictions, summary
+from trainer.data.samples import decode_samples, discover, without_unreadable
+from trainer.training.ensemble import ensemble_probability, mean_from_predictions, fit_ensemble, read_predictions, summary
 from trainer.errors import ConfigError
-from trainer.metrics import ece_noise_floor, evaluate_probabilities
-from trainer.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
+from trainer.evaluation.metrics import ece_noise_floor, evaluate_probabilities
+from trainer.training.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
 from trainer.presets import preset_config
-from trainer.recalibrate import recalibrate_run
+from trainer.training.recalibrate import recalibrate_run
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.models import ARCHITECTURES
-from trainer.rundir import SPLIT_FILE, RunDir
-from trainer.train import run_training, saved_config_with_kept, trained_before
+from trainer.models.architectures import ARCHITECTURES
+from trainer.training.rundir import SPLIT_FILE, RunDir
+from trainer.training.train import run_training, saved_config_with_kept, trained_before
 
 README_START = "<!-- benchmark:start -->"
 README_END = "<!-- benchmark:end -->"
@@ -65,7 +65,7 @@ def _finished_run(config, saved_as=None, ignoring=()) -> bool:
 
 def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, backbones, on_progress, should_stop):
     """model -> calibrated P(malignant) on every external image; cached per bundle version."""
-    from trainer.bundle import load_bundle
+    from trainer.bundle.io import load_bundle
 
     cache_path = run_dir / EXTERNAL_FILE
     cached: dict[str, dict[str, float]] = {}
@@ -168,7 +168,7 @@ def _trained_on(run_dir: Path, paths) -> np.ndarray:
 
 def _seed_extra_run(base_dir: Path, run_dir: Path, retrained) -> None:
     """Start the extra-data run as a copy of the base run's other bundles, split and predictions: training
-    ``retrained`` into it then keeps them (trainer.train), so its ensemble mixes both."""
+    ``retrained`` into it then keeps them (trainer.training.train), so its ensemble mixes both."""
     if not (base_dir / PREDICTIONS_FILE).is_file():
         return
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -249,7 +249,7 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
     for preset, config in configs.items():
         results["presets"][preset] = _preset_results(preset, config, ext, bool(ext) and trained[preset].any(),
                                                      backbones, on_progress, should_stop)
-    from trainer.devices import describe_device
+    from trainer.models.devices import describe_device
 
     results["device"] = describe_device()
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
@@ -257,19 +257,8 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
     return results
 
 
-def _pct(v) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
-
-
-def _with_ci(value, ci, scale=100, digits=1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    lo, hi = ci
-    return f"{scale * value:.{digits}f} ({scale * lo:.{digits}f}-{scale * hi:.{digits}f})"
-
-
 def _ece(v) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+    return "-" if is_missing(v) else f"{v:.3f}"
 
 
 def _ece_cell(m: dict) -> str:
@@ -306,10 +295,10 @@ def results_markdown(results: dict) -> str:
             t, op = m["test"], m["test_at_threshold"]
             paper = f"{100 * PAPER_ACCURACY[name]:.0f}" if name in PAPER_ACCURACY else ("90 (target)" if name ==
                                                                                      "ensemble" else "-")
-            lines.append(f"| {preset} | {m['display_name']} | {paper} | {_with_ci(t['accuracy'], t['accuracy_ci'])} | "
-                         f"{_with_ci(t['roc_auc'], t['roc_auc_ci'], 1, 3)} | {_ece_cell(m)} | {m['threshold']:.3f} | "
-                         f"{_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
-                         f"{_with_ci(op['specificity'], op['specificity_ci'])} |")
+            lines.append(f"| {preset} | {m['display_name']} | {paper} | {table_with_ci(t['accuracy'], t['accuracy_ci'])} | "
+                         f"{table_with_ci(t['roc_auc'], t['roc_auc_ci'], 1, 3)} | {_ece_cell(m)} | {m['threshold']:.3f} | "
+                         f"{table_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
+                         f"{table_with_ci(op['specificity'], op['specificity_ci'])} |")
     if results.get("external"):
         name = Path(results["external"]).name
         untouched = [p for p, b in results["presets"].items() if not b.get("trained_on_external")]
@@ -337,9 +326,9 @@ def _external_rows(results: dict, presets, key: str) -> list[str]:
             e = m.get(key)
             if e:
                 lines.append(f"| {block.get('label', preset)} | {m['display_name']} | "
-                             f"{_with_ci(e['roc_auc'], e['roc_auc_ci'], 1, 3)} | "
-                             f"{_with_ci(e['sensitivity'], e['sensitivity_ci'])} | "
-                             f"{_with_ci(e['specificity'], e['specificity_ci'])} |")
+                             f"{table_with_ci(e['roc_auc'], e['roc_auc_ci'], 1, 3)} | "
+                             f"{table_with_ci(e['sensitivity'], e['sensitivity_ci'])} | "
+                             f"{table_with_ci(e['specificity'], e['specificity_ci'])} |")
     return lines
 
 

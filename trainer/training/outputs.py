@@ -4,21 +4,21 @@ classification_report.txt, confusion_matrix.png, learning_curves.png; and the ru
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from trainer.bundle import SCHEMA_VERSION, save_model_file, save_tuned, write_card
-from trainer.cards import dataset_name, probability_text
-from trainer.imageio import IMAGE_SIZE
-from trainer.calibration import (apply_calibration, describe_calibration, fit_calibration, model_half_point,
+from trainer.evaluation.numbers import table_number, table_with_ci
+from trainer.bundle.io import SCHEMA_VERSION, save_model_file, save_tuned, write_card
+from trainer.bundle.cards import dataset_name, probability_text
+from trainer.data.imageio import IMAGE_SIZE
+from trainer.training.calibration import (apply_calibration, describe_calibration, fit_calibration, model_half_point,
                                  threshold_for_sensitivity)
-from trainer.metrics import (classification_report_text, evaluate_probabilities, expected_calibration_error,
+from trainer.evaluation.metrics import (classification_report_text, evaluate_probabilities, expected_calibration_error,
                              operating_point)
-from trainer.plots import draw_confusion_matrix, draw_learning_curves, save_figure
+from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, save_figure
 
 # The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
 PAPER_ACCURACY = {"cnn": 0.84, "vgg16": 0.87, "mobilenetv2": 0.82}
@@ -90,7 +90,7 @@ def threshold_rule(n_val_positive: int) -> str:
 
 
 def calibration_entry(parameters: dict, balanced: bool) -> dict:
-    """The card's ``calibration``: the fitted parameters (trainer.calibration) and what they were fitted for."""
+    """The card's ``calibration``: the fitted parameters (trainer.training.calibration) and what they were fitted for."""
     return dict(parameters, fitted_on="validation split",
                 prevalence=("equal (classes weighted equally, as in training)" if balanced
                             else "as in the validation split"))
@@ -159,7 +159,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "preprocessing": {
             "mode": preprocessing,
             "inside_model": True,
-            "decode": "trainer.imageio.load_rgb: EXIF orientation, RGB, bilinear resize to 224x224",
+            "decode": "trainer.data.imageio.load_rgb: EXIF orientation, RGB, bilinear resize to 224x224",
         },
         "model_file": model_file,
         "model_part": part_kind,
@@ -218,19 +218,6 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     return metrics, test_cal
 
 
-def _pct(value: float) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
-
-
-def _num(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
-
-
-def _ci(ci) -> str:
-    lo, hi = ci
-    return "n/a" if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)) else f"{100 * lo:.1f}-{100 * hi:.1f}"
-
-
 def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None = PAPER_ACCURACY) -> str:
     head = ("| model | paper acc. % | acc. % (95% CI) | AUC (95% CI) | sens. % | spec. % | "
             "benign P/R/F1 | malignant P/R/F1 |")
@@ -241,18 +228,18 @@ def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None =
         paper_acc = f"{100 * paper[name]:.0f}" if paper and name in paper else "-"
         flag = " (collapsed to one class)" if m.get("collapsed_to_one_class") else ""
         lines.append(
-            f"| {name}{flag} | {paper_acc} | {_pct(m['accuracy'])} ({_ci(m['accuracy_ci'])}) | "
-            f"{m['roc_auc']:.3f} ({m['roc_auc_ci'][0]:.3f}-{m['roc_auc_ci'][1]:.3f}) | "
-            f"{_pct(m['sensitivity'])} | {_pct(m['specificity'])} | "
+            f"| {name}{flag} | {paper_acc} | {table_with_ci(m['accuracy'], m['accuracy_ci'])} | "
+            f"{table_with_ci(m['roc_auc'], m['roc_auc_ci'], 1, 3)} | "
+            f"{table_number(m['sensitivity'])} | {table_number(m['specificity'])} | "
             f"{b['precision']:.2f}/{b['recall']:.2f}/{b['f1']:.2f} | "
             f"{mal['precision']:.2f}/{mal['recall']:.2f}/{mal['f1']:.2f} |"
         )
         op, cal = m.get("operating_point"), m.get("calibration")
         if op and cal:
             operating_rows.append(
-                f"| {name} | {op['threshold']:.3f} | {_pct(op['sensitivity'])} ({_ci(op['sensitivity_ci'])}) | "
-                f"{_pct(op['specificity'])} ({_ci(op['specificity_ci'])}) | {describe_calibration(cal)} | "
-                f"{_num(cal['ece_test_before'])} -> {_num(cal['ece_test_after'])} |")
+                f"| {name} | {op['threshold']:.3f} | {table_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
+                f"{table_with_ci(op['specificity'], op['specificity_ci'])} | {describe_calibration(cal)} | "
+                f"{table_number(cal['ece_test_before'], 1, 3)} -> {table_number(cal['ece_test_after'], 1, 3)} |")
     text = "\n".join(lines) + "\n"
     if operating_rows:
         text += ("\nAt each model's operating point (chosen on its training run's validation split for sensitivity "

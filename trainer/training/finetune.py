@@ -20,11 +20,11 @@ import time
 import keras
 import numpy as np
 
-from trainer.augment import Augmenter
-from trainer.features import FeatureCache, compute_features, images_fingerprint
-from trainer.fitting import fit
-from trainer.layers import Preprocess
-from trainer.models import INPUT_SHAPE, PREPROCESSING, Backbone, assemble, base_of
+from trainer.data.augment import Augmenter
+from trainer.models.features import FeatureCache, compute_features, images_fingerprint
+from trainer.training.fitting import fit
+from trainer.models.layers import Preprocess
+from trainer.models.architectures import INPUT_SHAPE, PREPROCESSING, Backbone, assemble, base_of
 from trainer.progress import ProgressEvent, TrainingCancelled
 
 VGG_SPLIT_LAYER = "block4_pool"

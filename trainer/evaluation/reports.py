@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.cards import ModelCard, read_card
+from trainer.bundle.cards import ModelCard, read_card
 
 
 @dataclass

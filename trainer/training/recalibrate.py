@@ -1,9 +1,9 @@
 """Refit a finished run's calibration without training it again.
 
 ``python -m trainer recalibrate RUN --method logistic``. Calibration and the operating point are fitted on
-the validation split after training (trainer.outputs.calibrate_and_score), and a run keeps every model's
+the validation split after training (trainer.training.outputs.calibrate_and_score), and a run keeps every model's
 calibrated P(malignant) on its validation and test images (predictions.csv). The card says how they were
-calibrated, so the model's own probabilities follow from them (trainer.calibration.uncalibrated_p; the file
+calibrated, so the model's own probabilities follow from them (trainer.training.calibration.uncalibrated_p; the file
 keeps 9 significant digits, runs written before that 6 decimals), and the new calibration is fitted on what
 training would have fitted it on.
 
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.calibration import CALIBRATION_METHODS, apply_calibration, uncalibrated_p
-from trainer.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, write_card
+from trainer.training.calibration import CALIBRATION_METHODS, apply_calibration, uncalibrated_p
+from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, write_card
 from trainer.config import TrainConfig
-from trainer.ensemble import fit_ensemble, summary
+from trainer.training.ensemble import fit_ensemble, summary
 from trainer.errors import BundleError, ConfigError
-from trainer.outputs import calibrate_and_score, calibration_entry, threshold_rule, write_metric_files
+from trainer.training.outputs import calibrate_and_score, calibration_entry, threshold_rule, write_metric_files
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict]]:

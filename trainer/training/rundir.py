@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.cards import PREDICTIONS_FILE, probability_text, read_card
-from trainer.sources import PreparedData
+from trainer.bundle.cards import PREDICTIONS_FILE, probability_text, read_card
+from trainer.data.sources import PreparedData
 
 SPLIT_FILE = "split.csv"
 SKIPPED_FILE = "skipped.txt"
@@ -69,7 +69,7 @@ class RunDir:
             part[2].append(float(row["p_malignant"]))
         return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
 
-    # -- writing (trainer.train, trainer.ensemble) ----------------------------------------------
+    # -- writing (trainer.training.train, trainer.training.ensemble) ----------------------------------------------
     def append_predictions(self, model: str, rows: list[dict[str, str]], p_malignant) -> None:
         """One more model's calibrated P(malignant) on the images of ``rows`` (prediction rows of another model)."""
         with open(self.path / PREDICTIONS_FILE, "a", newline="", encoding="utf-8") as handle:

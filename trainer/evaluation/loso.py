@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.calibration import model_half_point
-from trainer.cards import ARCHITECTURES, find_bundles, read_card, read_ensemble
-from trainer.ensemble import ensemble_probability, summary
-from trainer.rundir import RunDir, read_predictions
-from trainer.metrics import evaluate_probabilities
+from trainer.training.calibration import model_half_point
+from trainer.bundle.cards import ARCHITECTURES, find_bundles, read_card, read_ensemble
+from trainer.training.ensemble import ensemble_probability, summary
+from trainer.training.rundir import RunDir, read_predictions
+from trainer.evaluation.metrics import evaluate_probabilities
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
 
 COMBINED = "combined"
@@ -93,9 +93,9 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
                          overrides: dict | None = None, include_all: bool = True) -> dict:
     """Train (or reuse) ``OUT/all`` (unless ``include_all`` is False) and one ``OUT/without-NAME`` per left-out
     source; write the results."""
-    from trainer.benchmark import _finished_run, _git_commit
+    from trainer.evaluation.benchmark import _finished_run, _git_commit
     from trainer.presets import preset_config
-    from trainer.train import run_training
+    from trainer.training.train import run_training
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
             on_progress(ProgressEvent("log", message=f"{key}: reusing the finished run in {config.out}"))
         results["runs"][key] = dict(run_results(config.out), left_out=left, config=json.loads(
             (Path(config.out) / "config.json").read_text(encoding="utf-8")))
-    from trainer.devices import describe_device
+    from trainer.models.devices import describe_device
 
     results["device"] = describe_device()
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
@@ -122,9 +122,9 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
 
 
 def _cell(m: dict, key: str) -> str:
-    from trainer.benchmark import _with_ci  # the one way these tables write a number with its interval
+    from trainer.evaluation.numbers import table_with_ci
 
-    return _with_ci(m[key], m[f"{key}_ci"], scale=1, digits=3) if key == "roc_auc" else _with_ci(m[key], m[f"{key}_ci"])
+    return table_with_ci(m[key], m[f"{key}_ci"], scale=1, digits=3) if key == "roc_auc" else table_with_ci(m[key], m[f"{key}_ci"])
 
 
 def _row(label: str, m: dict) -> str:

@@ -21,13 +21,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from trainer import layers as _layers  # noqa: F401  (registers the custom layers for loading)
-from trainer.backbones import sha256_file
-from trainer.calibration import apply_calibration
+from trainer.models import layers as _layers  # noqa: F401  (registers the custom layers for loading)
+from trainer.models.backbones import sha256_file
+from trainer.training.calibration import apply_calibration
 from trainer.errors import BundleError
-from trainer.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, ModelCard, find_bundles, portable_training,  # noqa: F401
+from trainer.bundle.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, ModelCard, find_bundles, portable_training,  # noqa: F401
                            read_card, validate_card, write_card)
-from trainer.models import Backbone, assemble, base_of, build_head, matching_backbone
+from trainer.models.architectures import Backbone, assemble, base_of, build_head, matching_backbone
 
 WEIGHTS_NPZ = "weights.npz"
 FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16
@@ -130,7 +130,7 @@ class LoadedBundle:
 
     @property
     def calibration(self) -> dict:
-        """The card's calibration (trainer.calibration), applied by predict_proba."""
+        """The card's calibration (trainer.training.calibration), applied by predict_proba."""
         return dict(self.card.calibration)
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -189,7 +189,7 @@ def _backbone_extractor(card: ModelCard, backbones, allow_download: bool) -> tup
 
 
 def _part_builder(card: ModelCard, first_kernel_shape) -> keras.Model:
-    from trainer.models import CNN_HEADS, build_cnn
+    from trainer.models.architectures import CNN_HEADS, build_cnn
 
     n = len(card.class_names)
     if card.model_part == "full":

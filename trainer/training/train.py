@@ -18,32 +18,32 @@ import keras
 import numpy as np
 
 from trainer import __version__
-from trainer.augment import Augmenter
-from trainer.bundle import TunedParts, read_card
-from trainer.calibration import apply_calibration
-from trainer.cards import (
+from trainer.data.augment import Augmenter
+from trainer.bundle.io import TunedParts, read_card
+from trainer.training.calibration import apply_calibration
+from trainer.bundle.cards import (
     ARCHITECTURES,
     dataset_name,
 )
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
-from trainer.data import (
+from trainer.data.samples import (
     decode_samples,
     discover,
     only_source_split,
     without_unreadable,
 )
-from trainer.devices import describe_device, distribution_scope, enable_determinism
-from trainer.ensemble import fit_run_ensemble
+from trainer.models.devices import describe_device, distribution_scope, enable_determinism
+from trainer.training.ensemble import fit_run_ensemble
 from trainer.errors import DatasetLayoutError
-from trainer.features import FeatureCache, compute_features, images_fingerprint
-from trainer.finetune import (
+from trainer.models.features import FeatureCache, compute_features, images_fingerprint
+from trainer.training.finetune import (
     finetune_end_to_end,
     finetune_vgg16,
     merge_histories,
     tuned_layer_names,
 )
-from trainer.fitting import fit
-from trainer.models import (
+from trainer.training.fitting import fit
+from trainer.models.architectures import (
     PREPROCESSING,
     assemble,
     base_of,
@@ -52,7 +52,7 @@ from trainer.models import (
     feature_extractor,
     load_backbone,
 )
-from trainer.outputs import write_bundle_outputs, write_summary
+from trainer.training.outputs import write_bundle_outputs, write_summary
 from trainer.progress import (
     ProgressEvent,
     ProgressFn,
@@ -60,12 +60,12 @@ from trainer.progress import (
     never_stop,
     no_progress,
 )
-from trainer.rundir import RunDir, RunResult
-from trainer.sources import PreparedData, load_and_split, prepare_sources
+from trainer.training.rundir import RunDir, RunResult
+from trainer.data.sources import PreparedData, load_and_split, prepare_sources
 
 
 def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:
-    """Discover, split (grouped by lesion) and decode the images a run needs (several sources: trainer.sources)."""
+    """Discover, split (grouped by lesion) and decode the images a run needs (several sources: trainer.data.sources)."""
     if config.sources:
         return prepare_sources(config, on_progress, should_stop)
     dataset, split, parts, skipped = load_and_split(config.data, config.protocol, config.resolved_split_seed,

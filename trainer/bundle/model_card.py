@@ -155,7 +155,7 @@ def _positive_number(value) -> bool:
 
 
 def validate_calibration(calibration: Mapping, n_classes: int, where: str) -> None:
-    """The calibration entry trainer.calibration applies: a temperature, or a logistic slope and intercept."""
+    """The calibration entry trainer.training.calibration applies: a temperature, or a logistic slope and intercept."""
     method = calibration.get("method", "temperature")
     if method == "temperature":
         temperature = calibration.get("temperature", 1.0)

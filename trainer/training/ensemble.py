@@ -1,10 +1,10 @@
-"""The three-model ensemble: a weighted mean of the members' calibrated P(malignant) (trainer.combine: the
+"""The three-model ensemble: a weighted mean of the members' calibrated P(malignant) (trainer.bundle.combine: the
 weights, fitted on validation, give no weight to a member that does not raise validation AUC), calibrated
 once more (a mean of calibrated probabilities is under-confident) and with its own operating point, all
 fitted on the run's validation split (never on test).
 
 ensemble.json holds the members (name -> version), their ``weights`` (absent in files written before them:
-the plain mean), the ``calibration`` of the combination (as a card's, see trainer.calibration; absent in
+the plain mean), the ``calibration`` of the combination (as a card's, see trainer.training.calibration; absent in
 older files: none) and the ``threshold`` on the calibrated ensemble probability."""
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.bundle import load_bundle
-from trainer.calibration import calibrate_p_positive, model_half_point
-from trainer.combine import WEIGHTS_RULE, combine, fit_member_weights
-from trainer.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
-from trainer.ensemble_rule import EnsembleRule
+from trainer.bundle.io import load_bundle
+from trainer.training.calibration import calibrate_p_positive, model_half_point
+from trainer.bundle.combine import WEIGHTS_RULE, combine, fit_member_weights
+from trainer.bundle.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
+from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.errors import BundleError
-from trainer.data import Sample, decode_samples, discover, without_unreadable
-from trainer.metrics import evaluate_probabilities, expected_calibration_error
-from trainer.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
-from trainer.rundir import RunDir, read_predictions  # noqa: F401 (read_predictions: re-export)
+from trainer.data.samples import Sample, decode_samples, discover, without_unreadable
+from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error
+from trainer.training.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
+from trainer.training.rundir import RunDir, read_predictions  # noqa: F401 (read_predictions: re-export)
 
 ENSEMBLE_RULE = "weighted mean of the members' calibrated P(malignant), calibrated on validation"
 CLASS_NAMES = ["benign", "malignant"]
@@ -84,7 +84,7 @@ def _members_calibration(run_dir: Path) -> tuple[str, bool]:
 def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str | None = None) -> dict:
     """Calibration and threshold on the run's validation split, metrics on its test split; writes ensemble.json.
 
-    ``method``: how the mean is calibrated (trainer.calibration; default: the run's config.json
+    ``method``: how the mean is calibrated (trainer.training.calibration; default: the run's config.json
     ``calibration``, as its members). The members' probabilities come from the run's predictions.csv when
     it has one (no model is run), else from predicting the split's images with each bundle."""
     run_dir = Path(run_dir)
@@ -162,7 +162,7 @@ def add_member(run_dir: str | Path, bundle_dir: str | Path, backbones=None) -> d
     """Put a bundle trained elsewhere into a finished run as one more member: its calibrated P(malignant) on
     every image of the run's predictions.csv (validation, test, left-out) is appended, the bundle copied in, and
     the ensemble refitted (weights included) on the run's validation set. The caller vouches that the bundle
-    never trained on those images (e.g. the same first-source split, which trainer.sources keeps)."""
+    never trained on those images (e.g. the same first-source split, which trainer.data.sources keeps)."""
     import shutil
 
     run_dir, bundle_dir = Path(run_dir), Path(bundle_dir)
