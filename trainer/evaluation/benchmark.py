@@ -52,7 +52,7 @@ def _finished_run(config, saved_as=None, ignoring=()) -> bool:
     whatever the fields ``ignoring`` are."""
     out = Path(config.out)
     try:
-        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        saved = RunDir(out).saved_config()
     except (OSError, ValueError):
         return False
     # A field the saved configuration predates takes its default, which is what that run did.
@@ -147,7 +147,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
                 p_held = p[held_out[scored]]
                 models[name]["external_held_out"] = summary(evaluate_probabilities(
                     labels[held_out], _two_columns(p_held), threshold=threshold, seed=config.seed))
-    saved_config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    saved_config = RunDir(run_dir).saved_config()
     return {"config": saved_config, "counts": read_card(run_dir / members[0]).training["counts"],
             "label": _run_label(preset, config), "trained_on_external": trained_on_external, "models": models}
 

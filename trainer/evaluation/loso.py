@@ -111,8 +111,7 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
             run_training(config, should_stop, on_progress)
         else:
             on_progress(ProgressEvent("log", message=f"{key}: reusing the finished run in {config.out}"))
-        results["runs"][key] = dict(run_results(config.out), left_out=left, config=json.loads(
-            (Path(config.out) / "config.json").read_text(encoding="utf-8")))
+        results["runs"][key] = dict(run_results(config.out), left_out=left, config=RunDir(config.out).saved_config())
     from trainer.models.devices import describe_device
 
     results["device"] = describe_device()

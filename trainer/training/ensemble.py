@@ -75,8 +75,8 @@ def _members_calibration(run_dir: Path) -> tuple[str, bool]:
     """How the run calibrated its members (config.json): the method, and whether the classes were weighted
     equally (with class weights in training)."""
     try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        config = RunDir(run_dir).saved_config()
+    except (OSError, ValueError):
         config = {}
     return config.get("calibration", "temperature"), bool(config.get("class_weight", True))
 

@@ -16,7 +16,6 @@ versions and learning curves stay as they were.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from trainer.training.calibration import CALIBRATION_METHODS, apply_calibration,
 from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, write_card
 from trainer.config import TrainConfig
 from trainer.training.ensemble import fit_ensemble, summary
+from trainer.training.rundir import RunDir
 from trainer.errors import BundleError, ConfigError
 from trainer.training.outputs import calibrate_and_score, calibration_entry, threshold_rule, write_metric_files
 
@@ -62,7 +62,7 @@ def recalibrate_run(run_dir: str | Path, method: str) -> dict[str, dict]:
         raise ConfigError(f"unknown calibration {method!r}; use one of {', '.join(CALIBRATION_METHODS)}")
     run_dir = Path(run_dir)
     try:
-        config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
+        config = TrainConfig.from_json(RunDir(run_dir).saved_config())
         header, rows = _read_rows(run_dir / PREDICTIONS_FILE)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{run_dir} is not a finished training run (config.json and {PREDICTIONS_FILE} are "
@@ -98,8 +98,7 @@ def recalibrate_run(run_dir: str | Path, method: str) -> dict[str, dict]:
                 r["p_malignant"] = probability_text(p)
     _write_rows(run_dir / PREDICTIONS_FILE, header, rows)
     _recalibrate_external(run_dir, cards, old_calibrations)
-    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    (run_dir / "config.json").write_text(json.dumps(dict(saved, calibration=method), indent=2), encoding="utf-8")
+    RunDir(run_dir).write_config(dict(RunDir(run_dir).saved_config(), calibration=method))
     fit_ensemble(run_dir, seed=config.seed, method=method)
     return results
 

@@ -1,6 +1,9 @@
-"""A run folder's files beside the bundles, read and written here only (:class:`RunDir`): ``split.csv``
-(every image's part, and source with several), ``predictions.csv`` (every model's calibrated P(malignant)
-on the validation, test and left-out images: what the ensemble is fitted and scored on) and ``skipped.txt``."""
+"""A run folder's own files, read and written here only (:class:`RunDir`): ``config.json`` (the resolved
+configuration), ``split.csv`` (every image's part, and source with several), ``predictions.csv`` (every
+model's calibrated P(malignant) on the validation, test and left-out images: what the ensemble is fitted
+and scored on) and ``skipped.txt``. The bundles' files (card.json, metrics.json, history.csv) and
+ensemble.json have their one reader in trainer.bundle.cards and trainer.evaluation.reports, their one
+writer in trainer.training.outputs and trainer.training.ensemble."""
 
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bundle.cards import PREDICTIONS_FILE, probability_text, read_card
+from trainer.evaluation.reports import read_report
 from trainer.data.sources import PreparedData
 
 SPLIT_FILE = "split.csv"
 SKIPPED_FILE = "skipped.txt"
+CONFIG_FILE = "config.json"  # the resolved TrainConfig the run was made with
 
 
 class RunDir:
@@ -26,6 +31,10 @@ class RunDir:
         self.path = Path(path)
 
     # -- reading --------------------------------------------------------------------------------
+    def saved_config(self) -> dict:
+        """config.json as saved (OSError when there is none, ValueError when it is not JSON)."""
+        return json.loads((self.path / CONFIG_FILE).read_text(encoding="utf-8"))
+
     def split_rows(self) -> list[dict[str, str]]:
         """split.csv's rows: path, label, lesion_id, split (train / val / test / left_out) and, with several
         sources, source."""
@@ -69,7 +78,12 @@ class RunDir:
             part[2].append(float(row["p_malignant"]))
         return {m: {s: (v[0], np.array(v[1]), np.array(v[2])) for s, v in parts.items()} for m, parts in table.items()}
 
-    # -- writing (trainer.training.train, trainer.training.ensemble) ----------------------------------------------
+    # -- writing (training.train, .ensemble, .recalibrate) ----------------------------------------
+    def write_config(self, config: dict) -> None:
+        """config.json: the resolved configuration (TrainConfig.to_json(), or a saved one with a field changed)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+
     def append_predictions(self, model: str, rows: list[dict[str, str]], p_malignant) -> None:
         """One more model's calibrated P(malignant) on the images of ``rows`` (prediction rows of another model)."""
         with open(self.path / PREDICTIONS_FILE, "a", newline="", encoding="utf-8") as handle:
@@ -148,7 +162,7 @@ def read_run_result(out: str | Path, models) -> RunResult:
     ``models`` it holds, their test metrics, the skipped files and the test images (no probabilities)."""
     out = Path(out)
     bundles = {name: out / name for name in models if (out / name / "card.json").is_file()}
-    metrics = {name: json.loads((path / "metrics.json").read_text(encoding="utf-8")) for name, path in bundles.items()}
+    metrics = {name: read_report(path).metrics for name, path in bundles.items()}
     run = RunDir(out)
     test_paths, skipped = run.part("test")[0], run.skipped()
     counts = {}

@@ -259,7 +259,7 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
     kept_models = {row[0] for row in kept_rows}
     saved = config if not kept_models else saved_config_with_kept(
         config, kept_models, also_trained=trained_before(out, config) & kept_models)
-    saved.save(out / "config.json")
+    RunDir(out).write_config(saved.to_json())
     RunDir(out).write_split(data)
     device = describe_device()
     bundles, all_metrics, all_probs, prediction_rows = {}, {}, {}, {}
@@ -341,7 +341,7 @@ def trained_before(out: str | Path, config: TrainConfig) -> set[str]:
     """The models in the run ``out`` that an earlier training with this configuration (other models aside)
     made, by its config.json; empty when there is none or it differs."""
     try:
-        saved = TrainConfig.from_json(json.loads((Path(out) / "config.json").read_text(encoding="utf-8")))
+        saved = TrainConfig.from_json(RunDir(out).saved_config())
     except (OSError, ValueError, TypeError):
         return set()
     if _what_was_trained(saved) != _what_was_trained(config):
