@@ -68,7 +68,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         controller.sig_item_failed.connect(self._on_item_failed)
         controller.sig_records_saved.connect(self._show_saved)
         controller.sig_batch_done.connect(self._on_batch_done)
-        controller.sig_image_decoded.connect(self.case_view_image_decoded)
+        controller.sig_image_decoded.connect(self.case_view.set_image)
         controller.sig_heatmaps_ready.connect(self._on_heatmaps_ready)
 
     # what the menus and actions reach through the window: the controller's
@@ -308,9 +308,6 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def _on_case_selected(self, case_id) -> None:
         self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)
-
-    def case_view_image_decoded(self, case_id: int, original, model_input) -> None:
-        self.case_view.set_image(case_id, original, model_input)
 
     def request_heatmaps(self, case_id: int) -> None:
         """The case's heatmaps of the current model versions: from the database, or computed off the GUI thread."""

@@ -1,0 +1,50 @@
+"""The window's controller on its own, without a window: models, a batch, the saved records, a review,
+the clinic's flag line."""
+
+import pytest
+
+from fakes import FakeClassifier, grey_image, skin_image
+from melanoma_desktop.ui.triage_controller import TriageController
+from trainer.api import EnsembleRule
+
+
+@pytest.fixture
+def controller(qtbot, tmp_path):
+    classifier = FakeClassifier()
+    made = TriageController(tmp_path / "cases.sqlite3", lambda on_progress: classifier)
+    yield made
+    made.close()
+
+
+def test_paths_dropped_before_the_models_wait_and_then_come_back_as_saved_records(qtbot, controller, tmp_path):
+    files = [skin_image(tmp_path / f"{i}.png", 0.3 + 0.2 * i) for i in range(3)] + [grey_image(tmp_path / "g.png", 90)]
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    waiting, saved, failed = [], [], []
+    controller.sig_paths_waiting.connect(waiting.append)
+    controller.sig_records_saved.connect(saved.extend)
+    controller.sig_item_failed.connect(lambda path, why: failed.append(path))
+    assert controller.triage([str(f) for f in [*files, tmp_path / "broken.png"]]) == "waiting" and waiting == [5]
+    with qtbot.waitSignal(controller.sig_batch_done, timeout=20000) as done:
+        controller.load_models()
+    outcome, records, already_known = done.args
+    assert outcome == "finished" and already_known == 0 and failed == [str(tmp_path / "broken.png")]
+    assert sorted(r.id for r in records) == sorted(r.id for r in saved) and len(records) == 4
+    assert all(controller.db.get(r.id) == r for r in records)  # what the window gets is what is stored
+    assert not next(r for r in records if r.file_name == "g.png").assessable
+
+
+def test_a_review_is_saved_and_a_flag_line_for_other_versions_is_refused(qtbot, controller, tmp_path):
+    with qtbot.waitSignal(controller.sig_models_loaded, timeout=10000):
+        controller.load_models()
+    with qtbot.waitSignal(controller.sig_batch_done, timeout=20000) as done:
+        controller.triage([str(skin_image(tmp_path / "a.png", 0.5))])
+    case = done.args[1][0]
+    record = controller.update_review(case.id, {"confirmed": ("melanoma", "histopathology"), "reviewed": True})
+    assert record.reviewed and record.confirmed_label == "melanoma" and controller.db.get(case.id).reviewed
+    shipped = controller.flag_rule
+    site = {"kind": "site flag line", "version": "site-1"}
+    mine = EnsembleRule.from_dict({**shipped.to_dict(), "threshold": 0.45, "site_rule": site})
+    assert "site-1" in controller.use_site_rule(mine) and controller.flag_rule is mine
+    other = mine.replace(members={**mine.members, "cnn": "cnn-older"})
+    assert "made for other model versions" in controller.use_site_rule(other) and controller.flag_rule is mine
+    assert "shipped flag line" in controller.use_site_rule(None) and controller.flag_rule == shipped
