@@ -27,8 +27,8 @@ class FakeClassifier:
         available = [i for i in self.model_infos() if i.available]
         from trainer.bundle.ensemble_rule import EnsembleRule
 
-        self.ensemble = EnsembleRule.from_dict({"members": {i.name: i.version for i in available},
-                                                "threshold": self.FLAG_LINE})
+        self.ensemble = self.base_ensemble = EnsembleRule.from_dict(
+            {"members": {i.name: i.version for i in available}, "threshold": self.FLAG_LINE})
 
     def model_infos(self):
         infos = []

@@ -31,6 +31,7 @@ class Classifier(Protocol):
     """What the rest of the app needs from a set of models (:class:`ModelSet`; the tests use a fake)."""
 
     ensemble: EnsembleRule | None  # the combined rule new cases are read with (ensemble.json, or a clinic's flag line)
+    base_ensemble: EnsembleRule | None  # the stored rule for these models (ensemble.json), a clinic's line aside
     ensemble_note: str  # why no stored combined rule is used, when none is
     site_rule_note: str  # why the clinic's flag line is not used (made for other model versions)
     quality_gate: object | None  # core.quality.FeatureDistanceGate, or None: pixel checks only
@@ -71,7 +72,8 @@ class ModelSet:
     unavailable: list[ModelInfo] = field(default_factory=list)
     quality_gate: object | None = None  # FeatureDistanceGate, when its files and backbone are found
     quality_note: str = ""
-    ensemble: EnsembleRule | None = None  # ensemble.json beside the bundles, when its members are the loaded models
+    ensemble: EnsembleRule | None = None  # the rule in use: base_ensemble, or the clinic's flag line when it applies
+    base_ensemble: EnsembleRule | None = None  # ensemble.json (beside the bundles or kept), when its members are loaded
     ensemble_note: str = ""
     site_rule_note: str = ""  # why the active clinic flag line is not used (made for other model versions)
     _gradcams: dict = field(default_factory=dict, repr=False)  # model name -> GradCam, built on first use
@@ -169,7 +171,8 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     from trainer.bundle.cards import ENSEMBLE_FILE
 
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
-    models.ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
+    models.base_ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
+    models.ensemble = models.base_ensemble
     if site_rule is not None:
         if site_rule.applies_to({b.name: b.version for b in models.loaded}):
             models.ensemble, models.ensemble_note = site_rule, ""

@@ -272,8 +272,11 @@ def validate_site_rule(rule: dict, where: str = "site rule") -> EnsembleRule:
     threshold = rule.get("threshold")
     if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
         raise SiteRuleRefused(f"{where}: flag line {threshold!r} is not a number between 0 and 1")
+    calibration = rule.get("calibration") or {}
+    if not isinstance(calibration, dict):
+        raise SiteRuleRefused(f"{where}: 'calibration' must be an object, got {calibration!r}")
     try:
-        validate_calibration(rule.get("calibration") or {}, 2, where)
+        validate_calibration(calibration, 2, where)
         return EnsembleRule.from_dict(rule, where)
     except BundleError as exc:
         raise SiteRuleRefused(str(exc)) from None

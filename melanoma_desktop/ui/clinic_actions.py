@@ -4,7 +4,12 @@ patient's lesion, the lesion over time, erasing a patient."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+if TYPE_CHECKING:
+    from trainer.api import EnsembleRule
 
 
 class ClinicActions:
@@ -37,7 +42,7 @@ class ClinicActions:
         dialog.show()
         return dialog
 
-    def use_site_rule(self, rule: dict | None) -> str:
+    def use_site_rule(self, rule: EnsembleRule | None) -> str:
         """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again). Cases already saved
         keep the rule they were read with until 'Re-read all cases' is chosen."""
         message = self.controller.use_site_rule(rule)

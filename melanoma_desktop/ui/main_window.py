@@ -47,6 +47,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.controller = controller = TriageController(self.db_path, classifier_factory, self)
         self._batch_shown: list = []  # the running batch's records shown so far, for selecting its top case
         self._report_job = None  # the batch report being written (ui.report_actions)
+        self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
         self._build_ui()
         self._build_menus()
         self._connect_controller(controller)
@@ -63,7 +64,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         controller.sig_models_loaded.connect(self._on_models_loaded)
         controller.sig_paths_waiting.connect(
             lambda n: self.models_status.setText(f"{n} item(s) waiting for the models to load…"))
-        controller.sig_batch_started.connect(lambda n: self.batch_bar.start(f"Classifying {n} item(s)…", 0))
+        controller.sig_batch_started.connect(self._on_batch_started)
         controller.sig_batch_progress.connect(self.batch_bar.update_progress)
         controller.sig_item_failed.connect(self._on_item_failed)
         controller.sig_records_saved.connect(self._show_saved)
@@ -249,10 +250,15 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
             QMessageBox.warning(self, "No models", self.models_status.text())
 
     def cancel_batch(self) -> None:
-        """The batch bar's Cancel: the running batch of images, or the batch report being written."""
-        self.controller.cancel_batch()
-        if self._report_job is not None:
+        """The batch bar's Cancel: the job the bar shows (the batch of images, or the batch report)."""
+        if self._bar_shows == "report" and self._report_job is not None:
             self._report_job.cancel()
+        else:
+            self.controller.cancel_batch()
+
+    def _on_batch_started(self, n_items: int) -> None:
+        self._bar_shows = "batch"
+        self.batch_bar.start(f"Classifying {n_items} item(s)…", 0)
 
     def _on_item_failed(self, path: str, message: str) -> None:
         self.error_list.show()
@@ -286,7 +292,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         if shown:
             self.worklist.select_case(min(shown, key=worklist_order).id)
 
-    def _on_job_failed(self, name: str, message: str, _traceback: str) -> None:
+    def _on_job_failed(self, name: str, message: str) -> None:
         QMessageBox.critical(self, f"{name} failed", message)
 
     # -- worklist -------------------------------------------------------------------------------

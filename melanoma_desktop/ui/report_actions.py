@@ -111,7 +111,7 @@ class ReportActions:
                                                                                    f"to {pdf_path} (and .csv)"))
         job.signals.sig_cancelled.connect(lambda: self._on_report_done("cancelled", "Batch report cancelled."))
         job.signals.sig_failed.connect(lambda *_: self._on_report_done("failed", "Batch report failed."))
-        self._report_job = job
+        self._report_job, self._bar_shows = job, "report"
         self.batch_bar.start(f"Writing the batch report of {len(records)} case(s)…", len(records) + 1)
         self.runner.submit(job, heavy=False)
         return job

@@ -46,7 +46,6 @@ class TriageController(QObject):
         self.runner = JobRunner(self)
         self.runner.sig_job_failed.connect(lambda name, message, _tb: self.sig_job_failed.emit(name, message))
         self.closed = False  # job signals queued before the window closed must not touch the database
-        self._base_rule = None  # the shipped flag line while a clinic's own one is used
         self._batch_job = None
         self._pending_paths: list[str] = []
         self._incoming: list[int] = []  # saved case ids not yet sent to the window
@@ -79,7 +78,7 @@ class TriageController(QObject):
     def _on_models_loaded(self, classifier: Classifier) -> None:
         if self.closed:
             return
-        self.classifier, self._base_rule = classifier, None
+        self.classifier = classifier
         self.sig_models_loaded.emit(classifier)
         if self._pending_paths:
             paths, self._pending_paths = self._pending_paths, []
@@ -90,11 +89,8 @@ class TriageController(QObject):
         Cases already saved keep the rule they were read with until they are re-read."""
         if self.classifier is None:
             return "no models"
-        current = self.classifier.ensemble
-        if self._base_rule is None and not (current is not None and current.site_rule):
-            self._base_rule = current
         if rule is None:
-            self.classifier.ensemble = self._base_rule
+            self.classifier.ensemble = self.classifier.base_ensemble
             return "New cases are read with the shipped flag line."
         if rule.applies_to(self.current_versions()):
             self.classifier.ensemble = rule

@@ -111,7 +111,8 @@ def test_a_site_rule_file_is_checked_before_it_is_used():
     rule = fit_site_rule(_cases(30, 60), RULE).to_dict()
     for broken, words in ((dict(rule, threshold=1.5), "flag line 1.5"), ({"members": MEMBERS}, "not a clinic"),
                           (dict(rule, members={}), "no model versions"),
-                          (dict(rule, weights={"cnn": -1}), "'weights' must map member names to numbers >= 0")):
+                          (dict(rule, weights={"cnn": -1}), "'weights' must map member names to numbers >= 0"),
+                          (dict(rule, calibration=[1.0]), "'calibration' must be an object")):
         with pytest.raises(SiteRuleRefused, match=words):
             validate_site_rule(broken)
 

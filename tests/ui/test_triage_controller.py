@@ -48,3 +48,38 @@ def test_a_review_is_saved_and_a_flag_line_for_other_versions_is_refused(qtbot, 
     other = mine.replace(members={**mine.members, "cnn": "cnn-older"})
     assert "made for other model versions" in controller.use_site_rule(other) and controller.flag_rule is mine
     assert "shipped flag line" in controller.use_site_rule(None) and controller.flag_rule == shipped
+
+
+def test_a_failed_job_reaches_the_window_as_one_message(qtbot, tmp_path, monkeypatch):
+    import melanoma_desktop.ui.main_window as main_window
+    from trainer.api import TrainerError
+
+    shown = []
+    monkeypatch.setattr(main_window.QMessageBox, "critical", lambda parent, title, text: shown.append((title, text)))
+
+    def broken_models(on_progress):
+        raise TrainerError("the models folder /nowhere holds no bundle; train one first")
+
+    window = main_window.MainWindow(tmp_path / "cases.sqlite3", broken_models)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.sig_job_failed, timeout=10000):
+        window.start_loading_models()
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert shown == [("Loading models failed", "the models folder /nowhere holds no bundle; train one first")]
+
+
+def test_the_shipped_flag_line_comes_back_after_a_reload_with_the_clinics_line_in_use(qtbot, tmp_path):
+    from trainer.api import EnsembleRule
+
+    classifier = FakeClassifier()
+    shipped = classifier.base_ensemble
+    clinic = EnsembleRule.from_dict({**shipped.to_dict(), "threshold": 0.45,
+                                     "site_rule": {"kind": "site flag line", "version": "site-2"}})
+    classifier.ensemble = clinic  # as load_models leaves it when the clinic's line applies
+    controller = TriageController(tmp_path / "cases.sqlite3", lambda on_progress: classifier)
+    with qtbot.waitSignal(controller.sig_models_loaded, timeout=10000):
+        controller.load_models()
+    assert controller.flag_rule is clinic
+    controller.use_site_rule(None)
+    assert controller.flag_rule is shipped
+    controller.close()

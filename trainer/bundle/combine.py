@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 WEIGHT_STEP = 0.1
 WEIGHTS_RULE = ("weighted mean of the members' calibrated P(malignant); weights with the highest validation AUC "
@@ -39,6 +38,8 @@ def combine(p_by_member, weights=None):
 
 
 def _auc(y, p) -> float:
+    from sklearn.metrics import roc_auc_score  # fitting only: applying a rule needs NumPy alone
+
     return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
 
 

@@ -72,11 +72,12 @@ class ModelCard:
     trainer_version: str | None = None
     disclaimer: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    present: tuple[str, ...] = field(default=(), compare=False, repr=False)  # the keys the file had
 
     @classmethod
     def from_dict(cls, card: object, where: str = "card.json") -> "ModelCard":
         validate_card(card, where)
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "present"}
         values = {k: copy.deepcopy(v) for k, v in card.items() if k in known}
         values["class_names"] = tuple(card["class_names"])
         values["threshold"] = float(card["threshold"])
@@ -84,13 +85,18 @@ class ModelCard:
             values["tuned_layers"] = tuple(card["tuned_layers"])
         values["display_name"] = card.get("display_name") or card["name"]
         values["hyperparameters"] = dict(card.get("hyperparameters") or {})
-        return cls(**values, extra={k: copy.deepcopy(v) for k, v in card.items() if k not in known})
+        return cls(**values, extra={k: copy.deepcopy(v) for k, v in card.items() if k not in known},
+                   present=tuple(card))
 
     def to_dict(self) -> dict:
-        """The JSON object for card.json (lists for tuples, copies of the nested entries)."""
+        """The JSON object for card.json (lists for tuples, copies of the nested entries); an optional key the
+        card was read without stays out."""
         out = {}
         for f in dataclasses.fields(self):
-            if f.name == "extra":
+            if f.name in ("extra", "present"):
+                continue
+            optional = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            if optional and self.present and f.name not in self.present:
                 continue
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)

@@ -65,3 +65,10 @@ def test_a_missing_field_names_the_field_and_the_fix():
     del raw["version"]
     with pytest.raises(BundleError, match="required field 'version' is missing; re-export the bundle"):
         ModelCard.from_dict(raw)
+
+
+def test_a_card_without_the_optional_keys_is_written_back_without_them(tmp_path):
+    raw = _card_dict()
+    write_card(tmp_path, ModelCard.from_dict(raw).replace(threshold=0.35))
+    again = json.loads((tmp_path / "card.json").read_text(encoding="utf-8"))
+    assert again == dict(raw, threshold=0.35)  # no display_name, backbone, hyperparameters... added
