@@ -23,22 +23,39 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def bootstrap_auc(y_true: np.ndarray, scores: np.ndarray, n_boot: int = 1000, seed: int = 0):
-    """ROC AUC and its 95 % percentile-bootstrap interval (resampling cases)."""
+    """ROC AUC and its 95 % percentile-bootstrap interval (resampling cases; a resample with one class only is
+    skipped). Each resample's AUC is the Mann-Whitney statistic (ties count one half, as in roc_auc_score)
+    computed from how often it draws each case, for all resamples at once."""
     y_true = np.asarray(y_true)
     scores = np.asarray(scores, dtype=float)
     if len(np.unique(y_true)) < 2:
         return math.nan, (math.nan, math.nan)
     auc = float(roc_auc_score(y_true, scores))
     rng = np.random.default_rng(seed)
-    values = []
     n = len(y_true)
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        if y_true[idx].min() == y_true[idx].max():
-            continue
-        values.append(roc_auc_score(y_true[idx], scores[idx]))
+    positive = y_true == y_true.max()
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = scores[order]
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])  # groups of tied scores
+    pos_sorted = positive[order]
+    values = []
+    for first in range(0, n_boot, _BOOT_CHUNK):
+        draws = np.stack([rng.integers(0, n, n) for _ in range(min(_BOOT_CHUNK, n_boot - first))])
+        counts = np.zeros((len(draws), n), dtype=np.int64)
+        np.add.at(counts, (np.repeat(np.arange(len(draws)), n), draws.ravel()), 1)
+        counts = counts[:, order]
+        pos = np.add.reduceat(np.where(pos_sorted, counts, 0), starts, axis=1).astype(float)
+        neg = np.add.reduceat(np.where(pos_sorted, 0, counts), starts, axis=1).astype(float)
+        below = np.cumsum(neg, axis=1) - neg  # negatives with a lower score than each group
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        both = (n_pos > 0) & (n_neg > 0)
+        wins = (pos * (below + 0.5 * neg)).sum(axis=1)
+        values.extend((wins[both] / (n_pos[both] * n_neg[both])).tolist())
     lo, hi = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)
     return auc, (float(lo), float(hi))
+
+
+_BOOT_CHUNK = 100  # resamples counted at once (memory: chunk x cases integers)
 
 
 def expected_calibration_error(y_true: np.ndarray, p_positive: np.ndarray, n_bins: int = 10) -> float:

@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from trainer.evaluation.metrics import (bootstrap_auc, classification_report_text, evaluate_probabilities,
                              expected_calibration_error, wilson)
@@ -53,3 +54,22 @@ def test_ece_noise_floor_shrinks_with_more_cases_and_matches_a_calibrated_model(
     y = rng.random(240) < p_small
     assert expected_calibration_error(y, p_small) < 3 * small
     assert expected_calibration_error(y, np.clip(p_small + 0.3, 0, 1)) > 3 * small
+
+
+def test_the_bootstrap_equals_resampling_with_roc_auc_score_one_resample_at_a_time():
+    """The counted Mann-Whitney form gives roc_auc_score's value on every resample (ties included)."""
+    from sklearn.metrics import roc_auc_score
+
+    from trainer.evaluation.metrics import bootstrap_auc
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(120) < 0.25).astype(int)
+    scores = np.round(rng.random(120) + 0.5 * y, 1)  # many ties
+    draws, values = np.random.default_rng(11), []
+    for _ in range(200):
+        idx = draws.integers(0, 120, 120)
+        if y[idx].min() != y[idx].max():
+            values.append(roc_auc_score(y[idx], scores[idx]))
+    auc, (lo, hi) = bootstrap_auc(y, scores, n_boot=200, seed=11)
+    assert auc == roc_auc_score(y, scores)
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(values, [2.5, 97.5])), abs=1e-12)
