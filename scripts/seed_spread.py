@@ -49,7 +49,7 @@ def main(argv=None) -> None:
 
     from trainer.training.calibration import model_half_point
     from trainer.bundle.cards import read_card
-    from trainer.training.ensemble import read_predictions
+    from trainer.training.rundir import read_predictions
     from trainer.evaluation.metrics import bootstrap_auc, expected_calibration_error
 
     test_p, ext_p, val_p, rows = [], [], [], []

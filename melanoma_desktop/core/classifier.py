@@ -103,7 +103,7 @@ class ModelSet:
         """Per image, one calibrated prediction per loaded model, thresholds from the cards."""
         per_model = []
         for bundle in self.loaded:
-            positive = bundle.class_names.index(bundle.card.positive_class)
+            positive = bundle.card.positive_index
             probs = bundle.predict_proba(images)
             per_model.append([ModelPrediction(bundle.name, bundle.version, float(p[positive]), bundle.threshold)
                               for p in probs])

@@ -20,7 +20,7 @@ class GradCam:
         self._tf = tf
         self.bundle = bundle
         arch = bundle.card.architecture
-        self.positive = bundle.class_names.index(bundle.card.positive_class)
+        self.positive = bundle.card.positive_index
         model = bundle.model
         if arch == "cnn":
             self._conv_model = keras.Model(model.inputs, [model.get_layer(LAST_CONV[arch]).output, model.output])

@@ -45,7 +45,6 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.setAcceptDrops(True)
         self.db_path = Path(db_path)
         self.controller = controller = TriageController(self.db_path, classifier_factory, self)
-        self._batch_shown: list = []  # the running batch's records shown so far, for selecting its top case
         self._report_job = None  # the batch report being written (ui.report_actions)
         self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
         self._build_ui()
@@ -267,11 +266,10 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def _show_saved(self, records: list) -> None:
         for record in records:
-            self._batch_shown.append(record)
             if self._matches_filter(record):
                 self.worklist_model.upsert(record)
         if self.worklist.current_case_id() is None:
-            self._select_top_of(self._batch_shown)
+            self._select_top_of(self.controller.batch_records)
         self._update_count()
         for record in records:
             self.sig_case_saved.emit(record.id)
@@ -279,7 +277,6 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
     def _on_batch_done(self, outcome: str, records: list, already_known: int) -> None:
         self._select_top_of(records)
         self.after_batch([r.id for r in records])
-        self._batch_shown = []
         self.batch_bar.finish()
         known = (f" {already_known} image(s) were already in the history (the same file content) and are "
                  "shown as they were read." if already_known else "")

@@ -122,6 +122,11 @@ class TriageController(QObject):
         self.runner.submit(job)
         return "started"
 
+    @property
+    def batch_records(self) -> list:
+        """The running batch's records saved so far (as stored)."""
+        return list(self._batch_records)
+
     def cancel_batch(self) -> None:
         if self._batch_job is not None:
             self._batch_job.cancel()

@@ -13,9 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bundle.ensemble_rule import EnsembleRule
+from trainer.bundle.model_card import (  # noqa: F401 (re-exports)
+    ARCHITECTURES,
+    SCHEMA_VERSION,
+    ModelCard,
+    validate_calibration,
+    validate_card,
+)
 from trainer.errors import BundleError, ConfigError
-from trainer.bundle.model_card import (ARCHITECTURES, SCHEMA_VERSION, ModelCard, validate_calibration,  # noqa: F401 (re-exports)
-                                validate_card)
 
 CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models.architectures)
 

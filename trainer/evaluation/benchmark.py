@@ -27,7 +27,7 @@ from trainer.training.calibration import model_half_point
 from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, read_ensemble
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data.samples import decode_samples, discover, without_unreadable
-from trainer.training.ensemble import ensemble_probability, mean_from_predictions, fit_ensemble, read_predictions, summary
+from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, summary
 from trainer.errors import ConfigError
 from trainer.evaluation.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.training.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
@@ -35,7 +35,7 @@ from trainer.presets import preset_config
 from trainer.training.recalibrate import recalibrate_run
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 from trainer.models.architectures import ARCHITECTURES
-from trainer.training.rundir import SPLIT_FILE, RunDir
+from trainer.training.rundir import SPLIT_FILE, RunDir, read_predictions
 from trainer.training.train import run_training, saved_config_with_kept, trained_before
 
 README_START = "<!-- benchmark:start -->"
@@ -87,7 +87,7 @@ def _external_probabilities(run_dir: Path, dataset_dir: Path, images, paths, bac
                                       message=f"{card.name}: predicting {len(paths)} images of {dataset_dir}"))
             bundle = load_bundle(bundle_dir, backbones)
             probs = bundle.predict_proba(images, batch_size=32)
-            p = probs[:, bundle.class_names.index(card.positive_class)]
+            p = probs[:, card.positive_index]
         result[card.name] = p
         rows.extend((card.version, q, probability_text(v)) for q, v in zip(paths, p))
     with open(cache_path, "w", newline="", encoding="utf-8") as handle:

@@ -41,9 +41,8 @@ def bootstrap_auc(y_true: np.ndarray, scores: np.ndarray, n_boot: int = 1000, se
     values = []
     for first in range(0, n_boot, _BOOT_CHUNK):
         draws = np.stack([rng.integers(0, n, n) for _ in range(min(_BOOT_CHUNK, n_boot - first))])
-        counts = np.zeros((len(draws), n), dtype=np.int64)
-        np.add.at(counts, (np.repeat(np.arange(len(draws)), n), draws.ravel()), 1)
-        counts = counts[:, order]
+        offsets = np.arange(len(draws))[:, None] * n  # one bincount for the chunk: resample r's cases at r * n
+        counts = np.bincount((draws + offsets).ravel(), minlength=len(draws) * n).reshape(len(draws), n)[:, order]
         pos = np.add.reduceat(np.where(pos_sorted, counts, 0), starts, axis=1).astype(float)
         neg = np.add.reduceat(np.where(pos_sorted, 0, counts), starts, axis=1).astype(float)
         below = np.cumsum(neg, axis=1) - neg  # negatives with a lower score than each group

@@ -76,7 +76,7 @@ def decoded_probes() -> tuple[list[str], np.ndarray]:
 
 def p_malignant(bundle, images: np.ndarray) -> np.ndarray:
     """The calibrated P(positive class) the app shows, for one loaded bundle."""
-    positive = bundle.class_names.index(bundle.card.positive_class)
+    positive = bundle.card.positive_index
     return bundle.predict_proba(images)[:, positive]
 
 
@@ -87,7 +87,7 @@ def record_expectations(bundles: list, out_dir: str | Path) -> Path:
         "scheme": PROBE_SCHEME,
         "tolerance": TOLERANCE,
         "models": {b.name: b.version for b in bundles},
-        "backbones": {b.name: (b.card.backbone or {}).get("content_sha256") for b in bundles
+        "backbones": {b.name: b.card.backbone_fingerprint for b in bundles
                       if b.card.backbone},
         "expected": {},
     }

@@ -23,7 +23,7 @@ from trainer.errors import BundleError
 from trainer.data.samples import Sample, decode_samples, discover, without_unreadable
 from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error
 from trainer.training.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
-from trainer.training.rundir import RunDir, read_predictions  # noqa: F401 (read_predictions: re-export)
+from trainer.training.rundir import RunDir, read_predictions
 
 ENSEMBLE_RULE = "weighted mean of the members' calibrated P(malignant), calibrated on validation"
 CLASS_NAMES = ["benign", "malignant"]
@@ -33,7 +33,7 @@ def _members_p_malignant(bundles, images: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     for bundle in bundles:
         probs = bundle.predict_proba(images, batch_size=32)
-        out[bundle.card.name] = probs[:, bundle.class_names.index(bundle.card.positive_class)]
+        out[bundle.card.name] = probs[:, bundle.card.positive_index]
     return out
 
 
@@ -178,7 +178,7 @@ def add_member(run_dir: str | Path, bundle_dir: str | Path, backbones=None) -> d
     if len(decoded.kept) != len(mine):
         raise BundleError(f"{len(mine) - len(decoded.kept)} image(s) of {run_dir}'s predictions no longer decode")
     probs = bundle.predict_proba(decoded.images, batch_size=32)
-    p = probs[:, bundle.class_names.index(bundle.card.positive_class)]
+    p = probs[:, bundle.card.positive_index]
     run.append_predictions(name, mine, p)
     shutil.copytree(bundle_dir, run_dir / name)
     return fit_ensemble(run_dir)

@@ -74,7 +74,7 @@ def recalibrate_run(run_dir: str | Path, method: str) -> dict[str, dict]:
     old_calibrations, results = {}, {}
     for name, (bundle_dir, card) in cards.items():
         class_names = list(card.class_names)
-        pos = class_names.index(card.positive_class)
+        pos = card.positive_index
         mine = {part: [r for r in rows if r["model"] == name and r["split"] == part] for part in ("val", "test")}
         parts = {}
         for part, part_rows in mine.items():
@@ -117,7 +117,7 @@ def _recalibrate_external(run_dir: Path, cards: dict, old_calibrations: dict) ->
         name = by_version[version]
         card = cards[name][1]
         mine = [r for r in rows if r["version"] == version]
-        pos = list(card.class_names).index(card.positive_class)
+        pos = card.positive_index
         new = _recalibrated(np.array([float(r["p_malignant"]) for r in mine]), old_calibrations[name],
                             card.calibration, pos)
         for r, p in zip(mine, new):

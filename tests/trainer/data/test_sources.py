@@ -102,7 +102,7 @@ def test_left_out_diagnoses_are_dropped(tmp_path):
 
 def test_a_left_out_run_scores_the_left_out_source_with_every_model(three_sources, tmp_path, random_backbones):
     from trainer.bundle.cards import read_card
-    from trainer.training.ensemble import read_predictions
+    from trainer.training.rundir import read_predictions
     from trainer.training.train import run_training
 
     config = _config(three_sources, tmp_path, leave_out="gamma", models=("cnn", "mobilenetv2"), epochs=1,
@@ -155,7 +155,7 @@ def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_
 
 def test_a_bundle_trained_elsewhere_joins_a_run_as_a_member(three_sources, tmp_path, random_backbones):
     from trainer.cli import main
-    from trainer.training.ensemble import read_predictions
+    from trainer.training.rundir import read_predictions
     from trainer.training.train import run_training
 
     common = dict(epochs=1, batch_size=8, backbones=str(random_backbones), mobilenet_alpha=0.35, aug_copies=1,

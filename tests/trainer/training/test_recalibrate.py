@@ -81,7 +81,8 @@ def test_the_ensemble_is_calibrated_on_validation_with_the_runs_method(finished_
     from sklearn.metrics import roc_auc_score
 
     from trainer.bundle.cards import read_ensemble
-    from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, read_predictions
+    from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions
+    from trainer.training.rundir import read_predictions
 
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
