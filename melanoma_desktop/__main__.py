@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     from melanoma_desktop.clinic_cli import add_clinic_parsers
 
     add_clinic_parsers(sub)
+    from melanoma_desktop.adapt_cli import add_adapt_parser
+
+    add_adapt_parser(sub)
     return parser
 
 
@@ -38,7 +41,7 @@ def main(argv=None) -> int:
 
         return worker_main(argv[1])
     args = build_parser().parse_args(argv)
-    if args.self_test or args.command in ("triage", "evaluate", "calibrate"):  # TensorFlow now, quietly
+    if args.self_test or args.command in ("triage", "evaluate", "calibrate", "adapt"):  # TensorFlow now, quietly
         from trainer.quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
@@ -56,6 +59,10 @@ def main(argv=None) -> int:
         from melanoma_desktop.clinic_cli import run_clinic_command
 
         return run_clinic_command(args)
+    if args.command == "adapt":
+        from melanoma_desktop.adapt_cli import run_adapt
+
+        return run_adapt(args)
     from melanoma_desktop.ui.app import run_app
 
     return run_app(args)

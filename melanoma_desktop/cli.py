@@ -44,12 +44,14 @@ def load_for_cli(args: argparse.Namespace):
     from melanoma_desktop.paths import registry_root, user_data_dir
 
     registry = ModelRegistry(registry_root(user_data_dir(getattr(args, "data_dir", None))))
-    models = load_models(args.models, args.backbones, site_rule=registry.active_site_rule())
+    models = load_models(args.models, args.backbones, site_rule=registry.active_site_rule(),
+                         site_models=registry.active_site_models())
     for info in models.model_infos():
         if not info.available:
             print(f"warning: model {info.name} unavailable: {info.reason}", file=sys.stderr)
-    if models.site_rule_note:
-        print(f"warning: {models.site_rule_note}", file=sys.stderr)
+    for note in (models.site_rule_note, models.site_models_note):
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
     return models, registry
 
 

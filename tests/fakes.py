@@ -20,15 +20,43 @@ class FakeClassifier:
     ensemble_note = site_rule_note = empty_reason = ""
     quality_gate = None  # pixel checks only
 
-    def __init__(self, delay_s: float = 0.0, unavailable: dict[str, str] | None = None):
+    def __init__(self, delay_s: float = 0.0, unavailable: dict[str, str] | None = None, site_models=None):
         self.delay_s = delay_s
         self.unavailable = unavailable or {}
         self.calls = 0
+        self.site_models = None
+        self.site_models_note = ""
         available = [i for i in self.model_infos() if i.available]
         from trainer.bundle.ensemble_rule import EnsembleRule
 
         self.ensemble = self.base_ensemble = EnsembleRule.from_dict(
             {"members": {i.name: i.version for i in available}, "threshold": self.FLAG_LINE})
+        if site_models is not None:  # as core.classifier.load_models applies a clinic's adapted models
+            if site_models.applies_to({i.name: i.version for i in available}):
+                self.site_models, self.ensemble = site_models, site_models.rule
+            else:
+                self.site_models_note = f"made for other model versions ({site_models.version})"
+
+    # What the fake models' heads read: [logit(darkness), mean red, mean green, mean blue] (0-1). Their head
+    # gives P(melanoma) = sigmoid(first feature) = the darkness, as predict does.
+    @staticmethod
+    def embed(images) -> np.ndarray:
+        images = np.asarray(images, dtype=float)
+        darkness = np.clip(1.0 - images.mean(axis=(1, 2, 3)) / 255.0, 1e-4, 1 - 1e-4)
+        return np.column_stack([np.log(darkness / (1 - darkness)), images.mean(axis=(1, 2)) / 255.0])
+
+    def heads(self):
+        from trainer.bundle.adapter import HeadArrays
+
+        head = HeadArrays(out_kernel=np.array([[0.0, 1.0], [0, 0], [0, 0], [0, 0]], dtype=np.float32),
+                          out_bias=np.zeros(2, dtype=np.float32), positive_index=1,
+                          calibration={"method": "temperature", "temperature": 1.0})
+        return {i.name: (f"{i.name}-fake-1", head) for i in self.model_infos() if i.available}
+
+    def predict_with_embeddings(self, images):
+        predictions = self.predict(images)
+        embeddings = self.embed(images)
+        return predictions, [{p.name: (f"{p.name}-fake-1", e) for p in row} for row, e in zip(predictions, embeddings)]
 
     def model_infos(self):
         infos = []
@@ -36,7 +64,10 @@ class FakeClassifier:
             if name in self.unavailable:
                 infos.append(ModelInfo(name, name.upper(), available=False, reason=self.unavailable[name]))
             else:
-                infos.append(ModelInfo(name, f"Fake {name}", version=f"{name}-fake-1", threshold=t,
+                site = getattr(self, "site_models", None)
+                version = site.members[name] if site is not None else f"{name}-fake-1"
+                infos.append(ModelInfo(name, f"Fake {name}", version=version,
+                                       threshold=site.thresholds[name] if site is not None else t,
                                        test_metrics={"accuracy": 0.8, "roc_auc": 0.85, "sensitivity": 0.9}))
         return infos
 
@@ -53,8 +84,14 @@ class FakeClassifier:
         if self.delay_s:
             time.sleep(self.delay_s)
         darkness = 1.0 - np.asarray(images, dtype=float).mean(axis=(1, 2, 3)) / 255.0
-        return [[ModelPrediction(info.name, info.version, float(d), info.threshold)
-                 for info in self.model_infos() if info.available] for d in darkness]
+        infos = [info for info in self.model_infos() if info.available]
+        if self.site_models is None:
+            return [[ModelPrediction(info.name, info.version, float(d), info.threshold) for info in infos]
+                    for d in darkness]
+        e = self.embed(images)
+        p = {i.name: self.site_models.adapters[i.name].p_positive(e[:, 0], e) for i in infos}
+        return [[ModelPrediction(i.name, i.version, float(p[i.name][k]), i.threshold) for i in infos]
+                for k in range(len(darkness))]
 
 
 def grey_image(path, level: int, size: int = 32):

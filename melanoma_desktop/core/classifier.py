@@ -45,6 +45,14 @@ class Classifier(Protocol):
 
     def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]: ...
 
+    def predict_with_embeddings(self, images: np.ndarray) -> tuple[list[list[ModelPrediction]], list[dict]]:
+        """``predict`` and, per image, what each model's head read: {name: (embedding version, float32 vector)}."""
+        ...
+
+    def heads(self) -> dict:
+        """Each loaded model's base head in NumPy: {name: (embedding version, trainer.bundle.adapter.HeadArrays)}."""
+        ...
+
     def heatmaps(self, image: np.ndarray) -> dict[str, tuple[str, np.ndarray]]: ...
 
 
@@ -76,6 +84,8 @@ class ModelSet:
     base_ensemble: EnsembleRule | None = None  # ensemble.json (beside the bundles or kept), when its members are loaded
     ensemble_note: str = ""
     site_rule_note: str = ""  # why the active clinic flag line is not used (made for other model versions)
+    site_models: object | None = None  # core.site_models.SiteModelSet in use (the models adapted to the clinic)
+    site_models_note: str = ""  # why the clinic's adapted models are not used (made for other model versions)
     _gradcams: dict = field(default_factory=dict, repr=False)  # model name -> GradCam, built on first use
 
     def model_infos(self) -> list[ModelInfo]:
@@ -101,18 +111,27 @@ class ModelSet:
 
     def predict(self, images: np.ndarray) -> list[list[ModelPrediction]]:
         """Per image, one calibrated prediction per loaded model, thresholds from the cards."""
-        per_model = []
+        return self.predict_with_embeddings(images)[0]
+
+    def predict_with_embeddings(self, images: np.ndarray) -> tuple[list[list[ModelPrediction]], list[dict]]:
+        per_model, embedded = [], []
         for bundle in self.loaded:
             positive = bundle.card.positive_index
-            probs = bundle.predict_proba(images)
+            probs, embeddings = bundle.predict_with_embeddings(images)
             per_model.append([ModelPrediction(bundle.name, bundle.version, float(p[positive]), bundle.threshold)
                               for p in probs])
+            embedded.append((bundle.name, bundle.embedding_version, embeddings))
         order = {info.name: i for i, info in enumerate(self.model_infos())}
         result = []
         for i in range(len(images)):
             row = [preds[i] for preds in per_model]
             result.append(sorted(row, key=lambda p: order.get(p.name, 99)))
-        return result
+        return result, [{name: (version, e[i]) for name, version, e in embedded} for i in range(len(images))]
+
+    def heads(self) -> dict:
+        from trainer.bundle.embedding import head_arrays
+
+        return {b.name: (b.embedding_version, head_arrays(getattr(b, "base", b))) for b in self.loaded}
 
 
 def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[EnsembleRule | None, str]:
@@ -141,7 +160,7 @@ def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[EnsembleRu
 def load_models(directory=None, backbones=None, allow_download: bool = False,
                 on_progress: Callable[[str], None] | None = None, should_stop=lambda: False,
                 bundle_dirs: list | None = None, ensemble_files: list | None = None,
-                site_rule: EnsembleRule | None = None) -> ModelSet:
+                site_rule: EnsembleRule | None = None, site_models=None) -> ModelSet:
     """Load every bundle under ``directory`` (or exactly ``bundle_dirs``); never raises for one bad bundle.
     The ensemble rule is ``directory``'s ensemble.json or one of ``ensemble_files`` (the registry's), the
     first whose members are exactly the loaded versions. A clinic's ``site_rule`` (its own calibration and
@@ -173,10 +192,12 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
     models.base_ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
     models.ensemble = models.base_ensemble
-    if site_rule is not None:
+    if site_models is not None:
+        _apply_site_models(models, site_models)
+    if site_rule is not None:  # a flag line set on the adapted models applies to them; one for the others does not
         if site_rule.applies_to({b.name: b.version for b in models.loaded}):
             models.ensemble, models.ensemble_note = site_rule, ""
-        else:
+        elif models.site_models is None:
             models.site_rule_note = (f"the clinic's flag line {site_rule.site_version} was made for other model versions "
                                      f"({', '.join(f'{n} {v}' for n, v in site_rule.members.items())}); "
                                      "the shipped flag line is used until a new one is set for these models")
@@ -188,3 +209,21 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     except (OSError, ValueError, KeyError, TrainerError) as exc:
         models.quality_note = f"feature-distance check off ({exc}); pixel checks still run"
     return models
+
+
+def _apply_site_models(models: ModelSet, site_models) -> None:
+    """Wrap the loaded bundles in the clinic's adapters when the set was made from exactly these versions;
+    otherwise say why it is not used (a new release: adapt again)."""
+    from trainer.bundle.adapted import AdaptedBundle
+
+    installed = {b.name: b.version for b in models.loaded}
+    if not site_models.applies_to(installed):
+        models.site_models_note = (
+            f"the models adapted to this clinic ({site_models.version}) were made for other model versions "
+            f"({', '.join(f'{n} {v}' for n, v in site_models.base_members.items())}); the installed models are used "
+            "as they are until they are adapted again (Models > Adapt to this clinic)")
+        return
+    models.loaded = [AdaptedBundle(b, site_models.adapters[b.name], site_models.members[b.name],
+                                   site_models.thresholds[b.name], site_models.description()) for b in models.loaded]
+    models.site_models = site_models
+    models.ensemble, models.ensemble_note = site_models.rule, ""

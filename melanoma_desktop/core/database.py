@@ -114,6 +114,18 @@ MIGRATIONS = [
     ALTER TABLE cases ADD COLUMN lesion_id INTEGER REFERENCES lesions(id) ON DELETE SET NULL;
     ALTER TABLE cases ADD COLUMN taken_at TEXT;
     """,
+    # 7 -> 8: what each model's head read (its embedding, float16 bytes), per case, model and the version whose
+    # features they are; kept for adapting the models to the clinic (core.adaptation_job)
+    """
+    CREATE TABLE embeddings (
+        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        dtype TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (case_id, model, version)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = tuple(WORKLIST_FILTERS)
@@ -237,6 +249,7 @@ class CaseDatabase(ClinicRecords, PatientRecords):
             self._conn.executemany(
                 "INSERT INTO predictions (case_id, model, version, p_malignant, threshold) VALUES (?, ?, ?, ?, ?)",
                 [(case_id, p.name, p.version, p.p_malignant, p.threshold) for p in record.predictions])
+            self._write_embeddings(case_id, record.embeddings)
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")

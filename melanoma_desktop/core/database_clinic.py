@@ -63,6 +63,39 @@ class ClinicRecords:
         return changed
 
 
+    # -- what the models saw (core.adaptation_job) -------------------------------------------------
+    def _write_embeddings(self, case_id: int, embeddings: dict) -> None:
+        """Inside the caller's transaction: each model's embedding as float16 bytes under its embedding version."""
+        import numpy as np
+
+        from trainer.bundle.adapter import EMBEDDING_DTYPE
+
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO embeddings (case_id, model, version, dtype, vector) VALUES (?, ?, ?, ?, ?)",
+            [(case_id, name, version, np.dtype(EMBEDDING_DTYPE).str,
+              np.asarray(vector, dtype=EMBEDDING_DTYPE).tobytes()) for name, (version, vector) in embeddings.items()])
+
+    def save_embeddings(self, case_id: int, embeddings: dict) -> None:
+        """Store embeddings computed later (a case read before they were kept): {name: (version, vector)}."""
+        with self._conn:
+            self._write_embeddings(case_id, embeddings)
+
+    def embeddings_of(self, case_ids, versions: dict) -> dict:
+        """{case id: {name: float32 vector}} for the cases that have every model's embedding of ``versions``
+        (name -> embedding version); a case missing one is left out."""
+        import numpy as np
+
+        ids = [int(i) for i in case_ids]
+        found: dict[int, dict] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for case_id, model, version, dtype, blob in self._conn.execute(
+                    f"SELECT case_id, model, version, dtype, vector FROM embeddings WHERE case_id IN ({marks})", chunk):
+                if versions.get(model) == version:
+                    found.setdefault(case_id, {})[model] = np.frombuffer(blob, dtype=np.dtype(dtype)).astype(np.float32)
+        return {k: v for k, v in found.items() if set(v) == set(versions)}
+
 
 class PatientRecords:
     # -- patients, lesions, visits (core.patients) -------------------------------------------------

@@ -57,6 +57,9 @@ class ModelPrediction:
                 "threshold": self.threshold, "label": self.label}
 
 
+COMBINED_RULES = ("ensemble", "clinic flag line", "clinic-adapted models")  # the rules that give one combined risk
+
+
 @dataclass(frozen=True)
 class Consensus:
     """The models' answers read together: one combined risk and one flag line.
@@ -77,24 +80,31 @@ class Consensus:
     # The members' weights in the combined risk, (name, weight) pairs, when a rule applies (trainer.bundle.combine; a
     # rule without weights: equal). A member with weight 0 does not count.
     weights: tuple[tuple[str, float], ...] | None = None
+    adapted: bool = False  # the rule is a clinic's adapted model set's (core.site_models), not a flag line alone
 
     @property
     def rule(self) -> str:
-        """Which rule produced the risk: "clinic flag line" (a site rule), "ensemble" (the shipped or promoted
-        rule), "single model" or "majority" (no combined risk)."""
+        """Which rule produced the risk: "clinic flag line" (a site rule), "clinic-adapted models" (a site model
+        set's rule), "ensemble" (the shipped or promoted rule), "single model" or "majority" (no combined risk)."""
         if self.ensemble_p_malignant is not None and self.ensemble_threshold is not None:
-            return "clinic flag line" if self.site_rule_version else "ensemble"
+            if self.site_rule_version:
+                return "clinic-adapted models" if self.adapted else "clinic flag line"
+            return "ensemble"
         return "single model" if self.single_model is not None else "majority"
 
     @property
+    def combined(self) -> bool:
+        return self.rule in COMBINED_RULES
+
+    @property
     def risk(self) -> float | None:
-        if self.rule in ("ensemble", "clinic flag line"):
+        if self.combined:
             return self.ensemble_p_malignant
         return self.single_model[0] if self.single_model is not None else None
 
     @property
     def flag_line(self) -> float | None:
-        if self.rule in ("ensemble", "clinic flag line"):
+        if self.combined:
             return self.ensemble_threshold
         return self.single_model[1] if self.single_model is not None else None
 
@@ -159,9 +169,10 @@ class Consensus:
             weights = tuple((name, w / total) for name, w in member_weights(ensemble.get("weights"), by_name).items())
             p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
         single = (predictions[0].p_malignant, predictions[0].threshold) if n == 1 and not applies else None
-        site = ((ensemble or {}).get("site_rule") or {}).get("version") if applies else None
+        site_entry = ((ensemble or {}).get("site_rule") or {}) if applies else {}
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
-                   float(ensemble["threshold"]) if applies else None, p_ensemble, single, site, weights)
+                   float(ensemble["threshold"]) if applies else None, p_ensemble, single, site_entry.get("version"),
+                   weights, site_entry.get("kind") == "site model set")
 
 
 def _rounded(value: float | None, digits: int = 6) -> float | None:
@@ -220,6 +231,9 @@ class TriageRecord:
     taken_at: str | None = None  # the visit's date (YYYY-MM-DD) when known
     patient_name: str = ""  # only when a DICOM header gave one; kept in the local database alone
     change: str = ""  # what changed since the lesion's previous visit (core.patients.lesion_changes), if anything
+    # what each model's head read, {name: (embedding version, vector)}: set when the case is read, saved with it
+    # (core.database, float16) and read back only for adapting the models (core.adaptation_job), never listed
+    embeddings: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def visit_date(self) -> str:

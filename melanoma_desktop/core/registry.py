@@ -172,3 +172,60 @@ class ModelRegistry:
         if not version:
             return None
         return self._read_site_rule(self._site_rules_dir / f"{version}.json")
+
+    # -- the clinic's adapted models ---------------------------------------------------------------
+    # ROOT/site_models/<version>.json holds every site model set made or imported (core.site_models);
+    # ROOT/site_models.json names the active one ({"version": v}, or {"version": null}: the installed models as
+    # they are), replaced atomically: a set is written whole before it is named, so a crash leaves either.
+    @property
+    def _site_models_dir(self) -> Path:
+        return self.root / "site_models"
+
+    def keep_site_models(self, site_models) -> Path:
+        """Store a site model set (made here, or imported) under its version; returns its file."""
+        target = self._site_models_dir / f"{site_models.version}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(site_models.to_dict()), encoding="utf-8")
+        os.replace(tmp, target)
+        return target
+
+    def site_model_sets(self) -> list:
+        """Every kept site model set, newest first (an unreadable or malformed file is passed over)."""
+        from melanoma_desktop.core.site_models import SiteModelsRefused, read_site_model_file
+
+        sets = []
+        for path in sorted(self._site_models_dir.glob("*.json")) if self._site_models_dir.is_dir() else []:
+            try:
+                sets.append(read_site_model_file(path))
+            except SiteModelsRefused:
+                continue
+        return sorted(sets, key=lambda s: s.created_at, reverse=True)
+
+    def site_models_file(self, version: str) -> Path:
+        return self._site_models_dir / f"{version}.json"
+
+    def activate_site_models(self, version: str | None) -> None:
+        """Make a kept site model set the models for new cases; ``None`` goes back to the installed models."""
+        if version is not None and not self.site_models_file(version).is_file():
+            raise FileNotFoundError(f"no site model set {version} in {self._site_models_dir}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "site_models.json"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": version}), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def active_site_models(self):
+        """The active site model set, or None (none chosen, or its file unreadable)."""
+        from melanoma_desktop.core.site_models import SiteModelsRefused, read_site_model_file
+
+        try:
+            version = json.loads((self.root / "site_models.json").read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            return None
+        if not version:
+            return None
+        try:
+            return read_site_model_file(self.site_models_file(version))
+        except SiteModelsRefused:
+            return None

@@ -77,7 +77,8 @@ def risk_sentence(record: TriageRecord) -> str:
         return (("FLAGGED" if record.flagged else "Not flagged") + f": no combined risk for these model versions; "
                 f"{c.n_malignant} of {c.n_models} models are above their own flag line.")
     verdict = "FLAGGED" if record.flagged else "not flagged"
-    which = f"the clinic's flag line {c.site_rule_version}" if c.site_rule_version else "the shipped flag line"
+    which = (f"the models adapted to this clinic, {c.site_rule_version}" if c.adapted else
+             f"the clinic's flag line {c.site_rule_version}" if c.site_rule_version else "the shipped flag line")
     return f"Melanoma risk score {c.risk:.0%} — {verdict} ({which}, {c.flag_line:.0%})."
 
 

@@ -134,11 +134,12 @@ def triage_paths(
         if not decoded:
             continue
         batch = np.stack([item[2] for item in decoded])
-        predictions = classifier.predict(batch)
+        predictions, embeddings = classifier.predict_with_embeddings(batch)
         qualities = assess_batch(batch, [item[3] for item in decoded], classifier.quality_gate)
-        for (path, sha, rgb, _size), preds, quality in zip(decoded, predictions, qualities):
+        for (path, sha, rgb, _size), preds, embedded, quality in zip(decoded, predictions, embeddings, qualities):
             record = TriageRecord(sha256=sha, path=str(path.resolve()), predictions=preds, created_at=now_iso(),
-                                  thumbnail_png=thumbnail_png(rgb), quality=quality.to_json(), ensemble=ensemble)
+                                  thumbnail_png=thumbnail_png(rgb), quality=quality.to_json(), ensemble=ensemble,
+                                  embeddings=embedded)
             if save is not None:
                 record = save(record)
             done += 1

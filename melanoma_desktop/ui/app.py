@@ -37,10 +37,12 @@ def run_app(args) -> int:
         from melanoma_desktop.core.classifier import default_models_dir, load_models
 
         if models_dir:  # an explicit folder is used as it is
-            return load_models(models_dir, backbones, on_progress=on_progress, site_rule=registry.active_site_rule())
+            return load_models(models_dir, backbones, on_progress=on_progress, site_rule=registry.active_site_rule(),
+                               site_models=registry.active_site_models())
         return load_models(default_models_dir(), backbones, on_progress=on_progress,
                            bundle_dirs=registry.active_bundle_dirs(fallback=default_models_dir()),
-                           ensemble_files=registry.ensemble_files(), site_rule=registry.active_site_rule())
+                           ensemble_files=registry.ensemble_files(), site_rule=registry.active_site_rule(),
+                           site_models=registry.active_site_models())
 
     window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
     window.show()

@@ -234,7 +234,8 @@ class CaseView(QWidget):
             return
         if c.risk is not None:
             verdict = "FLAGGED" if record.flagged else "not flagged"
-            which = "the clinic's flag line" if c.site_rule_version else "flag line"
+            which = ("the flag line of the models adapted to this clinic" if c.adapted else
+                     "the clinic's flag line" if c.site_rule_version else "flag line")
             together = c.weights_text() or (f"the {c.n_models} model{'s' if c.n_models != 1 else ''} "
                                             "read together")
             text = f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; {together})"

@@ -16,6 +16,7 @@ from trainer.errors import BundleError
 from trainer.bundle.model_card import validate_calibration
 
 _TYPED = ("members", "threshold", "calibration", "weights", "site_rule")
+SITE_MODELS_KIND = "site model set"  # the rule of a clinic's adapted models (core.site_models)
 RECORD_KEYS = ("members", "weights", "threshold", "calibration")  # what a saved case keeps of the rule it was read with
 
 
@@ -98,4 +99,6 @@ class EnsembleRule:
         entry = {k: values[k] for k in RECORD_KEYS if k in self.key_order or values[k] is not None}
         if self.site_rule:
             entry["site_rule"] = {"version": self.site_rule["version"]}
+            if self.site_rule.get("kind") == SITE_MODELS_KIND:  # a flag line alone keeps the entry of before
+                entry["site_rule"]["kind"] = SITE_MODELS_KIND
         return entry

@@ -15,7 +15,7 @@ Loading verifies the card schema and both checksums, with ``safe_mode`` on.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -111,6 +111,7 @@ class LoadedBundle:
     model: keras.Model
     backbone: Backbone | None = None  # the ImageNet base found for a head / tuned bundle
     backbone_match: str = ""  # how it was accepted: same weights (content) or same file (older cards)
+    _embedder: object = field(default=None, repr=False, compare=False)  # pixels -> (embedding, probabilities)
 
     @property
     def name(self) -> str:
@@ -141,6 +142,27 @@ class LoadedBundle:
             outputs.append(np.asarray(self.model.predict_on_batch(batch)))  # compiled: 2-10x faster than eager
         probs = np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
         return apply_calibration(probs, self.calibration)
+
+    @property
+    def embedding_version(self) -> str:
+        """Which version's embeddings this model reads (its own: trainer.bundle.adapted wraps it for a clinic)."""
+        return self.version
+
+    def predict_with_embeddings(self, images: np.ndarray, batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated class probabilities and the embedding the head read (trainer.bundle.embedding), one pass."""
+        if self._embedder is None:
+            from trainer.bundle.embedding import embedding_model
+
+            self._embedder = embedding_model(self)
+        probs, embeddings = [], []
+        for start in range(0, len(images), batch_size):
+            batch = np.asarray(images[start : start + batch_size], dtype="float32")
+            features, p = self._embedder.predict_on_batch(batch)
+            embeddings.append(np.asarray(features, dtype="float32"))
+            probs.append(np.asarray(p))
+        if not probs:
+            return np.zeros((0, len(self.class_names))), np.zeros((0, 0), dtype="float32")
+        return apply_calibration(np.concatenate(probs), self.calibration), np.concatenate(embeddings)
 
 
 def load_bundle(bundle_dir: str | os.PathLike, backbones=None, allow_download: bool = False) -> LoadedBundle:
