@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="0", help="cases of half A to adapt on, comma-separated (0 = all)")
     parser.add_argument("--target-sensitivity", type=float, default=0.95)
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--replay", help="embeddings (.npz) of public-source cases fitted alongside each adapter")
     args = parser.parse_args()
 
     from melanoma_desktop.core.adaptation import adapter_predictions, auc, compare, fit_adaptation
@@ -49,6 +50,11 @@ def main() -> int:
     from trainer.training.calibration import calibrate_p_positive
 
     images, y, groups, emb, p, versions = load(args.embeddings)
+    replay = None
+    if args.replay:
+        _, ry, _, remb, rp, rversions = load(args.replay)
+        assert rversions == versions, "the replay set was read by other model versions"
+        replay = {n: (_logit(rp[n]), remb[n], ry) for n in remb}
     shipped = read_ensemble(shipped_models_dir())
     assert dict(shipped.members) == versions, (dict(shipped.members), versions)
     names = list(emb)
@@ -66,7 +72,7 @@ def main() -> int:
                 rng = np.random.default_rng(1000 + seed)
                 a = np.sort(rng.permutation(a)[:size])
             fit = fit_adaptation({n: emb[n][a] for n in names}, {n: z[n][a] for n in names}, y[a], groups[a],
-                                 args.target_sensitivity, seed=seed)
+                                 args.target_sensitivity, seed=seed, replay=replay)
             p_b = adapter_predictions(fit.adapters, {n: emb[n][b] for n in names}, {n: z[n][b] for n in names})
             risk_b = fit.combination.risk(p_b)
             flagged_b = risk_b >= fit.combination.threshold

@@ -58,7 +58,7 @@ def grouped_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> np.nd
 
 
 def choose_penalty(z: np.ndarray, e: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int,
-                   penalties=PENALTIES) -> tuple[float, dict]:
+                   penalties=PENALTIES, replay: tuple | None = None) -> tuple[float, dict]:
     """The adapter's penalty by grouped cross-validation on these cases alone: the strongest one whose
     out-of-fold AUC is within PENALTY_TOLERANCE of the best. Returns (penalty, {penalty: AUC})."""
     fold = grouped_folds(y, groups, INNER_FOLDS, seed + 1)
@@ -67,7 +67,7 @@ def choose_penalty(z: np.ndarray, e: np.ndarray, y: np.ndarray, groups: np.ndarr
         oof = np.empty(len(y))
         for k in np.unique(fold):
             train, test = fold != k, fold == k
-            oof[test] = fit_adapter(z[train], e[train], y[train], penalty).logit(z[test], e[test])
+            oof[test] = fit_adapter(z[train], e[train], y[train], penalty, replay).logit(z[test], e[test])
         scores[penalty] = auc(y, oof)
     best = max(scores.values())
     chosen = next(p for p in penalties if scores[p] >= best - PENALTY_TOLERANCE)
@@ -121,9 +121,13 @@ class AdaptationFit:
 
 def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: np.ndarray, target: float = 0.95,
                    seed: int = 0, should_stop: Callable[[], bool] = lambda: False,
-                   on_progress: Callable[[str, float], None] = lambda text, fraction: None) -> AdaptationFit:
+                   on_progress: Callable[[str, float], None] = lambda text, fraction: None,
+                   replay: dict | None = None) -> AdaptationFit:
     """``embeddings`` and ``base_logits``: model name -> (n, d) and (n,) arrays of the same cases; ``y``: is
-    melanoma; ``groups``: the lesion (or patient) of each case. Raises AdaptationCancelled."""
+    melanoma; ``groups``: the lesion (or patient) of each case. ``replay``: model name -> (base logits,
+    embeddings, is_positive) of public cases fitted alongside (an experiment; not used by the app).
+    Raises AdaptationCancelled."""
+    replay = replay or {}
     from trainer.training.calibration import threshold_for_sensitivity
     from trainer.bundle.adapter import sigmoid
 
@@ -146,8 +150,8 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
         train, test = fold != k, fold == k
         for name in names:
             z, e = base_logits[name], embeddings[name]
-            penalty, _ = choose_penalty(z[train], e[train], y[train], groups[train], seed)
-            adapter = fit_adapter(z[train], e[train], y[train], penalty)
+            penalty, _ = choose_penalty(z[train], e[train], y[train], groups[train], seed, replay=replay.get(name))
+            adapter = fit_adapter(z[train], e[train], y[train], penalty, replay.get(name))
             oof_p[name][test] = sigmoid(adapter.logit(z[test], e[test]))
             log.append({"fold": int(k), "model": name, "penalty": penalty})
             tick(f"cross-validation: part {k + 1} of {len(parts)}, {name}")
@@ -160,8 +164,8 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
     adapters, penalties = {}, {}
     for name in names:
         z, e = base_logits[name], embeddings[name]
-        penalties[name], _ = choose_penalty(z, e, y, groups, seed)
-        adapters[name] = fit_adapter(z, e, y, penalties[name])
+        penalties[name], _ = choose_penalty(z, e, y, groups, seed, replay=replay.get(name))
+        adapters[name] = fit_adapter(z, e, y, penalties[name], replay.get(name))
         tick(f"fitting {name} on every confirmed case")
     thresholds = {name: threshold_for_sensitivity(oof_p[name], y, target) for name in names}
     combination = fit_combination(oof_p, y, target)

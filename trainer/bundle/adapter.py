@@ -117,9 +117,11 @@ def _balanced(y: np.ndarray) -> np.ndarray:
     return np.where(y, 0.5 / n_pos, 0.5 / n_neg)
 
 
-def fit_adapter(base_logit: np.ndarray, embeddings: np.ndarray, is_positive: np.ndarray, penalty: float) -> Adapter:
+def fit_adapter(base_logit: np.ndarray, embeddings: np.ndarray, is_positive: np.ndarray, penalty: float,
+                replay: tuple | None = None, replay_share: float = 0.5) -> Adapter:
     """The adapter minimising the class-balanced log-loss plus ``penalty / 2 * |w|^2``, starting from the shipped
-    head (alpha 1, beta 0, w 0)."""
+    head (alpha 1, beta 0, w 0). ``replay``: (base logits, embeddings, is_positive) of public-source cases fitted
+    alongside, weighing ``replay_share`` of the clinic's cases (an experiment: scripts/adaptation_probe.py)."""
     from scipy.optimize import minimize  # fitting only
 
     z = np.asarray(base_logit, dtype=np.float64)
@@ -130,8 +132,12 @@ def fit_adapter(base_logit: np.ndarray, embeddings: np.ndarray, is_positive: np.
     mean = e.mean(axis=0)
     scale = e.std(axis=0)
     scale = np.where(scale > 1e-6 * max(float(scale.max()), 1e-12), scale, 1.0)
-    x = (e - mean) / scale
     c = _balanced(y)
+    if replay is not None:
+        rz, re, ry = (np.asarray(a) for a in replay)
+        z, e, y = np.concatenate([z, rz]), np.concatenate([e, re.astype(np.float64)]), np.concatenate([y, ry.astype(bool)])
+        c = np.concatenate([c, replay_share * _balanced(ry.astype(bool))])
+    x = (e - mean) / scale
     sign = np.where(y, 1.0, -1.0)
     d = x.shape[1]
 
