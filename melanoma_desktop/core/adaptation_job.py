@@ -146,7 +146,7 @@ def adapt_to_clinic(records, classifier, db=None, target: float = DEFAULT_TARGET
     base_logits = {n: heads[n][1].logit(embeddings[n]) for n in heads}
     fit = fit_adaptation(embeddings, base_logits, y, groups, target, seed, should_stop,
                          lambda text, fraction: on_progress(AdaptationProgress(text, fraction)))
-    active_sets = getattr(classifier, "site_models", None)
+    active_sets = classifier.site_models
     active_p = {n: (sigmoid(active_sets.adapters[n].logit(base_logits[n], embeddings[n])) if active_sets is not None
                     else heads[n][1].p_positive(embeddings[n])) for n in heads}
     active_risk = calibrate_p_positive(np.asarray(active_rule.combine(active_p), dtype=float), active_rule.calibration)

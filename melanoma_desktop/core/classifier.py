@@ -35,6 +35,8 @@ class Classifier(Protocol):
     ensemble_note: str  # why no stored combined rule is used, when none is
     site_rule_note: str  # why the clinic's flag line is not used (made for other model versions)
     quality_gate: object | None  # core.quality.FeatureDistanceGate, or None: pixel checks only
+    site_models: object | None  # core.site_models.SiteModelSet in use (the models adapted to the clinic), or None
+    site_models_note: str  # why the clinic's adapted models are not used (made for other model versions)
 
     @property
     def empty_reason(self) -> str:

@@ -45,6 +45,13 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.setAcceptDrops(True)
         self.db_path = Path(db_path)
         self.controller = controller = TriageController(self.db_path, classifier_factory, self)
+        self.adaptation = None  # the clinic's adapted models (ui.adaptation_controller), with a registry
+        if registry is not None:
+            from melanoma_desktop.ui.adaptation_controller import AdaptationController
+
+            self.adaptation = AdaptationController(self.db_path, registry, controller.runner,
+                                                   lambda: controller.classifier, self)
+            self.adaptation.sig_site_models_changed.connect(self._on_site_models_changed)
         self._report_job = None  # the batch report being written (ui.report_actions)
         self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
         self._build_ui()
@@ -168,6 +175,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         case_menu.addAction(reread)
         models_menu = self.menuBar().addMenu("&Models")
         for text, slot in (("Metrics…", self.show_metrics), ("Local performance…", self.show_local_performance),
+                           ("Adapt to this clinic…", self.show_adapt_dialog),
                            ("Retrain…", self.show_retrain_wizard), ("Versions…", self.show_versions)):
             action = QAction(text, self)
             action.triggered.connect(slot)
@@ -200,13 +208,28 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         wizard = RetrainWizard(self.runner, self.registry, self.registry.root.parent / "runs", active,
                                backbones=self.backbones, parent=self)
         wizard.sig_promoted.connect(lambda promoted: promoted and self.start_loading_models())
+        wizard.sig_adapt_requested.connect(self.show_adapt_dialog)
         wizard.show()
         return wizard
+
+    def show_adapt_dialog(self):
+        from melanoma_desktop.ui.adapt_dialog import AdaptDialog
+
+        dialog = AdaptDialog(self.adaptation, self)
+        dialog.show()
+        return dialog
+
+    def _on_site_models_changed(self, site_models) -> None:
+        """New cases are read by other models: load them (saved cases keep the versions they were read with)."""
+        self.statusBar().showMessage("New cases will be read with " + (
+            f"the models adapted to this clinic ({site_models.version})" if site_models is not None
+            else "the installed models as they are") + "; loading them…", 10000)
+        self.start_loading_models()
 
     def show_versions(self):
         from melanoma_desktop.ui.versions_dialog import VersionsDialog
 
-        dialog = VersionsDialog(self.registry, self)
+        dialog = VersionsDialog(self.registry, self, adaptation=self.adaptation)
         dialog.sig_restored.connect(lambda *_: self.start_loading_models())
         dialog.sig_site_rule_restored.connect(self.use_site_rule)
         dialog.show()
@@ -224,13 +247,18 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
             parts.append(f"unavailable: {', '.join(i.display_name for i in missing)} (see their panels)")
             self.models_status.setToolTip("\n\n".join(f"{i.display_name}: {i.reason}" for i in missing))
         site = classifier.ensemble.site_version if classifier.ensemble is not None else None
-        if site:
+        adapted = classifier.site_models
+        if adapted is not None:
+            parts.append(f"models adapted to this clinic ({adapted.cases['melanomas']} melanomas, "
+                         f"{adapted.cases['benign']} benign confirmed)")
+        elif site:
             parts.append(f"flag line: the clinic's own ({site})")
         elif infos:
             parts.append("flag line: the shipped one, not yet checked on your confirmed cases (Models > Local "
                          "performance)")
-        if classifier.site_rule_note:
-            parts.append(classifier.site_rule_note)
+        for note in (classifier.site_rule_note, classifier.site_models_note):
+            if note:
+                parts.append(note)
         if not infos:
             text = classifier.empty_reason or "No models are installed."
             self.models_status.setStyleSheet("color: #b3261e; font-weight: 600;")

@@ -1,22 +1,27 @@
-"""Models > Versions: every promoted version of each model; restore an earlier one."""
+"""Models > Versions: every promoted version of each model, the clinic's flag lines and the models adapted to the
+clinic; restore an earlier one, export or import an adapted set as one file."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 
 from melanoma_desktop.core.wording import local_time_text
-from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
+
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
 class VersionsDialog(QDialog):
     sig_restored = Signal(str, str)  # name, version
     sig_site_rule_restored = Signal(object)  # the clinic flag line made active again (None: the shipped one)
 
-    def __init__(self, registry, parent=None):
+    def __init__(self, registry, parent=None, adaptation=None):
+        """``adaptation``: the window's AdaptationController (the adapted sets' section is shown with it)."""
         super().__init__(parent)
-        self.registry = registry
+        self.registry, self.adaptation = registry, adaptation
         self.setWindowTitle("Model versions")
-        self.resize(760, 380)
+        fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Promoted versions in {registry.root} (models never promoted use the shipped ones)."))
         self.table = QTableWidget(0, 4)
@@ -37,6 +42,76 @@ class VersionsDialog(QDialog):
         self.shipped_rule_button.clicked.connect(lambda: self.use_rule(None))
         layout.addWidget(self.use_rule_button)
         layout.addWidget(self.shipped_rule_button)
+        self.sets_table = QTableWidget(0, 6)
+        if adaptation is not None:
+            layout.addWidget(self._adapted_section(), 1)
+        self.refresh()
+
+    def _adapted_section(self):
+        from PySide6.QtWidgets import QGroupBox
+
+        box = QGroupBox("Models adapted to this clinic (Models > Adapt to this clinic makes them)")
+        column = QVBoxLayout(box)
+        self.sets_table.setColumnCount(6)
+        self.sets_table.setHorizontalHeaderLabels(["adapted set", "made", "confirmed cases", "adapted from",
+                                                   "ranking before → after (AUC)", "in use"])
+        column.addWidget(self.sets_table, 1)
+        row = QHBoxLayout()
+        for text, slot in (("Use the selected adapted models for new cases", self.use_selected_set),
+                           ("Use the installed models as they are", lambda: self.use_set(None)),
+                           ("Export…", self._export_set_dialog), ("Import…", self._import_set_dialog)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        column.addLayout(row)
+        return box
+
+    def _refresh_sets(self) -> None:
+        if self.adaptation is None:
+            return
+        sets, active = self.adaptation.sets(), self.adaptation.active()
+        self.sets_table.setRowCount(len(sets))
+        for r, site in enumerate(sets):
+            e = site.evidence or {}
+            ranking = (f"{e['active']['auc']:.2f} → {e['adapted']['auc']:.2f}" if e.get("active") else "")
+            cells = (site.version, local_time_text(site.created_at), f"{site.cases['melanomas']} melanomas, "
+                     f"{site.cases['benign']} benign", ", ".join(site.base_members.values()), ranking,
+                     "✓" if active is not None and active.version == site.version else "")
+            for c, value in enumerate(cells):
+                self.sets_table.setItem(r, c, QTableWidgetItem(value))
+        self.sets_table.resizeColumnsToContents()
+
+    def _selected_set(self) -> str | None:
+        row = self.sets_table.currentRow()
+        return self.sets_table.item(row, 0).text() if row >= 0 else None
+
+    def use_selected_set(self) -> None:
+        version = self._selected_set()
+        if version:
+            self.use_set(version)
+
+    def use_set(self, version: str | None) -> None:
+        self.adaptation.use(version)
+        self.refresh()
+
+    def _export_set_dialog(self) -> None:
+        version = self._selected_set()
+        if version is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the adapted models", f"{version}.json", "JSON (*.json)")
+        if path:
+            self.adaptation.export(version, path)
+
+    def _import_set_dialog(self) -> None:
+        from melanoma_desktop.core.site_models import SiteModelsRefused
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import adapted models", "", "JSON (*.json)")
+        if not path:
+            return
+        try:
+            self.adaptation.import_file(path)
+        except SiteModelsRefused as exc:
+            QMessageBox.warning(self, "Not imported", str(exc))
         self.refresh()
 
     def refresh(self) -> None:
@@ -58,6 +133,7 @@ class VersionsDialog(QDialog):
             for c, value in enumerate(cells):
                 self.rules_table.setItem(r, c, QTableWidgetItem(value))
         self.rules_table.resizeColumnsToContents()
+        self._refresh_sets()
 
     def use_selected_rule(self) -> None:
         row = self.rules_table.currentRow()

@@ -31,7 +31,10 @@ def _wizard(qtbot, setup, active=None, train_function=None):
 
 
 def _through_setup(qtbot, wizard, data, models=("cnn",)):
+    assert wizard.currentPage() is wizard.choice_page  # adapting to the clinic is offered first
+    wizard.choice_page.train_button.click()
     page = wizard.data_page
+    assert wizard.currentPage() is page
     page.path_edit.setText(str(data))
     assert not page.isComplete()
     page.inspect()
@@ -229,3 +232,12 @@ def test_extra_folder_with_source_splits_offers_one_of_them(qtbot, setup, tmp_pa
     page.extra_split.setCurrentIndex(page.extra_split.findData("train"))
     assert "benign: 3, malignant: 3" in page.extra_split.currentText()
     assert page.extra_data() == [{"data": str(extra), "source_split": "train"}]
+
+
+def test_the_first_choice_is_adapting_to_the_clinic(qtbot, setup):
+    wizard = _wizard(qtbot, setup)
+    assert wizard.currentPage() is wizard.choice_page
+    assert "Adapt" in wizard.choice_page.adapt_button.text()
+    with qtbot.waitSignal(wizard.sig_adapt_requested, timeout=5000):
+        wizard.choice_page.adapt_button.click()
+    assert not wizard.isVisible()

@@ -1,4 +1,5 @@
-"""Models > Retrain…: data, setup, train, results. Runs the same trainer code as the command line."""
+"""Models > Retrain…: first the choice (adapt to the clinic, or train new models), then data, setup, train,
+results. Runs the same trainer code as the command line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWizard
 
+from melanoma_desktop.ui.wizard.choice_page import ChoicePage
 from melanoma_desktop.ui.wizard.data_page import DataPage
 from melanoma_desktop.ui.wizard.results_page import ResultsPage
 from melanoma_desktop.ui.wizard.setup_page import SetupPage
@@ -16,6 +18,7 @@ from trainer.api import TrainerError
 
 class RetrainWizard(QWizard):
     sig_promoted = Signal(list)  # ModelVersion list
+    sig_adapt_requested = Signal()  # the first choice: adapt the models to the clinic instead (the window opens it)
 
     def __init__(self, runner, registry, runs_dir: Path, active_dirs: dict[str, str], backbones: str | None = None,
                  cache_dir: str | None = None, parent=None, train_function=None):
@@ -33,13 +36,18 @@ class RetrainWizard(QWizard):
         self.active_dirs = active_dirs
         self.backbones = backbones
         self.cache_dir = cache_dir
+        self.choice_page = ChoicePage(self)
         self.data_page = DataPage(self)
         self.setup_page = SetupPage(self)
         self.train_page = TrainPage(self)
         self.results_page = ResultsPage(self)
-        for page in (self.data_page, self.setup_page, self.train_page, self.results_page):
+        for page in (self.choice_page, self.data_page, self.setup_page, self.train_page, self.results_page):
             self.addPage(page)
         self.setButtonText(QWizard.FinishButton, "Promote ticked models")
+
+    def request_adaptation(self) -> None:
+        self.sig_adapt_requested.emit()
+        super().reject()
 
     def backbones_for_compare(self):
         return self.setup_page.backbones.text().strip() or self.backbones
