@@ -119,6 +119,20 @@ def skin_image(path, darkness: float, size: int = 128, mark: int | None = None):
     return path
 
 
+def tinted_skin(path, darkness: float, blue: float):
+    """A skin-coloured square of a given darkness with a blue tint: this clinic's melanomas look bluer through
+    its camera, which the fake models' shipped head does not read (it reads darkness) and an adapter can."""
+    from PIL import Image
+
+    level = (1.0 - darkness) * 255.0
+    size = 128
+    texture = np.where((np.add.outer(np.arange(size), np.arange(size)) // 2) % 2 == 0, 9.0, -9.0)
+    factors = (1.2, 0.95 - blue / 2, 0.85 + blue)
+    pixels = np.rint(np.stack([np.clip(level * f + texture, 0, 255) for f in factors], axis=-1))
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return path
+
+
 def document_photo(path, size=(400, 300)):
     """A photo of a typed letter: white paper, dark lines of text. Not skin."""
     from PIL import Image

@@ -38,6 +38,8 @@ def test_an_adapter_round_trips_through_json_and_refuses_a_bad_one():
     adapter = fit_adapter(z["cnn"], e["cnn"], y, penalty=0.1)
     back = Adapter.from_dict(json.loads(json.dumps(adapter.to_dict())), dim=6)
     assert np.allclose(back.logit(z["cnn"], e["cnn"]), adapter.logit(z["cnn"], e["cnn"]), atol=1e-5)
+    tiny = Adapter(1.0, 0.0, np.zeros(2), np.array([3e-9, 1.0]), np.zeros(2), 1.0)  # a nearly constant feature
+    assert Adapter.from_dict(json.loads(json.dumps(tiny.to_dict()))).scale[0] == pytest.approx(3e-9)
     with pytest.raises(ValueError, match="shapes"):
         Adapter.from_dict({**adapter.to_dict(), "weights": [0.0] * 3}, dim=6)
     with pytest.raises(ValueError, match="not an adapter"):

@@ -5,7 +5,7 @@ cases are refused with the counts; cancelling leaves the models in use as they w
 import numpy as np
 import pytest  # noqa: F401
 
-from fakes import FakeClassifier, skin_image
+from fakes import FakeClassifier, skin_image, tinted_skin
 from melanoma_desktop.core.registry import ModelRegistry
 from melanoma_desktop.ui.main_window import MainWindow
 
@@ -35,20 +35,6 @@ def _sha(path):
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def tinted_skin(path, darkness: float, blue: float):
-    """A skin-coloured square of a given darkness with a blue tint: this clinic's melanomas look bluer through
-    its camera, which the fake models' shipped head does not read (it reads darkness) and an adapter can."""
-    from PIL import Image
-
-    level = (1.0 - darkness) * 255.0
-    size = 128
-    texture = np.where((np.add.outer(np.arange(size), np.arange(size)) // 2) % 2 == 0, 9.0, -9.0)
-    factors = (1.2, 0.95 - blue / 2, 0.85 + blue)
-    pixels = np.rint(np.stack([np.clip(level * f + texture, 0, 255) for f in factors], axis=-1))
-    Image.fromarray(pixels.astype(np.uint8)).save(path)
-    return path
 
 
 def _confirmed_clinic(qtbot, window, tmp_path, n_melanoma=22, n_benign=52):

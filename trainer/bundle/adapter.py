@@ -94,8 +94,7 @@ class Adapter:
 
     def to_dict(self) -> dict:
         return {"alpha": float(self.alpha), "beta": float(self.beta), "penalty": float(self.penalty),
-                "mean": [round(float(v), 7) for v in self.mean], "scale": [round(float(v), 7) for v in self.scale],
-                "weights": [round(float(v), 9) for v in self.weights]}
+                "mean": _compact(self.mean), "scale": _compact(self.scale), "weights": _compact(self.weights)}
 
     @classmethod
     def from_dict(cls, data: dict, dim: int | None = None, where: str = "adapter") -> "Adapter":
@@ -110,6 +109,11 @@ class Adapter:
         if not (np.all(np.isfinite(arrays[2])) and np.all(arrays[1] > 0) and np.isfinite(alpha + beta)):
             raise ValueError(f"{where}: holds non-finite weights or a scale <= 0")
         return cls(alpha, beta, arrays[0], arrays[1], arrays[2], penalty)
+
+
+def _compact(values: np.ndarray) -> list[float]:
+    """Eight significant digits (relative, so that a tiny scale never rounds to zero)."""
+    return [float(f"{float(v):.8g}") for v in values]
 
 
 def _balanced(y: np.ndarray) -> np.ndarray:

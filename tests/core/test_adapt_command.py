@@ -1,0 +1,73 @@
+"""``melanoma-desktop adapt`` with real tiny bundles: a SIGKILL while it fits leaves the registry as it was; a
+whole run prints the evidence as JSON and, with --install, makes the adapted set active; ``triage --json``
+then reads new images with it and names it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+
+from fakes import tinted_skin
+
+
+def write_clinic(root, n_melanoma=25, n_benign=55, seed=7):
+    """Skin-like images that pass the quality checks, two per lesion, with a labels.csv naming the lesion; the
+    clinic's melanomas look bluer through its camera, which the tiny models never learnt."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    rows = ["image,label,lesion_id"]
+    for i in range(n_melanoma + n_benign):
+        label = "malignant" if i < n_melanoma else "benign"
+        blue = float(np.clip(rng.normal(0.1 if label == "malignant" else 0.03, 0.03), 0, 0.15))
+        tinted_skin(root / "images" / f"case{i:03d}.png", float(rng.uniform(0.35, 0.6)), blue)
+        rows.append(f"case{i:03d}.png,{label},L{i // 2}")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "melanoma_desktop", *args]
+
+
+def test_adapt_command_installs_atomically_and_triage_names_the_adapted_models(tiny_bundles, tmp_path):
+    models_dir, backbones, _ = tiny_bundles
+    clinic = write_clinic(tmp_path / "clinic")
+    home = tmp_path / "home"
+    common = ["--models", str(models_dir), "--backbones", str(backbones), "--data-dir", str(home)]
+    adapt = _cli("adapt", "--labels", str(clinic / "labels.csv"), "--install", *common, str(clinic / "images"))
+    registry = home / "models"
+
+    # killed while fitting (its progress lines come from the fit): nothing of it is left in the registry
+    proc = subprocess.Popen(adapt, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if "%" in line and "cross-validation" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (registry / "site_models.json").exists() and not list(registry.glob("site_models/*.json"))
+
+    done = subprocess.run(adapt, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr  # the bluer melanomas are learnt: not worse, installed
+    result = json.loads(done.stdout)
+    evidence = result["evidence"]
+    assert result["cases"]["melanomas"] == 25 and result["cases"]["benign"] == 55
+    assert result["cases"]["lesions"] == 40  # two images a lesion, kept together in every split
+    for side in ("active", "adapted"):
+        assert 0 <= evidence[side]["auc"] <= 1 and len(evidence[side]["auc_ci"]) == 2
+        assert set(evidence[side]["models"]) == {"cnn", "mobilenetv2"}
+    assert evidence["difference"]["auc"] >= 0 and "not a medical device" in result["disclaimer"].lower()
+    assert result["offered"] and "installed" in done.stderr
+    active = json.loads((registry / "site_models.json").read_text())["version"]
+    assert active == result["version"]
+
+    new_images = sorted((clinic / "images").glob("*.png"))[:2]
+    triage = subprocess.run(_cli("triage", "--json", *common, *map(str, new_images)), capture_output=True, text=True,
+                            timeout=300, env={k: v for k, v in os.environ.items()})
+    assert triage.returncode == 0, triage.stderr
+    line = json.loads(triage.stdout.splitlines()[0])
+    assert line["rule"] == "clinic-adapted models" and line["rule_version"] == active, triage.stderr
+    assert all(m["version"].endswith(f"+{active}") for m in line["models"])
