@@ -45,7 +45,6 @@ def main() -> int:
     from simulated_clinic import halves
     from trainer.bundle.adapter import _logit
     from trainer.bundle.cards import read_ensemble
-    from trainer.evaluation.metrics import wilson
     from trainer.shipped import shipped_models_dir
     from trainer.training.calibration import calibrate_p_positive
 
@@ -102,8 +101,7 @@ def main() -> int:
                   f"{row['shipped_specificity_at_90']:.1%} -> {at90:.1%}; models "
                   + ", ".join(f"{n} {v[0]:.3f}->{v[1]:.3f}" for n, v in row["models"].items())
                   + f"; weights {row['weights']}, penalties {row['penalties']}", flush=True)
-        same = [r for r in results if r["size_A"] == results[-1]["size_A"] or size == 0]
-        same = [r for r in results if r in results[-args.seeds:]]
+        same = results[-args.seeds:]  # this size's seeds
         mean = {k: float(np.mean([r[k] for r in same])) for k in ("shipped_auc", "adapted_auc", "difference",
                                                                    "sensitivity", "specificity", "specificity_at_90",
                                                                    "shipped_specificity_at_90")}

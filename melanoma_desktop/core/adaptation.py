@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from trainer.bundle.adapter import PENALTIES, Adapter, fit_adapter
+from trainer.bundle.adapter import PENALTIES, fit_adapter
 
 FOLDS = 5
 INNER_FOLDS = 3

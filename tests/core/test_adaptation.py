@@ -23,6 +23,13 @@ def clinic(n=240, melanoma_share=0.3, seed=0, dims=6):
     return y, groups, {"cnn": e, "vgg16": e[:, ::-1].copy()}, {"cnn": z, "vgg16": z + rng.normal(0, 0.5, n)}
 
 
+@pytest.fixture(scope="module")
+def fitted():
+    """One adaptation of the synthetic clinic, shared by the tests that read it."""
+    y, groups, e, z = clinic()
+    return y, groups, e, z, fit_adaptation(e, z, y, groups, target=0.9)
+
+
 def test_a_strong_penalty_keeps_the_shipped_head_and_a_weak_one_learns_the_clinic():
     y, _, e, z = clinic()
     anchored = fit_adapter(z["cnn"], e["cnn"], y, penalty=1e6)
@@ -55,7 +62,7 @@ def test_folds_keep_a_lesion_together():
 
 
 def test_the_adaptation_is_judged_out_of_fold_and_beats_the_weak_shipped_head():
-    y, groups, e, z = clinic()
+    y, groups, e, z = clinic(n=160)
     steps = []
     fit = fit_adaptation(e, z, y, groups, target=0.9, seed=0, on_progress=lambda text, f: steps.append(f))
     assert steps == sorted(steps) and steps[-1] == pytest.approx(1.0)
@@ -81,9 +88,8 @@ def _evidence(y, groups, e, z, fit):
                     "models": fit.oof_p}, n_boot=200)
 
 
-def test_the_evidence_pairs_both_sets_on_the_same_cases_with_intervals():
-    y, groups, e, z = clinic()
-    fit = fit_adaptation(e, z, y, groups, target=0.9)
+def test_the_evidence_pairs_both_sets_on_the_same_cases_with_intervals(fitted):
+    y, groups, e, z, fit = fitted
     evidence = _evidence(y, groups, e, z, fit)
     d = evidence["difference"]
     assert d["auc"] == pytest.approx(evidence["adapted"]["auc"] - evidence["active"]["auc"])
@@ -98,9 +104,8 @@ def test_the_evidence_pairs_both_sets_on_the_same_cases_with_intervals():
     assert not not_worse(worse)
 
 
-def test_a_site_model_set_round_trips_and_refuses_what_is_not_one():
-    y, groups, e, z = clinic()
-    fit = fit_adaptation(e, z, y, groups, target=0.9)
+def test_a_site_model_set_round_trips_and_refuses_what_is_not_one(fitted):
+    y, groups, e, z, fit = fitted
     cases = {"melanomas": int(y.sum()), "benign": int((~y).sum()), "lesions": 120, "left_out": {}}
     site = make_site_model_set(fit, {"cnn": "cnn-1", "vgg16": "vgg16-1"}, cases, _evidence(y, groups, e, z, fit), 0.9)
     assert site.members["cnn"].startswith("cnn-1+adapted-") and site.rule.site_version == site.version
@@ -119,11 +124,10 @@ def test_a_site_model_set_round_trips_and_refuses_what_is_not_one():
         SiteModelSet.from_dict(newer)
 
 
-def test_the_registry_keeps_site_model_sets_and_names_the_active_one(tmp_path):
+def test_the_registry_keeps_site_model_sets_and_names_the_active_one(tmp_path, fitted):
     from melanoma_desktop.core.registry import ModelRegistry
 
-    y, groups, e, z = clinic()
-    fit = fit_adaptation(e, z, y, groups, target=0.9)
+    y, groups, e, z, fit = fitted
     cases = {"melanomas": int(y.sum()), "benign": int((~y).sum()), "lesions": 120, "left_out": {}}
     site = make_site_model_set(fit, {"cnn": "cnn-1", "vgg16": "vgg16-1"}, cases, {}, 0.9)
     registry = ModelRegistry(tmp_path / "registry")
