@@ -95,6 +95,12 @@ def main() -> int:
                     app.quit()
             QTimer.singleShot(500, shoot)
 
+        import time
+
+        started = time.perf_counter()
+        window.adaptation.sig_evidence.connect(
+            lambda outcome: print(f"adapted and measured on {outcome.site_models.cases} in "
+                                  f"{time.perf_counter() - started:.0f} s (embeddings kept when the cases were read)"))
         window.adaptation.sig_evidence.connect(evidence)
         window.adaptation.sig_failed.connect(lambda message: (print("failed:", message), app.quit()))
         dialog.start()

@@ -27,9 +27,9 @@ def evidence_sentences(evidence: dict) -> list[str]:
     n_mel, n_ben = cases["melanomas"], cases["benign"]
     lines = [
         f"On your {n_mel} confirmed melanomas and {n_ben} benign lesions, each judged by models adapted without it:",
-        f"Ranking (AUC, 1.0 = every melanoma above every benign lesion): active models {_auc(before['auc'], before['auc_ci'])}, "
+        f"Ranking (AUC, 1.0 = every melanoma above every benign lesion): models in use {_auc(before['auc'], before['auc_ci'])}, "
         f"adapted {_auc(after['auc'], after['auc_ci'])}; difference {_signed(d['auc'], d['auc_ci'])}.",
-        f"At the active flag line ({before['flag_line']:.0%}) the active models caught {before['caught']} of {n_mel} "
+        f"At their flag line ({before['flag_line']:.0%}) the models in use caught {before['caught']} of {n_mel} "
         f"melanomas ({_pct(before['sensitivity'])}, {_range(before['sensitivity_ci'])}) and cleared {before['cleared']} "
         f"of {n_ben} benign lesions ({_pct(before['specificity'])}, {_range(before['specificity_ci'])}).",
         f"At the adapted flag line the adapted models caught {after['caught']} of {n_mel} "
@@ -44,9 +44,10 @@ def evidence_sentences(evidence: dict) -> list[str]:
 def verdict(evidence: dict, offered: bool) -> str:
     d = evidence["difference"]
     if not offered:
-        return ("The adapted models did not do at least as well as the active ones on your confirmed cases: keep the "
-                "active models.")
+        return ("The adapted models did not do at least as well as the models in use on your confirmed cases: keep "
+                "the models in use.")
     if d["auc_ci"][0] > 0:
-        return "The adapted models ranked your confirmed cases better than the active ones (the whole interval is above zero)."
-    return ("The adapted models did at least as well as the active ones on your confirmed cases, but the interval "
-            "includes no difference: more confirmed cases would make this clearer.")
+        return ("The adapted models ranked your confirmed cases better than the models in use (the whole range of the "
+                "difference is above zero).")
+    return ("The adapted models did at least as well as the models in use on your confirmed cases, but the range of "
+            "the difference includes none: more confirmed cases would make this clearer.")

@@ -163,9 +163,10 @@ class AdaptDialog(QDialog):
                  _share(after["specificity"], after["specificity_ci"]),
                  _diff(d["specificity"], d["specificity_ci"], 100, 0, " points")),
                 ("Flag line", f"{before['flag_line']:.0%}", f"{after['flag_line']:.0%}", "")]
+        names = self.controller.model_names()
         for name in before["models"]:
             m0, m1, dm = before["models"][name], after["models"][name], d["models"][name]
-            rows.append((f"{name} alone (AUC)", _auc(m0), _auc(m1), _diff(dm["auc"], dm["auc_ci"])))
+            rows.append((f"{names.get(name, name)} alone (AUC)", _auc(m0), _auc(m1), _diff(dm["auc"], dm["auc_ci"])))
         self.table.setRowCount(len(rows))
         self.table.setVerticalHeaderLabels([r[0] for r in rows])
         for r, row in enumerate(rows):

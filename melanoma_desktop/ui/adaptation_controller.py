@@ -36,6 +36,14 @@ class AdaptationController(QObject):
     def sets(self) -> list:
         return self.registry.site_model_sets()
 
+    def model_names(self) -> dict[str, str]:
+        """Model name -> the short name the screens use ('VGG16')."""
+        from melanoma_desktop.core.wording import short_model_name
+
+        classifier = self._classifier()
+        infos = classifier.model_infos() if classifier is not None else []
+        return {info.name: short_model_name(info.display_name) for info in infos}
+
     def current_note(self) -> str:
         """Why the clinic's adapted models are not in use although chosen (a new release), or ""."""
         classifier = self._classifier()

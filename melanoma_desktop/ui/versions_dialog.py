@@ -42,7 +42,7 @@ class VersionsDialog(QDialog):
         self.shipped_rule_button.clicked.connect(lambda: self.use_rule(None))
         layout.addWidget(self.use_rule_button)
         layout.addWidget(self.shipped_rule_button)
-        self.sets_table = QTableWidget(0, 6)
+        self.sets_table = QTableWidget(0, 5)
         if adaptation is not None:
             layout.addWidget(self._adapted_section(), 1)
         self.refresh()
@@ -52,9 +52,11 @@ class VersionsDialog(QDialog):
 
         box = QGroupBox("Models adapted to this clinic (Models > Adapt to this clinic makes them)")
         column = QVBoxLayout(box)
-        self.sets_table.setColumnCount(6)
-        self.sets_table.setHorizontalHeaderLabels(["adapted set", "made", "confirmed cases", "adapted from",
-                                                   "ranking before → after (AUC)", "in use"])
+        self.sets_table.setColumnCount(5)
+        self.sets_table.setHorizontalHeaderLabels(["in use", "made", "confirmed cases", "ranking before → after (AUC)",
+                                                   "adapted set"])
+        self.sets_table.horizontalHeader().setStretchLastSection(True)
+        self.sets_table.setMinimumHeight(140)
         column.addWidget(self.sets_table, 1)
         row = QHBoxLayout()
         for text, slot in (("Use the selected adapted models for new cases", self.use_selected_set),
@@ -74,16 +76,18 @@ class VersionsDialog(QDialog):
         for r, site in enumerate(sets):
             e = site.evidence or {}
             ranking = (f"{e['active']['auc']:.2f} → {e['adapted']['auc']:.2f}" if e.get("active") else "")
-            cells = (site.version, local_time_text(site.created_at), f"{site.cases['melanomas']} melanomas, "
-                     f"{site.cases['benign']} benign", ", ".join(site.base_members.values()), ranking,
-                     "✓" if active is not None and active.version == site.version else "")
+            cells = ("✓" if active is not None and active.version == site.version else "",
+                     local_time_text(site.created_at), f"{site.cases['melanomas']} melanomas, {site.cases['benign']} benign",
+                     ranking, site.version)
             for c, value in enumerate(cells):
-                self.sets_table.setItem(r, c, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip("adapted from " + ", ".join(site.base_members.values()))
+                self.sets_table.setItem(r, c, item)
         self.sets_table.resizeColumnsToContents()
 
     def _selected_set(self) -> str | None:
         row = self.sets_table.currentRow()
-        return self.sets_table.item(row, 0).text() if row >= 0 else None
+        return self.sets_table.item(row, 4).text() if row >= 0 else None
 
     def use_selected_set(self) -> None:
         version = self._selected_set()

@@ -65,6 +65,7 @@ def test_adapting_shows_the_evidence_then_adopting_changes_new_cases_only_and_ve
     assert waited.signal_triggered, failures
     assert dialog.table.rowCount() >= 4 and "AUC" in dialog.table.verticalHeaderItem(0).text()
     assert "confirmed melanomas" in dialog.sentences.text()
+    assert dialog.table.verticalHeaderItem(4).text() == "Fake cnn alone (AUC)"  # the names the screens use
     assert dialog.outcome.offered and dialog.adopt_button.isEnabled()
     assert dialog.outcome.evidence["difference"]["auc_ci"][0] > 0  # the blue tint learnt
     assert "better" in dialog.verdict.text()
@@ -81,7 +82,8 @@ def test_adapting_shows_the_evidence_then_adopting_changes_new_cases_only_and_ve
 
     versions = window.show_versions()
     qtbot.addWidget(versions)
-    assert versions.sets_table.rowCount() == 1 and versions.sets_table.item(0, 5).text() == "✓"
+    assert versions.sets_table.rowCount() == 1 and versions.sets_table.item(0, 0).text() == "✓"
+    assert versions.sets_table.item(0, 4).text() == version
     exported = tmp_path / "exported.json"
     versions.adaptation.export(version, str(exported))
     with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
