@@ -131,6 +131,7 @@ def main() -> int:
                 QTimer.singleShot(every_ms, poll)
         QTimer.singleShot(every_ms, poll)
 
+    wizard.choice_page.train_button.click()  # the first page offers adapting to the clinic; this script trains
     wizard.data_page.path_edit.setText(args.data)
     wizard.data_page.inspect()
     wait_for(wizard.data_page.isComplete, after_inspect)

@@ -3,7 +3,6 @@ whole run prints the evidence as JSON and, with --install, makes the adapted set
 then reads new images with it and names it."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ def _cli(*args):
     return [sys.executable, "-m", "melanoma_desktop", *args]
 
 
-def test_adapt_command_installs_atomically_and_triage_names_the_adapted_models(tiny_bundles, tmp_path):
+def test_adapt_command_installs_atomically_and_triage_names_the_adapted_models(tiny_bundles, tmp_path, capsys):
     models_dir, backbones, _ = tiny_bundles
     clinic = write_clinic(tmp_path / "clinic")
     home = tmp_path / "home"
@@ -50,9 +49,12 @@ def test_adapt_command_installs_atomically_and_triage_names_the_adapted_models(t
     assert proc.returncode == -signal.SIGKILL
     assert not (registry / "site_models.json").exists() and not list(registry.glob("site_models/*.json"))
 
-    done = subprocess.run(adapt, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr  # the bluer melanomas are learnt: not worse, installed
-    result = json.loads(done.stdout)
+    # the same command whole, in this process (TensorFlow is loaded already: seconds, not a fresh start)
+    from melanoma_desktop.__main__ import main
+
+    assert main(adapt[3:]) == 0  # the bluer melanomas are learnt: not worse, installed
+    done = capsys.readouterr()
+    result = json.loads(done.out)
     evidence = result["evidence"]
     assert result["cases"]["melanomas"] == 25 and result["cases"]["benign"] == 55
     assert result["cases"]["lesions"] == 40  # two images a lesion, kept together in every split
@@ -60,14 +62,13 @@ def test_adapt_command_installs_atomically_and_triage_names_the_adapted_models(t
         assert 0 <= evidence[side]["auc"] <= 1 and len(evidence[side]["auc_ci"]) == 2
         assert set(evidence[side]["models"]) == {"cnn", "mobilenetv2"}
     assert evidence["difference"]["auc"] >= 0 and "not a medical device" in result["disclaimer"].lower()
-    assert result["offered"] and "installed" in done.stderr
+    assert result["offered"] and "installed" in done.err
     active = json.loads((registry / "site_models.json").read_text())["version"]
     assert active == result["version"]
 
     new_images = sorted((clinic / "images").glob("*.png"))[:2]
-    triage = subprocess.run(_cli("triage", "--json", *common, *map(str, new_images)), capture_output=True, text=True,
-                            timeout=300, env={k: v for k, v in os.environ.items()})
-    assert triage.returncode == 0, triage.stderr
-    line = json.loads(triage.stdout.splitlines()[0])
-    assert line["rule"] == "clinic-adapted models" and line["rule_version"] == active, triage.stderr
+    assert main(["triage", "--json", *common, *map(str, new_images)]) == 0
+    triage = capsys.readouterr()
+    line = json.loads(triage.out.splitlines()[0])
+    assert line["rule"] == "clinic-adapted models" and line["rule_version"] == active, triage.err
     assert all(m["version"].endswith(f"+{active}") for m in line["models"])

@@ -109,6 +109,7 @@ def test_training_runs_off_the_gui_thread_and_its_progress_reaches_the_window(qt
                            backbones=str(random_backbones), cache_dir=str(tmp_path / "cache"), train_function=train)
     qtbot.addWidget(wizard)
     wizard.show()
+    wizard.choice_page.train_button.click()  # past the first choice (adapting to the clinic)
     wizard.data_page.path_edit.setText(str(data))
     wizard.data_page.inspect()
     qtbot.waitUntil(wizard.data_page.isComplete, timeout=30000)
