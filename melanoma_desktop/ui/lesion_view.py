@@ -14,6 +14,7 @@ from melanoma_desktop.core.followup_report import (draw_risk_over_time, flag_lin
                                                    write_patient_summary_pdf)
 from melanoma_desktop.core.patients import RISE_MARKER, lesion_changes
 from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
 class LesionView(QDialog):
@@ -25,7 +26,7 @@ class LesionView(QDialog):
         self.marks = lesion_changes(self.visits, RISE_MARKER)
         self.db = db
         self.setWindowTitle(f"{patient_id} — {lesion}")
-        self.resize(1200, 780)
+        fit_to_screen(self, 1200, 780)
         layout = QVBoxLayout(self)
         notice = QLabel(f"⚠ {DISCLAIMER}")
         notice.setStyleSheet("background: #fff4ce; padding: 4px;")

@@ -40,6 +40,7 @@ from melanoma_desktop.core.local_performance import (
 )
 from melanoma_desktop.core.wording import percent_with_range
 from melanoma_desktop.ui.worker import Job
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 if TYPE_CHECKING:
     from trainer.api import EnsembleRule
@@ -81,7 +82,7 @@ class LocalPerformanceDialog(QDialog):
         self.result = None
         self.candidate = None  # a fitted flag line not yet adopted
         self.setWindowTitle("Local performance — your confirmed cases")
-        self.resize(1100, 780)
+        fit_to_screen(self, 1100, 780)
         layout = QVBoxLayout(self)
         notice = QLabel(f"⚠ {DISCLAIMER} These numbers are only as good as the confirmed diagnoses they are "
                         "computed from.")

@@ -25,6 +25,7 @@ from melanoma_desktop.ui.input_actions import InputActions
 from melanoma_desktop.ui.report_actions import ReportActions
 from melanoma_desktop.ui.triage_controller import TriageController
 from melanoma_desktop.ui.worklist_panel import WorklistPanel
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
 class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
@@ -41,7 +42,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.registry = registry  # where retrained models are promoted (None: retraining is off)
         self.backbones = backbones
         self.setWindowTitle("Melanoma triage — research software")
-        self.resize(1280, 820)
+        fit_to_screen(self, 1280, 820)
         self.setAcceptDrops(True)
         self.db_path = Path(db_path)
         self.controller = controller = TriageController(self.db_path, classifier_factory, self)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushB
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.metrics_report import (BundleReport, flag_line_html, make_figures, plain_summary,
                                                   read_report, report_rows, summary_rows, write_metrics_pdf)
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
 def _table(rows: list[tuple[str, ...]], headers: list[str]) -> QTableWidget:
@@ -79,11 +80,12 @@ class MetricsPanel(QDialog):
     def __init__(self, bundle_dirs: list[str], parent=None):
         super().__init__(parent)
         self.setWindowTitle("Model metrics")
-        self.resize(1400, 900)
+        fit_to_screen(self, 1400, 900)
         outer = QVBoxLayout(self)
         disclaimer = QLabel(f"⚠ {DISCLAIMER} The results are from each model's own test images, which it never "
                             "learned from; at a new clinic they can differ.")
         disclaimer.setStyleSheet("background: #fff4ce; padding: 4px;")
+        disclaimer.setWordWrap(True)  # unwrapped, its one line held the panel 1322 px wide at any screen size
         outer.addWidget(disclaimer)
         top = QHBoxLayout()
         self.pdf_button = QPushButton("Export all to PDF…")

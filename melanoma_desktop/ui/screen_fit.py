@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
 
-MARGIN = 0.92  # of the available area, for the title bar and the window frame
+FRAME_PX, TITLE_PX = 16, 48  # left for the window frame and the title bar inside the available area
+
+
+def available_area(widget):
+    """The QRect a window on ``widget``'s screen may use (None without a screen)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry() if screen is not None else None
 
 
 def fit_to_screen(widget, width: int, height: int) -> tuple[int, int]:
     """Resize ``widget`` to (width, height) or to what its screen's available area allows; returns the size."""
-    screen = widget.screen() or QGuiApplication.primaryScreen()
-    if screen is not None:
-        area = screen.availableGeometry()
-        width, height = min(width, int(area.width() * MARGIN)), min(height, int(area.height() * MARGIN))
+    area = available_area(widget)
+    if area is not None:
+        width, height = min(width, area.width() - FRAME_PX), min(height, area.height() - TITLE_PX)
     widget.resize(width, height)
     return width, height

@@ -13,6 +13,7 @@ from melanoma_desktop.ui.wizard.data_page import DataPage
 from melanoma_desktop.ui.wizard.results_page import ResultsPage
 from melanoma_desktop.ui.wizard.setup_page import SetupPage
 from melanoma_desktop.ui.wizard.train_page import TrainPage
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 from trainer.api import TrainerError
 
 
@@ -29,7 +30,7 @@ class RetrainWizard(QWizard):
             from melanoma_desktop.core.training_job import train_in_child as train_function
         self.train_function = train_function
         self.setWindowTitle("Retrain the models")
-        self.resize(1000, 760)
+        fit_to_screen(self, 1000, 760)
         self.runner = runner
         self.registry = registry
         self.runs_dir = Path(runs_dir)
