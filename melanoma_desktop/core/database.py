@@ -270,6 +270,10 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                 raise ValueError(f"{column.replace('_', ' ')} must be one of {allowed} or None, got {value!r}")
             sets.append(f"{column} = ?")
             values.append(value)
+        if assess_anyway:
+            current = self.get(case_id)
+            if current is not None and not current.quality_passed and not current.can_assess_anyway:
+                raise ValueError(f"case #{case_id} cannot be assessed anyway: {current.reason} (retake the image)")
         if assess_anyway is not None:
             sets.append("assess_anyway = ?")
             values.append(int(assess_anyway))

@@ -194,6 +194,10 @@ _REASON_WORDS = (
 )
 
 
+# Quality flags that no clinician's judgement can turn into a lesion: no 'assess anyway' for these.
+NOT_A_LESION_FLAGS = ("does not look like skin", "too small")
+
+
 def plain_reason(flag: str) -> str:
     for key, words in _REASON_WORDS:
         if flag.startswith(key):
@@ -247,6 +251,13 @@ class TriageRecord:
     @property
     def quality_passed(self) -> bool:
         return not self.quality.get("flags")
+
+    @property
+    def can_assess_anyway(self) -> bool:
+        """Whether a clinician may ask for a risk although the checks set the image aside: for borderline quality
+        (blur, exposure), not for an image that is not skin or too small to hold a lesion (core.quality)."""
+        flags = self.quality.get("flags", [])
+        return bool(flags) and not any(f.startswith(NOT_A_LESION_FLAGS) for f in flags)
 
     @property
     def assessable(self) -> bool:

@@ -222,10 +222,11 @@ class CaseView(QWidget):
 
     def _show_summary(self, record: TriageRecord) -> None:
         c = record.consensus
-        self.assess_anyway_button.setVisible(not record.quality_passed and not record.assess_anyway)
+        self.assess_anyway_button.setVisible(record.can_assess_anyway and not record.assess_anyway)
         if not record.assessable:
             self.risk_label.setText(f"Cannot assess this image: {record.reason}. No risk is given. Retake the "
-                                    "image, or choose 'Assess anyway' if you judge it usable.")
+                                    "image" + (", or choose 'Assess anyway' if you judge it usable."
+                                               if record.can_assess_anyway else "."))
             self.risk_label.setStyleSheet("background: #eeeeee; border: 1px solid #999; padding: 8px; "
                                           "font-weight: 600;")
             self.combined_bar.hide()

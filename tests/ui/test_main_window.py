@@ -1,5 +1,7 @@
 """The main window with a fake classifier: drops, panels, disagreement, cancel, history, errors."""
 
+import hashlib
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -85,9 +87,25 @@ def test_images_that_cannot_be_assessed_get_no_risk_until_assessed_anyway(qtbot,
     window.worklist.select_case(unassessed["referral letter.png"].id)
     view = window.case_view
     assert view.risk_label.text().startswith("Cannot assess this image: it does not look like skin")
-    assert view.assess_anyway_button.isVisible() and view.panels["cnn"].bar.value is None
+    assert "Assess anyway" not in view.risk_label.text()  # not skin: no clinician's judgement makes it a lesion
+    assert not view.assess_anyway_button.isVisible() and view.panels["cnn"].bar.value is None
+    with pytest.raises(ValueError, match="cannot be assessed anyway"):
+        window.db.update_review(unassessed["referral letter.png"].id, assess_anyway=True)
+    window.worklist.select_case(unassessed["patch.png"].id)
+    assert not view.assess_anyway_button.isVisible()  # a 12 x 12 patch: too small
+
+    from PIL import Image, ImageFilter
+
+    blurred = tmp_path / "blurred lesion.png"
+    Image.open(skin_image(tmp_path / "sharp.png", 0.45, 160)).filter(ImageFilter.GaussianBlur(6)).save(blurred)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [blurred])
+    record = window.db.find_by_sha(hashlib.sha256(blurred.read_bytes()).hexdigest())
+    assert record.reason == "the image is out of focus"
+    window.worklist.select_case(record.id)
+    assert view.assess_anyway_button.isVisible()  # borderline quality: the clinician may judge it usable
     view.assess_anyway_button.click()
-    again = window.db.get(unassessed["referral letter.png"].id)
+    again = window.db.get(record.id)
     assert again.assess_anyway and again.assessable and again.risk is not None
     assert window.db.audit_log()[-1][1:] == ("assess anyway", f"case #{again.id}")
     assert view.risk_label.text().startswith("Melanoma risk score")
