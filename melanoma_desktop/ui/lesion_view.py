@@ -96,17 +96,22 @@ class LesionView(QDialog):
                                       + (f" — ▲ {mark}" if mark else ""))
 
     def _link(self, a: ImageViewer, b: ImageViewer) -> None:
-        """Zoom and pan one side, the other follows."""
+        """Zoom and pan one side, the other follows. One flag for the pair: the follower's own changes (its
+        transform, its scroll bars) never flow back and undo the side the clinician moved."""
+        busy = [False]
+
         def follow(source, target):
             def sync(*_):
-                if getattr(target, "_syncing", False):
+                if busy[0]:
                     return
-                target._syncing = True
-                target.setTransform(source.transform())
-                target.horizontalScrollBar().setValue(source.horizontalScrollBar().value())
-                target.verticalScrollBar().setValue(source.verticalScrollBar().value())
-                target._fit = source._fit
-                target._syncing = False
+                busy[0] = True
+                try:
+                    target._fit = source._fit
+                    target.setTransform(source.transform())
+                    target.horizontalScrollBar().setValue(source.horizontalScrollBar().value())
+                    target.verticalScrollBar().setValue(source.verticalScrollBar().value())
+                finally:
+                    busy[0] = False
             source.sig_zoom_changed.connect(sync)
             source.horizontalScrollBar().valueChanged.connect(sync)
             source.verticalScrollBar().valueChanged.connect(sync)

@@ -364,8 +364,15 @@ def test_the_lesion_view_shows_two_visits_side_by_side_the_risk_chart_and_the_ch
     assert view.visible_visits() == [1, 2] and all(v.has_image() for v in view.viewers)  # the last two
     assert view.marks == ["", "", "crossed the flag line"] and "crossed the flag line" in view.captions[1].text()
     assert view.figure.axes and view.figure.axes[0].lines  # the risk over time, with the flag line
+    fitted = view.viewers[0].zoom_factor()
     view.viewers[0].zoom(2.0)
-    assert view.viewers[1].zoom_factor() == pytest.approx(view.viewers[0].zoom_factor())  # linked zoom
+    assert view.viewers[0].zoom_factor() == pytest.approx(2 * fitted)  # the zoom holds: not undone by the link
+    assert view.viewers[1].zoom_factor() == pytest.approx(2 * fitted)  # and the other side follows
+    view.resize(view.width() - 40, view.height())  # a resize refits only a viewer still in 'fit'
+    qtbot.waitUntil(lambda: view.viewers[0].zoom_factor() == pytest.approx(2 * fitted), timeout=2000)
+    assert not view.viewers[0]._fit and not view.viewers[1]._fit
+    view.viewers[1].zoom(0.8)
+    assert view.viewers[0].zoom_factor() == pytest.approx(1.6 * fitted)  # linked both ways
     view.set_rise(4)  # a smaller rise counts now: 0.45 -> 0.50 is 5 points
     assert view.marks == ["", "risk rose by 5 points", "crossed the flag line"]
     window.worklist_panel.search_box.setText("p1")
