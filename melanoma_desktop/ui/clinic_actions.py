@@ -46,6 +46,8 @@ class ClinicActions:
         """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again). Cases already saved
         keep the rule they were read with until 'Re-read all cases' is chosen."""
         message = self.controller.use_site_rule(rule)
+        if self.classifier is not None:
+            self._show_models_status(self.classifier)  # the line under the notice names the line now in use
         self.statusBar().showMessage(message, 10000)
         return message
 

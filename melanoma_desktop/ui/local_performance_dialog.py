@@ -237,6 +237,8 @@ class LocalPerformanceDialog(QDialog):
                                  "new cases (Models > Versions lists it and the previous one).")
         self.adopt_button.setEnabled(False)
         self.sig_rule_adopted.emit(self.candidate)
+        self.rule = self.candidate  # the dialog now speaks of the line in use, and its numbers are under it
+        self.refresh()
 
     def _export_dialog(self) -> None:
         active = self.registry.active_site_rule()

@@ -240,6 +240,15 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.controller.load_models()
 
     def _on_models_loaded(self, classifier) -> None:
+        infos = self._show_models_status(classifier)
+        self.worklist_model.set_model_names([i.name for i in infos])
+        self.case_view.set_models(infos)
+        self.reload_worklist()
+        self.sig_models_ready.emit(infos)
+
+    def _show_models_status(self, classifier) -> list:
+        """The line under the notice: models ready, the flag line or adapted models in use, and why a clinic's
+        own is not used. Said again whenever either changes (not only when the models load)."""
         infos = classifier.model_infos()
         available = [i for i in infos if i.available]
         parts = [f"{len(available)} of {len(infos)} models ready"]
@@ -267,10 +276,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
             text = " — ".join(parts)
             self.models_status.setStyleSheet("" if len(available) == len(infos) else "color: #b3261e;")
         self.models_status.setText(text)
-        self.worklist_model.set_model_names([i.name for i in infos])
-        self.case_view.set_models(infos)
-        self.reload_worklist()
-        self.sig_models_ready.emit(infos)
+        return infos
 
     # -- triage ---------------------------------------------------------------------------------
     def triage_paths(self, paths: list[str]) -> None:

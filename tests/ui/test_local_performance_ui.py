@@ -83,8 +83,12 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     qtbot.addWidget(dialog)
     rule = dialog.fit_rule()
     assert rule is not None and dialog.adopt_button.isEnabled() and "would have caught about" in dialog.rule_status.text()
+    assert "the shipped one" in window.models_status.text() and "the shipped one" in dialog.rule_label.text()
     dialog.adopt_rule(confirm=False)  # (the button asks first when the line falls short of the target)
     assert window.registry.active_site_rule().site_version == rule.site_version
+    # no stale words: the window's line and the dialog name the clinic's line at once, without a restart
+    assert f"the clinic's own ({rule.site_version})" in window.models_status.text()
+    assert f"the clinic's own ({rule.site_version})" in dialog.rule_label.text()
     assert {r.id: r.flagged for r in window.db.list()} == before  # saved cases keep the rule they were read with
 
     def new_case(name, darkness):
