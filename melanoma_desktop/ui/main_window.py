@@ -55,6 +55,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
             self.adaptation.sig_site_models_changed.connect(self._on_site_models_changed)
         self._report_job = None  # the batch report being written (ui.report_actions)
         self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
+        self._selected_by_window = None  # the case the window selected itself during the running batch
         self._build_ui()
         self._build_menus()
         self._connect_controller(controller)
@@ -292,6 +293,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def _on_batch_started(self, n_items: int) -> None:
         self._bar_shows = "batch"
+        self._selected_by_window = None  # the case the window selected itself during this batch, if any
         self.batch_bar.start(f"Classifying {n_items} item(s)…", 0)
 
     def _on_item_failed(self, path: str, message: str) -> None:
@@ -305,12 +307,15 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
                 self.worklist_model.upsert(record)
         if self.worklist.current_case_id() is None:
             self._select_top_of(self.controller.batch_records)
+            self._selected_by_window = self.worklist.current_case_id()
         self._update_count()
         for record in records:
             self.sig_case_saved.emit(record.id)
 
     def _on_batch_done(self, outcome: str, records: list, already_known: int) -> None:
-        self._select_top_of(records)
+        current = self.worklist.current_case_id()
+        if current is None or current == self._selected_by_window:
+            self._select_top_of(records)  # the top new case, unless the clinician chose a case meanwhile
         self.after_batch([r.id for r in records])
         self.batch_bar.finish()
         known = (f" {already_known} image(s) were already in the history (the same file content) and are "

@@ -479,3 +479,18 @@ def test_the_worklist_groups_cases_by_patient_and_lesion_in_visit_order(qtbot, t
     assert [names[i] for i in window.worklist.visible_case_ids()] == ["a_early.png", "a_late.png", "b_loose.png"]
     window.worklist_panel.group_box.setChecked(False)
     assert names[window.worklist.visible_case_ids()[0]] == "b_loose.png"  # back to the highest risk first
+
+
+def test_the_selection_stays_where_the_clinician_put_it_while_a_batch_adds_rows(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, FakeClassifier(delay_s=0.05))
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [skin_image(tmp_path / f"first{i}.png", 0.3 + 0.1 * i) for i in range(3)])
+    chosen = next(r.id for r in window.db.list() if r.file_name == "first0.png")  # the lowest risk: not the top
+    window.worklist.select_case(chosen)
+    seen = []
+    window.sig_case_saved.connect(lambda case_id: seen.append(window.worklist.current_case_id()))
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=20000):
+        drop(window, [skin_image(tmp_path / f"more{i}.png", 0.7 - 0.02 * i) for i in range(12)])
+    assert seen and set(seen) == {chosen}  # rows were added above it; the selection never moved
+    assert window.worklist.current_case_id() == chosen  # nor at the end of the batch
+    assert window.case_view.record.id == chosen
