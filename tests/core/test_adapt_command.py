@@ -72,3 +72,31 @@ def test_adapt_command_installs_atomically_and_triage_names_the_adapted_models(t
     line = json.loads(triage.out.splitlines()[0])
     assert line["rule"] == "clinic-adapted models" and line["rule_version"] == active, triage.err
     assert all(m["version"].endswith(f"+{active}") for m in line["models"])
+
+
+def test_a_new_release_does_not_silently_drop_the_clinics_adaptation(tiny_bundles, tmp_path):
+    """An adapted set made for other model versions is not applied to new models; the loaded set says so and
+    points at adapting again."""
+    import dataclasses
+
+    from melanoma_desktop.core.classifier import load_models
+    from melanoma_desktop.core.site_models import SiteModelSet
+    from trainer.bundle.adapter import Adapter
+    from trainer.bundle.ensemble_rule import EnsembleRule
+
+    models_dir, backbones, _ = tiny_bundles
+    installed = {b.name: b.version for b in load_models(models_dir, backbones).loaded}
+    old = {name: f"{version}-previous-release" for name, version in installed.items()}
+    members = {name: f"{version}+adapted-x" for name, version in old.items()}
+    adapter = Adapter(1.0, 0.0, np.zeros(1), np.ones(1), np.zeros(1), 1.0)
+    site = SiteModelSet(version="adapted-x", created_at="2026-12-01T00:00:00+00:00", base_members=old, members=members,
+                        adapters={n: adapter for n in old}, thresholds={n: 0.5 for n in old},
+                        rule=EnsembleRule.from_dict({"members": members, "threshold": 0.5,
+                                                     "site_rule": {"kind": "site model set", "version": "adapted-x"}}),
+                        cases={"melanomas": 20, "benign": 50}, evidence={}, target_sensitivity=0.95)
+    models = load_models(models_dir, backbones, site_models=site)
+    assert models.site_models is None and {b.name: b.version for b in models.loaded} == installed
+    assert "made for other model versions" in models.site_models_note and "adapted again" in models.site_models_note
+    same = dataclasses.replace(site, base_members=installed)
+    adapted = load_models(models_dir, backbones, site_models=same)
+    assert adapted.site_models is same and all(b.version.endswith("+adapted-x") for b in adapted.loaded)
