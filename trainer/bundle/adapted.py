@@ -28,6 +28,7 @@ class AdaptedBundle:
     threshold: float
     description: str = ""  # e.g. "adapted to the clinic on 412 confirmed cases"
     _head: HeadArrays | None = field(default=None, repr=False)
+    _card: ModelCard | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -52,6 +53,11 @@ class AdaptedBundle:
 
     @property
     def card(self) -> ModelCard:
+        if self._card is None:  # built and checked once: the window asks for the models' cards often
+            self._card = self._adapted_card()
+        return self._card
+
+    def _adapted_card(self) -> ModelCard:
         base = self.base.card
         training = {**dict(base.training), "adapted": {"from": base.version, "how": self.description}}
         return base.replace(version=self.version, display_name=f"{base.display_name}, adapted to this clinic",
