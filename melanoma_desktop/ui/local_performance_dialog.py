@@ -224,12 +224,20 @@ class LocalPerformanceDialog(QDialog):
         self.adopt_button.setEnabled(True)
         return self.candidate
 
+    def adopt_question(self) -> str:
+        """What adopting the candidate line means, asked before it is done."""
+        text = (f"Flag new cases at a risk of {self.candidate.threshold:.0%} or more (the clinic's flag line "
+                f"{self.candidate.site_version})? Cases already saved keep the flag line they were read with; "
+                "Models > Versions brings the previous line back.")
+        if misses_target(self.candidate):
+            text = "On your cases this flag line caught fewer melanomas than the target. " + text
+        return text
+
     def adopt_rule(self, confirm: bool = True) -> None:
         if self.candidate is None:
             return
-        if confirm and misses_target(self.candidate) and QMessageBox.question(
-                self, "Below the target", "On your cases this flag line caught fewer melanomas than the target. Use it "
-                "for new cases anyway?", QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
+        if confirm and QMessageBox.question(self, "Use the clinic's flag line", self.adopt_question(),
+                                            QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
             return
         self.registry.keep_site_rule(self.candidate)
         self.registry.activate_site_rule(self.candidate.site_version)

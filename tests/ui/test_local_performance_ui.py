@@ -75,7 +75,7 @@ def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtb
     assert (tmp_path / "local.pdf").stat().st_size > 2000
 
 
-def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one_back(qtbot, tmp_path):
+def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one_back(qtbot, tmp_path, monkeypatch):
     window = _window(qtbot, tmp_path)
     window.import_confirmed(str(_clinic(window, qtbot, tmp_path)))
     before = {r.id: r.flagged for r in window.db.list()}
@@ -84,7 +84,15 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     rule = dialog.fit_rule()
     assert rule is not None and dialog.adopt_button.isEnabled() and "would have caught about" in dialog.rule_status.text()
     assert "the shipped one" in window.models_status.text() and "the shipped one" in dialog.rule_label.text()
-    dialog.adopt_rule(confirm=False)  # (the button asks first when the line falls short of the target)
+    assert "Cases already saved keep the flag line" in dialog.adopt_question()
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: asked.append(args[2]) or QMessageBox.No)
+    dialog.adopt_button.click()  # the button asks first; "No" changes nothing
+    assert asked == [dialog.adopt_question()] and window.registry.active_site_rule() is None
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+    dialog.adopt_button.click()
     assert window.registry.active_site_rule().site_version == rule.site_version
     # no stale words: the window's line and the dialog name the clinic's line at once, without a restart
     assert f"the clinic's own ({rule.site_version})" in window.models_status.text()
