@@ -59,6 +59,9 @@ def main() -> int:
         dialog.resize(*(int(v) for v in args.size.split("x")))
 
         def versions():
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.question = lambda *a, **k: QMessageBox.No  # saved cases keep their line (no modal question)
             dialog.adopt_rule(confirm=False)
             shown = window.show_versions()
             shown.resize(*(int(v) for v in args.size.split("x")))

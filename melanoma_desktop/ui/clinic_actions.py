@@ -49,7 +49,22 @@ class ClinicActions:
         if self.classifier is not None:
             self._show_models_status(self.classifier)  # the line under the notice names the line now in use
         self.statusBar().showMessage(message, 10000)
+        if self.controller.flag_rule is not None and self.controller.flag_rule == rule:
+            self.offer_reread(rule)
         return message
+
+    def offer_reread(self, rule: EnsembleRule) -> int:
+        """After a flag line is adopted: offer to read the saved cases of these models with it too (one audited
+        step), so that the worklist holds one risk scale. Returns the number re-read (0 when declined)."""
+        entry = rule.record_entry()
+        others = [r for r in self.db.list() if rule.applies_to(r.model_versions()) and r.ensemble != entry]
+        if not others or QMessageBox.question(
+                self, "Saved cases", f"Read the {len(others)} saved case(s) of these models with this flag line too? "
+                "Their risk and flag change to this line (the models' answers stay); the audit records it. If not, "
+                "they keep the line they were read with.", QMessageBox.Yes | QMessageBox.No,
+                QMessageBox.No) != QMessageBox.Yes:
+            return 0
+        return self.reread_cases()
 
     def show_lesion_view(self):
         """The current case's lesion over time (its patient and lesion come from a manifest, DICOM or folders)."""

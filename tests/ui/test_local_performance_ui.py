@@ -91,8 +91,15 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: asked.append(args[2]) or QMessageBox.No)
     dialog.adopt_button.click()  # the button asks first; "No" changes nothing
     assert asked == [dialog.adopt_question()] and window.registry.active_site_rule() is None
-    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+    offered = []
+
+    def answer(parent, title, text, *rest):  # yes to the line, no to re-reading the saved cases (asked after)
+        offered.append(title)
+        return QMessageBox.Yes if title == "Use the clinic's flag line" else QMessageBox.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
     dialog.adopt_button.click()
+    assert offered == ["Use the clinic's flag line", "Saved cases"]  # re-reading the saved ones is offered
     assert window.registry.active_site_rule().site_version == rule.site_version
     # no stale words: the window's line and the dialog name the clinic's line at once, without a restart
     assert f"the clinic's own ({rule.site_version})" in window.models_status.text()
@@ -119,3 +126,7 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     assert window.db.get(clinic_read.id).consensus.rule == "clinic flag line"  # the earlier case keeps its rule
     assert window.reread_cases() == len(window.db.list())
     assert window.db.get(clinic_read.id).consensus.rule == "ensemble"  # re-read on request only
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
+    window.use_site_rule(rule)  # the clinic's line again, and yes to reading the saved cases with it
+    assert {r.consensus.rule for r in window.db.list()} == {"clinic flag line"}  # one risk scale in the worklist
+    assert window.db.audit_log()[-1][1] == "cases re-read under a new flag line"
