@@ -88,6 +88,10 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     from melanoma_desktop.core.heatmaps import overlay
 
     _header(fig, f"Case report — {record.file_name}")
+    if record.patient_id:  # a case filed under a patient: the report says whose, which lesion and which visit
+        lesion = f"lesion {record.lesion_label}" + (f" ({record.body_site})" if record.body_site else "")
+        patient = patient or ", ".join(v for v in (record.patient_name, f"ID {record.patient_id}", lesion) if v)
+        examined = examined or record.visit_date
     fields = (("Patient", patient), ("Clinician", clinician), ("Date of examination", examined))
     for k, (name, value) in enumerate(fields):
         x = 0.06 + k * 0.30

@@ -30,6 +30,18 @@ def test_case_report_leads_with_the_risk_and_keeps_audit_detail_in_the_footer(tm
     assert "mean" not in text.lower().replace("meanwhile", "")
 
 
+def test_a_case_filed_under_a_patient_names_the_patient_lesion_visit_and_confirmed_diagnosis(tmp_path):
+    """(The Patient field was blank for a filed case; the date of examination is the visit's.)"""
+    record = next(triage_paths([skin_image(tmp_path / "visit.png", 0.6, 224)], FakeClassifier())).record
+    record.patient_id, record.patient_name, record.lesion_label, record.body_site = "P-7", "Jane Doe", "nape", "neck"
+    record.taken_at = "2026-11-30"
+    record.confirmed_label, record.confirmed_source, record.confirmed_at = "benign", "histopathology", "2026-12-02"
+    write_case_pdf(tmp_path / "case.pdf", record, FakeClassifier().model_infos())
+    text = _text(tmp_path / "case.pdf")
+    for expected in ("Jane Doe, ID P-7, lesion nape (neck)", "2026-11-30", "Confirmed diagnosis: benign (histopathology)"):
+        assert expected in text, expected
+
+
 def test_case_report_prints_the_original_at_its_aspect_ratio(tmp_path):
     from matplotlib.figure import Figure
 
