@@ -41,6 +41,7 @@ def main(argv=None) -> int:
 
         return worker_main(argv[1])
     args = build_parser().parse_args(argv)
+    _keep_patient_data_private(args)
     if args.self_test or args.command in ("triage", "evaluate", "calibrate", "adapt"):  # TensorFlow now, quietly
         from trainer.quiet import import_tensorflow_quietly
 
@@ -66,6 +67,20 @@ def main(argv=None) -> int:
     from melanoma_desktop.ui.app import run_app
 
     return run_app(args)
+
+
+def _keep_patient_data_private(args) -> None:
+    """Everything this process writes (the case database, pasted images, exports, reports) is the OS user's
+    alone, and a user data folder an earlier release left readable to others is tightened (core/private_files)."""
+    from melanoma_desktop.core.private_files import restrict_new_files_to_owner, tighten_tree
+
+    from melanoma_desktop.paths import user_data_dir
+
+    restrict_new_files_to_owner()
+    changed = tighten_tree(user_data_dir(getattr(args, "data_dir", None)))
+    if changed:
+        print(f"note: {len(changed)} file(s) and folder(s) of the user data folder were readable by other "
+              "accounts; they are now the owner's alone", file=sys.stderr)
 
 
 def _frozen_app_guards() -> None:

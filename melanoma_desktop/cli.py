@@ -15,7 +15,8 @@ EXIT_NO_MODELS = 1
 
 def add_triage_parser(sub) -> None:
     triage = sub.add_parser("triage", help="classify images without a window")
-    triage.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    triage.add_argument("paths", nargs="*", metavar="PATH",
+                        help="image files or folders (optional with --manifest: then the manifest's images)")
     triage.add_argument("--models", help="folder of model bundles (default: the shipped ones, or $MELANOMA_MODELS)")
     triage.add_argument("--backbones", help="folder with ImageNet backbone weights (else $MELANOMA_BACKBONES, Keras)")
     triage.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
@@ -58,13 +59,18 @@ def load_for_cli(args: argparse.Namespace):
 def run_triage(args: argparse.Namespace) -> int:
     from melanoma_desktop.core.triage import expand_paths, triage_paths
 
+    try:
+        paths, manifest = triage_inputs(args)
+    except ValueError as exc:  # IdentityError is one: the manifest cannot be read
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     models, _registry = load_for_cli(args)
     if not models.loaded:
         print(f"error: {models.empty_reason or 'no model could be loaded (see the warnings above)'}", file=sys.stderr)
         return EXIT_NO_MODELS
-    files, problems = expand_paths(args.paths)
+    files, problems = expand_paths(paths)
     failed = len(problems)
-    db, identities = _identities_and_database(args, files)
+    db, identities = _identities_and_database(args, files, paths, manifest)
     for path, reason in problems:
         print(f"error: {path}: {reason}", file=sys.stderr)
     if not args.json:
@@ -97,19 +103,38 @@ def run_triage(args: argparse.Namespace) -> int:
     return EXIT_UNREADABLE if failed else 0
 
 
-def _identities_and_database(args, files):
-    """With a manifest or DICOM files, who each image belongs to, and the case database the results go to."""
-    from melanoma_desktop.core.dicom import is_dicom_name
-    from melanoma_desktop.core.patients import read_manifest, resolve_identities
+class MissingInputError(ValueError):
+    """Neither a PATH nor a manifest was given to triage."""
+
+
+def triage_inputs(args: argparse.Namespace) -> tuple[list[str], dict | None]:
+    """The paths to triage and the manifest's identities: the PATHs given, else the images the manifest lists (in
+    its order). Raises MissingInputError without either, IdentityError when the manifest cannot be read."""
+    from melanoma_desktop.core.patients import read_manifest
 
     manifest = read_manifest(args.manifest) if getattr(args, "manifest", None) else None
+    if args.paths:
+        return list(args.paths), manifest
+    if manifest is None:
+        raise MissingInputError("give image files or folders (PATH ...), or --manifest M.csv to triage the images "
+                                "it lists")
+    if not manifest:
+        raise MissingInputError(f"{args.manifest} lists no images: add rows (path,patient_id,...) or give PATHs")
+    return [str(p) for p in manifest], manifest
+
+
+def _identities_and_database(args, files, paths, manifest):
+    """With a manifest or DICOM files, who each image belongs to, and the case database the results go to."""
+    from melanoma_desktop.core.dicom import is_dicom_name
+    from melanoma_desktop.core.patients import resolve_identities
+
     if manifest is None and not any(is_dicom_name(f) for f in files):
         return None, {}
     from melanoma_desktop.core.database import CaseDatabase
     from melanoma_desktop.paths import user_data_dir
 
     identities = {Path(f).resolve(): i for f, i in resolve_identities(
-        files, roots=[Path(p) for p in args.paths if Path(p).is_dir()], manifest=manifest).items()}
+        files, roots=[Path(p) for p in paths if Path(p).is_dir()], manifest=manifest).items()}
     return CaseDatabase(user_data_dir(getattr(args, "data_dir", None)) / "cases.sqlite3"), identities
 
 

@@ -24,6 +24,16 @@ def _collect_garbage_on_the_main_thread():
 
 
 @pytest.fixture(autouse=True)
+def _umask_restored():
+    """A test that runs the app's main() in this process sets its owner-only umask; the next test starts with
+    the one it had."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path, monkeypatch):
     """Settings, caches, Keras' cache and the database live under tmp_path in every test."""
     home = tmp_path / "home"

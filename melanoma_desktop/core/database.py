@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
+from melanoma_desktop.core.private_files import create_private_file
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
                                            ModelPrediction,
                                            TriageRecord, worklist_order)
@@ -154,7 +155,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            create_private_file(self.path)  # 0600 before SQLite opens it: its -wal and -shm files take its mode
             self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")

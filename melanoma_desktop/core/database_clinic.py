@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from melanoma_desktop.core.private_files import create_private_file, make_private_dir
 from melanoma_desktop.core.records import TriageRecord
 from trainer.bundle.ensemble_rule import EnsembleRule
 
@@ -181,7 +182,8 @@ class PatientRecords:
         if history is None:
             raise KeyError(f"no patient {patient_id!r}")
         folder = Path(folder)
-        (folder / "images").mkdir(parents=True, exist_ok=True)
+        make_private_dir(folder)
+        make_private_dir(folder / "images")
         row = self._conn.execute("SELECT name, birth_date FROM patients WHERE id = ?", (patient_id,)).fetchone()
         cases = []
         for lesion in history["lesions"]:
@@ -191,12 +193,13 @@ class PatientRecords:
                 copied = ""
                 if source.is_file():
                     copied = f"images/{visit['case_id']}-{source.name}"
-                    shutil.copy2(source, folder / copied)
+                    shutil.copyfile(source, folder / copied)  # not copy2: the copy is the owner's alone
+                    create_private_file(folder / copied)
                 cases.append({**record.to_json(), "case_id": record.id, "lesion": lesion["lesion"],
                               "visit_date": visit["date"], "image_copy": copied, "note": record.note,
                               "assessment": record.clinician_label, "management": record.management,
                               "confirmed": record.confirmed_label})
-        out = folder / "patient.json"
+        out = create_private_file(folder / "patient.json")
         out.write_text(json.dumps({"patient_id": patient_id, "name": row[0], "birth_date": row[1],
                                    "lesions": history["lesions"], "cases": cases}, indent=2), encoding="utf-8")
         self.audit("patient data exported", f"{len(cases)} case(s)")

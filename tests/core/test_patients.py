@@ -160,3 +160,23 @@ def test_changed_since_last_visit_and_the_camera_date(tmp_path):
         _triage_into(db, images, found)
         changed = db.list("changed")
         assert [r.file_name for r in changed] == ["v1.jpg"] and changed[0].change == "crossed the flag line"
+
+
+def test_triage_takes_its_images_from_the_manifest_when_no_path_is_given(tmp_path):
+    from melanoma_desktop.__main__ import build_parser
+    from melanoma_desktop.cli import MissingInputError, triage_inputs
+
+    images = [skin_image(tmp_path / f"m{i}.png", 0.5) for i in range(2)]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,patient_id\nm1.png,P9\nm0.png,P9\n")
+    paths, identities = triage_inputs(build_parser().parse_args(["triage", "--json", "--manifest", str(manifest)]))
+    assert paths == [str(images[1].resolve()), str(images[0].resolve())]  # the manifest's order
+    assert identities[images[0].resolve()].patient_id == "P9"
+    given, _ = triage_inputs(build_parser().parse_args(["triage", "--manifest", str(manifest), str(images[0])]))
+    assert given == [str(images[0])]  # PATHs given: those, the manifest says who they belong to
+    with pytest.raises(MissingInputError, match="--manifest"):
+        triage_inputs(build_parser().parse_args(["triage", "--json"]))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("path,patient_id\n")
+    with pytest.raises(MissingInputError, match="lists no images"):
+        triage_inputs(build_parser().parse_args(["triage", "--manifest", str(empty)]))

@@ -136,7 +136,7 @@ def test_evaluate_and_calibrate_commands_read_a_labels_csv(tiny_bundles, tmp_pat
     assert not (tmp_path / "home" / "models" / "site_rule.json").exists()  # nothing installed
 
 
-def test_triage_with_a_manifest_stores_each_images_patient_lesion_and_date(tiny_bundles, tmp_path):
+def test_triage_with_a_manifest_and_no_path_stores_each_images_patient_lesion_and_date(tiny_bundles, tmp_path):
     from melanoma_desktop.core.database import CaseDatabase
 
     models_dir, backbones, data = tiny_bundles
@@ -146,9 +146,10 @@ def test_triage_with_a_manifest_stores_each_images_patient_lesion_and_date(tiny_
                         f"{images[0]},P5,left calf,lower leg,2026-02-02\n{images[1]},P5,left calf,lower leg,2026-08-08\n")
     home = tmp_path / "clinic-data"
     proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--models", str(models_dir),
-                           "--backbones", str(backbones), "--manifest", str(manifest), "--data-dir", str(home),
-                           *map(str, images)], capture_output=True, text=True, timeout=300)
+                           "--backbones", str(backbones), "--manifest", str(manifest), "--data-dir", str(home)],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 2  # the manifest's two images, no PATH given
     with CaseDatabase(home / "cases.sqlite3") as db:
         history = db.history("P5")
     assert [v["date"] for v in history["lesions"][0]["visits"]] == ["2026-02-02", "2026-08-08"]
