@@ -73,7 +73,7 @@ def assess_pixels(rgb: np.ndarray, original_size: tuple[int, int] | None = None)
     if m["mean_luminance"] < MIN_MEAN_LUMINANCE:
         flags.append("too dark")
     elif m["mean_luminance"] > MAX_MEAN_LUMINANCE or m["saturated_fraction"] > MAX_SATURATED_FRACTION:
-        flags.append("too bright / overexposed")
+        flags.append("too bright")
     if m["laplacian_variance"] < MIN_LAPLACIAN_VARIANCE:
         flags.append("blurred")
     if m["skin_fraction"] < MIN_SKIN_FRACTION:

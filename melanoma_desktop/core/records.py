@@ -202,6 +202,8 @@ def plain_reason(flag: str) -> str:
     for key, words in _REASON_WORDS:
         if flag.startswith(key):
             detail = flag[len(key):].strip()
+            if detail.startswith("/"):  # "too bright / overexposed", as cases saved before this change have it: said once
+                detail = ""
             return f"{words} {detail}" if detail else words
     return flag
 

@@ -37,10 +37,19 @@ class BatchBar(QWidget):
         self.cancel_button.setEnabled(True)
         self.show()
 
-    def update_progress(self, done: int, total: int, eta_s) -> None:
+    def update_progress(self, done: int, total: int, eta_s, unit: str = "") -> None:
+        """``done`` of ``total``; with ``unit`` (e.g. "pages") and no time estimate, the count alone."""
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
-        self.bar.setFormat(f"{done}/{total} — {format_eta(eta_s)}")
+        if unit and eta_s is None:
+            self.bar.setFormat(f"{done} of {total} {unit}")
+        else:
+            self.bar.setFormat(f"{done} of {total}{' ' + unit if unit else ''} — {format_eta(eta_s)}")
+
+    def set_text(self, text: str) -> None:
+        """The label, unless Cancel was pressed (then it keeps saying so)."""
+        if self.cancel_button.isEnabled():
+            self.label.setText(text)
 
     def _on_cancel_clicked(self) -> None:
         self.cancel_button.setEnabled(False)

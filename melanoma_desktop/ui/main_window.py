@@ -71,9 +71,10 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
                                                                        "images wait for them)")))
         controller.sig_models_loaded.connect(self._on_models_loaded)
         controller.sig_paths_waiting.connect(
-            lambda n: self.models_status.setText(f"{n} item(s) waiting for the models to load…"))
+            lambda n: self.models_status.setText(f"{n} dropped item{'' if n == 1 else 's'} (files or folders) "
+                                                 "waiting for the models to load…"))
         controller.sig_batch_started.connect(self._on_batch_started)
-        controller.sig_batch_progress.connect(self.batch_bar.update_progress)
+        controller.sig_batch_progress.connect(self._on_batch_progress)
         controller.sig_item_failed.connect(self._on_item_failed)
         controller.sig_records_saved.connect(self._show_saved)
         controller.sig_batch_done.connect(self._on_batch_done)
@@ -294,7 +295,12 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
     def _on_batch_started(self, n_items: int) -> None:
         self._bar_shows = "batch"
         self._selected_by_window = None  # the case the window selected itself during this batch, if any
-        self.batch_bar.start(f"Classifying {n_items} item(s)…", 0)
+        self.batch_bar.start("Finding the images…", 0)  # a dropped folder is one item: the count comes next
+
+    def _on_batch_progress(self, done: int, total: int, eta_s) -> None:
+        if self._bar_shows == "batch":
+            self.batch_bar.set_text(f"Classifying {total} image{'' if total == 1 else 's'}…")
+            self.batch_bar.update_progress(done, total, eta_s, "images" if total != 1 else "image")
 
     def _on_item_failed(self, path: str, message: str) -> None:
         self.error_list.show()

@@ -106,13 +106,14 @@ class ReportActions:
         records = self.db.list(filter_name)
         job = batch_report_job(pdf_path, records, self.model_infos(), f"Batch report ({filter_name})", self.db_path,
                                filter_name)
-        job.signals.sig_progress.connect(lambda done_total: self.batch_bar.update_progress(*done_total, None))
+        job.signals.sig_progress.connect(lambda done_total: self.batch_bar.update_progress(*done_total, None, "pages"))
         job.signals.sig_finished.connect(lambda n: self._on_report_done("finished", f"Report of {n} case(s) written "
                                                                                    f"to {pdf_path} (and .csv)"))
         job.signals.sig_cancelled.connect(lambda: self._on_report_done("cancelled", "Batch report cancelled."))
         job.signals.sig_failed.connect(lambda *_: self._on_report_done("failed", "Batch report failed."))
         self._report_job, self._bar_shows = job, "report"
-        self.batch_bar.start(f"Writing the batch report of {len(records)} case(s)…", len(records) + 1)
+        self.batch_bar.start(f"Writing the batch report of {len(records)} case{'' if len(records) == 1 else 's'}…",
+                             len(records) + 1)
         self.runner.submit(job, heavy=False)
         return job
 

@@ -16,12 +16,19 @@ def test_a_plausible_lesion_passes():
 
 @pytest.mark.parametrize("make, flag", [
     (lambda: (_lesion() * 0.2).astype(np.uint8), "too dark"),
-    (lambda: np.clip(_lesion().astype(int) + 200, 0, 255).astype(np.uint8), "overexposed"),
+    (lambda: np.clip(_lesion().astype(int) + 200, 0, 255).astype(np.uint8), "too bright"),
     (lambda: np.asarray(Image.fromarray(_lesion()).filter(ImageFilter.GaussianBlur(6))), "blurred"),
 ])
 def test_bad_exposure_and_blur_are_flagged(make, flag):
     report = assess_pixels(make())
     assert not report.ok and any(flag in f for f in report.flags), report.flags
+
+
+def test_over_exposure_is_said_once_also_for_cases_saved_with_the_older_flag():
+    from melanoma_desktop.core.records import plain_reason
+
+    assert plain_reason("too bright") == plain_reason("too bright / overexposed") == "the image is over-exposed"
+    assert plain_reason("too small (12x9 px)") == "the image is too small to assess (12x9 px)"
 
 
 def test_a_document_is_not_skin():

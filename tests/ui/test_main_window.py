@@ -167,6 +167,19 @@ def test_cancel_stops_a_batch(qtbot, tmp_path):
     assert not window.batch_bar.isVisible()
 
 
+def test_the_batch_bar_counts_images_not_dropped_items(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, FakeClassifier(delay_s=0.05))
+    folder = tmp_path / "visit"
+    folder.mkdir()
+    for i in range(6):
+        grey_image(folder / f"{i}.png", i)
+    with qtbot.waitSignal(window.sig_case_saved, timeout=10000):
+        drop(window, [folder])  # one dropped item, six images
+    assert window.batch_bar.label.text() == "Classifying 6 images…"
+    assert " of 6 images" in window.batch_bar.bar.format()
+    qtbot.waitUntil(lambda: window.db.count() == 6 and not window.batch_bar.isVisible(), timeout=10000)
+
+
 def test_restart_shows_saved_history(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
