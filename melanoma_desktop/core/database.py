@@ -1,7 +1,7 @@
 """The local case database (SQLite, WAL): one row per image, recognised by its SHA-256.
 
-The schema is versioned; ``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1`` in
-one transaction. Each thread opens its own ``CaseDatabase`` on the same file.
+The schema is versioned (core/schema.py); ``MIGRATIONS[i]`` takes a database from version ``i`` to
+``i + 1`` in one transaction. Each thread opens its own ``CaseDatabase`` on the same file.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
 from melanoma_desktop.core.private_files import create_private_file
+from melanoma_desktop.core.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
                                            ModelPrediction,
                                            TriageRecord, worklist_order)
@@ -23,112 +24,6 @@ class DatabaseError(Exception):
     """The case database cannot be opened or is of a newer version than this program."""
 
 
-MIGRATIONS = [
-    # 0 -> 1
-    """
-    CREATE TABLE cases (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL UNIQUE,
-        path TEXT NOT NULL,
-        thumbnail BLOB,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        mean_p_malignant REAL NOT NULL,
-        n_malignant INTEGER NOT NULL,
-        n_models INTEGER NOT NULL,
-        note TEXT NOT NULL DEFAULT '',
-        clinician_label TEXT,
-        reviewed INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE predictions (
-        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        p_malignant REAL NOT NULL,
-        threshold REAL NOT NULL,
-        PRIMARY KEY (case_id, model)
-    );
-    CREATE INDEX cases_risk ON cases(mean_p_malignant DESC);
-    """,
-    # 1 -> 2: the quality gate's verdict per case (JSON: ok, flags, measures)
-    """
-    ALTER TABLE cases ADD COLUMN quality TEXT NOT NULL DEFAULT '{}';
-    """,
-    # 2 -> 3: Grad-CAM heatmaps cached per case and model version (grey PNG, 0-255)
-    """
-    CREATE TABLE heatmaps (
-        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        png BLOB NOT NULL,
-        PRIMARY KEY (case_id, model)
-    );
-    """,
-    # 3 -> 4: the ensemble rule the case was read with (JSON: members, threshold), and whether the
-    # case is flagged (a model or the ensemble above its threshold)
-    """
-    ALTER TABLE cases ADD COLUMN ensemble TEXT NOT NULL DEFAULT '{}';
-    ALTER TABLE cases ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
-    UPDATE cases SET flagged = (n_malignant > 0);
-    """,
-    # 4 -> 5: one combined risk and flag per case (derived columns, refilled from the stored predictions by
-    # _refresh_derived), images that cannot be assessed, the clinician's management decision, the
-    # assessment's new words (malignant -> melanoma), and an audit trail that holds no image data
-    """
-    ALTER TABLE cases ADD COLUMN risk REAL;
-    ALTER TABLE cases ADD COLUMN assessable INTEGER NOT NULL DEFAULT 1;
-    ALTER TABLE cases ADD COLUMN assess_anyway INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE cases ADD COLUMN management TEXT;
-    UPDATE cases SET clinician_label = 'melanoma' WHERE clinician_label = 'malignant';
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        action TEXT NOT NULL,
-        detail TEXT NOT NULL DEFAULT ''
-    );
-    """,
-    # 5 -> 6: the confirmed diagnosis (benign / melanoma / other malignant), its source and date, apart from
-    # the clinician's first assessment
-    """
-    ALTER TABLE cases ADD COLUMN confirmed_label TEXT;
-    ALTER TABLE cases ADD COLUMN confirmed_source TEXT;
-    ALTER TABLE cases ADD COLUMN confirmed_at TEXT;
-    """,
-    # 6 -> 7: patients (an ID the clinic chooses; name and birth date only here), their lesions, and each
-    # case's lesion and visit date
-    """
-    CREATE TABLE patients (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL DEFAULT '',
-        birth_date TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE lesions (
-        id INTEGER PRIMARY KEY,
-        patient_id TEXT NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
-        label TEXT NOT NULL,
-        body_site TEXT NOT NULL DEFAULT '',
-        excised INTEGER NOT NULL DEFAULT 0,
-        outcome TEXT NOT NULL DEFAULT '',
-        UNIQUE (patient_id, label)
-    );
-    ALTER TABLE cases ADD COLUMN lesion_id INTEGER REFERENCES lesions(id) ON DELETE SET NULL;
-    ALTER TABLE cases ADD COLUMN taken_at TEXT;
-    """,
-    # 7 -> 8: what each model's head read (its embedding, float16 bytes), per case, model and the version whose
-    # features they are; kept for adapting the models to the clinic (core.adaptation_job)
-    """
-    CREATE TABLE embeddings (
-        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        dtype TEXT NOT NULL,
-        vector BLOB NOT NULL,
-        PRIMARY KEY (case_id, model, version)
-    );
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 FILTERS = tuple(WORKLIST_FILTERS)
 
 
@@ -384,7 +279,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                              "assessable", "reason", "assessed_anyway", "risk",
                              "flagged", "flag_line", "rule", "models_above_own_line", "models", "disagreement",
                              *[f"p_malignant_{m}" for m in models], *[f"version_{m}" for m in models],
-                             "clinician_assessment", "management", "reviewed", "note"])
+                             "clinician_assessment", "management", "reviewed", "note", "patient_name",
+                             "confirmed_diagnosis", "confirmed_source"])
             for r in records:
                 c = r.consensus
                 by = {p.name: p for p in r.predictions}
@@ -395,5 +291,7 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                                  c.n_malignant, c.n_models, int(r.disagreement),
                                  *[f"{by[m].p_malignant:.4f}" if m in by else "" for m in models],
                                  *[by[m].version if m in by else "" for m in models],
-                                 r.clinician_label or "", r.management or "", int(r.reviewed), r.note])
+                                 r.clinician_label or "", r.management or "", int(r.reviewed), r.note,
+                                 r.patient_name if r.patient_id else "", r.confirmed_label or "",
+                                 r.confirmed_source or ""])
         return len(records)

@@ -105,11 +105,12 @@ class PatientRecords:
         ident = identity.checked()
         stamp = _now()
         with self._conn:
-            self._conn.execute("INSERT INTO patients (id, name, birth_date, created_at) VALUES (?, ?, ?, ?) "
+            self._conn.execute("INSERT INTO patients (id, name, birth_date, sex, created_at) VALUES (?, ?, ?, ?, ?) "
                                "ON CONFLICT(id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name "
                                "ELSE name END, birth_date = CASE WHEN excluded.birth_date != '' THEN "
-                               "excluded.birth_date ELSE birth_date END",
-                               (ident.patient_id, ident.name, ident.birth_date, stamp))
+                               "excluded.birth_date ELSE birth_date END, sex = CASE WHEN excluded.sex != '' THEN "
+                               "excluded.sex ELSE sex END",
+                               (ident.patient_id, ident.name, ident.birth_date, ident.sex, stamp))
             self._conn.execute("INSERT INTO lesions (patient_id, label, body_site) VALUES (?, ?, ?) "
                                "ON CONFLICT(patient_id, label) DO UPDATE SET body_site = CASE WHEN "
                                "excluded.body_site != '' THEN excluded.body_site ELSE body_site END",
@@ -118,6 +119,29 @@ class PatientRecords:
                                         (ident.patient_id, ident.lesion_label)).fetchone()[0]
             self._conn.execute("UPDATE cases SET lesion_id = ?, taken_at = COALESCE(?, taken_at), updated_at = ? "
                                "WHERE id = ?", (lesion, ident.taken or None, stamp, case_id))  # a date is kept
+
+    def patient_details(self, patient_id: str) -> dict | None:
+        """A patient's ID, name, birth date and sex as kept here; None for an unknown ID."""
+        row = self._conn.execute("SELECT id, name, birth_date, sex FROM patients WHERE id = ?",
+                                 (patient_id,)).fetchone()
+        return None if row is None else dict(zip(("patient_id", "name", "birth_date", "sex"), row))
+
+    def save_patient(self, identity) -> bool:
+        """Create a patient, or set an existing one's name, birth date and sex to exactly these (an empty field
+        clears it). Audited by ID and the fields changed, never their values. Returns True when created."""
+        ident = identity.checked()
+        before = self.patient_details(ident.patient_id)
+        with self._conn:
+            self._conn.execute("INSERT INTO patients (id, name, birth_date, sex, created_at) VALUES (?, ?, ?, ?, ?) "
+                               "ON CONFLICT(id) DO UPDATE SET name = excluded.name, birth_date = excluded.birth_date, "
+                               "sex = excluded.sex", (ident.patient_id, ident.name, ident.birth_date, ident.sex, _now()))
+        if before is None:
+            self.audit("patient created", f"patient {ident.patient_id}")
+        else:
+            changed = [k.replace("_", " ") for k in ("name", "birth_date", "sex") if before[k] != getattr(ident, k)]
+            if changed:
+                self.audit("patient details edited", f"patient {ident.patient_id}: {', '.join(changed)}")
+        return before is None
 
     def identity_of(self, case_id: int) -> dict | None:
         row = self._conn.execute(
@@ -143,7 +167,7 @@ class PatientRecords:
             visits.sort(key=lambda v: (v["date"], v["case_id"]))
             lesions.append({"lesion": label, "body_site": site, "excised": bool(excised), "outcome": outcome,
                             "visits": visits})
-        return {"patient_id": patient_id, "lesions": lesions}
+        return {**self.patient_details(patient_id), "lesions": lesions}
 
     def erase_patient(self, patient_id: str, pasted_dir: str | Path | None = None) -> int:
         """Remove a patient and every case, thumbnail, heatmap and pasted copy of theirs; the audit entry

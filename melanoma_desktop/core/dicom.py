@@ -33,6 +33,7 @@ class DicomImage:
     birth_date: str = ""  # YYYY-MM-DD, or ""
     study_date: str = ""  # YYYY-MM-DD, or ""
     body_part: str = ""
+    sex: str = ""  # the header's PatientSex: "F", "M", "O" or ""
 
 
 def _date(value) -> str:
@@ -110,7 +111,8 @@ def _identity(ds) -> dict:
             "patient_name": str(ds.get("PatientName", "") or "").replace("^", " ").strip(),
             "birth_date": _date(ds.get("PatientBirthDate")),
             "study_date": _date(ds.get("StudyDate") or ds.get("AcquisitionDate") or ds.get("ContentDate")),
-            "body_part": _body_part(ds)}
+            "body_part": _body_part(ds),
+            "sex": str(ds.get("PatientSex", "") or "").strip().upper()}
 
 
 def read_dicom_identity(source: str | os.PathLike) -> dict | None:

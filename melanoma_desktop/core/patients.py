@@ -12,10 +12,27 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-BODY_SITES = ("head / neck", "face", "scalp", "trunk, front", "back", "upper arm", "forearm", "hand", "thigh",
-              "lower leg", "foot", "genital", "other", "")
+# Where a lesion is, as a dermatologist's chart names it; with a side (SIDES) where the body has two.
+BODY_SITES = ("scalp", "face", "ear", "neck", "chest", "abdomen", "shoulder", "upper back", "lower back", "upper arm",
+              "forearm", "back of hand", "palm (acral)", "buttock", "thigh", "knee", "lower leg", "back of foot",
+              "sole (acral)", "nail (acral)", "genital", "other", "")
+SIDES = ("", "left", "right", "midline")
+SEXES = ("", "female", "male", "other")
+_DICOM_SEX = {"F": "female", "M": "male", "O": "other"}
+
+
+def body_site_text(side: str, site: str) -> str:
+    """The stored body site: e.g. "left shoulder"; a site alone when no side is given."""
+    return f"{side} {site}".strip() if site else ""
+
+
+def split_body_site(text: str) -> tuple[str, str]:
+    """("left", "shoulder") from "left shoulder"; a site saved before sides were asked keeps its words."""
+    first, _, rest = (text or "").partition(" ")
+    return (first, rest) if first in SIDES[1:] and rest else ("", text or "")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -31,16 +48,35 @@ class Identity:
     taken: str = ""  # YYYY-MM-DD, or "" (then the date the case was added)
     name: str = ""
     birth_date: str = ""
+    sex: str = ""  # one of SEXES
 
     def checked(self, where: str = "") -> "Identity":
         prefix = f"{where}: " if where else ""
         if not self.patient_id.strip():
             raise IdentityError(f"{prefix}a patient ID is needed")
-        if self.taken and not _DATE.match(self.taken):
-            raise IdentityError(f"{prefix}date {self.taken!r} is not YYYY-MM-DD")
-        if self.birth_date and not _DATE.match(self.birth_date):
-            raise IdentityError(f"{prefix}birth date {self.birth_date!r} is not YYYY-MM-DD")
+        if self.sex not in SEXES:
+            raise IdentityError(f"{prefix}sex {self.sex!r} is not one of {', '.join(repr(x) for x in SEXES[1:])} "
+                                "(or empty)")
+        if self.taken:
+            checked_date(self.taken, "date", prefix)
+        if self.birth_date:
+            checked_date(self.birth_date, "birth date", prefix)
         return self
+
+
+def checked_date(text: str, what: str = "date", prefix: str = "", today: date | None = None) -> str:
+    """``text`` when it is a real calendar date written YYYY-MM-DD and not after today; else IdentityError
+    saying what was received (a visit or a birth cannot be in the future)."""
+    text = text.strip()
+    if not _DATE.match(text):
+        raise IdentityError(f"{prefix}{what} {text!r} is not YYYY-MM-DD (e.g. 2025-06-10)")
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise IdentityError(f"{prefix}{what} {text!r} is not a calendar date") from None
+    if value > (today or date.today()):
+        raise IdentityError(f"{prefix}{what} {text} is in the future; check the year")
+    return text
 
 
 def read_manifest(path: str | Path) -> dict[Path, Identity]:
@@ -83,8 +119,16 @@ def identity_from_dicom(image: str | Path) -> Identity | None:
     if not fields or not fields["patient_id"]:
         return None
     part = fields["body_part"].lower()
-    return Identity(fields["patient_id"], part or "unspecified", part, fields["study_date"], fields["patient_name"],
-                    fields["birth_date"])
+    return Identity(fields["patient_id"], part or "unspecified", part, _usable_date(fields["study_date"]),
+                    fields["patient_name"], _usable_date(fields["birth_date"]), _DICOM_SEX.get(fields.get("sex", ""), ""))
+
+
+def _usable_date(text: str) -> str:
+    """A header's date when it is a real one, not in the future; else "" (then the date the case was added)."""
+    try:
+        return checked_date(text) if text else ""
+    except IdentityError:
+        return ""
 
 
 def resolve_identities(files: list[Path], roots: list[Path] = (), manifest: dict[Path, Identity] | None = None):

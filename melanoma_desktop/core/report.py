@@ -22,10 +22,12 @@ from PIL import Image
 
 from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.records import ModelInfo, TriageRecord, worklist_order
-from melanoma_desktop.core.wording import SCORE_NOTE, local_time_text
+from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
+                                           short_model_name)
 
 A4 = (8.27, 11.69)
-ROWS_PER_PAGE = 32
+A4_LANDSCAPE = (A4[1], A4[0])  # the batch report's summary table: every column readable
+ROWS_PER_PAGE = 28
 REPORT_IMAGE_MAX_SIDE = 2400  # the original's pixels on the page (300 dpi over 20 cm)
 FLAG_RED, CALM_BLUE = "#b3261e", "#1f5faa"
 
@@ -89,8 +91,7 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
 
     _header(fig, f"Case report — {record.file_name}")
     if record.patient_id:  # a case filed under a patient: the report says whose, which lesion and which visit
-        lesion = f"lesion {record.lesion_label}" + (f" ({record.body_site})" if record.body_site else "")
-        patient = patient or ", ".join(v for v in (record.patient_name, f"ID {record.patient_id}", lesion) if v)
+        patient = patient or patient_words(record)
         examined = examined or record.visit_date
     fields = (("Patient", patient), ("Clinician", clinician), ("Date of examination", examined))
     for k, (name, value) in enumerate(fields):
@@ -183,14 +184,20 @@ def write_case_pdf(path: str | Path, record: TriageRecord, infos: list[ModelInfo
     return Path(path)
 
 
-def batch_rows(records: list[TriageRecord], names: list[str]) -> tuple[list[str], list[list[str]]]:
-    header = ["file", "risk", "flag", "models", "assessment", "rev.", *names]
+def batch_rows(records: list[TriageRecord], names: list[str],
+               headings: dict[str, str] | None = None) -> tuple[list[str], list[list[str]]]:
+    """The summary table: one row per case, highest risk first; ``headings`` names the model columns as a
+    clinician reads them (model name -> e.g. "MobileNetV2")."""
+    header = ["file", "patient", "visit, lesion", "risk", "flag", "models", "assessment", "confirmed", "rev.",
+              *[(headings or {}).get(n, n) for n in names]]
     rows = []
     for r in sorted(records, key=worklist_order):
         by = {p.name: p for p in r.predictions}
-        rows.append([_clip(r.file_name, 36), "cannot assess" if not r.assessable else
-                     ("—" if r.risk is None else f"{r.risk:.0%}"), "FLAGGED" if r.flagged else "",
-                     "disagree" if r.disagreement else "", r.clinician_label or "", "yes" if r.reviewed else "",
+        rows.append([_clip(r.file_name, 26), _clip(r.patient_id or "", 12),
+                     _clip(f"{r.visit_date} {r.lesion_label}", 28) if r.patient_id else "",
+                     "cannot assess" if not r.assessable else ("—" if r.risk is None else f"{r.risk:.0%}"),
+                     "FLAGGED" if r.flagged else "", "disagree" if r.disagreement else "", r.clinician_label or "",
+                     r.confirmed_label or "", "yes" if r.reviewed else "",
                      *[(f"{by[n].p_malignant:.0%}{'*' if by[n].label == 'malignant' else ''}" if r.assessable else "")
                        if n in by else "-" for n in names]])
     return header, rows
@@ -202,15 +209,17 @@ def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[M
     """Summary table of every case (highest combined risk first), then one page per case. Raises
     :class:`ReportCancelled` (and removes the partial file) when ``should_stop()`` turns true."""
     names = [i.name for i in infos if i.available] or sorted({p.name for r in records for p in r.predictions})
-    header, rows = batch_rows(records, names)
-    widths = [0.26, 0.10, 0.09, 0.08, 0.11, 0.05, *[0.31 / max(len(names), 1)] * len(names)]
+    headings = {i.name: short_model_name(i.display_name) for i in infos}
+    header, rows = batch_rows(records, names, headings)
+    widths = [0.14, 0.08, 0.15, 0.07, 0.065, 0.065, 0.075, 0.085, 0.03, *[0.24 / max(len(names), 1)] * len(names)]
+    widths = [0.96 * w / sum(widths) for w in widths]  # the table inside the page's margins
     ordered = sorted(records, key=worklist_order)
     total = (len(ordered) if case_pages else 0) + 1
     try:
         with PdfPages(path) as pdf:
             for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
-                fig = Figure(figsize=A4)
-                _header(fig, f"{title} — {len(records)} case(s)")
+                fig = Figure(figsize=A4_LANDSCAPE)
+                _header(fig, f"{title} — {len(records)} case{'' if len(records) == 1 else 's'}")
                 ax = fig.add_axes([0.04, 0.05, 0.92, 0.85])
                 ax.axis("off")
                 chunk = rows[start : start + ROWS_PER_PAGE] or [["(no cases)"] + [""] * (len(header) - 1)]
@@ -219,9 +228,10 @@ def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[M
                 table.auto_set_font_size(False)
                 table.set_fontsize(6.5)
                 table.scale(1, 1.2)
-                fig.text(0.06, 0.03, "Risk: the models' combined melanoma risk; FLAGGED at or above its flag line. "
-                                     "Per-model columns: * = above that model's own flag line. Highest risk first; "
-                                     "images that cannot be assessed last.", fontsize=7)
+                fig.text(0.06, 0.045, "Risk: the models' combined melanoma risk; FLAGGED at or above its flag "
+                                      "line. Per-model columns: * = above that model's own flag line.\nHighest risk "
+                                      "first; images that cannot be assessed last. "
+                                      f"Page {start // ROWS_PER_PAGE + 1} of the summary.", fontsize=7, va="top")
                 pdf.savefig(fig)
             on_progress((1, total))
             if case_pages:

@@ -122,3 +122,20 @@ def flag_line_table(metrics: dict) -> list[tuple[str, int, int]] | None:
     neg = 1 - pos
     return [("melanomas", int(matrix[pos][pos]), int(matrix[pos][neg])),
             ("benign lesions", int(matrix[neg][pos]), int(matrix[neg][neg]))]
+
+
+def patient_words(record) -> str:
+    """Whose case it is, for screens and reports: "Ann Lee, ID P4, lesion nape (midline neck)"; "" for a case
+    filed under no patient."""
+    if not record.patient_id:
+        return ""
+    lesion = f"lesion {record.lesion_label}" + (f" ({record.body_site})" if record.body_site else "")
+    return ", ".join(v for v in (record.patient_name, f"ID {record.patient_id}", lesion) if v)
+
+
+def confirmed_words(record) -> str:
+    """The confirmed diagnosis as a clinician reads it, with its source when the record says one; else ""."""
+    if not record.confirmed_label:
+        return ""
+    source = f" ({record.confirmed_source})" if record.confirmed_source else ""
+    return f"confirmed {record.confirmed_label}{source}"

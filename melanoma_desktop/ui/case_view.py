@@ -18,7 +18,7 @@ from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABE
 from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
 from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, HEATMAP_MAX_PX, HEATMAP_MIN_PX, ModelPanel
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
-from melanoma_desktop.core.wording import SCORE_NOTE, local_time_text
+from melanoma_desktop.core.wording import SCORE_NOTE, confirmed_words, local_time_text, patient_words
 
 
 
@@ -200,7 +200,12 @@ class CaseView(QWidget):
                 thumbnail.loadFromData(record.thumbnail_png, "PNG")
             self.viewer.set_pixmap(thumbnail)  # until the original is decoded
             self.sig_image_wanted.emit(record.id)
-        self.title_label.setText(f"{record.file_name}\nadded {local_time_text(record.created_at)}")
+        whose = patient_words(record)
+        visit = f"visit {record.visit_date}; " if whose else ""
+        confirmed = confirmed_words(record)
+        self.title_label.setText("\n".join(x for x in (record.file_name, whose, f"{visit}added "
+                                                       f"{local_time_text(record.created_at)}"
+                                                       + (f"; {confirmed}" if confirmed else "")) if x))
         self._show_summary(record)
         by_name = {p.name: p for p in record.predictions}
         for name, panel in self.panels.items():

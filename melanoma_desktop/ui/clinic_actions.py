@@ -93,6 +93,19 @@ class ClinicActions:
         dialog.show()
         return dialog
 
+    def show_patient_dialog(self, patient_id: str | None = None):
+        """Create a patient or edit one's details: the selected case's patient unless ``patient_id`` is given."""
+        from melanoma_desktop.ui.patient_dialog import PatientDialog
+
+        if patient_id is None:
+            case_id = self.worklist.current_case_id()
+            identity = self.db.identity_of(case_id) if case_id is not None else None
+            patient_id = identity["patient_id"] if identity else ""
+        dialog = PatientDialog(self.db, patient_id, self)
+        dialog.accepted.connect(self.reload_worklist)
+        dialog.show()
+        return dialog
+
     _assign_after_batch = False
 
     def _open_for_patient(self) -> None:

@@ -38,12 +38,15 @@ class InputActions:
         if settings.value("main/splitter") is not None:
             self.splitter.restoreState(settings.value("main/splitter"))
         self.worklist_panel.set_filter(str(settings.value("main/filter", "all")))
+        hidden = str(settings.value("main/hidden_columns", "Lesion|Added"))  # by heading; a 1280 window's default
+        self.worklist.hide_columns(hidden.split("|"))
 
     def _save_layout(self) -> None:
         settings = self._settings()
         settings.setValue("main/geometry", self.saveGeometry())
         settings.setValue("main/splitter", self.splitter.saveState())
         settings.setValue("main/filter", self.current_filter())
+        settings.setValue("main/hidden_columns", "|".join(self.worklist.hidden_columns()))
 
     # -- input ----------------------------------------------------------------------------------
     def dragEnterEvent(self, event):

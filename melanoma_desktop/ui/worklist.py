@@ -1,7 +1,8 @@
 """The worklist: one row per case, highest combined risk first, sortable, searchable, filtered.
 
 Columns fit a 1280-pixel window: the image with its file name, the combined risk, the flag, the
-models-disagree marker, the clinician's review and the date. Per-model numbers are in each row's
+models-disagree marker, the patient, lesion and visit, the clinician's review (and the confirmed
+diagnosis) and the date; right-click a heading to hide or show the last five. Per-model numbers are in each row's
 tooltip. A flagged row is tinted; an image that cannot be assessed is grey and carries no risk.
 """
 
@@ -41,14 +42,18 @@ def per_model_tooltip(record: TriageRecord) -> str:
 class WorklistModel(QAbstractTableModel):
     """Rows are TriageRecords read back from the database, kept in worklist order."""
 
-    IMAGE, RISK, FLAG, DISAGREE, REVIEW, ADDED = range(6)
-    HEADERS = ("Image", "Risk", "Flag", "⚠", "Review", "Added")
+    IMAGE, RISK, FLAG, DISAGREE, PATIENT, LESION, VISIT, REVIEW, ADDED = range(9)
+    HEADERS = ("Image", "Risk", "Flag", "⚠", "Patient", "Lesion", "Visit", "Review", "Added")
+    HIDEABLE = (PATIENT, LESION, VISIT, REVIEW, ADDED)  # right-click the header to show or hide them
     _HEADER_TIPS = {
         RISK: "The combined melanoma risk of the three models (calibrated). Images that cannot be assessed "
               "have none.",
         FLAG: "Flagged: the combined risk is at or above the flag line.",
         DISAGREE: "⚠ = the models disagree (some above their own flag line, some below). Look at the details.",
-        REVIEW: "Your assessment, and ✓ once you have reviewed the case.",
+        PATIENT: "The patient the case is filed under (ID and name). Right-click a heading to hide a column.",
+        LESION: "The patient's lesion, with its side and body site.",
+        VISIT: "The visit's date: when the picture was taken, else when it was added.",
+        REVIEW: "Your assessment, and ✓ once you have reviewed the case; the confirmed diagnosis when known.",
         ADDED: "When the case was added (your local time).",
     }
 
@@ -116,9 +121,18 @@ class WorklistModel(QAbstractTableModel):
             return "▲ flagged" if record.flagged else ("" if record.assessable else "cannot assess")
         if col == self.DISAGREE:
             return "⚠" if record.disagreement else ""
+        if col == self.PATIENT:
+            return " · ".join(x for x in (record.patient_id or "", record.patient_name) if x)
+        if col == self.LESION:
+            if not record.patient_id:
+                return ""
+            return record.lesion_label + (f" ({record.body_site})" if record.body_site else "")
+        if col == self.VISIT:
+            return record.visit_date if record.patient_id else ""
         if col == self.REVIEW:
             words = record.clinician_label or ""
-            return f"{words} ✓".strip() if record.reviewed else words
+            words = f"{words} ✓".strip() if record.reviewed else words
+            return f"{words} · confirmed {record.confirmed_label}".strip(" ·") if record.confirmed_label else words
         if col == self.ADDED:
             return local_time_text(record.created_at)
         return None
@@ -135,6 +149,9 @@ class WorklistModel(QAbstractTableModel):
             return not record.disagreement
         if col == cls.REVIEW:
             return (record.reviewed, record.clinician_label or "")
+        if col in (cls.PATIENT, cls.LESION, cls.VISIT):  # cases of no patient after the others
+            return (record.patient_id is None, record.patient_id or "", record.lesion_label or "",
+                    record.visit_date if record.patient_id else "")
         return record.created_at
 
     # -- rows ---------------------------------------------------------------------------------
@@ -219,6 +236,7 @@ class WorklistFilter(QSortFilterProxyModel):
 
 class WorklistView(QTableView):
     sig_case_selected = Signal(object)  # case id or None
+    sig_columns_changed = Signal(list)  # the hidden columns' headings
 
     def __init__(self, model: WorklistModel, parent=None):
         super().__init__(parent)
@@ -243,6 +261,8 @@ class WorklistView(QTableView):
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(40)
         self._size_columns()
+        header.setContextMenuPolicy(Qt.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setIconSize(self.iconSize().expandedTo(self.iconSize().__class__(48, 48)))
         self.setAccessibleName("Worklist")
@@ -252,10 +272,35 @@ class WorklistView(QTableView):
     def _size_columns(self) -> None:
         metrics = self.fontMetrics()
         samples = {WorklistModel.RISK: "100%", WorklistModel.FLAG: "cannot assess",
-                   WorklistModel.DISAGREE: "⚠", WorklistModel.REVIEW: "suspicious ✓",
-                   WorklistModel.ADDED: "2026-12-01 09:15"}
+                   WorklistModel.DISAGREE: "⚠", WorklistModel.PATIENT: "P-0012 · A. Name",
+                   WorklistModel.LESION: "left scapula", WorklistModel.VISIT: "2026-12-01",
+                   WorklistModel.REVIEW: "suspicious ✓", WorklistModel.ADDED: "2026-12-01 09:15"}
         for column, sample in samples.items():
             self.horizontalHeader().resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+
+    def set_column_shown(self, column: int, shown: bool) -> None:
+        if column in WorklistModel.HIDEABLE:
+            self.setColumnHidden(column, not shown)
+            self.sig_columns_changed.emit(self.hidden_columns())
+
+    def hidden_columns(self) -> list[str]:
+        """The headings of the hidden columns (kept in the settings by heading, not by position)."""
+        return [WorklistModel.HEADERS[c] for c in WorklistModel.HIDEABLE if self.isColumnHidden(c)]
+
+    def hide_columns(self, headings) -> None:
+        for column in WorklistModel.HIDEABLE:
+            self.setColumnHidden(column, WorklistModel.HEADERS[column] in set(headings or ()))
+
+    def _header_menu(self, pos) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(self)
+        for column in WorklistModel.HIDEABLE:
+            action = menu.addAction(WorklistModel.HEADERS[column])
+            action.setCheckable(True)
+            action.setChecked(not self.isColumnHidden(column))
+            action.toggled.connect(lambda on, c=column: self.set_column_shown(c, on))
+        menu.popup(self.horizontalHeader().mapToGlobal(pos))
 
     def _on_current_row_changed(self, current, _previous):
         self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)

@@ -180,3 +180,44 @@ def test_triage_takes_its_images_from_the_manifest_when_no_path_is_given(tmp_pat
     empty.write_text("path,patient_id\n")
     with pytest.raises(MissingInputError, match="lists no images"):
         triage_inputs(build_parser().parse_args(["triage", "--manifest", str(empty)]))
+
+
+def test_dates_are_real_calendar_dates_and_not_in_the_future():
+    from datetime import date
+
+    from melanoma_desktop.core.patients import checked_date
+
+    assert checked_date("2025-06-10", today=date(2026, 12, 4)) == "2025-06-10"
+    for bad, words in (("2025-6-10", "not YYYY-MM-DD"), ("2025-02-30", "not a calendar date"),
+                       ("2026-12-05", "in the future")):
+        with pytest.raises(IdentityError, match=words):
+            checked_date(bad, today=date(2026, 12, 4))
+    with pytest.raises(IdentityError, match="in the future"):
+        Identity("P1", taken="2999-01-01").checked()
+
+
+def test_a_body_site_has_a_side_and_an_older_site_keeps_its_words():
+    from melanoma_desktop.core.patients import body_site_text, split_body_site
+
+    assert body_site_text("left", "shoulder") == "left shoulder" and body_site_text("", "scalp") == "scalp"
+    assert split_body_site("right sole (acral)") == ("right", "sole (acral)")
+    assert split_body_site("trunk, front") == ("", "trunk, front") and split_body_site("") == ("", "")
+    assert body_site_text("left", "") == ""
+
+
+def test_a_patients_details_are_saved_exactly_and_a_schema_8_database_gains_the_sex_column(tmp_path):
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:8]:
+        conn.executescript(step)
+    conn.execute("INSERT INTO patients (id, name, birth_date, created_at) VALUES ('P3', 'Old Name', '', 'x')")
+    conn.execute("PRAGMA user_version = 8")
+    conn.commit()
+    conn.close()
+    with CaseDatabase(path) as db:
+        assert SCHEMA_VERSION == 9 and db.patient_details("P3") == {"patient_id": "P3", "name": "Old Name",
+                                                                     "birth_date": "", "sex": ""}
+        assert not db.save_patient(Identity("P3", name="", sex="male"))  # an empty name clears it
+        assert db.patient_details("P3")["name"] == "" and db.patient_details("P3")["sex"] == "male"
+        with pytest.raises(IdentityError, match="sex 'M'"):
+            db.save_patient(Identity("P3", sex="M"))

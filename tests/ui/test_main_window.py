@@ -453,13 +453,50 @@ def test_a_case_is_assigned_to_a_patients_lesion_from_the_recent_ones(qtbot, tmp
     assert not dialog.apply() and "patient ID is needed" in dialog.error.text()
     dialog.patient.setCurrentText("P1")
     assert dialog.lesion.itemText(0) == "left scapula #2"
-    dialog.use_date.setChecked(True)
-    from PySide6.QtCore import QDate
+    assert dialog.body_site.currentText() == "back"  # the known lesion's site, filled in
+    from PySide6.QtTest import QTest
 
-    dialog.taken.setDate(QDate(2026, 6, 1))
+    dialog.taken.edit.setFocus()
+    QTest.keyClicks(dialog.taken.edit, "2999-06-01")
+    assert not dialog.apply() and "in the future" in dialog.error.text()
+    dialog.taken.edit.clear()
+    QTest.keyClicks(dialog.taken.edit, "2025-06-10")  # typed as a clinician types it: kept as typed
     assert dialog.apply()
     visits = window.db.history("P1")["lesions"][0]["visits"]
-    assert [v["date"] for v in visits] == ["2026-01-01", "2026-06-01"]
+    assert [v["date"] for v in visits] == ["2025-06-10", "2026-01-01"]
+
+
+def test_a_patient_is_created_and_edited_in_the_window_and_a_lesion_has_a_side(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [skin_image(tmp_path / "new.png", 0.5)])
+    case_id = window.db.list()[0].id
+    window.worklist.select_case(case_id)
+    dialog = window.show_assign_dialog()
+    qtbot.addWidget(dialog)
+    dialog.patient.setCurrentText("P7")
+    dialog.details.name.setText("Jane Roe")
+    dialog.details.birth_date.set_text("1961-02-30")
+    assert not dialog.apply() and "not a calendar date" in dialog.error.text()
+    dialog.details.birth_date.set_text("1961-02-28")
+    dialog.details.sex.setCurrentText("female")
+    dialog.lesion.setCurrentText("mole on shoulder")
+    dialog.side.setCurrentText("left")
+    dialog.body_site.setCurrentText("shoulder")
+    assert dialog.apply()
+    assert window.db.patient_details("P7") == {"patient_id": "P7", "name": "Jane Roe", "birth_date": "1961-02-28",
+                                               "sex": "female"}
+    assert window.db.history("P7")["lesions"][0]["body_site"] == "left shoulder"
+    details = window.show_patient_dialog()  # the selected case's patient
+    qtbot.addWidget(details)
+    assert details.patient.currentText() == "P7" and details.fields.name.text() == "Jane Roe"
+    details.fields.name.setText("Jane Roe-Smith")
+    details.fields.sex.setCurrentIndex(0)  # "—": not recorded
+    assert details.apply()
+    assert window.db.patient_details("P7")["name"] == "Jane Roe-Smith" and window.db.patient_details("P7")["sex"] == ""
+    audit = [(a, d) for _at, a, d in window.db.audit_log()]
+    assert ("patient created", "patient P7") in audit and ("patient details edited", "patient P7: name, sex") in audit
+    assert not any("Jane" in d for _a, d in audit)  # the audit names the ID and the fields, never their values
 
 
 def test_images_opened_for_a_patient_are_offered_the_assign_step_after_the_batch(qtbot, tmp_path):
@@ -507,3 +544,29 @@ def test_the_selection_stays_where_the_clinician_put_it_while_a_batch_adds_rows(
     assert seen and set(seen) == {chosen}  # rows were added above it; the selection never moved
     assert window.worklist.current_case_id() == chosen  # nor at the end of the batch
     assert window.case_view.record.id == chosen
+
+
+def test_the_worklist_shows_patient_lesion_and_visit_and_their_columns_can_be_hidden(qtbot, tmp_path):
+    from melanoma_desktop.core.patients import Identity
+
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [skin_image(tmp_path / "filed.png", 0.6), skin_image(tmp_path / "loose.png", 0.4)])
+    filed = next(r.id for r in window.db.list() if r.file_name == "filed.png")
+    window.db.assign(filed, Identity("P4", "nape", "midline neck", "2026-03-02", name="Ann Lee"))
+    window.db.set_confirmed(filed, "melanoma", "histopathology")
+    window.reload_worklist()
+    assert _cell(window, 0, WorklistModel.PATIENT) == "P4 · Ann Lee"
+    assert _cell(window, 0, WorklistModel.LESION) == "nape (midline neck)"
+    assert _cell(window, 0, WorklistModel.VISIT) == "2026-03-02"
+    assert _cell(window, 0, WorklistModel.REVIEW) == "confirmed melanoma"
+    assert _cell(window, 1, WorklistModel.PATIENT) == "" and _cell(window, 1, WorklistModel.VISIT) == ""
+    view = window.worklist
+    assert view.hidden_columns() == ["Lesion", "Added"]  # the default for a 1280-pixel window
+    view.set_column_shown(WorklistModel.LESION, True)
+    view.set_column_shown(WorklistModel.PATIENT, False)
+    view.set_column_shown(WorklistModel.RISK, False)  # the risk is never hidden
+    assert view.hidden_columns() == ["Patient", "Added"] and not view.isColumnHidden(WorklistModel.RISK)
+    window.close()
+    again = make_window(qtbot, tmp_path)
+    assert again.worklist.hidden_columns() == ["Patient", "Added"]  # kept by heading in the settings
