@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from melanoma_desktop.core.clinicians import current_clinician
 from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
 from melanoma_desktop.core.private_files import create_private_file
 from melanoma_desktop.core.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
@@ -181,9 +182,13 @@ class CaseDatabase(ClinicRecords, PatientRecords):
             sets.append("reviewed = ?")
             values.append(int(reviewed))
         if sets:
-            sets.append("updated_at = ?")
-            values.append(now_iso())
+            changed = [s.split(" = ")[0].replace("clinician_label", "assessment").replace("_", " ") for s in sets]
+            stamp = now_iso()
+            sets += ["updated_at = ?", "reviewed_by = ?", "reviewed_at = ?"]
+            values += [stamp, current_clinician(), stamp]
             self._conn.execute(f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id))
+            if assess_anyway is None:  # that one has its own entry below
+                self.audit("case reviewed", f"case #{case_id}: {', '.join(changed)}")  # which fields, not the words
         record = self.get(case_id)
         if assess_anyway is not None and record is not None:
             self._conn.execute("UPDATE cases SET risk = ?, flagged = ?, assessable = ? WHERE id = ?",
@@ -210,11 +215,18 @@ class CaseDatabase(ClinicRecords, PatientRecords):
         return True
 
     def audit(self, action: str, detail: str = "") -> None:
+        """One entry: when, what, and who (the clinician using the app: core.clinicians)."""
         with self._conn:
-            self._conn.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (now_iso(), action, detail))
+            self._conn.execute("INSERT INTO audit (at, action, detail, who) VALUES (?, ?, ?, ?)",
+                               (now_iso(), action, detail, current_clinician()))
 
     def audit_log(self) -> list[tuple[str, str, str]]:
         return [tuple(r) for r in self._conn.execute("SELECT at, action, detail FROM audit ORDER BY id")]
+
+    def audit_trail(self) -> list[dict]:
+        """Every audit entry, oldest first: at, who, action, detail."""
+        return [dict(zip(("at", "who", "action", "detail"), r))
+                for r in self._conn.execute("SELECT at, who, action, detail FROM audit ORDER BY id")]
 
     def save_heatmaps(self, case_id: int, heatmaps: dict[str, tuple[str, bytes]]) -> None:
         """``heatmaps``: model name -> (model version, PNG bytes)."""
@@ -233,7 +245,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                 "(SELECT patient_id FROM lesions WHERE lesions.id = cases.lesion_id), "
                 "(SELECT label FROM lesions WHERE lesions.id = cases.lesion_id), "
                 "(SELECT body_site FROM lesions WHERE lesions.id = cases.lesion_id), taken_at, "
-                "(SELECT p.name FROM lesions l JOIN patients p ON p.id = l.patient_id WHERE l.id = cases.lesion_id)")
+                "(SELECT p.name FROM lesions l JOIN patients p ON p.id = l.patient_id WHERE l.id = cases.lesion_id), "
+                "reviewed_by, reviewed_at, confirmed_by")
 
     def _record(self, row) -> TriageRecord:
         case_id = row[0]
@@ -246,7 +259,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
                             quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
                             assess_anyway=bool(row[11]), management=row[12], confirmed_label=row[13],
                             confirmed_source=row[14], confirmed_at=row[15], patient_id=row[16], lesion_label=row[17],
-                            body_site=row[18], taken_at=row[19], patient_name=row[20] or "", predictions=preds)
+                            body_site=row[18], taken_at=row[19], patient_name=row[20] or "", reviewed_by=row[21],
+                            reviewed_at=row[22], confirmed_by=row[23], predictions=preds)
 
     def get(self, case_id: int) -> TriageRecord | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from melanoma_desktop.core.clinicians import current_clinician
 from melanoma_desktop.core.private_files import create_private_file, make_private_dir
 from melanoma_desktop.core.records import TriageRecord
 from trainer.bundle.ensemble_rule import EnsembleRule
@@ -20,7 +21,7 @@ def _now() -> str:
 
 class ClinicRecords:
     def set_confirmed(self, case_id: int, label: str | None, source: str | None = None,
-                      date: str | None = None) -> TriageRecord:
+                      date: str | None = None, audited: bool = True) -> TriageRecord:
         """Record (or, with ``label=None``, clear) a case's confirmed diagnosis."""
         from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
 
@@ -29,9 +30,11 @@ class ClinicRecords:
         if source is not None and source not in CONFIRMATION_SOURCES:
             raise ValueError(f"source must be one of {CONFIRMATION_SOURCES} or None, got {source!r}")
         self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
-                           "updated_at = ? WHERE id = ?",
+                           "updated_at = ?, confirmed_by = ? WHERE id = ?",
                            (label, source if label else None, (date or _now()[:10]) if label else None, _now(),
-                            case_id))
+                            current_clinician() if label else "", case_id))
+        if audited:
+            self.audit("confirmed diagnosis recorded" if label else "confirmed diagnosis cleared", f"case #{case_id}")
         return self.get(case_id)
 
     def import_confirmed(self, csv_path: str | Path):
@@ -41,7 +44,7 @@ class ClinicRecords:
 
         pairs, report = match_rows(read_confirmed_csv(csv_path), self.list())
         for case_id, row in pairs:
-            self.set_confirmed(case_id, row.label, row.source, row.date)
+            self.set_confirmed(case_id, row.label, row.source, row.date, audited=False)  # one entry for the import
         if pairs:
             self.audit("confirmed diagnoses imported", f"{len(pairs)} case(s)")
         return report

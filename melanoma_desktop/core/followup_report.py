@@ -10,8 +10,9 @@ from pathlib import Path
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from melanoma_desktop.core.clinicians import clinic_name
 from melanoma_desktop.core.patients import lesion_changes
-from melanoma_desktop.core.report import A4, _header
+from melanoma_desktop.core.report import A4, _header, signature_line
 from melanoma_desktop.core.wording import SCORE_NOTE
 
 VISITS_PER_PAGE = 4
@@ -32,6 +33,9 @@ def draw_risk_over_time(fig: Figure, visits: list[dict], marks: list[str], flag_
         ax.legend(fontsize=7, loc="upper left")
     ax.set_xticks(range(len(visits)), [v["date"] for v in visits], fontsize=7)
     ax.set_ylim(0, 1)
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))  # 0%-100%, as every other screen says it
     ax.set_ylabel("melanoma risk score", fontsize=8)
     ax.set_title("The lesion over time", fontsize=9)
     return ax
@@ -66,13 +70,16 @@ def write_lesion_pdf(path: str | Path, db, patient_id: str, lesion: str) -> Path
     if entry is None:
         raise KeyError(f"no lesion {lesion!r} of patient {patient_id!r}")
     visits, marks = entry["visits"], lesion_changes(entry["visits"])
+    clinic = clinic_name(Path(db.path).parent)
     with PdfPages(path) as pdf:
         for start in range(0, max(len(visits), 1), VISITS_PER_PAGE):
             fig = Figure(figsize=A4)
-            _header(fig, f"Lesion follow-up — {patient_id}, {lesion}")
-            site = f"body site: {entry['body_site']}; " if entry["body_site"] else ""
+            _header(fig, f"Lesion follow-up — {_patient_title(history)}", clinic)
+            site = f" ({entry['body_site']})" if entry["body_site"] else ""
             excised = f"excised: {entry['outcome'] or 'yes'}" if entry["excised"] else "not excised"
-            fig.text(0.06, 0.905, f"{site}{len(visits)} visit(s); {excised}", fontsize=9, va="top")
+            n = len(visits)
+            fig.text(0.06, 0.905, f"Lesion {lesion}{site}; {n} visit{'' if n == 1 else 's'}; {excised}", fontsize=9,
+                     va="top")
             if start == 0:
                 draw_risk_over_time(fig, visits, marks, flag_line_of(db, visits), fig.add_axes([0.1, 0.70, 0.84, 0.17]))
             chunk = list(enumerate(visits))[start:start + VISITS_PER_PAGE]
@@ -89,9 +96,16 @@ def write_lesion_pdf(path: str | Path, db, patient_id: str, lesion: str) -> Path
                            f"assessment: {record.clinician_label or '(none)'}; management: "
                            f"{record.management or '(none)'}", "note: " + (record.note or "(none)")]
                 fig.text(x, y + 0.04, "\n".join(textwrap.fill(c, 62) for c in caption), fontsize=7, va="top")
-            fig.text(0.06, 0.03, textwrap.fill(SCORE_NOTE, 140), fontsize=6.5, color="#333")
+            fig.text(0.06, 0.045, textwrap.fill(SCORE_NOTE, 140), fontsize=6.5, color="#333")
+            signature_line(fig, 0.035)
             pdf.savefig(fig)
     return Path(path)
+
+
+def _patient_title(history: dict) -> str:
+    """'Ann Lee (ID P4)', or the ID alone when no name is kept."""
+    name = history.get("name") or ""
+    return f"{name} (ID {history['patient_id']})" if name else f"ID {history['patient_id']}"
 
 
 def write_patient_summary_pdf(path: str | Path, db, patient_id: str) -> Path:
@@ -109,7 +123,11 @@ def write_patient_summary_pdf(path: str | Path, db, patient_id: str) -> Path:
                      (entry["outcome"] or "yes") if entry["excised"] else ""])
     with PdfPages(path) as pdf:
         fig = Figure(figsize=A4)
-        _header(fig, f"Patient summary — {patient_id}")
+        _header(fig, f"Patient summary — {_patient_title(history)}", clinic_name(Path(db.path).parent))
+        born = ", ".join(x for x in (f"born {history['birth_date']}" if history.get("birth_date") else "",
+                                     history.get("sex") or "") if x)
+        if born:
+            fig.text(0.06, 0.905, born, fontsize=9, va="top")
         ax = fig.add_axes([0.04, 0.2, 0.92, 0.68])
         ax.axis("off")
         table = ax.table(cellText=rows[1:] or [["(no lesions)"] + [""] * 6], colLabels=rows[0], loc="upper center",
@@ -117,6 +135,7 @@ def write_patient_summary_pdf(path: str | Path, db, patient_id: str) -> Path:
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         table.scale(1, 1.3)
-        fig.text(0.06, 0.05, textwrap.fill(SCORE_NOTE, 140), fontsize=6.5, color="#333")
+        fig.text(0.06, 0.07, textwrap.fill(SCORE_NOTE, 140), fontsize=6.5, color="#333")
+        signature_line(fig, 0.05)
         pdf.savefig(fig)
     return Path(path)

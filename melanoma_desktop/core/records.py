@@ -40,6 +40,29 @@ class ModelInfo:
         data = Path(str(t["data"])).name if t.get("data") else "n/a"
         return f"{data}{extra}, protocol {t.get('protocol')} ({counts})"
 
+    def trained_on_words(self) -> str:
+        """The training data in a clinician's words: the archives by their names and how many images, e.g.
+        'HAM10000 and ISIC 2017 (8,168 images)', the images it learnt from (no folders, protocols or split
+        sizes)."""
+        t = self.training
+        names = [Path(str(t["data"])).name] if t.get("data") else []
+        names += [Path(str(e.get("data", "?"))).name for e in t.get("extra_data") or []]
+        names = list(dict.fromkeys(archive_name(n) for n in names))
+        counts = t.get("counts", {})
+        learnt = counts.get("train") if isinstance(counts.get("train"), dict) else None  # extra sources included
+        total = sum(learnt.values()) if learnt else 0
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names) or "unnamed images"
+        return f"{listed} ({total:,} images)" if total else listed
+
+
+_ARCHIVES = {"ham10000": "HAM10000", "isic2017": "ISIC 2017", "isic2020": "ISIC 2020", "derm7pt": "Derm7pt",
+             "isic2018": "ISIC 2018", "isic2019": "ISIC 2019", "ph2": "PH2"}
+
+
+def archive_name(folder: str) -> str:
+    """A public archive by the name clinicians know it ('isic2017' -> 'ISIC 2017'); another folder as it is."""
+    return _ARCHIVES.get(folder.lower().replace("-", "").replace("_", ""), folder)
+
 
 @dataclass(frozen=True)
 class ModelPrediction:
@@ -236,6 +259,9 @@ class TriageRecord:
     body_site: str | None = None
     taken_at: str | None = None  # the visit's date (YYYY-MM-DD) when known
     patient_name: str = ""  # only when a DICOM header gave one; kept in the local database alone
+    reviewed_by: str = ""  # who last changed the clinician's fields (assessment, management, note, reviewed)
+    reviewed_at: str | None = None
+    confirmed_by: str = ""  # who recorded the confirmed diagnosis
     change: str = ""  # what changed since the lesion's previous visit (core.patients.lesion_changes), if anything
     # what each model's head read, {name: (embedding version, vector)}: set when the case is read, saved with it
     # (core.database, float16) and read back only for adapting the models (core.adaptation_job), never listed

@@ -62,12 +62,19 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _header(fig: Figure, title: str) -> None:
+def _header(fig: Figure, title: str, clinic: str = "") -> None:
     fig.text(0.06, 0.965, title, fontsize=14, weight="bold", va="top")
     fig.text(0.06, 0.94, DISCLAIMER, fontsize=9, color=FLAG_RED, weight="bold", va="top")
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    fig.text(0.94, 0.965, f"printed {stamp}\nMelanoma triage {__version__}", fontsize=7, ha="right", va="top",
-             color="#555")
+    first = _clip(clinic, 60) if clinic else f"printed {stamp}"
+    second = f"printed {stamp} · Melanoma triage {__version__}" if clinic else f"Melanoma triage {__version__}"
+    fig.text(0.94, 0.965, f"{first}\n{second}", fontsize=7, ha="right", va="top", color="#555")
+
+
+def signature_line(fig: Figure, y: float, reviewed_by: str = "") -> None:
+    """Reviewed by (the clinician's name when the record has one), signature and date, to sign on paper."""
+    fig.text(0.06, y, f"Reviewed by: {reviewed_by or '_' * 30}        Signature: {'_' * 30}        Date: "
+                      f"{'_' * 14}", fontsize=8.5, va="top")
 
 
 def risk_sentence(record: TriageRecord) -> str:
@@ -86,24 +93,26 @@ def risk_sentence(record: TriageRecord) -> str:
 
 def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
                    heatmaps: dict[str, np.ndarray] | None = None, patient: str = "", clinician: str = "",
-                   examined: str = "") -> Figure:
+                   examined: str = "", clinic: str = "") -> Figure:
     from melanoma_desktop.core.heatmaps import overlay
 
-    _header(fig, f"Case report — {record.file_name}")
+    _header(fig, f"Case report — {_clip(record.file_name, 40)}", clinic)
     if record.patient_id:  # a case filed under a patient: the report says whose, which lesion and which visit
         patient = patient or patient_words(record)
         examined = examined or record.visit_date
-    fields = (("Patient", patient), ("Clinician", clinician), ("Date of examination", examined))
-    for k, (name, value) in enumerate(fields):
-        x = 0.06 + k * 0.30
-        fig.text(x, 0.905, f"{name}:", fontsize=8.5, va="top", weight="bold")
-        fig.text(x, 0.888, value or "_" * 28, fontsize=8.5, va="top", color="#000" if value else "#999")
+    clinician = clinician or record.reviewed_by
+    fig.text(0.06, 0.905, "Patient:", fontsize=8.5, va="top", weight="bold")
+    fig.text(0.16, 0.905, _clip(patient, 110) if patient else "_" * 40, fontsize=8.5, va="top",
+             color="#000" if patient else "#999")
+    for x, name, value in ((0.06, "Clinician", clinician), (0.52, "Date of examination", examined)):
+        fig.text(x, 0.885, f"{name}:", fontsize=8.5, va="top", weight="bold")
+        fig.text(x + (0.10 if name == "Clinician" else 0.20), 0.885, value or "_" * 28, fontsize=8.5, va="top",
+                 color="#000" if value else "#999")
     original = _original_for(record)
     ax = fig.add_axes([0.06, 0.56, 0.42, 0.30])
     ax.axis("off")
     if original is not None:
         ax.imshow(original, interpolation="lanczos")  # its own aspect ratio: imshow keeps square pixels
-        ax.set_title(f"original image, {original.shape[1]} x {original.shape[0]} px as printed", fontsize=7.5)
     c = record.consensus
     colour = "#555" if not record.assessable else (FLAG_RED if record.flagged else CALM_BLUE)
     lines = [textwrap.fill(risk_sentence(record), 40)]
@@ -129,48 +138,55 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     model_input = _model_input_for(record)
     if heatmaps and model_input is not None and record.assessable:
         names = [p.name for p in record.predictions if p.name in heatmaps]
+        shown_as = {i.name: short_model_name(i.display_name) for i in infos}
         for k, name in enumerate(names):
             hax = fig.add_axes([0.06 + k * 0.30, 0.17, 0.26, 0.20])
             hax.imshow(overlay(model_input, heatmaps[name], 0.6))
             hax.axis("off")
-            hax.set_title(f"{name}: where its risk came from" if heatmaps[name].max() > 1e-3 else
-                          f"{name}: no region raises its risk", fontsize=7.5)
-        fig.text(0.06, 0.165, textwrap.fill("Heatmaps (Grad-CAM, on the 224 x 224 image the models see): warm colours "
-                                            "are the regions that raised a model's risk most; they can point at "
-                                            "artefacts as well as at the lesion.", 140),
+            title = shown_as.get(name, name)
+            hax.set_title(f"{title}: where its risk came from" if heatmaps[name].max() > 1e-3 else
+                          f"{title}: no region raises its risk", fontsize=7.5)
+        fig.text(0.06, 0.165, textwrap.fill("Heatmaps: warm colours are the regions that raised a model's risk "
+                                            "most; they can point at artefacts as well as at the lesion.", 140),
                  fontsize=6.5, va="top", color="#333")
-    fig.text(0.06, 0.125, textwrap.fill(SCORE_NOTE + " The three models are read together into one score with one "
-                                        "flag line, set to catch 95 % of the melanomas in the archives' validation "
-                                        "images; at a clinic it can catch fewer (Models > Local performance). "
-                                        + DISCLAIMER, 120), fontsize=7, va="top")
+    fig.text(0.06, 0.135, textwrap.fill(SCORE_NOTE + " The three models' answers make one score with one flag line, "
+                                        "set to catch 95 % of the melanomas in the images the models were checked "
+                                        "on; at a clinic it can catch fewer. " + DISCLAIMER, 120), fontsize=7,
+             va="top")
+    signature_line(fig, 0.085, record.reviewed_by if record.reviewed else "")
     versions = ", ".join(f"{p.name} {p.version}" for p in record.predictions)
     audit = [f"For audit — file: {record.path}", f"SHA-256: {record.sha256}",
              f"case added {local_time_text(record.created_at)}; models: {versions}"]
-    fig.text(0.06, 0.055, "\n".join(textwrap.fill(line, 150) for line in audit), fontsize=5.5, va="top",
+    fig.text(0.06, 0.05, "\n".join(textwrap.fill(line, 150) for line in audit), fontsize=5.5, va="top",
              color="#666", family="monospace")
     return fig
 
 
 def _model_table(fig: Figure, record: TriageRecord, infos: list[ModelInfo]) -> None:
     by_info = {i.name: i for i in infos}
-    rows = [["model", "score", "its own line", "vs its line", "archive test images: melanomas caught / benign cleared"]]
+    rows = [["model", "score", "its own line", "vs its line", "melanomas found*", "benign cleared*"]]
     trained_on = []
     for p in record.predictions:
         info = by_info.get(p.name, ModelInfo(p.name, p.name))
         m = info.test_metrics
-        tested = (f"{m['sensitivity']:.0%} / {m['specificity']:.0%}" if m.get("sensitivity") is not None
-                  and m.get("specificity") is not None else "n/a")
+        found = f"{m['sensitivity']:.0%}" if m.get("sensitivity") is not None else "n/a"
+        cleared = f"{m['specificity']:.0%}" if m.get("specificity") is not None else "n/a"
         shown = record.assessable
-        rows.append([info.display_name.split(" (")[0].split(",")[0],
+        rows.append([short_model_name(info.display_name),
                      f"{p.p_malignant:.0%}" if shown else "—", f"{p.threshold:.0%}",
-                     ("above" if p.label == "malignant" else "below") if shown else "", tested])
+                     ("above" if p.label == "malignant" else "below") if shown else "", found, cleared])
         if info.training:
-            trained_on.append(textwrap.fill(f"{p.name} trained on {info.training_summary()}", 130,
-                                            subsequent_indent="    "))
+            trained_on.append(textwrap.fill(f"{short_model_name(info.display_name)} learnt from "
+                                            f"{info.trained_on_words()}", 130, subsequent_indent="    "))
+    trained_on.append("* on the public archives' test images, each model at its own line.")
     fig.text(0.06, 0.535, "Each model (detail)", fontsize=9, weight="bold", va="top")
     table_ax = fig.add_axes([0.06, 0.44, 0.88, 0.08])
     table_ax.axis("off")
-    table = table_ax.table(cellText=rows, loc="upper center", cellLoc="left", colWidths=[0.30, 0.08, 0.13, 0.08, 0.41])
+    table = table_ax.table(cellText=rows, loc="upper center", cellLoc="left",
+                           colWidths=[0.26, 0.10, 0.15, 0.13, 0.18, 0.18])
+    for column in range(len(rows[0])):  # the heading row, set apart
+        table[0, column].set_text_props(weight="bold")
+        table[0, column].set_facecolor("#f0f0f0")
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.3)

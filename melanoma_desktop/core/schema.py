@@ -105,9 +105,14 @@ MIGRATIONS = [
         PRIMARY KEY (case_id, model, version)
     );
     """,
-    # 8 -> 9: a patient's sex, entered in the window (Patient details) or read from a DICOM header
+    # 8 -> 9: a patient's sex, entered in the window (Patient details) or read from a DICOM header; who did what
+    # (core.clinicians): each audit entry's clinician, and who last reviewed a case and who confirmed its diagnosis
     """
     ALTER TABLE patients ADD COLUMN sex TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN who TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cases ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cases ADD COLUMN reviewed_at TEXT;
+    ALTER TABLE cases ADD COLUMN confirmed_by TEXT NOT NULL DEFAULT '';
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

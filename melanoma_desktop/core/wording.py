@@ -139,3 +139,14 @@ def confirmed_words(record) -> str:
         return ""
     source = f" ({record.confirmed_source})" if record.confirmed_source else ""
     return f"confirmed {record.confirmed_label}{source}"
+
+
+def who_words(record) -> str:
+    """Who last changed the clinician's fields of a case and when, and who recorded its confirmed diagnosis."""
+    parts = []
+    if record.reviewed_by:
+        when = f", {local_time_text(record.reviewed_at)}" if record.reviewed_at else ""
+        parts.append(f"Last changed by {record.reviewed_by}{when}")
+    if record.confirmed_label and record.confirmed_by:
+        parts.append(f"diagnosis recorded by {record.confirmed_by}")
+    return "; ".join(parts) + ("." if parts else "")

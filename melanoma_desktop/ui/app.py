@@ -48,6 +48,7 @@ def run_app(args) -> int:
 
     window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
     window.show()
+    window.clinicians.ask_at_start()  # with a list of the clinic's clinicians: who is using the app
     _report_startup_timing(window)
     # Start importing TensorFlow only once the window is on screen: the import holds the GIL for
     # seconds and would otherwise delay the first paint.

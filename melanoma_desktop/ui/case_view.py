@@ -18,7 +18,8 @@ from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABE
 from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
 from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, HEATMAP_MAX_PX, HEATMAP_MIN_PX, ModelPanel
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
-from melanoma_desktop.core.wording import SCORE_NOTE, confirmed_words, local_time_text, patient_words
+from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
+                                           who_words)
 
 
 
@@ -135,7 +136,7 @@ class CaseView(QWidget):
         self.confirmed_box = QComboBox()
         self.confirmed_box.addItems(["(not confirmed)", *CONFIRMED_LABELS])
         self.confirmed_box.setToolTip("What the lesion turned out to be (kept apart from your first assessment); "
-                                      "Models > Local performance compares the models with these")
+                                      "Local performance (Models menu) compares the models with these")
         self.source_box = QComboBox()
         self.source_box.addItems(list(CONFIRMATION_SOURCES))
         for box in (self.confirmed_box, self.source_box):
@@ -147,6 +148,10 @@ class CaseView(QWidget):
         form.addWidget(self.source_box, 3, 1)
         form.addWidget(self.reviewed_box, 4, 0, 1, 2)
         form.addWidget(self.note_edit, 5, 0, 1, 2)
+        self.who_label = QLabel("")  # who last changed this assessment, and who confirmed the diagnosis
+        self.who_label.setWordWrap(True)
+        self.who_label.setStyleSheet("color: #555; font-size: 11px;")
+        form.addWidget(self.who_label, 6, 0, 1, 2)
         self.confirmed_box.activated.connect(self._on_confirmed_chosen)
         self.source_box.activated.connect(self._on_confirmed_chosen)
         self.label_box.activated.connect(self._on_label_chosen)
@@ -220,6 +225,7 @@ class CaseView(QWidget):
                                         if record.confirmed_source in CONFIRMATION_SOURCES else 0)
         self.reviewed_box.setChecked(record.reviewed)
         self.note_edit.setPlainText(record.note)
+        self.who_label.setText(who_words(record))
         self._render_heatmaps()
 
     def panel_row_widgets(self) -> list[QWidget]:

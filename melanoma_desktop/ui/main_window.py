@@ -57,6 +57,9 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
         self._selected_by_window = None  # the case the window selected itself during the running batch
         self._build_ui()
+        from melanoma_desktop.ui.clinician_controller import ClinicianController
+
+        self.clinicians = ClinicianController(self.db_path.parent, self)  # who is using the app
         self._build_menus()
         self._connect_controller(controller)
         self.sig_images_dropped.connect(self.triage_paths)
@@ -190,6 +193,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         reload_action = QAction("Reload models", self)
         reload_action.triggered.connect(self.start_loading_models)
         models_menu.addAction(reload_action)
+        self.clinicians.build_menu(self.menuBar())
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("About…", self)
         about.triggered.connect(lambda: show_about(self, self.model_infos(), self.controller.flag_rule,

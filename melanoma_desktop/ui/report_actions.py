@@ -47,7 +47,8 @@ class ReportActions:
     def write_case_report(self, case_id: int, path: str) -> None:
         from melanoma_desktop.core.report import write_case_pdf
 
-        write_case_pdf(path, self.db.get(case_id), self.model_infos(), self._case_heatmaps(case_id))
+        write_case_pdf(path, self.db.get(case_id), self.model_infos(), self._case_heatmaps(case_id),
+                       clinic=self.clinicians.settings.clinic_name)
 
     def print_case(self, case_id: int, printer) -> None:
         """Draw the case page on ``printer`` (a QPrinter), scaled to its page."""
@@ -58,7 +59,7 @@ class ReportActions:
         from melanoma_desktop.core.report import A4, draw_case_page
 
         fig = draw_case_page(Figure(figsize=A4, dpi=PRINT_DPI), self.db.get(case_id), self.model_infos(),
-                             self._case_heatmaps(case_id))
+                             self._case_heatmaps(case_id), clinic=self.clinicians.settings.clinic_name)
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         buffer = canvas.buffer_rgba()

@@ -91,9 +91,11 @@ class TriageController(QObject):
             return "no models"
         if rule is None:
             self.classifier.ensemble = self.classifier.base_ensemble
+            self.db.audit("shipped flag line used for new cases")
             return "New cases are read with the shipped flag line."
         if rule.applies_to(self.current_versions()):
             self.classifier.ensemble = rule
+            self.db.audit("clinic's flag line adopted for new cases", str(rule.site_version))
             return f"New cases are read with the clinic's flag line {rule.site_version}."
         return (f"The clinic's flag line {rule.site_version} was made for other model versions; "
                 "the current flag line stays.")

@@ -82,8 +82,11 @@ def test_case_report_shows_whole_versions_training_data_and_empty_heatmaps(tmp_p
     write_case_pdf(tmp_path / "case.pdf", record, infos, heatmaps)
     text = _text(tmp_path / "case.pdf")
     assert long_version in text
-    assert "vgg16 trained on ham10000 + isic2017 (train) 3 images, protocol extended (train 8)" in text
-    assert "cnn: no region raises its risk" in text and "vgg16: where its risk came from" in text
+    assert "Fake vgg16 learnt from HAM10000 and ISIC 2017 (8 images)" in text
+    assert "Fake cnn: no region raises its risk" in text and "Fake vgg16: where its risk came from" in text
+    for engineering in ("Grad-CAM", "224 x 224", "protocol", "Models >", "px as printed", "(train"):
+        assert engineering not in text  # a clinician's report: no engineering words
+    assert "Reviewed by:" in text and "Signature:" in text
 
 
 def test_batch_report_lists_every_case_highest_risk_first(tmp_path):

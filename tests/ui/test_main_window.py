@@ -411,11 +411,12 @@ def test_the_follow_up_report_and_patient_summary_list_the_visits(qtbot, tmp_pat
     window.db.update_review(next(r.id for r in window.db.list() if r.file_name == "visit1.png"), note="grew 2 mm")
     write_lesion_pdf(tmp_path / "lesion.pdf", window.db, "P2", "nape")
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(tmp_path / "lesion.pdf").pages)
-    assert "Lesion follow-up — P2, nape" in text and text.index("2026-02-01") < text.index("2026-08-01")
+    assert "Lesion follow-up — ID P2" in text and "Lesion nape; 2 visits" in text
+    assert text.index("2026-02-01") < text.index("2026-08-01") and "Reviewed by:" in text and "Signature:" in text
     assert "crossed the flag line" in text and "grew 2 mm" in text and "not a medical device" in text
     write_patient_summary_pdf(tmp_path / "summary.pdf", window.db, "P2")
     summary = " ".join(PdfReader(tmp_path / "summary.pdf").pages[0].extract_text().split())
-    assert "Patient summary — P2" in summary and "nape" in summary and "2026-08-01" in summary
+    assert "Patient summary — ID P2" in summary and "nape" in summary and "2026-08-01" in summary
     window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "visit1.png"))
     view = window.show_lesion_view()
     qtbot.addWidget(view)

@@ -48,6 +48,9 @@ def test_a_review_is_saved_and_a_flag_line_for_other_versions_is_refused(qtbot, 
     other = mine.replace(members={**mine.members, "cnn": "cnn-older"})
     assert "made for other model versions" in controller.use_site_rule(other) and controller.flag_rule is mine
     assert "shipped flag line" in controller.use_site_rule(None) and controller.flag_rule == shipped
+    actions = [(e["action"], e["detail"]) for e in controller.db.audit_trail()]
+    assert actions[-2:] == [("clinic's flag line adopted for new cases", "site-1"),
+                            ("shipped flag line used for new cases", "")]  # with who, as every entry
 
 
 def test_a_failed_job_reaches_the_window_as_one_message(qtbot, tmp_path, monkeypatch):

@@ -1,0 +1,68 @@
+"""Who is using the app, in the window (#30, item 6): nothing asked without a list; with one, chosen at start
+(with a PIN when set), shown in the status bar, recorded with a review; the clinic's name on reports."""
+
+import pytest
+
+from fakes import skin_image
+from qt_helpers import drop, make_window
+from melanoma_desktop.core.clinicians import (Clinician, ClinicSettings, current_clinician, os_user,
+                                              save_clinic_settings, set_current_clinician)
+
+
+@pytest.fixture(autouse=True)
+def _nobody_chosen():
+    set_current_clinician(None)
+    yield
+    set_current_clinician(None)
+
+
+def test_without_a_list_nothing_is_asked_and_the_computers_user_is_shown(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    assert window.clinicians.ask_at_start() is None
+    assert window.clinicians.status_label.text() == f"Clinician: {os_user()}"
+    assert not window.clinicians.switch_action.isEnabled()
+
+
+def test_a_clinician_chosen_with_a_pin_is_recorded_with_the_review(qtbot, tmp_path):
+    save_clinic_settings(tmp_path, ClinicSettings("Skin clinic", [Clinician("Dr A. Smith").with_pin("4821"),
+                                                                  Clinician("Nurse B. Jones")]))
+    window = make_window(qtbot, tmp_path)
+    dialog = window.clinicians.ask_at_start()
+    qtbot.addWidget(dialog)
+    dialog.names.setCurrentText("Dr A. Smith")
+    dialog.pin.setText("1111")
+    assert not dialog.apply() and "not Dr A. Smith's PIN" in dialog.error.text()
+    assert current_clinician() == os_user()  # nobody chosen yet
+    dialog.pin.setText("4821")
+    assert dialog.apply()
+    assert current_clinician() == "Dr A. Smith"
+    assert window.clinicians.status_label.text() == "Clinician: Dr A. Smith · Skin clinic"
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [skin_image(tmp_path / "a.png", 0.6)])
+    case_id = window.db.list()[0].id
+    window.worklist.select_case(case_id)
+    window.toggle_reviewed()
+    assert window.db.get(case_id).reviewed_by == "Dr A. Smith"
+    assert window.db.audit_trail()[-1]["who"] == "Dr A. Smith"
+    assert window.case_view.who_label.text().startswith("Last changed by Dr A. Smith, ")
+
+
+def test_the_clinic_settings_dialog_adds_and_removes_clinicians(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    dialog = window.clinicians.edit_settings()
+    qtbot.addWidget(dialog)
+    dialog.clinic_name.setText("Skin clinic")
+    dialog.new_name.setText("Dr C. Lee")
+    dialog.new_pin.setText("12")
+    assert not dialog.add_clinician() and "4 or more digits" in dialog.error.text()
+    dialog.new_pin.setText("123456")
+    assert dialog.add_clinician() and dialog.clinician_list.item(0).text() == "Dr C. Lee  (PIN)"
+    dialog.new_name.setText("Nurse D")
+    assert dialog.add_clinician()
+    dialog.clinician_list.setCurrentRow(1)
+    dialog.remove_selected()
+    dialog.accept()
+    settings = window.clinicians.settings
+    assert settings.clinic_name == "Skin clinic" and [c.name for c in settings.clinicians] == ["Dr C. Lee"]
+    assert window.clinicians.switch_action.isEnabled()
+    assert (tmp_path / "clinic.json").is_file()
