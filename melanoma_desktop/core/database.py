@@ -18,7 +18,7 @@ from melanoma_desktop.core.private_files import create_private_file
 from melanoma_desktop.core.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
                                            ModelPrediction,
-                                           TriageRecord, worklist_order)
+                                           TriageRecord, shown_with, worklist_order)
 
 
 class DatabaseError(Exception):
@@ -270,13 +270,15 @@ class CaseDatabase(ClinicRecords, PatientRecords):
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE sha256 = ?", (sha256,)).fetchone()
         return self._record(row) if row else None
 
-    def list(self, filter_name: str = "all") -> list[TriageRecord]:
+    def list(self, filter_name: str = "all", rule=None) -> list[TriageRecord]:
         """Cases in worklist order (highest combined risk first; images that cannot be assessed last),
-        kept by one of ``records.WORKLIST_FILTERS``."""
+        kept by one of ``records.WORKLIST_FILTERS``; with ``rule`` (the flag line in use), shown with it
+        (records.shown_with: one risk scale) before they are filtered and ordered."""
         if filter_name not in WORKLIST_FILTERS:
             raise ValueError(f"unknown filter {filter_name!r}; use one of {FILTERS}")
         keep = WORKLIST_FILTERS[filter_name][1]
-        records = [self._record(r) for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()]
+        records = [shown_with(self._record(r), rule)
+                   for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()]
         _mark_changes(records)
         return sorted((r for r in records if keep(r)), key=worklist_order)
 

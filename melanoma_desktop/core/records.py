@@ -259,6 +259,8 @@ class TriageRecord:
     body_site: str | None = None
     taken_at: str | None = None  # the visit's date (YYYY-MM-DD) when known
     patient_name: str = ""  # only when a DICOM header gave one; kept in the local database alone
+    first_read_with: dict | None = None  # set when shown with another flag line (shown_with): the line it was read with
+    other_models: bool = False  # shown_with: read by other model versions than the flag line in use was made for
     reviewed_by: str = ""  # who last changed the clinician's fields (assessment, management, note, reviewed)
     reviewed_at: str | None = None
     confirmed_by: str = ""  # who recorded the confirmed diagnosis
@@ -362,3 +364,28 @@ def worklist_order(record: "TriageRecord") -> tuple:
     risk = record.risk
     group = 0 if risk is not None else (1 if record.assessable else 2)
     return (group, -(risk if risk is not None else 0.0), 0 if record.flagged else 1, -(record.id or 0))
+
+
+def shown_with(record: "TriageRecord", rule) -> "TriageRecord":
+    """The case as the worklist shows it, on one risk scale: read with the flag line in use (``rule``, an
+    EnsembleRule) when that line was made for the model versions that read it (their answers are stored, so no
+    image is needed); ``first_read_with`` keeps the line it was read with. A case read by other model versions
+    stays as it was read, marked ``other_models``. The saved record is not changed (Case > Re-read does that)."""
+    import dataclasses
+
+    if rule is None or not record.predictions:
+        return record
+    entry = rule.record_entry()
+    if record.ensemble == entry:
+        return record
+    if rule.applies_to(record.model_versions()):
+        return dataclasses.replace(record, ensemble=entry, first_read_with=record.ensemble)
+    return dataclasses.replace(record, other_models=True)
+
+
+def line_words(entry: dict | None) -> str:
+    """A flag line a case was read with, as the case view names it."""
+    site = (entry or {}).get("site_rule") or {}
+    if not site:
+        return "the shipped flag line"
+    return f"the adapted models {site.get('version')}" if site.get("kind") else f"the clinic's flag line {site.get('version')}"

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
-from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
+from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord,
+                                           line_words)
 from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, HEATMAP_MAX_PX, HEATMAP_MIN_PX, ModelPanel
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
 from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
@@ -248,8 +249,7 @@ class CaseView(QWidget):
             verdict = "FLAGGED" if record.flagged else "not flagged"
             which = ("the flag line of the models adapted to this clinic" if c.adapted else
                      "the clinic's flag line" if c.site_rule_version else "flag line")
-            together = c.weights_text() or (f"the {c.n_models} model{'s' if c.n_models != 1 else ''} "
-                                            "read together")
+            together = c.weights_text() or f"{'all ' if c.n_models > 1 else ''}{c.n_models} model{'s' if c.n_models != 1 else ''} combined"
             text = f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; {together})"
             self.combined_bar.set_value(c.risk, c.flag_line)
             self.combined_bar.show()
@@ -260,6 +260,11 @@ class CaseView(QWidget):
             self.combined_bar.hide()
         if not record.flagged:
             text += " A low score does not rule out melanoma."
+        if record.first_read_with is not None:  # records.shown_with: one risk scale in the worklist
+            text += f" (Shown with the flag line in use; first read with {line_words(record.first_read_with)}.)"
+        elif record.other_models:
+            text += (" (Read by other model versions than the flag line in use was made for: shown as it was read; "
+                     "Case > Re-read reads it with today's models.)")
         style = ("background: #fde2e1; border: 1px solid #b3261e; padding: 8px; font-size: 15px; font-weight: 600;"
                  if record.flagged else "background: #eef4fb; border: 1px solid #9bb7d4; padding: 8px; "
                  "font-size: 15px; font-weight: 600;")

@@ -43,9 +43,11 @@ class ClinicActions:
         return dialog
 
     def use_site_rule(self, rule: EnsembleRule | None) -> str:
-        """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again). Cases already saved
-        keep the rule they were read with until 'Re-read all cases' is chosen."""
+        """Read new cases with the clinic's flag line ``rule`` (None: the shipped one again). Saved cases of the
+        same model versions are shown with it at once (their answers are stored); their records keep the line they
+        were read with until they are re-read."""
         message = self.controller.use_site_rule(rule)
+        self.reload_worklist()  # every row on the line now in use (records.shown_with)
         if self.classifier is not None:
             self._show_models_status(self.classifier)  # the line under the notice names the line now in use
         self.statusBar().showMessage(message, 10000)

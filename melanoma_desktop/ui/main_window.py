@@ -354,7 +354,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def reload_worklist(self) -> None:
         current = self.worklist.current_case_id()
-        self.worklist_model.set_records(self.db.list(self.current_filter()))
+        self.worklist_model.set_records(self.controller.worklist(self.current_filter()))
         self._update_count()
         if current is not None:
             self.worklist.select_case(current)
@@ -363,7 +363,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.worklist_panel.update_count(self.db.count())
 
     def _on_case_selected(self, case_id) -> None:
-        self.case_view.set_record(self.db.get(case_id) if case_id is not None else None)
+        self.case_view.set_record(self.controller.shown(self.db.get(case_id)) if case_id is not None else None)
 
     def request_heatmaps(self, case_id: int) -> None:
         """The case's heatmaps of the current model versions: from the database, or computed off the GUI thread."""
@@ -377,8 +377,9 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
     def _on_review_changed(self, case_id: int, change: dict) -> None:
         record = self.controller.update_review(case_id, change)
         if "assess_anyway" in change:
-            self.worklist_model.upsert(record)  # its risk, flag and place change
+            self.worklist_model.upsert(record)  # its risk, flag and place change, and the counts
             self.worklist.select_case(case_id)
+            self._update_count()
         else:
             self.worklist_model.replace(record)
         if self.case_view.record is not None and self.case_view.record.id == case_id and "note" not in change:

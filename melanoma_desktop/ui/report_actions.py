@@ -104,7 +104,7 @@ class ReportActions:
 
     def start_batch_report(self, pdf_path: str) -> Job:
         filter_name = self.current_filter()
-        records = self.db.list(filter_name)
+        records = self.controller.worklist(filter_name)  # as the worklist shows them: one risk scale
         job = batch_report_job(pdf_path, records, self.model_infos(), f"Batch report ({filter_name})", self.db_path,
                                filter_name)
         job.signals.sig_progress.connect(lambda done_total: self.batch_bar.update_progress(*done_total, None, "pages"))

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from melanoma_desktop.core.classifier import Classifier
 from melanoma_desktop.core.database import CaseDatabase
-from melanoma_desktop.core.records import ModelInfo
+from melanoma_desktop.core.records import ModelInfo, shown_with
 from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, triage_job
 from melanoma_desktop.ui.worker import JobRunner
 from trainer.api import EnsembleRule
@@ -149,7 +149,7 @@ class TriageController(QObject):
         if self.closed:
             return
         ids, self._incoming = self._incoming, []
-        records = [r for r in (self.db.get(case_id) for case_id in ids) if r is not None]  # as stored
+        records = [self.shown(r) for r in (self.db.get(case_id) for case_id in ids) if r is not None]
         self._batch_records.extend(records)
         if ids:
             self.sig_records_saved.emit(records)
@@ -203,12 +203,22 @@ class TriageController(QObject):
                 self.sig_heatmaps_ready.emit(case_id, maps)
 
     def update_review(self, case_id: int, change: dict):
-        """Save a clinician's change (reviewed, note, confirmed diagnosis, assess anyway); the saved record."""
+        """Save a clinician's change (reviewed, note, confirmed diagnosis, assess anyway); the saved record, as
+        shown (``shown``)."""
         change = dict(change)
         if "confirmed" in change:
             label, source = change.pop("confirmed")
             self.db.set_confirmed(case_id, label, source)
-        return self.db.update_review(case_id, **change)
+        return self.shown(self.db.update_review(case_id, **change))
+
+    # -- one risk scale (records.shown_with) ----------------------------------------------------
+    def shown(self, record):
+        """A saved case as the window shows it: with the flag line in use when it fits the models that read it."""
+        return shown_with(record, self.flag_rule) if record is not None else None
+
+    def worklist(self, filter_name: str) -> list:
+        """The worklist's cases, filtered and ordered as shown with the flag line in use."""
+        return self.db.list(filter_name, self.flag_rule)
 
     def delete_case(self, case_id: int) -> None:
         self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")

@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from melanoma_desktop.core.records import TriageRecord, worklist_order
+from melanoma_desktop.core.records import TriageRecord, line_words, worklist_order
 from melanoma_desktop.core.wording import local_time_text
 
 FLAG_COLOUR = QColor("#fde2e1")
@@ -33,6 +33,10 @@ def per_model_tooltip(record: TriageRecord) -> str:
                      + (f": ▲ {record.change} since the previous visit" if record.change else ""))
     if record.assessable and c.flag_line is not None:
         lines.append(f"Combined risk {record.risk:.0%}, flag line {c.flag_line:.0%}.")
+    if record.first_read_with is not None:
+        lines.append(f"Shown with the flag line in use; first read with {line_words(record.first_read_with)}.")
+    elif record.other_models:
+        lines.append("† Read by other model versions: shown as it was read (Case > Re-read).")
     for p in record.predictions:
         side = "above" if p.label == "malignant" else "below"
         lines.append(f"{p.name}: {p.p_malignant:.0%}, {side} its own flag line ({p.threshold:.0%})")
@@ -115,8 +119,8 @@ class WorklistModel(QAbstractTableModel):
     def _display_text(self, record: TriageRecord, col: int) -> str | None:
         if col == self.IMAGE:
             return record.file_name
-        if col == self.RISK:
-            return "—" if record.risk is None else f"{record.risk:.0%}"
+        if col == self.RISK:  # † : read by other model versions than the flag line in use was made for
+            return ("—" if record.risk is None else f"{record.risk:.0%}") + (" †" if record.other_models else "")
         if col == self.FLAG:
             return "▲ flagged" if record.flagged else ("" if record.assessable else "cannot assess")
         if col == self.DISAGREE:
@@ -271,7 +275,7 @@ class WorklistView(QTableView):
 
     def _size_columns(self) -> None:
         metrics = self.fontMetrics()
-        samples = {WorklistModel.RISK: "100%", WorklistModel.FLAG: "cannot assess",
+        samples = {WorklistModel.RISK: "100% †", WorklistModel.FLAG: "cannot assess",
                    WorklistModel.DISAGREE: "⚠", WorklistModel.PATIENT: "P-0012 · A. Name",
                    WorklistModel.LESION: "left scapula", WorklistModel.VISIT: "2026-12-01",
                    WorklistModel.REVIEW: "suspicious ✓", WorklistModel.ADDED: "2026-12-01 09:15"}

@@ -105,6 +105,11 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     assert f"the clinic's own ({rule.site_version})" in window.models_status.text()
     assert f"the clinic's own ({rule.site_version})" in dialog.rule_label.text()
     assert {r.id: r.flagged for r in window.db.list()} == before  # saved cases keep the rule they were read with
+    shown = window.worklist_model.records  # ... and the worklist shows every one on the line now in use
+    assert {r.consensus.rule for r in shown} == {"clinic flag line"} and all(r.first_read_with for r in shown)
+    assert {r.id: r.flagged for r in shown} != before
+    window.worklist.select_case(shown[0].id)
+    assert "first read with the shipped flag line" in window.case_view.risk_label.text()
 
     def new_case(name, darkness):
         with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):

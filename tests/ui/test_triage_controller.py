@@ -86,3 +86,25 @@ def test_the_shipped_flag_line_comes_back_after_a_reload_with_the_clinics_line_i
     controller.use_site_rule(None)
     assert controller.flag_rule is shipped
     controller.close()
+
+
+def test_saved_cases_are_shown_on_the_flag_line_in_use_and_other_versions_are_marked(qtbot, controller, tmp_path):
+    from melanoma_desktop.core.records import shown_with
+
+    with qtbot.waitSignal(controller.sig_models_loaded, timeout=10000):
+        controller.load_models()
+    with qtbot.waitSignal(controller.sig_batch_done, timeout=20000) as done:
+        controller.triage([str(skin_image(tmp_path / "a.png", 0.5))])  # 50%: below the shipped line (60%)
+    case = done.args[1][0]
+    shipped = controller.flag_rule
+    mine = EnsembleRule.from_dict({**shipped.to_dict(), "threshold": 0.45,
+                                   "site_rule": {"kind": "site flag line", "version": "site-1"}})
+    controller.use_site_rule(mine)
+    shown = controller.worklist("all")[0]
+    assert shown.flagged and not controller.db.get(case.id).flagged  # shown on the new line; stored as read
+    assert shown.first_read_with == controller.db.get(case.id).ensemble and shown.consensus.rule == "clinic flag line"
+    assert controller.worklist("flagged") == [shown]  # filters see what the rows show
+    other = mine.replace(members={**mine.members, "cnn": "cnn-older"})
+    marked = shown_with(controller.db.get(case.id), other)
+    assert marked.other_models and marked.first_read_with is None and not marked.flagged  # as it was read
+    assert shown_with(controller.db.get(case.id), shipped) == controller.db.get(case.id)  # nothing to change
