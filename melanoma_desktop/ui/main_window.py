@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBox
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
 from melanoma_desktop.ui.batch_bar import BatchBar
+from melanoma_desktop.ui.clinician_controller import ClinicianController
 from melanoma_desktop.ui.case_view import CaseView
 from melanoma_desktop.ui.dialogs import show_about
 from melanoma_desktop.ui.clinic_actions import ClinicActions
@@ -57,8 +58,6 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
         self._selected_by_window = None  # the case the window selected itself during the running batch
         self._build_ui()
-        from melanoma_desktop.ui.clinician_controller import ClinicianController
-
         self.clinicians = ClinicianController(self.db_path.parent, self)  # who is using the app
         self._build_menus()
         self._connect_controller(controller)
