@@ -17,10 +17,12 @@ from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord,
                                            line_words)
-from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, HEATMAP_MAX_PX, HEATMAP_MIN_PX, ModelPanel
+from melanoma_desktop.ui.case_heatmaps import PanelClicks, small_copy
+from melanoma_desktop.ui.case_heatmaps import render as render_heatmaps
+from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, ModelPanel
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
 from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
-                                           who_words)
+                                           short_model_name, who_words)
 
 
 
@@ -34,7 +36,7 @@ class CaseView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.record: TriageRecord | None = None
-        self.rgb: np.ndarray | None = None  # the decoded 224 x 224 model input, for the heatmap overlays
+        self.small_original: np.ndarray | None = None  # the image, small, for the panels' heatmaps
         self.heatmaps: dict[str, np.ndarray] = {}
         self.panels: dict[str, ModelPanel] = {}
         outer = QVBoxLayout(self)
@@ -100,6 +102,12 @@ class CaseView(QWidget):
         heat_row.addWidget(self.opacity_slider, 1)
         self.legend = HeatLegend()
         heat_row.addWidget(self.legend, 2)
+        self.overlay_label = QLabel("On the image:")
+        heat_row.addWidget(self.overlay_label)
+        self.overlay_box = QComboBox()
+        self.overlay_box.addItem("no heatmap", None)
+        self.overlay_box.setToolTip("Lay one model's heatmap over the image above, to zoom into it")
+        heat_row.addWidget(self.overlay_box)
         layout.addLayout(heat_row)
         self.heatmap_note = QLabel(HEATMAP_CAPTION)
         self.heatmap_note.setWordWrap(True)
@@ -114,6 +122,8 @@ class CaseView(QWidget):
         self.assess_anyway_button.clicked.connect(self._on_assess_anyway)
         self.heatmap_toggle.toggled.connect(self._on_heatmap_toggled)
         self.opacity_slider.valueChanged.connect(lambda _v: self._render_heatmaps())
+        self.overlay_box.currentIndexChanged.connect(lambda _i: self._render_heatmaps())
+        self._panel_clicks = PanelClicks(self)
         self.set_record(None)
 
     def _build_clinician_box(self) -> QGroupBox:
@@ -166,8 +176,17 @@ class CaseView(QWidget):
             panel.setParent(None)
             panel.deleteLater()
         self.panels = {info.name: ModelPanel(info) for info in infos}
-        for panel in self.panels.values():
-            self.panel_row.addWidget(panel)
+        chosen = self.overlay_box.currentData()
+        self.overlay_box.blockSignals(True)
+        self.overlay_box.clear()
+        self.overlay_box.addItem("no heatmap", None)
+        for info in infos:
+            self.panel_row.addWidget(self.panels[info.name])
+            self.panels[info.name].heatmap_label.setProperty("model_name", info.name)
+            self.panels[info.name].heatmap_label.installEventFilter(self._panel_clicks)
+            self.overlay_box.addItem(short_model_name(info.display_name), info.name)
+        self.overlay_box.setCurrentIndex(max(self.overlay_box.findData(chosen), 0))
+        self.overlay_box.blockSignals(False)
         self.set_record(self.record)
 
     def set_record(self, record: TriageRecord | None) -> None:
@@ -177,7 +196,7 @@ class CaseView(QWidget):
         same_case = previous is not None and record is not None and previous.id == record.id
         if not same_case:
             self.heatmaps = {}
-            self.rgb = None
+            self.small_original = None
         enabled = record is not None
         for widget in (self.label_box, self.management_box, self.confirmed_box, self.source_box, self.reviewed_box,
                        self.note_edit):
@@ -192,8 +211,10 @@ class CaseView(QWidget):
         if record is None:
             self.viewer.set_pixmap(None)
             self.title_label.setText("Select a case in the worklist, or drop images on the window.")
-            for label in (self.risk_label, self.quality_label, self.disagree_label):
+            for label in (self.risk_label, self.quality_label, self.disagree_label, self.who_label):
                 label.setText("")
+            self.risk_label.setStyleSheet("")  # no empty coloured box when nothing is selected
+            self.risk_label.hide()
             self.disagree_label.hide()
             self.combined_bar.hide()
             self.assess_anyway_button.hide()
@@ -209,6 +230,7 @@ class CaseView(QWidget):
         whose = patient_words(record)
         visit = f"visit {record.visit_date}; " if whose else ""
         confirmed = confirmed_words(record)
+        self.risk_label.show()
         self.title_label.setText("\n".join(x for x in (record.file_name, whose, f"{visit}added "
                                                        f"{local_time_text(record.created_at)}"
                                                        + (f"; {confirmed}" if confirmed else "")) if x))
@@ -230,7 +252,8 @@ class CaseView(QWidget):
         self._render_heatmaps()
 
     def panel_row_widgets(self) -> list[QWidget]:
-        return [self.heatmap_toggle, self.opacity_label, self.opacity_slider, self.legend, self.heatmap_note]
+        return [self.heatmap_toggle, self.opacity_label, self.opacity_slider, self.legend, self.heatmap_note,
+                self.overlay_label, self.overlay_box]
 
     def _show_summary(self, record: TriageRecord) -> None:
         c = record.consensus
@@ -287,7 +310,7 @@ class CaseView(QWidget):
             return
         if original is not None:
             self.viewer.set_pixmap(pixmap_from_rgb(original))
-        self.rgb = model_input
+        self.small_original = small_copy(original if original is not None else model_input)
         self._render_heatmaps()
         if self.wants_heatmaps() and not self.heatmaps:
             self.sig_heatmaps_wanted.emit(case_id)
@@ -299,7 +322,7 @@ class CaseView(QWidget):
             self._render_heatmaps()
 
     def wants_heatmaps(self) -> bool:
-        return (self.heatmap_toggle.isChecked() and self.rgb is not None and self.record is not None
+        return (self.heatmap_toggle.isChecked() and self.small_original is not None and self.record is not None
                 and self.record.assessable)
 
     def _on_heatmap_toggled(self, on: bool) -> None:
@@ -308,24 +331,7 @@ class CaseView(QWidget):
             self.sig_heatmaps_wanted.emit(self.record.id)
 
     def _render_heatmaps(self) -> None:
-        from melanoma_desktop.core.heatmaps import overlay
-
-        show = self.wants_heatmaps()
-        opacity = self.opacity_slider.value() / 100.0
-        for name, panel in self.panels.items():
-            panel.heatmap_caption.setText("")
-            if not show:
-                panel.heatmap_label.setPixmap(QPixmap())
-                panel.heatmap_label.setText("")
-            elif name in self.heatmaps:
-                heatmap = self.heatmaps[name]
-                pixmap = pixmap_from_rgb(overlay(self.rgb, heatmap, opacity))
-                side = max(HEATMAP_MIN_PX, min(HEATMAP_MAX_PX, panel.width() - 24))
-                panel.heatmap_label.setPixmap(pixmap.scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-                panel.heatmap_caption.setText("" if heatmap.max() > 1e-3 else "no region raises this model's risk")
-            elif panel.info.available:
-                panel.heatmap_label.setPixmap(QPixmap())
-                panel.heatmap_label.setText("computing heatmap…")
+        render_heatmaps(self)  # ui.case_heatmaps: the panels' and the image's
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
 FLAG_RED = QColor("#b3261e")
@@ -30,6 +30,9 @@ class ImageViewer(QGraphicsView):
         self._item = QGraphicsPixmapItem()
         self._item.setTransformationMode(Qt.SmoothTransformation)
         self.scene().addItem(self._item)
+        self._overlay = QGraphicsPixmapItem(self._item)  # a heatmap over the picture, in the picture's coordinates
+        self._overlay.setTransformationMode(Qt.SmoothTransformation)
+        self._overlay.setVisible(False)
         self.setDragMode(QGraphicsView.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setRenderHints(QPainter.SmoothPixmapTransform | QPainter.Antialiasing)
@@ -43,7 +46,23 @@ class ImageViewer(QGraphicsView):
     def set_pixmap(self, pixmap: QPixmap | None) -> None:
         self._item.setPixmap(pixmap if pixmap is not None else QPixmap())
         self.scene().setSceneRect(QRectF(self._item.pixmap().rect()))
+        self.set_overlay(None)
         self.fit()
+
+    def set_overlay(self, image: QImage | None, opacity: float = 0.6) -> None:
+        """``image`` (e.g. a heatmap, any size) stretched over the whole picture at ``opacity``, zooming and
+        panning with it; None removes it. The picture itself is not touched."""
+        if image is None or not self.has_image():
+            self._overlay.setVisible(False)
+            return
+        self._overlay.setPixmap(QPixmap.fromImage(image))
+        base = self._item.pixmap()
+        self._overlay.setTransform(QTransform.fromScale(base.width() / image.width(), base.height() / image.height()))
+        self._overlay.setOpacity(opacity)
+        self._overlay.setVisible(True)
+
+    def overlay_shown(self) -> bool:
+        return self._overlay.isVisible()
 
     def has_image(self) -> bool:
         return not self._item.pixmap().isNull()

@@ -3,12 +3,25 @@ files that could not be read below it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QVBoxLayout, QWidget
 
 from melanoma_desktop.core.records import WORKLIST_FILTERS
 from melanoma_desktop.ui.worklist import WorklistModel, WorklistView
+
+
+class SearchBox(QLineEdit):
+    """The worklist's search field. A line edit claims some Ctrl+letter keys for its own editing (Ctrl+E moves
+    to the end of the line on Linux); the window's shortcuts on those keys win here instead."""
+
+    WINDOW_KEYS = (QKeySequence("Ctrl+E"),)  # File > Export worklist to CSV
+
+    def event(self, event):
+        if event.type() == QEvent.ShortcutOverride and QKeySequence(event.keyCombination()) in self.WINDOW_KEYS:
+            event.ignore()  # not overridden: the window's shortcut fires
+            return False
+        return super().event(event)
 
 
 class WorklistPanel(QWidget):
@@ -25,7 +38,7 @@ class WorklistPanel(QWidget):
             self.filter_box.addItem(words, key)
         self.filter_box.currentIndexChanged.connect(lambda _i: self.sig_filter_changed.emit(self.current_filter()))
         row.addWidget(self.filter_box)
-        self.search_box = QLineEdit()
+        self.search_box = SearchBox()
         self.search_box.setPlaceholderText("Search file name, patient ID or name, lesion, note, assessment")
         self.search_box.setClearButtonEnabled(True)
         row.addWidget(self.search_box, 1)

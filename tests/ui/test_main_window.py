@@ -571,3 +571,65 @@ def test_the_worklist_shows_patient_lesion_and_visit_and_their_columns_can_be_hi
     window.close()
     again = make_window(qtbot, tmp_path)
     assert again.worklist.hidden_columns() == ["Patient", "Added"]  # kept by heading in the settings
+
+
+def test_ctrl_e_exports_also_from_the_search_box_and_no_empty_box_without_a_case(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window(qtbot, tmp_path)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: asked.append(a) or ("", ""))
+    window.activateWindow()
+    search = window.worklist_panel.search_box
+    search.setFocus()
+    qtbot.waitUntil(search.hasFocus, timeout=5000)
+    QTest.keyClick(search, Qt.Key_E, Qt.ControlModifier)
+    assert len(asked) == 1  # the export asked where to save: the search box did not swallow the key
+    assert not window.case_view.risk_label.isVisible() and window.case_view.risk_label.styleSheet() == ""
+
+
+@pytest.mark.skipif(__import__("shutil").which("xvfb-run") is None,
+                    reason="needs xvfb-run: only X11's key bindings give a line edit Ctrl+E (offscreen has none)")
+def test_the_search_box_leaves_ctrl_e_to_the_window_under_x11(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "claim.py"
+    script.write_text(
+        "from PySide6.QtCore import QEvent, Qt\nfrom PySide6.QtGui import QKeyEvent\n"
+        "from PySide6.QtWidgets import QApplication, QLineEdit\napp = QApplication([])\n"
+        "from melanoma_desktop.ui.worklist_panel import SearchBox\n"
+        "for cls in (QLineEdit, SearchBox):\n"
+        "    box = cls()\n    event = QKeyEvent(QEvent.ShortcutOverride, Qt.Key_E, Qt.ControlModifier)\n"
+        "    event.setAccepted(False)\n    app.sendEvent(box, event)\n    print(cls.__name__, event.isAccepted())\n")
+    out = subprocess.run(["xvfb-run", "-a", sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, env={**__import__("os").environ, "QT_QPA_PLATFORM": "xcb"})
+    assert "QLineEdit True" in out.stdout, out.stdout + out.stderr  # X11: a plain line edit claims Ctrl+E
+    assert "SearchBox False" in out.stdout  # the worklist's search box leaves it to File > Export
+
+
+def test_heatmaps_keep_the_images_shape_and_one_lies_over_the_image_where_it_zooms(qtbot, tmp_path):
+    from PIL import Image
+
+    wide = tmp_path / "wide.png"
+    Image.open(skin_image(tmp_path / "sq.png", 0.7, size=300)).crop((0, 0, 300, 150)).save(wide)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000):
+        drop(window, [wide])
+    view = window.case_view
+    pixmap = view.panels["vgg16"].heatmap_label.pixmap()
+    assert abs(pixmap.width() / pixmap.height() - 2.0) < 0.05  # 2:1 as taken, not squeezed square
+    assert not view.viewer.overlay_shown() and view.overlay_box.currentText() == "no heatmap"
+    qtbot.mouseClick(view.panels["vgg16"].heatmap_label, Qt.LeftButton)  # a click lays it over the image
+    assert view.overlay_box.currentData() == "vgg16" and view.viewer.overlay_shown()
+    assert [view.overlay_box.itemText(i) for i in range(view.overlay_box.count())] == [
+        "no heatmap", "Fake cnn", "Fake vgg16", "Fake mobilenetv2"]
+    view.opacity_slider.setValue(30)
+    assert abs(view.viewer._overlay.opacity() - 0.3) < 1e-6
+    overlay_rect = view.viewer._overlay.mapRectToScene(view.viewer._overlay.boundingRect())
+    assert overlay_rect == view.viewer.sceneRect()  # stretched over the whole picture
+    view.viewer.zoom(2.0)
+    assert view.viewer.overlay_shown()  # it zooms with the picture
+    view.heatmap_toggle.setChecked(False)
+    assert not view.viewer.overlay_shown()
