@@ -37,16 +37,63 @@ class ClinicRecords:
             self.audit("confirmed diagnosis recorded" if label else "confirmed diagnosis cleared", f"case #{case_id}")
         return self.get(case_id)
 
+    def apply_import(self, plan, replace_conflicting: bool = False) -> int | None:
+        """Write an import plan (core.confirmed_import) in one transaction, keeping each case's previous values
+        for ``undo_import``; returns the import's number (None when there was nothing to write)."""
+        changes = plan.changes(replace_conflicting)
+        if not changes:
+            return None
+        previous = [{"case_id": c.case_id, **dict(zip(("label", "source", "at", "by"), self._conn.execute(
+            "SELECT confirmed_label, confirmed_source, confirmed_at, confirmed_by FROM cases WHERE id = ?",
+            (c.case_id,)).fetchone()))} for c in changes]
+        stamp, who = _now(), current_clinician()
+        with self._conn:
+            for c in changes:
+                self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
+                                   "confirmed_by = ?, updated_at = ? WHERE id = ?",
+                                   (c.row.label, c.row.source, c.row.date or stamp[:10], who, stamp, c.case_id))
+            import_id = self._conn.execute("INSERT INTO confirmed_imports (at, who, file, previous) VALUES (?, ?, ?, ?)",
+                                           (stamp, who, Path(plan.source_file).name, json.dumps(previous))).lastrowid
+        replaced = sum(c.conflicting for c in changes)
+        self.audit("confirmed diagnoses imported", f"import #{import_id}: {len(changes)} case(s) from "
+                   f"{Path(plan.source_file).name}" + (f", {replaced} replacing another diagnosis" if replaced else ""))
+        return import_id
+
+    def last_import(self) -> dict | None:
+        """The newest import of confirmed diagnoses not undone: id, at, who, file, number of cases."""
+        row = self._conn.execute("SELECT id, at, who, file, previous FROM confirmed_imports WHERE undone_at IS NULL "
+                                 "ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else {"id": row[0], "at": row[1], "who": row[2], "file": row[3],
+                                         "cases": len(json.loads(row[4]))}
+
+    def undo_import(self, import_id: int) -> int:
+        """Put back what one import replaced, for every case it wrote (a case deleted since is passed over);
+        audited. Returns the number of cases restored."""
+        row = self._conn.execute("SELECT previous, undone_at FROM confirmed_imports WHERE id = ?",
+                                 (import_id,)).fetchone()
+        if row is None or row[1] is not None:
+            raise KeyError(f"no import #{import_id} to undo (it does not exist or was undone already)")
+        stamp, restored = _now(), 0
+        with self._conn:
+            for entry in json.loads(row[0]):
+                restored += self._conn.execute(
+                    "UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, confirmed_by = ?, "
+                    "updated_at = ? WHERE id = ?", (entry["label"], entry["source"], entry["at"], entry["by"] or "",
+                                                    stamp, entry["case_id"])).rowcount
+            self._conn.execute("UPDATE confirmed_imports SET undone_at = ? WHERE id = ?", (stamp, import_id))
+        self.audit("import of confirmed diagnoses undone", f"import #{import_id}: {restored} case(s) restored")
+        return restored
+
     def import_confirmed(self, csv_path: str | Path):
         """Confirmed diagnoses from a CSV (``image,label[,source][,date]``), matched by file name or SHA-256;
         returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
         from melanoma_desktop.core.confirmed import match_rows, read_confirmed_csv
 
-        pairs, report = match_rows(read_confirmed_csv(csv_path), self.list())
-        for case_id, row in pairs:
-            self.set_confirmed(case_id, row.label, row.source, row.date, audited=False)  # one entry for the import
-        if pairs:
-            self.audit("confirmed diagnoses imported", f"{len(pairs)} case(s)")
+        from melanoma_desktop.core.confirmed_import import plan_import
+
+        records = self.list()
+        _pairs, report = match_rows(read_confirmed_csv(csv_path), records)
+        self.apply_import(plan_import(csv_path, records), replace_conflicting=True)  # as asked: every matched row
         return report
 
     def reread(self, rule: EnsembleRule) -> int:

@@ -106,13 +106,22 @@ MIGRATIONS = [
     );
     """,
     # 8 -> 9: a patient's sex, entered in the window (Patient details) or read from a DICOM header; who did what
-    # (core.clinicians): each audit entry's clinician, and who last reviewed a case and who confirmed its diagnosis
+    # (core.clinicians): each audit entry's clinician, and who last reviewed a case and who confirmed its diagnosis;
+    # each import of confirmed diagnoses with the values it replaced, so that it can be undone as one step
     """
     ALTER TABLE patients ADD COLUMN sex TEXT NOT NULL DEFAULT '';
     ALTER TABLE audit ADD COLUMN who TEXT NOT NULL DEFAULT '';
     ALTER TABLE cases ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT '';
     ALTER TABLE cases ADD COLUMN reviewed_at TEXT;
     ALTER TABLE cases ADD COLUMN confirmed_by TEXT NOT NULL DEFAULT '';
+    CREATE TABLE confirmed_imports (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        file TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        undone_at TEXT
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -149,7 +149,7 @@ class CaseView(QWidget):
         self.confirmed_box.setToolTip("What the lesion turned out to be (kept apart from your first assessment); "
                                       "Local performance (Models menu) compares the models with these")
         self.source_box = QComboBox()
-        self.source_box.addItems(list(CONFIRMATION_SOURCES))
+        self.source_box.addItems(["(source not given)", *CONFIRMATION_SOURCES])  # never histopathology unless said
         for box in (self.confirmed_box, self.source_box):
             box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(12)
@@ -244,7 +244,7 @@ class CaseView(QWidget):
                                             if record.management in MANAGEMENT_DECISIONS else 0)
         self.confirmed_box.setCurrentIndex(1 + CONFIRMED_LABELS.index(record.confirmed_label)
                                            if record.confirmed_label in CONFIRMED_LABELS else 0)
-        self.source_box.setCurrentIndex(CONFIRMATION_SOURCES.index(record.confirmed_source)
+        self.source_box.setCurrentIndex(1 + CONFIRMATION_SOURCES.index(record.confirmed_source)
                                         if record.confirmed_source in CONFIRMATION_SOURCES else 0)
         self.reviewed_box.setChecked(record.reviewed)
         self.note_edit.setPlainText(record.note)
@@ -353,7 +353,8 @@ class CaseView(QWidget):
         if self.record is not None:
             index = self.confirmed_box.currentIndex()
             label = None if index == 0 else CONFIRMED_LABELS[index - 1]
-            self.sig_review_changed.emit(self.record.id, {"confirmed": (label, self.source_box.currentText())})
+            source = CONFIRMATION_SOURCES[self.source_box.currentIndex() - 1] if self.source_box.currentIndex() else None
+            self.sig_review_changed.emit(self.record.id, {"confirmed": (label, source)})
 
     def _on_reviewed_clicked(self, checked: bool) -> None:
         if self.record is not None:

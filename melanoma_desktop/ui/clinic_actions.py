@@ -16,22 +16,72 @@ class ClinicActions:
     """Expects ``self.controller`` (ui.triage_controller), ``self.db``, ``self.db_path``, ``self.registry``,
     ``self.runner``, ``reload_worklist()`` and a status bar."""
 
-    def import_confirmed(self, path: str) -> str:
+    def import_confirmed(self, path: str, replace_conflicting: bool = True) -> str:
+        """Import a CSV of confirmed diagnoses without a preview (e.g. a script); the status bar says what."""
         from melanoma_desktop.core.confirmed import ConfirmedLabelsError
+        from melanoma_desktop.core.confirmed_import import plan_import
 
         try:
-            summary = self.db.import_confirmed(path).summary()
+            plan = plan_import(path, self.db.list())
         except ConfirmedLabelsError as exc:
             summary = f"Not imported: {exc}"
+        else:
+            self.db.apply_import(plan, replace_conflicting)
+            summary = plan.summary()
         self.reload_worklist()
         self.statusBar().showMessage(summary, 12000)
         return summary
+
+    def preview_import(self, path: str):
+        """What the file would change, before anything is written; Import writes it as one undoable step."""
+        from melanoma_desktop.core.confirmed import ConfirmedLabelsError
+        from melanoma_desktop.core.confirmed_import import plan_import
+        from melanoma_desktop.ui.import_dialog import ImportPreviewDialog
+
+        try:
+            plan = plan_import(path, self.db.list())
+        except ConfirmedLabelsError as exc:
+            QMessageBox.warning(self, "Import confirmed diagnoses", f"Not imported: {exc}")
+            return None
+        dialog = ImportPreviewDialog(plan, self)
+
+        def apply():
+            import_id = self.db.apply_import(plan, dialog.replace_conflicting())
+            self.reload_worklist()
+            self.statusBar().showMessage(f"Import #{import_id}: {len(plan.changes(dialog.replace_conflicting()))} "
+                                         "confirmed diagnosis(es) recorded (File > Undo last import puts them "
+                                         "back).", 12000)
+
+        dialog.accepted.connect(apply)
+        dialog.show()
+        return dialog
+
+    def undo_last_import(self) -> int:
+        """Put back the newest import of confirmed diagnoses, after asking; returns the cases restored."""
+        last = self.db.last_import()
+        if last is None:
+            self.statusBar().showMessage("No import of confirmed diagnoses to undo.", 8000)
+            return 0
+        if QMessageBox.question(self, "Undo import", f"Undo import #{last['id']} ({last['cases']} case(s) from "
+                                f"{last['file']}, by {last['who']})? Each case gets back the confirmed diagnosis it "
+                                "had before.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No) != QMessageBox.Yes:
+            return 0
+        restored = self.db.undo_import(last["id"])
+        self.reload_worklist()
+        self.statusBar().showMessage(f"Import #{last['id']} undone: {restored} case(s) restored.", 10000)
+        return restored
 
     def _import_confirmed_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import confirmed diagnoses", "",
                                               "CSV: image,label[,source][,date] (*.csv)")
         if path:
-            self.import_confirmed(path)
+            self.preview_import(path)
+
+    def toggle_reviewed(self) -> None:
+        case_id = self.worklist.current_case_id()
+        if case_id is not None:
+            record = self.db.get(case_id)
+            self._on_review_changed(case_id, {"reviewed": not record.reviewed})
 
     def show_local_performance(self):
         from melanoma_desktop.ui.local_performance_dialog import LocalPerformanceDialog

@@ -147,6 +147,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
                                 ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
                                 ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
                                 ("Import confirmed diagnoses (CSV)…", None, self._import_confirmed_dialog),
+                                ("Undo last import of confirmed diagnoses…", None, self.undo_last_import),
                                 ("Print case report…", QKeySequence.Print, self._print_dialog),
                                 ("Save case report as PDF…", "Ctrl+Shift+S", self._case_report_dialog),
                                 ("Batch report (PDF + CSV)…", "Ctrl+Shift+P", self._batch_report_dialog),
@@ -387,12 +388,6 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
                 self.request_heatmaps(case_id)
         elif self.case_view.record is not None and self.case_view.record.id == case_id:
             self.case_view.record = record
-
-    def toggle_reviewed(self) -> None:
-        case_id = self.worklist.current_case_id()
-        if case_id is not None:
-            record = self.db.get(case_id)
-            self._on_review_changed(case_id, {"reviewed": not record.reviewed})
 
     def closeEvent(self, event):
         self._save_layout()

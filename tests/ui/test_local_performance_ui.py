@@ -44,15 +44,43 @@ def test_confirmed_diagnoses_from_a_csv_appear_on_the_cases(qtbot, tmp_path):
     window = _window(qtbot, tmp_path)
     labels = _clinic(window, qtbot, tmp_path, 2, 2)
     summary = window.import_confirmed(str(labels))
-    assert summary.startswith("4 confirmed diagnosis(es) recorded")
+    assert summary.startswith("4 new; 0 already recorded; 0 conflicting") and "4 histopathology" in summary
     melanoma = next(r for r in window.db.list() if r.file_name == "m000.png")
     assert melanoma.confirmed_label == "melanoma" and melanoma.confirmed_source == "histopathology"
     window.worklist.select_case(melanoma.id)
     assert window.case_view.confirmed_box.currentText() == "melanoma"
+    assert window.case_view.source_box.currentText() == "histopathology"
     window.case_view.confirmed_box.setCurrentIndex(1)  # the clinician corrects it: benign
+    window.case_view.source_box.setCurrentIndex(0)  # and gives no source: none is recorded, none is made up
     window.case_view.confirmed_box.activated.emit(1)
     assert window.db.get(melanoma.id).confirmed_label == "benign"
+    assert window.db.get(melanoma.id).confirmed_source is None
     assert window.db.get(melanoma.id).clinician_label is None  # the assessment is another thing
+
+
+def test_an_import_is_previewed_then_undone_as_one_step(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = _window(qtbot, tmp_path)
+    _clinic(window, qtbot, tmp_path, 2, 2)
+    first = next(r for r in window.db.list() if r.file_name == "m000.png")
+    window.db.set_confirmed(first.id, "benign", "expert consensus")
+    csv = tmp_path / "pathology.csv"
+    csv.write_text("image,label\nm000.png,melanoma\nm001.png,melanoma\nb002.png,benign\nnot-here.png,benign\n")
+    dialog = window.preview_import(str(csv))
+    qtbot.addWidget(dialog)
+    assert window.db.get(next(r.id for r in window.db.list() if r.file_name == "m001.png")).confirmed_label is None
+    assert "2</b> case(s) get a confirmed diagnosis" in dialog.findChildren(type(dialog.sources_label))[0].text()
+    assert "3 not given" in dialog.sources_label.text()  # the file names no source: none is invented
+    assert dialog.table.rowCount() == 1 and dialog.table.item(0, 1).text() == "benign"  # the conflict, listed
+    dialog.import_button.click()  # without ticking "replace": the conflicting one is kept
+    records = {r.file_name: r for r in window.db.list()}
+    assert records["m001.png"].confirmed_label == "melanoma" and records["m001.png"].confirmed_source is None
+    assert records["m000.png"].confirmed_label == "benign"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    assert window.undo_last_import() == 2
+    assert all(r.confirmed_label is None for r in window.db.list() if r.file_name != "m000.png")
+    assert window.undo_last_import() == 0  # nothing left to undo
 
 
 def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtbot, tmp_path):
