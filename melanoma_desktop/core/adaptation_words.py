@@ -27,7 +27,7 @@ def evidence_sentences(evidence: dict) -> list[str]:
     n_mel, n_ben = cases["melanomas"], cases["benign"]
     lines = [
         f"On your {n_mel} confirmed melanomas and {n_ben} benign lesions, each judged by models adapted without it:",
-        f"Ranking (AUC, 1.0 = every melanoma above every benign lesion): models in use {_auc(before['auc'], before['auc_ci'])}, "
+        f"Ranking (1.0 = every melanoma above every benign lesion): models in use {_auc(before['auc'], before['auc_ci'])}, "
         f"adapted {_auc(after['auc'], after['auc_ci'])}; difference {_signed(d['auc'], d['auc_ci'])}.",
         f"At their flag line ({before['flag_line']:.0%}) the models in use caught {before['caught']} of {n_mel} "
         f"melanomas ({_pct(before['sensitivity'])}, {_range(before['sensitivity_ci'])}) and cleared {before['cleared']} "

@@ -385,7 +385,10 @@ def shown_with(record: "TriageRecord", rule) -> "TriageRecord":
 
 def line_words(entry: dict | None) -> str:
     """A flag line a case was read with, as the case view names it."""
+    from melanoma_desktop.core.wording import version_words
+
     site = (entry or {}).get("site_rule") or {}
     if not site:
         return "the shipped flag line"
-    return f"the adapted models {site.get('version')}" if site.get("kind") else f"the clinic's flag line {site.get('version')}"
+    which = "the models adapted to this clinic" if site.get("kind") else "the clinic's flag line"
+    return f"{which} {version_words(site.get('version'))}"

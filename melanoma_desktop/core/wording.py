@@ -7,6 +7,8 @@ thing the same way. The engineering terms (AUC, calibration, ECE, thresholds) st
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from pathlib import Path
 
@@ -150,3 +152,17 @@ def who_words(record) -> str:
     if record.confirmed_label and record.confirmed_by:
         parts.append(f"diagnosis recorded by {record.confirmed_by}")
     return "; ".join(parts) + ("." if parts else "")
+
+
+_VERSION = re.compile(r"^(site|adapted)-(\d{4})(\d{2})(\d{2})-\d{6}-(\d+)m(\d+)b")
+
+
+def version_words(version: str | None) -> str:
+    """A clinic's flag line or adapted model set named by its date and its confirmed cases, not its id:
+    'site-20261204-101530-24m60b' -> 'of 2026-12-04, from 24 melanomas and 60 benign lesions'. An id of
+    another form is given as it is."""
+    match = _VERSION.match(version or "")
+    if not match:
+        return str(version or "")
+    _kind, year, month, day, mel, ben = match.groups()
+    return f"of {year}-{month}-{day}, from {mel} melanomas and {ben} benign lesions"

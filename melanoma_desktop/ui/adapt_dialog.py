@@ -155,7 +155,7 @@ class AdaptDialog(QDialog):
                          f"(e.g. {outcome.unreadable[0][0]}).")
         self.sentences.setText("\n".join(lines))
         before, after, d = evidence["active"], evidence["adapted"], evidence["difference"]
-        rows = [("Ranking of melanomas above benign lesions (AUC)", _auc(before), _auc(after), _diff(d["auc"], d["auc_ci"])),
+        rows = [("Ranking of melanomas above benign lesions", _auc(before), _auc(after), _diff(d["auc"], d["auc_ci"])),
                 ("Melanomas caught at the flag line", _share(before["sensitivity"], before["sensitivity_ci"]),
                  _share(after["sensitivity"], after["sensitivity_ci"]),
                  _diff(d["sensitivity"], d["sensitivity_ci"], 100, 0, " points")),
@@ -166,9 +166,13 @@ class AdaptDialog(QDialog):
         names = self.controller.model_names()
         for name in before["models"]:
             m0, m1, dm = before["models"][name], after["models"][name], d["models"][name]
-            rows.append((f"{names.get(name, name)} alone (AUC)", _auc(m0), _auc(m1), _diff(dm["auc"], dm["auc_ci"])))
+            rows.append((f"{names.get(name, name)} alone, ranking", _auc(m0), _auc(m1), _diff(dm["auc"], dm["auc_ci"])))
         self.table.setRowCount(len(rows))
         self.table.setVerticalHeaderLabels([r[0] for r in rows])
+        for r, row in enumerate(rows):
+            if "ranking" in row[0].lower():  # the engineering name, one hover away
+                self.table.verticalHeaderItem(r).setToolTip("The AUC: the chance that a melanoma scores above a "
+                                                            "benign lesion (1.0 perfect, 0.5 chance).")
         for r, row in enumerate(rows):
             for c, value in enumerate(row[1:]):
                 self.table.setItem(r, c, QTableWidgetItem(value))

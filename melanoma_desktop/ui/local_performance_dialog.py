@@ -38,14 +38,14 @@ from melanoma_desktop.core.local_performance import (
     misses_target,
     validate_site_rule,
 )
-from melanoma_desktop.core.wording import percent_with_range
+from melanoma_desktop.core.wording import percent_with_range, version_words
 from melanoma_desktop.ui.worker import Job
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 if TYPE_CHECKING:
     from trainer.api import EnsembleRule
 
-COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "AUC (95 % range)"]
+COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "ranking (95 % range)"]
 
 
 def draw_calibration_curve(fig: Figure, result) -> Figure:
@@ -158,7 +158,7 @@ class LocalPerformanceDialog(QDialog):
         from melanoma_desktop.core.database import CaseDatabase
 
         site = self.rule.site_version if self.rule is not None else None
-        self.rule_label.setText("Flag line in use: " + (f"the clinic's own ({site})" if site else "the shipped one"))
+        self.rule_label.setText("Flag line in use: " + (f"the clinic's own ({version_words(site)})" if site else "the shipped one"))
         if not self.rule:
             self.verdict_label.setText("No combined rule for the installed models: local performance needs one.")
             return None
@@ -227,7 +227,8 @@ class LocalPerformanceDialog(QDialog):
     def adopt_question(self) -> str:
         """What adopting the candidate line means, asked before it is done."""
         text = (f"Flag new cases at a risk of {self.candidate.threshold:.0%} or more (the clinic's flag line "
-                f"{self.candidate.site_version})? Cases already saved keep the flag line they were read with; "
+                f"{version_words(self.candidate.site_version)})? The worklist then shows the saved cases of these "
+                "models on it too; their records keep the flag line they were read with unless you re-read them. "
                 "Models > Versions brings the previous line back.")
         if misses_target(self.candidate):
             text = "On your cases this flag line caught fewer melanomas than the target. " + text
@@ -241,8 +242,8 @@ class LocalPerformanceDialog(QDialog):
             return
         self.registry.keep_site_rule(self.candidate)
         self.registry.activate_site_rule(self.candidate.site_version)
-        self.rule_status.setText(f"Adopted: the clinic's flag line {self.candidate.site_version} is used for "
-                                 "new cases (Models > Versions lists it and the previous one).")
+        self.rule_status.setText(f"Adopted: the clinic's flag line {version_words(self.candidate.site_version)} "
+                                 "is used for new cases (Models > Versions lists it and the previous one).")
         self.adopt_button.setEnabled(False)
         self.sig_rule_adopted.emit(self.candidate)
         self.rule = self.candidate  # the dialog now speaks of the line in use, and its numbers are under it
@@ -275,7 +276,7 @@ class LocalPerformanceDialog(QDialog):
             QMessageBox.warning(self, "Not a flag line", str(exc))
             return
         self.candidate = rule
-        self.rule_status.setText(f"Imported {rule.site_version}: " + expected_sentence(rule))
+        self.rule_status.setText(f"Imported the clinic's flag line {version_words(rule.site_version)}: " + expected_sentence(rule))
         self.adopt_button.setEnabled(True)
 
     # -- PDF ----------------------------------------------------------------------------------

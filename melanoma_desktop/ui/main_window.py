@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBox
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
+from melanoma_desktop.core.wording import version_words
 from melanoma_desktop.ui.batch_bar import BatchBar
 from melanoma_desktop.ui.clinician_controller import ClinicianController
 from melanoma_desktop.ui.case_view import CaseView
@@ -271,7 +272,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
             parts.append(f"models adapted to this clinic ({adapted.cases['melanomas']} melanomas, "
                          f"{adapted.cases['benign']} benign confirmed)")
         elif site:
-            parts.append(f"flag line: the clinic's own ({site})")
+            parts.append(f"flag line: the clinic's own ({version_words(site)})")
         elif infos:
             parts.append("flag line: the shipped one, not yet checked on your confirmed cases (Models > Local "
                          "performance)")

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from melanoma_desktop.core.classifier import Classifier
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.records import ModelInfo, shown_with
+from melanoma_desktop.core.wording import version_words
 from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, triage_job
 from melanoma_desktop.ui.worker import JobRunner
 from trainer.api import EnsembleRule
@@ -96,8 +97,8 @@ class TriageController(QObject):
         if rule.applies_to(self.current_versions()):
             self.classifier.ensemble = rule
             self.db.audit("clinic's flag line adopted for new cases", str(rule.site_version))
-            return f"New cases are read with the clinic's flag line {rule.site_version}."
-        return (f"The clinic's flag line {rule.site_version} was made for other model versions; "
+            return f"New cases are read with the clinic's flag line {version_words(rule.site_version)}."
+        return (f"The clinic's flag line {version_words(rule.site_version)} was made for other model versions; "
                 "the current flag line stays.")
 
     def reread_cases(self) -> int | None:

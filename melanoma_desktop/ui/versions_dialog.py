@@ -23,7 +23,7 @@ class VersionsDialog(QDialog):
         self.setWindowTitle("Model versions")
         fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Promoted versions in {registry.root} (models never promoted use the shipped ones)."))
+        layout.addWidget(QLabel("Model versions put in use on this computer (a model never replaced is the shipped one)."))
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["model", "version", "created", "active"])
         layout.addWidget(self.table, 1)
@@ -53,7 +53,7 @@ class VersionsDialog(QDialog):
         box = QGroupBox("Models adapted to this clinic (Models > Adapt to this clinic makes them)")
         column = QVBoxLayout(box)
         self.sets_table.setColumnCount(5)
-        self.sets_table.setHorizontalHeaderLabels(["in use", "made", "confirmed cases", "ranking before → after (AUC)",
+        self.sets_table.setHorizontalHeaderLabels(["in use", "made", "confirmed cases", "ranking before → after",
                                                    "adapted set"])
         self.sets_table.horizontalHeader().setStretchLastSection(True)
         self.sets_table.setMinimumHeight(140)

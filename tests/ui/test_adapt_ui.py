@@ -63,9 +63,10 @@ def test_adapting_shows_the_evidence_then_adopting_changes_new_cases_only_and_ve
     with qtbot.waitSignal(window.adaptation.sig_evidence, timeout=120000, raising=False) as waited:
         dialog.start()
     assert waited.signal_triggered, failures
-    assert dialog.table.rowCount() >= 4 and "AUC" in dialog.table.verticalHeaderItem(0).text()
+    assert dialog.table.rowCount() >= 4 and "Ranking" in dialog.table.verticalHeaderItem(0).text()
+    assert "AUC" in dialog.table.verticalHeaderItem(0).toolTip()  # the engineering word one hover away
     assert "confirmed melanomas" in dialog.sentences.text()
-    assert dialog.table.verticalHeaderItem(4).text() == "Fake cnn alone (AUC)"  # the names the screens use
+    assert dialog.table.verticalHeaderItem(4).text() == "Fake cnn alone, ranking"  # the names the screens use
     assert dialog.outcome.offered and dialog.adopt_button.isEnabled()
     assert dialog.outcome.evidence["difference"]["auc_ci"][0] > 0  # the blue tint learnt
     assert "better" in dialog.verdict.text()

@@ -112,7 +112,8 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     rule = dialog.fit_rule()
     assert rule is not None and dialog.adopt_button.isEnabled() and "would have caught about" in dialog.rule_status.text()
     assert "the shipped one" in window.models_status.text() and "the shipped one" in dialog.rule_label.text()
-    assert "Cases already saved keep the flag line" in dialog.adopt_question()
+    assert "their records keep the flag line they were read with" in dialog.adopt_question()
+    assert "site-" not in dialog.adopt_question() and "melanomas and" in dialog.adopt_question()  # by date, cases
     from PySide6.QtWidgets import QMessageBox
 
     asked = []
@@ -130,8 +131,10 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     assert offered == ["Use the clinic's flag line", "Saved cases"]  # re-reading the saved ones is offered
     assert window.registry.active_site_rule().site_version == rule.site_version
     # no stale words: the window's line and the dialog name the clinic's line at once, without a restart
-    assert f"the clinic's own ({rule.site_version})" in window.models_status.text()
-    assert f"the clinic's own ({rule.site_version})" in dialog.rule_label.text()
+    from melanoma_desktop.core.wording import version_words
+
+    assert f"the clinic's own ({version_words(rule.site_version)})" in window.models_status.text()
+    assert f"the clinic's own ({version_words(rule.site_version)})" in dialog.rule_label.text()
     assert {r.id: r.flagged for r in window.db.list()} == before  # saved cases keep the rule they were read with
     shown = window.worklist_model.records  # ... and the worklist shows every one on the line now in use
     assert {r.consensus.rule for r in shown} == {"clinic flag line"} and all(r.first_read_with for r in shown)

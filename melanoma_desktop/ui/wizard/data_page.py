@@ -9,6 +9,13 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QGroupBox, Q
 
 from melanoma_desktop.ui.worker import Job
 
+_LAYOUT_WORDS = {"class_folders": "a benign and a malignant folder", "labels_csv": "a labels.csv list"}
+
+
+def layout_words(layout: str) -> str:
+    """How the folder is laid out, in plain words (the trainer's names: class_folders, labels_csv)."""
+    return _LAYOUT_WORDS.get(layout, layout.replace("_", " "))
+
 
 class DataPage(QWizardPage):
     def __init__(self, wizard):
@@ -105,7 +112,7 @@ class DataPage(QWizardPage):
         self.extra_report = report
         counts = ", ".join(f"{k}: {v}" for k, v in report.counts.items())
         unreadable = f"; {len(report.unreadable)} unreadable file(s) will be skipped" if report.unreadable else ""
-        self.extra_summary.setText(f"<b>{report.root}</b> ({report.layout}) — {counts} in the folder{unreadable}; "
+        self.extra_summary.setText(f"<b>{report.root}</b> ({layout_words(report.layout)}) — {counts} in the folder{unreadable}; "
                                    "the images chosen above are added to training only")
         self.extra_split.clear()
         self.extra_split.addItem(f"all ({counts})", None)
@@ -142,7 +149,7 @@ class DataPage(QWizardPage):
     def _on_report(self, report) -> None:
         self.report = report
         counts = ", ".join(f"{k}: {v}" for k, v in report.counts.items())
-        lines = [f"<b>{report.root}</b> ({report.layout}) — {counts}; {report.n_lesions} lesions"]
+        lines = [f"<b>{report.root}</b> ({layout_words(report.layout)}) — {counts}; {report.n_lesions} lesions"]
         lines += [f"<span style='color:#b3261e'>✖ {e}</span>" for e in report.errors]
         lines += [f"<span style='color:#8a5a00'>⚠ {w}</span>" for w in report.warnings]
         self.summary.setText("<br>".join(lines))

@@ -97,7 +97,7 @@ class TrainPage(QWizardPage):
         self.cancel_button.setEnabled(False)
         self.stage_label.setText("Training finished.")
         self.progress.setValue(self.progress.maximum())
-        self.log.appendPlainText(f"Bundles written to {result.out}")
+        self.log.appendPlainText(f"The new models were saved in {result.out}")
         self.completeChanged.emit()
         self.sig_training_finished.emit("finished")
 
