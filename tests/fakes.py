@@ -13,7 +13,7 @@ class FakeClassifier:
     """Three models that read the same darkness score against different thresholds, so mid-grey
     images make them disagree. ``delay_s`` slows each batch (for cancel tests)."""
 
-    thresholds = {"cnn": 0.3, "vgg16": 0.5, "mobilenetv2": 0.7}
+    thresholds = {"cnn": 0.25, "vgg16": 0.5, "mobilenetv2": 0.75}  # at 0.5, cnn and mobilenetv2 clearly disagree
 
     # the combined rule: the plain mean of the three (no calibration), flagged at 0.6
     FLAG_LINE = 0.6

@@ -18,7 +18,8 @@ from melanoma_desktop.core.private_files import create_private_file
 from melanoma_desktop.core.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
                                            ModelPrediction,
-                                           TriageRecord, shown_with, worklist_order)
+                                           TriageRecord, worklist_order)
+from melanoma_desktop.core.risk_scale import shown_with
 
 
 class DatabaseError(Exception):

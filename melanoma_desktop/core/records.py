@@ -90,7 +90,7 @@ class Consensus:
     The combined risk is the ensemble's calibrated probability when the installed models are exactly the
     members of the shipped (or promoted) ensemble rule; with a single model, that model's own; otherwise
     there is none, and the case is flagged when most models are above their own line. ``disagreement``
-    (some models above their own line, some below) is a marker of its own, never the flag.
+    (one model clearly above its own line, another clearly below) is a marker of its own, never the flag.
     """
 
     mean_p_malignant: float  # kept for the database's older rows and the ensemble's input; never shown
@@ -104,6 +104,9 @@ class Consensus:
     # rule without weights: equal). A member with weight 0 does not count.
     weights: tuple[tuple[str, float], ...] | None = None
     adapted: bool = False  # the rule is a clinic's adapted model set's (core.site_models), not a flag line alone
+    # The models clearly on either side of their own flag line (DISAGREEMENT_MARGIN): the disagreement marker.
+    clearly_above: tuple[str, ...] = ()
+    clearly_below: tuple[str, ...] = ()
 
     @property
     def rule(self) -> str:
@@ -139,7 +142,9 @@ class Consensus:
 
     @property
     def disagreement(self) -> bool:
-        return 0 < self.n_malignant < self.n_models
+        """The models read the image differently: one clearly above its own flag line and another clearly below
+        (by DISAGREEMENT_MARGIN). Its own marker, never the flag; not a sign of melanoma (docs/validation.md)."""
+        return bool(self.clearly_above) and bool(self.clearly_below)
 
     @property
     def flagged(self) -> bool:
@@ -193,9 +198,25 @@ class Consensus:
             p_ensemble = float(calibrate_p_positive(mean, ensemble.get("calibration"))[0])
         single = (predictions[0].p_malignant, predictions[0].threshold) if n == 1 and not applies else None
         site_entry = ((ensemble or {}).get("site_rule") or {}) if applies else {}
+        margins = {p.name: _logit(p.p_malignant) - _logit(p.threshold) for p in predictions}
         return cls(mean, sum(p.label == "malignant" for p in predictions), n,
                    float(ensemble["threshold"]) if applies else None, p_ensemble, single, site_entry.get("version"),
-                   weights, site_entry.get("kind") == "site model set")
+                   weights, site_entry.get("kind") == "site model set",
+                   tuple(k for k, m in margins.items() if m >= DISAGREEMENT_MARGIN),
+                   tuple(k for k, m in margins.items() if m <= -DISAGREEMENT_MARGIN))
+
+
+# How far (in log-odds) a model must be from its own flag line to count as clearly on one side: e = 2.7 times the
+# odds at its line. On three sources the shipped models never saw, the marker then sits on 10-26 % of cases instead
+# of 34-65 % (docs/validation.md, "What the disagreement marker means").
+DISAGREEMENT_MARGIN = 1.0
+
+
+def _logit(p: float) -> float:
+    import math
+
+    p = min(max(float(p), 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def _rounded(value: float | None, digits: int = 6) -> float | None:
@@ -351,7 +372,7 @@ class TriageRecord:
 WORKLIST_FILTERS = {
     "all": ("All cases", lambda r: True),
     "flagged": ("Flagged", lambda r: r.flagged),
-    "disagreement": ("Models disagree", lambda r: r.disagreement),
+    "disagreement": ("Models read it differently (⚠)", lambda r: r.disagreement),
     "cannot_assess": ("Cannot assess", lambda r: not r.assessable),
     "changed": ("Changed since last visit", lambda r: bool(r.change)),
     "unreviewed": ("Not reviewed", lambda r: not r.reviewed),
@@ -365,30 +386,3 @@ def worklist_order(record: "TriageRecord") -> tuple:
     group = 0 if risk is not None else (1 if record.assessable else 2)
     return (group, -(risk if risk is not None else 0.0), 0 if record.flagged else 1, -(record.id or 0))
 
-
-def shown_with(record: "TriageRecord", rule) -> "TriageRecord":
-    """The case as the worklist shows it, on one risk scale: read with the flag line in use (``rule``, an
-    EnsembleRule) when that line was made for the model versions that read it (their answers are stored, so no
-    image is needed); ``first_read_with`` keeps the line it was read with. A case read by other model versions
-    stays as it was read, marked ``other_models``. The saved record is not changed (Case > Re-read does that)."""
-    import dataclasses
-
-    if rule is None or not record.predictions:
-        return record
-    entry = rule.record_entry()
-    if record.ensemble == entry:
-        return record
-    if rule.applies_to(record.model_versions()):
-        return dataclasses.replace(record, ensemble=entry, first_read_with=record.ensemble)
-    return dataclasses.replace(record, other_models=True)
-
-
-def line_words(entry: dict | None) -> str:
-    """A flag line a case was read with, as the case view names it."""
-    from melanoma_desktop.core.wording import version_words
-
-    site = (entry or {}).get("site_rule") or {}
-    if not site:
-        return "the shipped flag line"
-    which = "the models adapted to this clinic" if site.get("kind") else "the clinic's flag line"
-    return f"{which} {version_words(site.get('version'))}"

@@ -119,8 +119,8 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     if record.assessable and c.weights_text():
         lines.append(textwrap.fill(c.weights_text().capitalize() + ".", 40))
     if record.disagreement:
-        lines.append(textwrap.fill(f"The models disagree: {c.n_malignant} of {c.n_models} are above their own "
-                                   "flag line.", 40))
+        lines.append(textwrap.fill("The models read this image differently (one clearly above its own flag "
+                                   "line, another clearly below): the combined risk is less certain.", 40))
     if record.assessable and not record.flagged:
         lines.append("A low risk does not rule out melanoma.")
     if record.assess_anyway and not record.quality_passed:

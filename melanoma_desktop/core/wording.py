@@ -166,3 +166,13 @@ def version_words(version: str | None) -> str:
         return str(version or "")
     _kind, year, month, day, mel, ben = match.groups()
     return f"of {year}-{month}-{day}, from {mel} melanomas and {ben} benign lesions"
+
+
+def disagreement_words(consensus, names: dict[str, str] | None = None) -> str:
+    """What the ⚠ marker means for this case, with the models' names as the screens use them."""
+    names = names or {}
+    above = ", ".join(names.get(n, n) for n in consensus.clearly_above)
+    below = ", ".join(names.get(n, n) for n in consensus.clearly_below)
+    return (f"The models read this image differently: {above} clearly above its own flag line, {below} clearly "
+            "below. The combined risk weighs them and is less certain here; look at each model's detail. (This is "
+            "not a sign of melanoma in itself.)")

@@ -15,14 +15,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
-from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord,
-                                           line_words)
+from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
+from melanoma_desktop.core.risk_scale import line_words
 from melanoma_desktop.ui.case_heatmaps import PanelClicks, small_copy
 from melanoma_desktop.ui.case_heatmaps import render as render_heatmaps
 from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, ModelPanel
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
 from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
-                                           short_model_name, who_words)
+                                           disagreement_words, short_model_name, who_words)
 
 
 
@@ -294,8 +294,8 @@ class CaseView(QWidget):
         self.risk_label.setText(text)
         self.risk_label.setStyleSheet(style)
         self.disagree_label.setVisible(record.disagreement)
-        self.disagree_label.setText(f"⚠ The models disagree: {c.n_malignant} of {c.n_models} are above their own "
-                                    "flag line. See each model below.")
+        names = {name: short_model_name(panel.info.display_name) for name, panel in self.panels.items()}
+        self.disagree_label.setText("⚠ " + disagreement_words(c, names))
         if record.assess_anyway and not record.quality_passed:
             self.quality_label.setText(f"Assessed anyway at your request, although {record.reason}.")
             self.quality_label.setStyleSheet("color: #8a5a00; font-weight: 600;")

@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from melanoma_desktop.core.classifier import Classifier
 from melanoma_desktop.core.database import CaseDatabase
-from melanoma_desktop.core.records import ModelInfo, shown_with
+from melanoma_desktop.core.records import ModelInfo
+from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import version_words
 from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, triage_job
 from melanoma_desktop.ui.worker import JobRunner

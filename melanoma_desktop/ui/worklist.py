@@ -12,7 +12,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from melanoma_desktop.core.records import TriageRecord, line_words, worklist_order
+from melanoma_desktop.core.records import TriageRecord, worklist_order
+from melanoma_desktop.core.risk_scale import line_words
 from melanoma_desktop.core.wording import local_time_text
 
 FLAG_COLOUR = QColor("#fde2e1")
@@ -53,7 +54,8 @@ class WorklistModel(QAbstractTableModel):
         RISK: "The combined melanoma risk of the three models (calibrated). Images that cannot be assessed "
               "have none.",
         FLAG: "Flagged: the combined risk is at or above the flag line.",
-        DISAGREE: "⚠ = the models disagree (some above their own flag line, some below). Look at the details.",
+        DISAGREE: "⚠ = the models read the image differently: one clearly above its own flag line, another clearly "
+                  "below. The combined risk is less certain; look at the details. Not a sign of melanoma in itself.",
         PATIENT: "The patient the case is filed under (ID and name). Right-click a heading to hide a column.",
         LESION: "The patient's lesion, with its side and body site.",
         VISIT: "The visit's date: when the picture was taken, else when it was added.",

@@ -12,7 +12,10 @@ from trainer.bundle.ensemble_rule import EnsembleRule
 def test_consensus_rules():
     preds = [ModelPrediction("a", "1", 0.4, 0.3), ModelPrediction("b", "1", 0.4, 0.5)]
     c = Consensus.of(preds)  # no combined rule for these versions: flagged when most models are above their line
-    assert c.n_malignant == 1 and c.disagreement and not c.flagged and c.rule == "majority" and c.risk is None
+    assert c.n_malignant == 1 and not c.flagged and c.rule == "majority" and c.risk is None
+    assert not c.disagreement  # one above its line and one below, but neither clearly (DISAGREEMENT_MARGIN)
+    clear = Consensus.of([ModelPrediction("a", "1", 0.7, 0.3), ModelPrediction("b", "1", 0.2, 0.5)])
+    assert clear.disagreement and clear.clearly_above == ("a",) and clear.clearly_below == ("b",)
     assert Consensus.of(preds[:1]).flagged and Consensus.of(preds[:1]).rule == "single model"
     single = Consensus.of(preds[1:])  # one model: its own risk and flag line
     assert single.risk == pytest.approx(0.4) and single.flag_line == 0.5 and not single.flagged

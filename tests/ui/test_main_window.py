@@ -36,31 +36,37 @@ def test_flag_colour_filter_and_order_follow_the_combined_risk(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     assert list(window.case_view.panels) == ["cnn", "vgg16", "mobilenetv2"]
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
-        # 0.55: cnn (line 0.3) and vgg16 (0.5) above their own line, MobileNetV2 (0.7) below; combined 0.55 < 0.6
-        drop(window, [skin_image(tmp_path / "two_of_three.png", 0.55), skin_image(tmp_path / "high.png", 0.72),
-                      skin_image(tmp_path / "low.png", 0.3)])
+        # 0.5: cnn (line 0.25) clearly above its own line, MobileNetV2 (0.75) clearly below; combined 0.5 < 0.6.
+        # 0.56: cnn and vgg16 above their line, MobileNetV2 below but not clearly: no marker.
+        drop(window, [skin_image(tmp_path / "split.png", 0.5), skin_image(tmp_path / "high.png", 0.72),
+                      skin_image(tmp_path / "low.png", 0.3), skin_image(tmp_path / "two_of_three.png", 0.56)])
     records = window.worklist_model.records
-    assert [r.file_name for r in records] == ["high.png", "two_of_three.png", "low.png"]
-    mid = records[1]
-    assert mid.consensus.n_malignant == 2 and not mid.flagged and mid.disagreement
-    assert _cell(window, 1, WorklistModel.FLAG) == "" and _cell(window, 1, WorklistModel.DISAGREE) == "⚠"
-    assert _cell(window, 1, WorklistModel.IMAGE, Qt.BackgroundRole) is None  # not coloured: not flagged
+    assert [r.file_name for r in records] == ["high.png", "two_of_three.png", "split.png", "low.png"]
+    mid = records[2]
+    assert not mid.flagged and mid.disagreement
+    assert mid.consensus.clearly_above == ("cnn",) and mid.consensus.clearly_below == ("mobilenetv2",)
+    assert records[1].consensus.n_malignant == 2 and not records[1].disagreement  # on both sides, not clearly
+    assert _cell(window, 2, WorklistModel.FLAG) == "" and _cell(window, 2, WorklistModel.DISAGREE) == "⚠"
+    assert _cell(window, 1, WorklistModel.DISAGREE) == ""
+    assert _cell(window, 2, WorklistModel.IMAGE, Qt.BackgroundRole) is None  # not coloured: not flagged
     assert _cell(window, 0, WorklistModel.FLAG) == "▲ flagged"
     assert _cell(window, 0, WorklistModel.IMAGE, Qt.BackgroundRole).color().name() == "#fde2e1"
-    assert _cell(window, 1, WorklistModel.RISK) == f"{mid.risk:.0%}"
-    tooltip = _cell(window, 1, WorklistModel.IMAGE, Qt.ToolTipRole)
-    assert "cnn: 55%, above its own flag line" in tooltip and "mobilenetv2: 55%, below" in tooltip
+    assert _cell(window, 2, WorklistModel.RISK) == f"{mid.risk:.0%}"
+    tooltip = _cell(window, 2, WorklistModel.IMAGE, Qt.ToolTipRole)
+    assert "cnn: 50%, above its own flag line" in tooltip and "mobilenetv2: 50%, below" in tooltip
     window.worklist_panel.set_filter("flagged")
     assert [r.file_name for r in window.worklist_model.records] == ["high.png"]
     window.worklist_panel.set_filter("disagreement")
-    assert [r.file_name for r in window.worklist_model.records] == ["two_of_three.png"]
+    assert [r.file_name for r in window.worklist_model.records] == ["split.png"]
     window.worklist_panel.set_filter("all")
     window.worklist.select_case(mid.id)
     view = window.case_view
-    assert view.risk_label.text().startswith("Melanoma risk score 55% — not flagged (flag line 60%")
-    assert view.disagree_label.isVisible() and "2 of 3" in view.disagree_label.text()
-    assert view.panels["cnn"].class_label.text() == "55% — above this model's own flag line (30%)"
-    assert view.panels["mobilenetv2"].class_label.text() == "55% — below this model's own flag line (70%)"
+    assert view.risk_label.text().startswith("Melanoma risk score 50% — not flagged (flag line 60%")
+    assert view.disagree_label.isVisible()
+    assert "Fake cnn clearly above its own flag line, Fake mobilenetv2 clearly below" in view.disagree_label.text()
+    assert "not a sign of melanoma" in view.disagree_label.text()
+    assert view.panels["cnn"].class_label.text() == "50% — above this model's own flag line (25%)"
+    assert view.panels["mobilenetv2"].class_label.text() == "50% — below this model's own flag line (75%)"
     assert view.panels["vgg16"].bar.line == pytest.approx(0.5)
     assert "mean" not in view.risk_label.text()  # the raw mean is never shown
 

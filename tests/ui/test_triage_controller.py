@@ -89,7 +89,7 @@ def test_the_shipped_flag_line_comes_back_after_a_reload_with_the_clinics_line_i
 
 
 def test_saved_cases_are_shown_on_the_flag_line_in_use_and_other_versions_are_marked(qtbot, controller, tmp_path):
-    from melanoma_desktop.core.records import shown_with
+    from melanoma_desktop.core.risk_scale import shown_with
 
     with qtbot.waitSignal(controller.sig_models_loaded, timeout=10000):
         controller.load_models()
