@@ -68,7 +68,7 @@ def _header(fig: Figure, title: str, clinic: str = "") -> None:
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     first = _clip(clinic, 60) if clinic else f"printed {stamp}"
     second = f"printed {stamp} · Melanoma triage {__version__}" if clinic else f"Melanoma triage {__version__}"
-    fig.text(0.94, 0.965, f"{first}\n{second}", fontsize=7, ha="right", va="top", color="#555")
+    fig.text(0.94, 0.99, f"{first}\n{second}", fontsize=7, ha="right", va="top", color="#555")  # above the title
 
 
 def signature_line(fig: Figure, y: float, reviewed_by: str = "") -> None:

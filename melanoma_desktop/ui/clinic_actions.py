@@ -86,8 +86,10 @@ class ClinicActions:
     def show_local_performance(self):
         from melanoma_desktop.ui.local_performance_dialog import LocalPerformanceDialog
 
-        dialog = LocalPerformanceDialog(self.db_path, self.controller.flag_rule, self.registry,
-                                        self.runner, self)
+        from melanoma_desktop.core.wording import short_model_name
+
+        dialog = LocalPerformanceDialog(self.db_path, self.controller.flag_rule, self.registry, self.runner, self,
+                                        {i.name: short_model_name(i.display_name) for i in self.model_infos()})
         dialog.sig_rule_adopted.connect(self.use_site_rule)
         dialog.show()
         return dialog

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QGroupBox,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -38,47 +39,24 @@ from melanoma_desktop.core.local_performance import (
     misses_target,
     validate_site_rule,
 )
-from melanoma_desktop.core.wording import percent_with_range, version_words
+from melanoma_desktop.core.local_performance_report import (COLUMNS, draw_calibration_curve, score_rows,
+                                                              write_local_performance_pdf)
+from melanoma_desktop.core.wording import version_words
 from melanoma_desktop.ui.worker import Job
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 if TYPE_CHECKING:
     from trainer.api import EnsembleRule
 
-COLUMNS = ["score", "cases", "melanomas", "caught (95 % range)", "benign cleared (95 % range)", "ranking (95 % range)"]
-
-
-def draw_calibration_curve(fig: Figure, result) -> Figure:
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", label="as predicted")
-    for score, style in ((result.combined, "o-"),):
-        if score is None or not score.calibration_curve:
-            continue
-        xs = [b["predicted"] for b in score.calibration_curve]
-        ys = [b["observed"] for b in score.calibration_curve]
-        ax.plot(xs, ys, style, color="#b3261e", label="your confirmed cases")
-        for x, y, b in zip(xs, ys, score.calibration_curve):
-            ax.annotate(str(b["n"]), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=7, color="#555")
-    if result.combined is not None:
-        ax.axvline(result.combined.flag_line, color="#000", linewidth=1, label="flag line")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("combined risk (predicted)")
-    ax.set_ylabel("share that were melanomas")
-    ax.set_title("Risk against the share of melanomas among your cases\n(numbers: cases in each group; on the "
-                 "dashed line the risk would match)", fontsize=8.5)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
 class LocalPerformanceDialog(QDialog):
     sig_computed = Signal(object)  # LocalPerformance
     sig_rule_adopted = Signal(object)  # the site rule made active (None: back to the shipped line)
 
-    def __init__(self, db_path, rule: EnsembleRule | None, registry, runner, parent=None):
+    def __init__(self, db_path, rule: EnsembleRule | None, registry, runner, parent=None,
+                 names: dict[str, str] | None = None):
         super().__init__(parent)
         self.db_path, self.rule, self.registry, self.runner = db_path, rule, registry, runner
+        self.names = dict(names or {})  # model name -> the name clinicians read (e.g. "MobileNetV2")
         self.result = None
         self.candidate = None  # a fitted flag line not yet adopted
         self.setWindowTitle("Local performance — your confirmed cases")
@@ -101,19 +79,23 @@ class LocalPerformanceDialog(QDialog):
         self.warning_label.setWordWrap(True)
         self.warning_label.setStyleSheet("color: #b3261e; font-weight: 600;")
         layout.addWidget(self.warning_label)
-        row = QHBoxLayout()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = QTableWidget(0, len(COLUMNS))  # the whole width: every column readable without scrolling
+        self.table.setHorizontalHeaderLabels([c.replace(" (95", "\n(95") for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
-        row.addWidget(self.table, 3)
-        self.figure = Figure(figsize=(4.2, 3.4))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.setMaximumHeight(150)
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        self.figure = Figure(figsize=(4.2, 3.0))
         self.canvas = FigureCanvasQTAgg(self.figure)
-        row.addWidget(self.canvas, 2)
-        layout.addLayout(row, 2)
-        layout.addWidget(QLabel("Melanomas the flag missed (lowest risk first):"))
+        row.addWidget(self.canvas, 3)
+        missed = QVBoxLayout()
+        missed.addWidget(QLabel("Melanomas the flag missed (lowest risk first):"))
         self.missed_list = QListWidget()
-        self.missed_list.setMaximumHeight(100)
-        layout.addWidget(self.missed_list)
+        missed.addWidget(self.missed_list, 1)
+        row.addLayout(missed, 2)
+        layout.addLayout(row, 2)
         layout.addWidget(self._build_rule_box())
         buttons = QHBoxLayout()
         self.pdf_button = QPushButton("Save as PDF…")
@@ -180,24 +162,20 @@ class LocalPerformanceDialog(QDialog):
         left = ", ".join(f"{n} {why}" for why, n in result.left_out.items() if n)
         if left:
             self.verdict_label.setText(result.verdict() + f" (Not counted: {left}.)")
-        rows = ([result.combined] if result.combined else []) + list(result.models)
+        rows = score_rows(result, self.names)
         self.table.setRowCount(len(rows))
-        for r, score in enumerate(rows):
-            cells = [score.name, str(score.n), str(score.melanomas), percent_with_range(score.sensitivity, score.sensitivity_ci),
-                     percent_with_range(score.specificity, score.specificity_ci),
-                     "n/a" if score.auc != score.auc else f"{score.auc:.2f} ({score.auc_ci[0]:.2f}–{score.auc_ci[1]:.2f})"]
+        for r, cells in enumerate(rows):
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
-            if score.auc_ci[0] == score.auc_ci[0] and score.auc_ci[0] < 0.6:  # not shown better than near-chance
-                item = self.table.item(r, len(cells) - 1)
-                item.setText(item.text() + " ⚠ near chance")
-                item.setForeground(QColor("#b3261e"))
-        self.table.resizeColumnsToContents()
+                if text.endswith("near chance"):  # not shown better than near-chance
+                    self.table.item(r, c).setForeground(QColor("#b3261e"))
+        self.table.resizeRowsToContents()
         self.missed_list.clear()
         for m in result.missed:
             self.missed_list.addItem(f"{m['file']} — risk {m['risk']:.0%}")
         self.figure.clear()
         draw_calibration_curve(self.figure, result)
+        self.figure.tight_layout()
         self.canvas.draw_idle()
         self.sig_computed.emit(result)
 
@@ -281,22 +259,11 @@ class LocalPerformanceDialog(QDialog):
 
     # -- PDF ----------------------------------------------------------------------------------
     def save_pdf(self, path: str) -> None:
-        import textwrap
+        from melanoma_desktop.core.clinicians import clinic_name
 
-        from matplotlib.backends.backend_pdf import PdfPages
-
-        with PdfPages(path) as pdf:
-            page = Figure(figsize=(8.27, 11.69))
-            lines = ["Local performance on the clinic's confirmed cases", "", DISCLAIMER, "",
-                     self.rule_label.text(), "", textwrap.fill(self.verdict_label.text(), 95),
-                     textwrap.fill(self.warning_label.text(), 95), ""]
-            for r in range(self.table.rowCount()):
-                lines.append("  ".join(self.table.item(r, c).text() for c in range(self.table.columnCount())))
-            lines += ["", "Melanomas the flag missed:"] + [f"  {self.missed_list.item(i).text()}"
-                                                           for i in range(self.missed_list.count())]
-            page.text(0.06, 0.96, "\n".join(lines), va="top", family="monospace", fontsize=7.5)
-            pdf.savefig(page)
-            pdf.savefig(self.figure)
+        if self.result is not None:
+            write_local_performance_pdf(path, self.result, self.rule_label.text(), self.names,
+                                        clinic_name(self.db_path.parent))
 
     def _save_pdf_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save local performance", "local_performance.pdf", "PDF (*.pdf)")

@@ -1,6 +1,7 @@
 """Models > Local performance with a fake classifier: confirmed diagnoses in, numbers out, the clinic's flag line."""
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from fakes import FakeClassifier, skin_image
 from qt_helpers import drop
@@ -99,8 +100,18 @@ def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtb
     assert dialog.fit_rule() is None
     assert "12 melanomas and 30 benign lesions; a flag line needs at least 20 melanomas and 50" in dialog.rule_status.text()
     assert not dialog.adopt_button.isEnabled()
+    assert dialog.table.item(1, 0).text() == "Fake cnn"  # each model by the name the screens use
+    assert dialog.table.horizontalScrollBarPolicy() == Qt.ScrollBarAlwaysOff
+    header = dialog.table.horizontalHeader()
+    assert sum(header.sectionSize(c) for c in range(dialog.table.columnCount())) <= dialog.table.viewport().width()
     dialog.save_pdf(str(tmp_path / "local.pdf"))
-    assert (tmp_path / "local.pdf").stat().st_size > 2000
+    from pypdf import PdfReader
+
+    text = " ".join(PdfReader(tmp_path / "local.pdf").pages[0].extract_text().split())
+    for heading in ("score", "cases", "caught (95 % range)", "benign cleared (95 % range)", "ranking (95 % range)"):
+        assert heading in text  # the table has its column headings
+    assert "Risk against the share of melanomas among your cases" in text and "Signature:" in text
+    assert "not a medical device" in text and "Fake cnn" in text
 
 
 def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one_back(qtbot, tmp_path, monkeypatch):
