@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
-from melanoma_desktop.core.dicom import is_dicom_name, read_dicom
+from melanoma_desktop.core.dicom import FRAME_MARK, dicom_frames, is_dicom_name, read_dicom, split_frame
 from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
 from trainer.errors import ImageDecodeError
@@ -46,9 +46,13 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[t
                     continue
                 seen_dirs.add(real)
                 dirnames.sort()
-                files.extend(Path(dirpath) / f for f in sorted(filenames) if is_image_name(f) or is_dicom_name(f))
+                for f in sorted(filenames):
+                    if is_dicom_name(f):
+                        files.extend(dicom_frames(Path(dirpath) / f))  # a multi-frame file: each frame
+                    elif is_image_name(f):
+                        files.append(Path(dirpath) / f)
         elif path.is_file():
-            files.append(path)
+            files.extend(dicom_frames(path) if is_dicom_name(path) else [path])
         else:
             problems.append((str(path), "no such file or folder"))
     return files, problems
@@ -110,13 +114,18 @@ def triage_paths(
         decoded, errors = [], []
         for path in chunk:
             try:
-                data = path.read_bytes()
+                file, frame = split_frame(path)
+                data = file.read_bytes()
                 rgb, size = decode_case(path, data)
-                decoded.append((path, sha256_bytes(data), rgb, size))
+                # a frame of a multi-frame file is its own case: its own fingerprint
+                decoded.append((path, sha256_bytes(data if frame is None else data + f"{FRAME_MARK}{frame}".encode()),
+                                rgb, size))
             except ImageDecodeError as exc:
                 errors.append((str(path), exc.reason))
             except OSError as exc:
                 errors.append((str(path), f"cannot read the file ({exc.strerror or exc})"))
+            except Exception as exc:  # never the whole batch for one file: its reason, and the next file
+                errors.append((str(path), f"cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"))
         for error in errors:
             done += 1
             yield emit(TriageProgress(done, total, _eta(started, done, total), error=error))
@@ -150,7 +159,8 @@ def decode_case(path: Path, data: bytes) -> tuple[np.ndarray, tuple[int, int] | 
     """The model input (224 x 224 RGB) of one file and its original (width, height): a picture through
     ``load_rgb``, a DICOM file through ``core.dicom`` and then the same resize."""
     if is_dicom_name(path):
-        original = read_dicom(data).rgb
+        file, frame = split_frame(path)
+        original = read_dicom(data, frame).rgb
         return load_rgb(_png(original)), (original.shape[1], original.shape[0])
     return load_rgb(data), _original_size(data)
 
@@ -160,14 +170,15 @@ def original_image(path: str | os.PathLike, max_side: int | None = None) -> np.n
     from trainer.data.imageio import load_original_rgb
 
     if is_dicom_name(path):
-        rgb = read_dicom(Path(path).read_bytes()).rgb
+        file, frame = split_frame(path)
+        rgb = read_dicom(file.read_bytes(), frame).rgb
         return load_original_rgb(_png(rgb), max_side) if max_side and max(rgb.shape[:2]) > max_side else rgb
     return load_original_rgb(path, max_side)
 
 
 def model_input(path: str | os.PathLike) -> np.ndarray:
     """The 224 x 224 RGB the models saw for this file (heatmaps are drawn over it)."""
-    return decode_case(Path(path), Path(path).read_bytes())[0]
+    return decode_case(Path(path), split_frame(path)[0].read_bytes())[0]
 
 
 def _png(rgb: np.ndarray) -> bytes:
