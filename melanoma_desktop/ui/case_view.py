@@ -273,7 +273,7 @@ class CaseView(QWidget):
             which = ("the flag line of the models adapted to this clinic" if c.adapted else
                      "the clinic's flag line" if c.site_rule_version else "flag line")
             together = c.weights_text() or f"{'all ' if c.n_models > 1 else ''}{c.n_models} model{'s' if c.n_models != 1 else ''} combined"
-            text = f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; {together})"
+            text = f"Melanoma risk score {c.risk:.0%} — {verdict} ({which} {c.flag_line:.0%}; {together})."
             self.combined_bar.set_value(c.risk, c.flag_line)
             self.combined_bar.show()
         else:

@@ -127,7 +127,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         splitter.addWidget(self.case_view)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([590, 690])
+        splitter.setSizes([630, 650])  # the worklist with its patient columns, and the case
         outer.addWidget(splitter, 1)
         self.batch_bar = BatchBar()
         self.batch_bar.sig_cancel_requested.connect(self.cancel_batch)

@@ -150,6 +150,7 @@ class HeatLegend(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setFixedHeight(30)
+        self.setMinimumWidth(140)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
     def paintEvent(self, _event):
@@ -165,5 +166,6 @@ class HeatLegend(QWidget):
         painter.setPen(QColor("#444444"))
         text_area = self.rect().adjusted(4, 16, -4, 0)
         painter.drawText(text_area, Qt.AlignLeft | Qt.AlignVCenter, "little")
-        painter.drawText(text_area, Qt.AlignRight | Qt.AlignVCenter, "much influence on the risk")
+        painter.drawText(text_area, Qt.AlignRight | Qt.AlignVCenter, "much" if bar.width() < 200 else
+                         "much influence on the risk")  # the short words when the row is narrow
         painter.end()
