@@ -151,6 +151,8 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
                                 ("Undo last import of confirmed diagnoses…", None, self.undo_last_import),
                                 ("Print case report…", QKeySequence.Print, self._print_dialog),
                                 ("Save case report as PDF…", "Ctrl+Shift+S", self._case_report_dialog),
+                                ("Export case for the patient's record (DICOM PDF, FHIR)…", None,
+                                 self._export_to_record_dialog),
                                 ("Batch report (PDF + CSV)…", "Ctrl+Shift+P", self._batch_report_dialog),
                                 ("Quit", QKeySequence.Quit, self.close)):
             action = QAction(text, self)

@@ -102,6 +102,34 @@ class ReportActions:
             self.write_case_report(case_id, path)
             self.statusBar().showMessage(f"Report written to {path}", 5000)
 
+    def export_to_record(self, case_id: int, folder: str) -> tuple[Path, Path]:
+        """The case for the patient's record, into ``folder``: its report as a DICOM Encapsulated PDF (for a PACS)
+        and as a FHIR DiagnosticReport (JSON, the PDF attached); audited."""
+        from melanoma_desktop.core.record_export import (case_pdf_bytes, fhir_diagnostic_report, write_dicom_pdf,
+                                                         write_fhir_json)
+        from melanoma_desktop.core.wording import short_model_name
+
+        record = self.controller.shown(self.db.get(case_id))
+        pdf = case_pdf_bytes(record, self.model_infos(), self._case_heatmaps(case_id),
+                             self.clinicians.settings.clinic_name)
+        patient = self.db.patient_details(record.patient_id) if record.patient_id else None
+        names = {i.name: short_model_name(i.display_name) for i in self.model_infos()}
+        folder = Path(folder)
+        dicom = write_dicom_pdf(folder / f"case-{case_id}-report.dcm", pdf, record, patient)
+        fhir = write_fhir_json(folder / f"case-{case_id}-DiagnosticReport.json",
+                               fhir_diagnostic_report(record, patient, pdf, names))
+        self.db.audit("case exported to the record", f"case #{case_id}: DICOM PDF and FHIR")
+        return dicom, fhir
+
+    def _export_to_record_dialog(self) -> None:
+        case_id = self._current_case_or_hint()
+        if case_id is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the case for the patient's record (DICOM PDF, FHIR)")
+        if folder:
+            dicom, fhir = self.export_to_record(case_id, folder)
+            self.statusBar().showMessage(f"Written {dicom.name} and {fhir.name} to {folder}", 8000)
+
     def start_batch_report(self, pdf_path: str) -> Job:
         filter_name = self.current_filter()
         records = self.controller.worklist(filter_name)  # as the worklist shows them: one risk scale

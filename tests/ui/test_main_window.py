@@ -639,3 +639,21 @@ def test_heatmaps_keep_the_images_shape_and_one_lies_over_the_image_where_it_zoo
     assert view.viewer.overlay_shown()  # it zooms with the picture
     view.heatmap_toggle.setChecked(False)
     assert not view.viewer.overlay_shown()
+
+
+def test_a_case_is_exported_for_the_patients_record(qtbot, tmp_path):
+    from melanoma_desktop.core.patients import Identity
+    from melanoma_desktop.core.record_export import read_dicom_pdf
+
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, [skin_image(tmp_path / "a.png", 0.6)])
+    case_id = window.db.list()[0].id
+    window.db.assign(case_id, Identity("P9", "nape", taken="2026-03-03", name="Ann Lee"))
+    out = tmp_path / "record"
+    out.mkdir()
+    dicom, fhir = window.export_to_record(case_id, str(out))
+    pdf, ids = read_dicom_pdf(dicom)
+    assert pdf.startswith(b"%PDF") and ids["patient_id"] == "P9" and ids["name"] == "Ann Lee"
+    assert '"resourceType": "DiagnosticReport"' in fhir.read_text()
+    assert window.db.audit_trail()[-1]["action"] == "case exported to the record"
