@@ -109,10 +109,7 @@ def main() -> int:
         window.worklist.select_case(target.id)
 
     def assign_shot():
-        dialog = window.show_assign_dialog()
-        dialog.patient.setCurrentText("P-0042")
-        dialog.lesion.setCurrentText("mole on shoulder")
-        dialog.taken.set_text("2026-11-20")
+        dialog = window.show_assign_dialog()  # the case's own patient, lesion and visit, to change or keep
         QTimer.singleShot(500, lambda: (screen("assign_dialog.png"), dialog.reject(), later()))
 
     def import_shot(confirmed):
@@ -125,8 +122,10 @@ def main() -> int:
         QTimer.singleShot(500, lambda: (screen("clinic_settings_1280.png"), dialog.reject(), later()))
 
     def who_shot():
+        central = window.centralWidget()
+        central.hide()  # as at start: no patient's data behind the question
         dialog = window.clinicians.ask_who()
-        QTimer.singleShot(500, lambda: (screen("who_is_using_1280.png"), dialog.reject(), later()))
+        QTimer.singleShot(500, lambda: (screen("who_is_using_1280.png"), dialog.reject(), central.show(), later()))
 
     def local_shot():
         dialog = window.show_local_performance()

@@ -24,6 +24,8 @@ class PlannedChange:
     row: ConfirmedRow
     current_label: str | None
     current_source: str | None
+    patient: str = ""  # whose case it is ("P-0042 · Ann Lee"), so that a conflict is checked on the right patient
+    visit: str = ""
 
     @property
     def conflicting(self) -> bool:
@@ -72,6 +74,8 @@ def plan_import(csv_path: str | Path, records) -> ImportPlan:
     plan = ImportPlan(str(csv_path), unmatched=list(report.unmatched), ambiguous=list(report.ambiguous))
     for case_id, row in pairs:
         record = by_id[case_id]
-        change = PlannedChange(case_id, record.file_name, row, record.confirmed_label, record.confirmed_source)
+        patient = " · ".join(x for x in (record.patient_id or "", record.patient_name) if x)
+        change = PlannedChange(case_id, record.file_name, row, record.confirmed_label, record.confirmed_source,
+                               patient, record.visit_date if record.patient_id else "")
         (plan.unchanged if change.unchanged else plan.conflicting if change.conflicting else plan.new).append(change)
     return plan

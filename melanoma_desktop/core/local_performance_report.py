@@ -46,7 +46,8 @@ def draw_calibration_curve(fig: Figure, result, ax=None) -> Figure:
     from matplotlib.ticker import PercentFormatter
 
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.1)  # room for the counts at 100 %
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("combined risk (predicted)", fontsize=8)

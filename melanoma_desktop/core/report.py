@@ -122,7 +122,7 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
         lines.append(textwrap.fill("The models read this image differently (one clearly above its own flag "
                                    "line, another clearly below): the combined risk is less certain.", 40))
     if record.assessable and not record.flagged:
-        lines.append("A low risk does not rule out melanoma.")
+        lines.append("A low score does not rule out melanoma.")
     if record.assess_anyway and not record.quality_passed:
         lines.append(textwrap.fill(f"Assessed anyway at the clinician's request, although {record.reason}.", 40))
     fig.text(0.52, 0.86, "\n".join(lines), fontsize=10.5, va="top", weight="bold", color=colour)
@@ -178,7 +178,10 @@ def _model_table(fig: Figure, record: TriageRecord, infos: list[ModelInfo]) -> N
         if info.training:
             trained_on.append(textwrap.fill(f"{short_model_name(info.display_name)} learnt from "
                                             f"{info.trained_on_words()}", 130, subsequent_indent="    "))
-    trained_on.append("* on the public archives' test images, each model at its own line.")
+    trained_on.append("Each model has its own flag line; the flag above comes from the combined score and its "
+                      "line alone, which weighs and recalibrates the three.")
+    trained_on.append("* on the public archives' test images, each model at its own line (a clinic's own cases can "
+                      "differ: Local performance measures them).")
     fig.text(0.06, 0.535, "Each model (detail)", fontsize=9, weight="bold", va="top")
     table_ax = fig.add_axes([0.06, 0.44, 0.88, 0.08])
     table_ax.axis("off")
@@ -212,7 +215,7 @@ def batch_rows(records: list[TriageRecord], names: list[str],
         rows.append([_clip(r.file_name, 26), _clip(r.patient_id or "", 12),
                      _clip(f"{r.visit_date} {r.lesion_label}", 28) if r.patient_id else "",
                      "cannot assess" if not r.assessable else ("—" if r.risk is None else f"{r.risk:.0%}"),
-                     "FLAGGED" if r.flagged else "", "disagree" if r.disagreement else "", r.clinician_label or "",
+                     "FLAGGED" if r.flagged else "", "differ" if r.disagreement else "", r.clinician_label or "",
                      r.confirmed_label or "", "yes" if r.reviewed else "",
                      *[(f"{by[n].p_malignant:.0%}{'*' if by[n].label == 'malignant' else ''}" if r.assessable else "")
                        if n in by else "-" for n in names]])
@@ -221,13 +224,15 @@ def batch_rows(records: list[TriageRecord], names: list[str],
 
 def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[ModelInfo], title: str = "Batch report",
                     case_pages: bool = True, should_stop: Callable[[], bool] = lambda: False,
-                    on_progress: Callable[[tuple[int, int]], None] = lambda done_total: None) -> Path:
+                    on_progress: Callable[[tuple[int, int]], None] = lambda done_total: None,
+                    clinic: str = "") -> Path:
     """Summary table of every case (highest combined risk first), then one page per case. Raises
     :class:`ReportCancelled` (and removes the partial file) when ``should_stop()`` turns true."""
     names = [i.name for i in infos if i.available] or sorted({p.name for r in records for p in r.predictions})
     headings = {i.name: short_model_name(i.display_name) for i in infos}
     header, rows = batch_rows(records, names, headings)
-    widths = [0.14, 0.08, 0.15, 0.07, 0.065, 0.065, 0.075, 0.085, 0.03, *[0.24 / max(len(names), 1)] * len(names)]
+    widths = [0.14, 0.08, 0.15, 0.08, 0.065, 0.055, 0.075, 0.085, 0.03, *[0.24 / max(len(names), 1)] * len(names)]
+    lines = sorted({f"{r.consensus.flag_line:.0%}" for r in records if r.assessable and r.consensus.flag_line})
     widths = [0.96 * w / sum(widths) for w in widths]  # the table inside the page's margins
     ordered = sorted(records, key=worklist_order)
     total = (len(ordered) if case_pages else 0) + 1
@@ -235,7 +240,7 @@ def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[M
         with PdfPages(path) as pdf:
             for start in range(0, max(len(rows), 1), ROWS_PER_PAGE):
                 fig = Figure(figsize=A4_LANDSCAPE)
-                _header(fig, f"{title} — {len(records)} case{'' if len(records) == 1 else 's'}")
+                _header(fig, f"{title} — {len(records)} case{'' if len(records) == 1 else 's'}", clinic)
                 ax = fig.add_axes([0.04, 0.05, 0.92, 0.85])
                 ax.axis("off")
                 chunk = rows[start : start + ROWS_PER_PAGE] or [["(no cases)"] + [""] * (len(header) - 1)]
@@ -244,9 +249,10 @@ def write_batch_pdf(path: str | Path, records: list[TriageRecord], infos: list[M
                 table.auto_set_font_size(False)
                 table.set_fontsize(6.5)
                 table.scale(1, 1.2)
-                fig.text(0.06, 0.045, "Risk: the models' combined melanoma risk; FLAGGED at or above its flag "
-                                      "line. Per-model columns: * = above that model's own flag line.\nHighest risk "
-                                      "first; images that cannot be assessed last. "
+                fig.text(0.06, 0.045, "Risk: the models' combined melanoma risk score; FLAGGED at or above its "
+                                      f"flag line ({' / '.join(lines) or 'none'}). Models: 'differ' = the models read "
+                                      "the image differently (⚠ on screen). Per-model columns: * = above that "
+                                      "model's own line.\nHighest risk first; images that cannot be assessed last. "
                                       f"Page {start // ROWS_PER_PAGE + 1} of the summary.", fontsize=7, va="top")
                 pdf.savefig(fig)
             on_progress((1, total))

@@ -131,7 +131,9 @@ def patient_words(record) -> str:
     filed under no patient."""
     if not record.patient_id:
         return ""
-    lesion = f"lesion {record.lesion_label}" + (f" ({record.body_site})" if record.body_site else "")
+    label = record.lesion_label or ""
+    lesion = (label if "lesion" in label.lower() else f"lesion {label}") + (f" ({record.body_site})"
+                                                                            if record.body_site else "")
     return ", ".join(v for v in (record.patient_name, f"ID {record.patient_id}", lesion) if v)
 
 

@@ -70,6 +70,13 @@ class AssignDialog(QDialog):
         if site:
             self.set_body_site(site)
 
+    def show_current(self, identity: dict) -> None:
+        """The case's current patient, lesion, body site and visit date (core's identity_of)."""
+        self.patient.setCurrentText(identity["patient_id"])
+        self.lesion.setCurrentText(identity["lesion"])
+        self.set_body_site(identity.get("body_site") or "")
+        self.taken.set_text(identity.get("taken") or "")
+
     def set_body_site(self, text: str) -> None:
         side, site = split_body_site(text)
         self.side.setCurrentIndex(SIDES.index(side))

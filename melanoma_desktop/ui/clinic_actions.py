@@ -143,6 +143,9 @@ class ClinicActions:
             self.statusBar().showMessage("Select a case first.", 5000)
             return None
         dialog = AssignDialog(self.db, ids, self)
+        current = self.db.identity_of(ids[0]) if len(ids) == 1 else None
+        if current is not None:  # the case is filed already: its patient, lesion and visit, to change or keep
+            dialog.show_current(current)
         dialog.accepted.connect(self.reload_worklist)
         dialog.show()
         return dialog

@@ -40,8 +40,16 @@ class ClinicianController(QObject):
         self.switch_action.setEnabled(self.settings.asks_at_start)
 
     def ask_at_start(self):
-        """With a list of clinicians: ask who is using the app (a dialog, returned); without one: nothing."""
-        return self.ask_who() if self.settings.asks_at_start else None
+        """With a list of clinicians: ask who is using the app (a dialog, returned), the patients' data hidden
+        until someone is chosen (cancelled: the window closes); without a list: nothing."""
+        if not self.settings.asks_at_start:
+            return None
+        central = self.window.centralWidget()
+        central.hide()
+        dialog = self.ask_who()
+        dialog.accepted.connect(central.show)
+        dialog.rejected.connect(self.window.close)
+        return dialog
 
     def ask_who(self):
         from melanoma_desktop.ui.clinician_dialogs import WhoIsUsingDialog

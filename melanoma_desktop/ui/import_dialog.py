@@ -10,18 +10,24 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogBut
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
+def _n(count: int, one: str, many: str) -> str:
+    """'1 case gets' / '3 cases get'."""
+    return f"{count} {one if count == 1 else many}"
+
+
 class ImportPreviewDialog(QDialog):
     def __init__(self, plan, parent=None):
         super().__init__(parent)
         self.plan = plan
         self.setWindowTitle("Import confirmed diagnoses")
         layout = QVBoxLayout(self)
-        intro = QLabel(f"<b>{len(plan.new)}</b> case(s) get a confirmed diagnosis from this file. "
-                       f"{len(plan.unchanged)} already have the same one. {len(plan.conflicting)} have a different "
-                       f"one{': listed below' if plan.conflicting else ''}. "
-                       f"{len(plan.unmatched)} row(s) match no case"
-                       + (f"; {len(plan.ambiguous)} name(s) match several cases and are left out (give their "
-                          "SHA-256)" if plan.ambiguous else "") + ".")
+        intro = QLabel(f"<b>{_n(len(plan.new), 'case gets', 'cases get')}</b> a confirmed diagnosis from this file. "
+                       f"{_n(len(plan.unchanged), 'already has', 'already have')} the same one. "
+                       f"{_n(len(plan.conflicting), 'has', 'have')} a different one"
+                       f"{': listed below' if plan.conflicting else ''}. "
+                       f"{_n(len(plan.unmatched), 'row matches', 'rows match')} no case"
+                       + (f"; {_n(len(plan.ambiguous), 'name matches', 'names match')} several cases and "
+                          "are left out (give their SHA-256)" if plan.ambiguous else "") + ".")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         sources = ", ".join(f"{n} {s}" for s, n in sorted(plan.sources.items())) or "none"
@@ -29,18 +35,20 @@ class ImportPreviewDialog(QDialog):
                                     "recorded without one.")
         self.sources_label.setWordWrap(True)
         layout.addWidget(self.sources_label)
-        self.table = QTableWidget(len(plan.conflicting), 4)
-        self.table.setHorizontalHeaderLabels(["Image", "Recorded now", "In the file", "Source in the file"])
+        self.table = QTableWidget(len(plan.conflicting), 6)
+        self.table.setHorizontalHeaderLabels(["Image", "Patient", "Visit", "Recorded now", "In the file",
+                                              "Source in the file"])
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         for row, change in enumerate(plan.conflicting):
-            for column, text in enumerate((change.file_name, change.current_label or "", change.row.label,
-                                           change.row.source or "not given")):
+            for column, text in enumerate((change.file_name, change.patient, change.visit, change.current_label or "",
+                                           change.row.label, change.row.source or "not given")):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.table.setVisible(bool(plan.conflicting))
         layout.addWidget(self.table, 1)
-        self.replace_box = QCheckBox(f"Replace the {len(plan.conflicting)} conflicting diagnosis(es) with the file's")
+        conflicts = _n(len(plan.conflicting), "conflicting diagnosis", "conflicting diagnoses")
+        self.replace_box = QCheckBox(f"Replace {conflicts} with the file's")
         self.replace_box.setVisible(bool(plan.conflicting))
         layout.addWidget(self.replace_box)
         note = QLabel("The import can be undone as one step (File > Undo last import of confirmed diagnoses).")

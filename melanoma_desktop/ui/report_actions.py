@@ -21,7 +21,10 @@ def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, f
         from melanoma_desktop.core.report import write_batch_pdf
 
         # ReportCancelled (when should_stop turned true) is reported as a cancellation by the worker
-        write_batch_pdf(pdf_path, records, infos, title=title, should_stop=should_stop, on_progress=on_progress)
+        from melanoma_desktop.core.clinicians import clinic_name
+
+        write_batch_pdf(pdf_path, records, infos, title=title, should_stop=should_stop, on_progress=on_progress,
+                        clinic=clinic_name(Path(db_path).parent))
         with CaseDatabase(db_path) as db:
             db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
         return len(records)

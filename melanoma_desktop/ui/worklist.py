@@ -59,7 +59,7 @@ class WorklistModel(QAbstractTableModel):
         PATIENT: "The patient the case is filed under (ID and name). Right-click a heading to hide a column.",
         LESION: "The patient's lesion, with its side and body site.",
         VISIT: "The visit's date: when the picture was taken, else when it was added.",
-        REVIEW: "Your assessment, and ✓ once you have reviewed the case; the confirmed diagnosis when known.",
+        REVIEW: "Your assessment, ✓ once you have reviewed the case, and 'Dx': the confirmed diagnosis when known.",
         ADDED: "When the case was added (your local time).",
     }
 
@@ -138,7 +138,7 @@ class WorklistModel(QAbstractTableModel):
         if col == self.REVIEW:
             words = record.clinician_label or ""
             words = f"{words} ✓".strip() if record.reviewed else words
-            return f"{words} · confirmed {record.confirmed_label}".strip(" ·") if record.confirmed_label else words
+            return f"{words} · Dx {record.confirmed_label}".strip(" ·") if record.confirmed_label else words
         if col == self.ADDED:
             return local_time_text(record.created_at)
         return None
@@ -258,7 +258,7 @@ class WorklistView(QTableView):
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(52)
         self.setWordWrap(False)
-        self.setTextElideMode(Qt.ElideMiddle)  # a long file name keeps its start and its end
+        self.setTextElideMode(Qt.ElideLeft)  # a long file name keeps its end, where names differ (…0003582.jpg)
         header = self.horizontalHeader()
         # Fixed, interactive widths (ResizeToContents re-measures every row on every insert); the file name
         # takes what is left, so nothing needs sideways scrolling.

@@ -29,13 +29,14 @@ def test_a_clinician_chosen_with_a_pin_is_recorded_with_the_review(qtbot, tmp_pa
     window = make_window(qtbot, tmp_path)
     dialog = window.clinicians.ask_at_start()
     qtbot.addWidget(dialog)
+    assert not window.centralWidget().isVisible()  # no patient's data behind the question
     dialog.names.setCurrentText("Dr A. Smith")
     dialog.pin.setText("1111")
     assert not dialog.apply() and "not Dr A. Smith's PIN" in dialog.error.text()
     assert current_clinician() == os_user()  # nobody chosen yet
     dialog.pin.setText("4821")
     assert dialog.apply()
-    assert current_clinician() == "Dr A. Smith"
+    assert current_clinician() == "Dr A. Smith" and window.centralWidget().isVisible()
     assert window.clinicians.status_label.text() == "Clinician: Dr A. Smith · Skin clinic"
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
         drop(window, [skin_image(tmp_path / "a.png", 0.6)])
@@ -66,3 +67,12 @@ def test_the_clinic_settings_dialog_adds_and_removes_clinicians(qtbot, tmp_path)
     assert settings.clinic_name == "Skin clinic" and [c.name for c in settings.clinicians] == ["Dr C. Lee"]
     assert window.clinicians.switch_action.isEnabled()
     assert (tmp_path / "clinic.json").is_file()
+
+
+def test_cancelling_the_question_at_start_closes_the_window(qtbot, tmp_path):
+    save_clinic_settings(tmp_path, ClinicSettings("", [Clinician("Dr A. Smith")]))
+    window = make_window(qtbot, tmp_path)
+    dialog = window.clinicians.ask_at_start()
+    qtbot.addWidget(dialog)
+    dialog.reject()
+    assert not window.isVisible()

@@ -71,9 +71,10 @@ def test_an_import_is_previewed_then_undone_as_one_step(qtbot, tmp_path, monkeyp
     dialog = window.preview_import(str(csv))
     qtbot.addWidget(dialog)
     assert window.db.get(next(r.id for r in window.db.list() if r.file_name == "m001.png")).confirmed_label is None
-    assert "2</b> case(s) get a confirmed diagnosis" in dialog.findChildren(type(dialog.sources_label))[0].text()
+    assert "2 cases get</b> a confirmed diagnosis" in dialog.findChildren(type(dialog.sources_label))[0].text()
+    assert "1 has a different one" in dialog.findChildren(type(dialog.sources_label))[0].text()
     assert "3 not given" in dialog.sources_label.text()  # the file names no source: none is invented
-    assert dialog.table.rowCount() == 1 and dialog.table.item(0, 1).text() == "benign"  # the conflict, listed
+    assert dialog.table.rowCount() == 1 and dialog.table.item(0, 3).text() == "benign"  # the conflict, listed
     dialog.import_button.click()  # without ticking "replace": the conflicting one is kept
     records = {r.file_name: r for r in window.db.list()}
     assert records["m001.png"].confirmed_label == "melanoma" and records["m001.png"].confirmed_source is None

@@ -566,7 +566,7 @@ def test_the_worklist_shows_patient_lesion_and_visit_and_their_columns_can_be_hi
     assert _cell(window, 0, WorklistModel.PATIENT) == "P4 · Ann Lee"
     assert _cell(window, 0, WorklistModel.LESION) == "nape (midline neck)"
     assert _cell(window, 0, WorklistModel.VISIT) == "2026-03-02"
-    assert _cell(window, 0, WorklistModel.REVIEW) == "confirmed melanoma"
+    assert _cell(window, 0, WorklistModel.REVIEW) == "Dx melanoma"
     assert _cell(window, 1, WorklistModel.PATIENT) == "" and _cell(window, 1, WorklistModel.VISIT) == ""
     view = window.worklist
     assert view.hidden_columns() == ["Lesion", "Added"]  # the default for a 1280-pixel window
