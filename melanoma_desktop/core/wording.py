@@ -80,14 +80,17 @@ def training_sentence(training: dict) -> str:
     """'Trained on ham10000 (8,168 training images) + isic2017 (train): 2,000 images.'"""
     if not training:
         return "Training data not recorded."
-    name = Path(str(training.get("data", "?"))).name
+    from melanoma_desktop.core.records import archive_name  # the archives by the names clinicians know
+
+    name = archive_name(Path(str(training.get("data", "?"))).name)
     counts = training.get("counts", {})
     train = counts.get("train") if isinstance(counts.get("train"), dict) else None
     extra = training.get("extra_data") or []
     text = f"Learned from {name}" + (", each source split on its own" if training.get("sources") else "")
     if extra:
         text += " with " + ", ".join(
-            f"{Path(str(e.get('data', '?'))).name}" + (f" ({e['source_split']})" if e.get("source_split") else "")
+            archive_name(Path(str(e.get('data', '?'))).name)
+            + (f" ({e['source_split']} part)" if e.get("source_split") else "")
             for e in extra)
     if train:
         text += f": {sum(train.values()):,} training images, {train.get('malignant', 0):,} of them melanomas"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.numbers import with_ci
 from melanoma_desktop.core.records import ModelInfo
-from melanoma_desktop.core.wording import test_result_sentence, training_sentence
+from melanoma_desktop.core.wording import short_model_name, test_result_sentence, training_sentence
 from trainer.api import describe_calibration
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def about_html(infos: list[ModelInfo], ensemble: EnsembleRule | None = None, ens
     versions, flag lines and calibration are in :func:`about_details`."""
     items = []
     for info in infos:
-        name = html.escape(info.display_name)
+        name = html.escape(short_model_name(info.display_name))  # the full name is in the details
         if not info.available:
             items.append(f"<li><b>{name}</b>: not available ({html.escape(info.reason)})</li>")
             continue
@@ -35,8 +35,8 @@ def about_html(infos: list[ModelInfo], ensemble: EnsembleRule | None = None, ens
                      f"{html.escape(test_result_sentence(info.test_metrics))}</li>")
     if ensemble:
         m = ensemble.test_at_threshold
-        combined = (f"The combined risk reads the three together, with one flag line. "
-                    f"{test_result_sentence(m)}" if m else "The combined risk reads the three together, with one "
+        combined = (f"One score from the three models' answers, with one flag line. "
+                    f"{test_result_sentence(m)}" if m else "One score from the three models' answers, with one "
                     "flag line.")
         items.append(f"<li><b>Combined risk</b>: {html.escape(combined)}</li>")
     elif ensemble_note and infos:

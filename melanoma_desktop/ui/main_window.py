@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBox
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
-from melanoma_desktop.core.wording import version_words
+from melanoma_desktop.core.wording import short_model_name, version_words
 from melanoma_desktop.ui.batch_bar import BatchBar
 from melanoma_desktop.ui.clinician_controller import ClinicianController
 from melanoma_desktop.ui.case_view import CaseView
@@ -266,7 +266,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         parts = [f"{len(available)} of {len(infos)} models ready"]
         missing = [info for info in infos if not info.available]
         if missing:  # the full reason and the fix are in each model's panel and tooltip
-            parts.append(f"unavailable: {', '.join(i.display_name for i in missing)} (see their panels)")
+            parts.append(f"unavailable: {', '.join(short_model_name(i.display_name) for i in missing)} (see their panels)")
             self.models_status.setToolTip("\n\n".join(f"{i.display_name}: {i.reason}" for i in missing))
         site = classifier.ensemble.site_version if classifier.ensemble is not None else None
         adapted = classifier.site_models

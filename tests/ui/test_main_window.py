@@ -323,7 +323,7 @@ def test_about_box_and_metrics_panel_name_extra_training_data():
                 "counts": {"train": {"benign": 7333, "malignant": 835}, "val": {"benign": 1007, "malignant": 81}},
                 "extra_data": [{"data": "/data/isic2017", "source_split": "train", "benign": 1626, "malignant": 374}]}
     text = about_html([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
-    assert "Learned from ham10000 with isic2017 (train): 8,168 training images, 835 of them melanomas" in text
+    assert "Learned from HAM10000 with ISIC 2017 (train part): 8,168 training images, 835 of them melanomas" in text
     details = about_details([ModelInfo("vgg16", "VGG16", version="v1", training=training)])
     assert "trained on ham10000 + isic2017 (train) 2000 images, protocol extended" in details
     rows = dict(summary_rows(BundleReport(Path("."), model_card(training=training), {})))
