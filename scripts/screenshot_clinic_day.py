@@ -8,8 +8,9 @@ With the shipped models, reads some of ``--data``'s validation images (never tra
 database, files the first ones under two patients (names, sides, visit dates), and saves:
 main_window_1280.png (the worklist with its patient columns, a case with a heatmap laid over the image),
 assign_dialog.png, import_preview_1280.png (a CSV with a conflicting diagnosis), clinic_settings_1280.png,
-who_is_using_1280.png, local_performance_1280.png, and the case and batch reports' first pages
-(case_report.png, batch_report.png, with pdftoppm).
+who_is_using_1280.png, local_performance_1280.png (a few cases: scripts/screenshot_local_performance.py
+makes the user guide's), and the case, batch and follow-up reports' first pages (case_report.png,
+batch_report.png, followup_report.png, with pdftoppm).
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def main() -> int:
         people = [("P-0042", "Ann Lee", "1961-02-28", "female"), ("P-0107", "Tom Berg", "1955-09-12", "male")]
         for k, record in enumerate(records[:6]):
             pid, name, born, sex = people[k % 2]
-            window.db.assign(record.id, Identity(pid, ("mole on shoulder", "forearm naevus", "nape lesion")[k // 2],
-                                                 ("left shoulder", "right forearm", "midline neck")[k // 2],
+            lesion, site = (("mole on shoulder", "left shoulder") if k % 2 == 0 else
+                            (("forearm naevus", "right forearm"), ("nape lesion", "midline neck"))[k // 4])
+            window.db.assign(record.id, Identity(pid, lesion, site,
                                                  f"2026-0{k % 9 + 1}-1{k % 9}", name, born, sex))
         confirmed = home / "pathology.csv"
         with open(confirmed, "w", newline="") as handle:
@@ -141,7 +143,10 @@ def main() -> int:
 
         write_batch_pdf(home / "batch.pdf", window.controller.worklist("all"), window.model_infos(), case_pages=False,
                         title="Batch report (all)")
-        for pdf, name in (("case.pdf", "case_report"), ("batch.pdf", "batch_report")):
+        from melanoma_desktop.core.followup_report import write_lesion_pdf
+
+        write_lesion_pdf(home / "followup.pdf", window.db, "P-0042", "mole on shoulder")  # three visits
+        for pdf, name in (("case.pdf", "case_report"), ("batch.pdf", "batch_report"), ("followup.pdf", "followup_report")):
             subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", "1", "-l", "1", str(home / pdf),
                             str(out / name)], check=True)
             print(f"saved {out / name}.png")

@@ -3,7 +3,7 @@ clinic; restore an earlier one, export or import an adapted set as one file."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 
 from melanoma_desktop.core.wording import local_time_text
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTableWidget,
@@ -131,18 +131,22 @@ class VersionsDialog(QDialog):
         for r, rule in enumerate(rules):
             info = rule.site_rule
             e = info.get("expected", {})
-            cells = (info["version"], local_time_text(info.get("created_at", "")), f"{info['cases']['melanomas']} melanomas, "
+            cells = (f"at {rule.threshold:.0%}", local_time_text(info.get("created_at", "")),
+                     f"{info['cases']['melanomas']} melanomas, "
                      f"{info['cases']['benign']} benign", f"{e.get('sensitivity', 0):.0%} / {e.get('specificity', 0):.0%}",
                      "✓" if active_version == info["version"] else "")
             for c, value in enumerate(cells):
-                self.rules_table.setItem(r, c, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setData(Qt.UserRole, info["version"])  # the id stays for the engineering detail: its tooltip
+                item.setToolTip(info["version"])
+                self.rules_table.setItem(r, c, item)
         self.rules_table.resizeColumnsToContents()
         self._refresh_sets()
 
     def use_selected_rule(self) -> None:
         row = self.rules_table.currentRow()
         if row >= 0:
-            self.use_rule(self.rules_table.item(row, 0).text())
+            self.use_rule(self.rules_table.item(row, 0).data(Qt.UserRole))
 
     def use_rule(self, version: str | None) -> None:
         self.registry.activate_site_rule(version)

@@ -168,6 +168,8 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     qtbot.addWidget(versions)
     versions.sig_site_rule_restored.connect(window.use_site_rule)
     assert versions.rules_table.rowCount() == 1 and versions.rules_table.item(0, 4).text() == "✓"
+    first = versions.rules_table.item(0, 0)  # by its value, date and cases; the id one hover away
+    assert first.text() == f"at {rule.threshold:.0%}" and first.data(Qt.UserRole) == rule.site_version
     versions.shipped_rule_button.click()
     shipped_read = new_case("new_b.png", 0.65)
     assert shipped_read.consensus.rule == "ensemble" and shipped_read.flagged  # the shipped line flags it again
