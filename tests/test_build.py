@@ -45,3 +45,13 @@ def test_bundle_builds_and_passes_its_self_test(tmp_path):
                               str(tmp_path / "lesion.dcm")], env=env, capture_output=True, text=True, timeout=600)
     assert triaged.returncode == 0, triaged.stdout + triaged.stderr
     assert '"models"' in triaged.stdout
+    # ... and compressed DICOM through each decoder it ships (docs/packaging.md): 12-bit JPEG and JPEG lossless
+    # (imagecodecs), JPEG 2000 (pylibjpeg-openjpeg), JPEG-LS (pyjpegls), RLE (pylibjpeg-rle)
+    import pydicom.data
+
+    files = [Path(pydicom.data.__file__).parent / "test_files" / name for name in (
+        "JPGExtended.dcm", "SC_rgb_jpeg_gdcm.dcm", "SC_rgb_gdcm_KY.dcm", "SC_rgb_jls_lossy_line.dcm", "SC_rgb_rle.dcm")]
+    compressed = subprocess.run([str(exe), "triage", "--json", "--data-dir", str(tmp_path / "home"), *map(str, files)],
+                                env=env, capture_output=True, text=True, timeout=600)
+    assert compressed.returncode == 0, compressed.stdout + compressed.stderr  # every file decoded (2: one was not)
+    assert len(compressed.stdout.splitlines()) == len(files)
