@@ -241,3 +241,14 @@ def test_the_first_choice_is_adapting_to_the_clinic(qtbot, setup):
     with qtbot.waitSignal(wizard.sig_adapt_requested, timeout=5000):
         wizard.choice_page.adapt_button.click()
     assert not wizard.isVisible()
+
+
+def test_the_training_log_says_each_epoch_in_words():
+    from melanoma_desktop.ui.wizard.train_page import epoch_words
+    from trainer.progress import ProgressEvent
+
+    event = ProgressEvent("epoch", "cnn", message="epoch 1/2 loss=12.4854 val_loss=53.1873", epoch=1, epochs=2,
+                          logs={"loss": 12.48, "accuracy": 0.6065, "val_loss": 53.19, "val_accuracy": 0.5})
+    words = epoch_words(event)
+    assert words == "cnn, epoch 1 of 2: accuracy 61% on training images, 50% on validation images"
+    assert "val_" not in words and "=" not in words
