@@ -77,6 +77,17 @@ class ClinicActions:
         if path:
             self.preview_import(path)
 
+    def _on_models_promoted(self, promoted: list) -> None:
+        """Retrained models put in use from the wizard: audited (who, when, which versions), then loaded."""
+        if promoted:
+            self.db.audit("retrained models put in use", ", ".join(f"{v.name} {v.version}" for v in promoted))
+            self.start_loading_models()
+
+    def _on_version_restored(self, name: str, version: str) -> None:
+        """Models > Versions put another version of a model in use: audited, then loaded."""
+        self.db.audit("model version put in use", f"{name} {version}")
+        self.start_loading_models()
+
     def toggle_reviewed(self) -> None:
         case_id = self.worklist.current_case_id()
         if case_id is not None:

@@ -220,7 +220,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         active = {i.name: i.bundle_dir for i in self.model_infos() if i.available and i.bundle_dir}
         wizard = RetrainWizard(self.runner, self.registry, self.registry.root.parent / "runs", active,
                                backbones=self.backbones, parent=self)
-        wizard.sig_promoted.connect(lambda promoted: promoted and self.start_loading_models())
+        wizard.sig_promoted.connect(self._on_models_promoted)
         wizard.sig_adapt_requested.connect(self.show_adapt_dialog)
         wizard.show()
         return wizard
@@ -243,7 +243,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         from melanoma_desktop.ui.versions_dialog import VersionsDialog
 
         dialog = VersionsDialog(self.registry, self, adaptation=self.adaptation)
-        dialog.sig_restored.connect(lambda *_: self.start_loading_models())
+        dialog.sig_restored.connect(self._on_version_restored)
         dialog.sig_site_rule_restored.connect(self.use_site_rule)
         dialog.show()
         return dialog

@@ -76,3 +76,17 @@ def test_cancelling_the_question_at_start_closes_the_window(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     dialog.reject()
     assert not window.isVisible()
+
+
+def test_putting_models_in_use_is_audited_with_who(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    window = make_window(qtbot, tmp_path)
+    set_current_clinician("Dr A. Smith")
+    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
+        window._on_models_promoted([SimpleNamespace(name="cnn", version="cnn-20261204-1")])
+    with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
+        window._on_version_restored("cnn", "cnn-20261101-1")
+    trail = [(e["who"], e["action"], e["detail"]) for e in window.db.audit_trail()]
+    assert trail[-2:] == [("Dr A. Smith", "retrained models put in use", "cnn cnn-20261204-1"),
+                          ("Dr A. Smith", "model version put in use", "cnn cnn-20261101-1")]
