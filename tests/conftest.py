@@ -34,6 +34,17 @@ def _umask_restored():
 
 
 @pytest.fixture(autouse=True)
+def _no_clinician_chosen():
+    """The clinician using the app is process-wide (core.clinicians): every test starts and ends with none
+    chosen (the OS user)."""
+    from melanoma_desktop.core.clinicians import set_current_clinician
+
+    set_current_clinician(None)
+    yield
+    set_current_clinician(None)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path, monkeypatch):
     """Settings, caches, Keras' cache and the database live under tmp_path in every test."""
     home = tmp_path / "home"

@@ -55,6 +55,13 @@ class ImportPlan:
         """What applying the plan writes: the new ones, and the conflicting ones when asked to replace them."""
         return self.new + (self.conflicting if replace_conflicting else [])
 
+    def report(self):
+        """The same counts as an ImportReport (what ``CaseDatabase.import_confirmed`` returns)."""
+        from melanoma_desktop.core.confirmed import ImportReport
+
+        return ImportReport(len(self.new) + len(self.unchanged) + len(self.conflicting), list(self.unmatched),
+                            list(self.ambiguous))
+
     def summary(self) -> str:
         sources = ", ".join(f"{n} {s}" for s, n in sorted(self.sources.items())) or "none"
         parts = [f"{len(self.new)} new", f"{len(self.unchanged)} already recorded",

@@ -278,7 +278,8 @@ class CaseDatabase(ClinicRecords, PatientRecords):
         if filter_name not in WORKLIST_FILTERS:
             raise ValueError(f"unknown filter {filter_name!r}; use one of {FILTERS}")
         keep = WORKLIST_FILTERS[filter_name][1]
-        records = [shown_with(self._record(r), rule)
+        entry = rule.record_entry() if rule is not None else None
+        records = [shown_with(self._record(r), rule, entry)
                    for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()]
         _mark_changes(records)
         return sorted((r for r in records if keep(r)), key=worklist_order)

@@ -87,14 +87,11 @@ class ClinicRecords:
     def import_confirmed(self, csv_path: str | Path):
         """Confirmed diagnoses from a CSV (``image,label[,source][,date]``), matched by file name or SHA-256;
         returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
-        from melanoma_desktop.core.confirmed import match_rows, read_confirmed_csv
-
         from melanoma_desktop.core.confirmed_import import plan_import
 
-        records = self.list()
-        _pairs, report = match_rows(read_confirmed_csv(csv_path), records)
-        self.apply_import(plan_import(csv_path, records), replace_conflicting=True)  # as asked: every matched row
-        return report
+        plan = plan_import(csv_path, self.list())
+        self.apply_import(plan, replace_conflicting=True)  # as asked: every matched row
+        return plan.report()
 
     def reread(self, rule: EnsembleRule) -> int:
         """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,8 +214,6 @@ DISAGREEMENT_MARGIN = 1.0
 
 
 def _logit(p: float) -> float:
-    import math
-
     p = min(max(float(p), 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 

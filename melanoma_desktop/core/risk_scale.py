@@ -3,17 +3,20 @@ were read with; the models' answers are stored, so showing a case on another lin
 
 from __future__ import annotations
 
+import dataclasses
 
-def shown_with(record: "TriageRecord", rule) -> "TriageRecord":
+from melanoma_desktop.core.wording import version_words
+
+
+def shown_with(record: "TriageRecord", rule, entry: dict | None = None) -> "TriageRecord":
     """The case as the worklist shows it, on one risk scale: read with the flag line in use (``rule``, an
     EnsembleRule) when that line was made for the model versions that read it (their answers are stored, so no
     image is needed); ``first_read_with`` keeps the line it was read with. A case read by other model versions
-    stays as it was read, marked ``other_models``. The saved record is not changed (Case > Re-read does that)."""
-    import dataclasses
-
+    stays as it was read, marked ``other_models``. The saved record is not changed (Case > Re-read does that).
+    ``entry``: ``rule.record_entry()`` when the caller shows many cases (made once, not once per case)."""
     if rule is None or not record.predictions:
         return record
-    entry = rule.record_entry()
+    entry = entry if entry is not None else rule.record_entry()
     if record.ensemble == entry:
         return record
     if rule.applies_to(record.model_versions()):
@@ -23,8 +26,6 @@ def shown_with(record: "TriageRecord", rule) -> "TriageRecord":
 
 def line_words(entry: dict | None) -> str:
     """A flag line a case was read with, as the case view names it."""
-    from melanoma_desktop.core.wording import version_words
-
     site = (entry or {}).get("site_rule") or {}
     if not site:
         return "the shipped flag line"

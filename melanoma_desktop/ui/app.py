@@ -20,9 +20,9 @@ def run_app(args) -> int:
 
     app.setWindowIcon(QIcon(str(icons_dir() / "app.png")))
     data_dir = user_data_dir(getattr(args, "data_dir", None))
-    from melanoma_desktop.core.private_files import secure_user_data_dir
+    from melanoma_desktop.core.private_files import make_private_dir
 
-    secure_user_data_dir(data_dir)  # created 0700, or tightened if an earlier release left it open
+    make_private_dir(data_dir)  # created 0700 (main() has tightened what an earlier release left open)
     os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
 
     from melanoma_desktop.ui.main_window import MainWindow

@@ -15,13 +15,6 @@ from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.triage import triage_paths
 
 
-@pytest.fixture(autouse=True)
-def _nobody_chosen():
-    set_current_clinician(None)
-    yield
-    set_current_clinician(None)
-
-
 def test_without_a_list_nobody_is_asked_and_the_os_user_is_recorded(tmp_path):
     settings = load_clinic_settings(tmp_path)
     assert settings == ClinicSettings() and not settings.asks_at_start

@@ -18,7 +18,6 @@ def db(tmp_path):
         for _ in triage_paths(files, FakeClassifier(), save=database.save):
             pass
         yield database
-    set_current_clinician(None)
 
 
 def _ids(db):
