@@ -7,7 +7,7 @@ window manager's title bars (run under Xvfb with a window manager, e.g. openbox)
 With the shipped models, reads some of ``--data``'s validation images (never trained on) into a new case
 database, files the first ones under two patients (names, sides, visit dates), and saves:
 main_window_1280.png (the worklist with its patient columns, a case with a heatmap laid over the image),
-assign_dialog.png, import_preview_1280.png (a CSV with a conflicting diagnosis), clinic_settings_1280.png,
+assign_dialog.png, patient_details_1280.png, import_preview_1280.png (a CSV with a conflicting diagnosis), clinic_settings_1280.png,
 who_is_using_1280.png, local_performance_1280.png (a few cases: scripts/screenshot_local_performance.py
 makes the user guide's), and the case, batch and follow-up reports' first pages (case_report.png,
 batch_report.png, followup_report.png, with pdftoppm).
@@ -94,7 +94,7 @@ def main() -> int:
         first = next(r for r in records if r.file_name == chosen[0]["image"])
         window.db.set_confirmed(first.id, "benign", "expert consensus")  # the CSV will disagree with this one
         window.reload_worklist()
-        steps.extend([lambda: main_shot(), lambda: assign_shot(), lambda: import_shot(confirmed),
+        steps.extend([lambda: main_shot(), lambda: assign_shot(), lambda: patient_shot(), lambda: import_shot(confirmed),
                       lambda: settings_shot(), lambda: who_shot(), lambda: local_shot(), lambda: reports()])
         later(300)
 
@@ -113,6 +113,10 @@ def main() -> int:
     def assign_shot():
         dialog = window.show_assign_dialog()  # the case's own patient, lesion and visit, to change or keep
         QTimer.singleShot(500, lambda: (screen("assign_dialog.png"), dialog.reject(), later()))
+
+    def patient_shot():
+        dialog = window.show_patient_dialog()  # the selected case's patient
+        QTimer.singleShot(500, lambda: (screen("patient_details_1280.png"), dialog.reject(), later()))
 
     def import_shot(confirmed):
         dialog = window.preview_import(str(confirmed))
