@@ -115,3 +115,19 @@ def tiny_bundles(tmp_path_factory, random_backbones):
                          cache_dir=str(root / "cache"), allow_download=False, aug_copies=1)
     run_training(config)
     return root / "models", random_backbones, data
+
+
+@pytest.fixture(scope="session")
+def _pg_base(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("postgres")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request, tmp_path, _pg_base):
+    """Where a storage test's case database lives: a SQLite file, or a new database on a real PostgreSQL server
+    (tests/pg_server.py)."""
+    if request.param == "sqlite":
+        return tmp_path / "c.db"
+    from pg_server import new_database
+
+    return new_database(_pg_base)

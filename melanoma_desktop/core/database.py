@@ -1,71 +1,74 @@
-"""The local case database (SQLite, WAL): one row per image, recognised by its SHA-256.
+"""The case database: one row per image, recognised by its SHA-256, on SQLite (a file on this computer, the
+default) or PostgreSQL (one clinic database for several workstations), through SQLAlchemy Core.
 
-The schema is versioned (core/schema.py); ``MIGRATIONS[i]`` takes a database from version ``i`` to
-``i + 1`` in one transaction. Each thread opens its own ``CaseDatabase`` on the same file.
+The schema is migrated with Alembic (core/storage/migrate.py). Each thread opens its own ``CaseDatabase``.
+Every change to a case raises its row version (an edit from a stale copy is refused: ``StaleCaseError``) and
+appends to the change log other workstations follow (``changes_since``). The worklist is asked of SQL, a page at
+a time (core/database_worklist.py).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import sqlite3
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import text
 
 from melanoma_desktop.core.clinicians import current_clinician
 from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
+from melanoma_desktop.core.database_worklist import WorklistRecords
 from melanoma_desktop.core.private_files import create_private_file
-from melanoma_desktop.core.schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
-                                           ModelPrediction,
-                                           TriageRecord, worklist_order)
-from melanoma_desktop.core.risk_scale import shown_with
+                                           ModelPrediction, TriageRecord)
+from melanoma_desktop.core.schema import MIGRATIONS  # noqa: F401 (the SQLite releases' schema, for tests of upgrades)
+from melanoma_desktop.core.storage import derived
+from melanoma_desktop.core.storage.engine import (DatabaseError, is_sqlite, make_engine, resolve_url, shown_url,
+                                                  statement)
+from melanoma_desktop.core.storage.migrate import HEAD, upgrade
+from melanoma_desktop.core.storage.timestamps import now_iso
 
-
-class DatabaseError(Exception):
-    """The case database cannot be opened or is of a newer version than this program."""
-
-
+SCHEMA_VERSION = HEAD
 FILTERS = tuple(WORKLIST_FILTERS)
+__all__ = ["CaseDatabase", "DatabaseError", "StaleCaseError", "SCHEMA_VERSION", "FILTERS", "now_iso"]
 
 
-def _mark_changes(records: list[TriageRecord]) -> None:
-    """Each visit's change since its lesion's previous visit (crossed the flag line, or risk rose)."""
-    from melanoma_desktop.core.patients import lesion_changes
-
-    lesions: dict[tuple, list[TriageRecord]] = {}
-    for r in records:
-        if r.patient_id:
-            lesions.setdefault((r.patient_id, r.lesion_label), []).append(r)
-    for visits in lesions.values():
-        visits.sort(key=lambda r: (r.visit_date, r.id or 0))
-        marks = lesion_changes([{"risk": r.risk, "flagged": r.flagged} for r in visits])
-        for r, mark in zip(visits, marks):
-            r.change = mark
+class StaleCaseError(DatabaseError):
+    """A case changed (on another workstation, or in another window) since the copy being saved was read."""
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+_CASE_COLUMNS = (
+    "c.id, c.sha256, c.path, c.created_at, c.updated_at, c.note, c.clinician_label, c.reviewed, c.quality, "
+    "c.ensemble, c.assess_anyway, c.management, c.confirmed_label, c.confirmed_source, c.confirmed_at, "
+    "l.patient_id AS patient_id, l.label AS lesion_label, l.body_site AS body_site, c.taken_at, "
+    "p.name AS patient_name, c.reviewed_by, c.reviewed_at, c.confirmed_by, c.row_version, c.change_mark, c.lesion_id")
+_CASE_FROM = "cases c LEFT JOIN lesions l ON l.id = c.lesion_id LEFT JOIN patients p ON p.id = l.patient_id"
 
 
-class CaseDatabase(ClinicRecords, PatientRecords):
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
+    def __init__(self, target: str | Path):
+        """``target``: a SQLite file's path, or a database URL (``postgresql://user@host/db``, core.storage)."""
+        self.url = resolve_url(target)
+        self.sqlite = is_sqlite(self.url)
+        self.path = Path(self.url.database) if self.sqlite else None
+        self.where = str(self.path) if self.sqlite else shown_url(self.url)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            create_private_file(self.path)  # 0600 before SQLite opens it: its -wal and -shm files take its mode
-            self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA secure_delete=ON")  # a deleted case's bytes are overwritten, not left behind
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"cannot open the case database {self.path}: {exc}; move the file away to start "
-                                "a new one") from None
+            if self.sqlite:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                create_private_file(self.path)  # 0600 before SQLite opens it: its -wal and -shm files take its mode
+            self.engine = make_engine(self.url)
+            before = upgrade(self.engine, self.where)
+            if before is not None and int(before) < HEAD:
+                self._after_upgrade(int(before))
+        except sa.exc.SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot open the case database {self.where}: {getattr(exc, 'orig', exc)}; "
+                                + ("move the file away to start a new one" if self.sqlite else
+                                   "check the server address, that it is running, and your password file")) from None
 
     def close(self) -> None:
-        self._conn.close()
+        self.engine.dispose()
 
     def __enter__(self):
         return self
@@ -73,243 +76,289 @@ class CaseDatabase(ClinicRecords, PatientRecords):
     def __exit__(self, *exc):
         self.close()
 
-    # -- schema -----------------------------------------------------------------------------
+    # -- connections ------------------------------------------------------------------------------
+    def _read(self) -> sa.Connection:
+        return self.engine.connect()
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A transaction that writes (SQLite: BEGIN IMMEDIATE); commits on leaving, rolls back on an error."""
+        with self.engine.connect().execution_options(immediate=True) as connection, connection.begin():
+            yield connection
+
+    def _checkpoint(self) -> None:
+        """SQLite: deleted pages leave the write-ahead log too."""
+        if self.sqlite:
+            with self.engine.connect() as c:
+                c.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- schema -----------------------------------------------------------------------------------
     def schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        with self._read() as c:
+            return int(c.execute(text("SELECT version_num FROM alembic_version")).scalar())
 
-    def _migrate(self) -> None:
-        version = self.schema_version()
-        if version > SCHEMA_VERSION:
-            raise DatabaseError(f"{self.path} has schema version {version}, newer than this program "
-                                f"({SCHEMA_VERSION}); update the program")
-        if version == SCHEMA_VERSION:
-            return
-        self._run_migrations(version)
-        if version < 5:
-            self._refresh_derived()
+    def _after_upgrade(self, before: int) -> None:
+        if before < 5:  # the combined risk, flag and assessability were new in 5: derive them from the predictions
+            self._refresh_stored_reading()
+        self.refresh_worklist_columns()
 
-    def _refresh_derived(self) -> None:
-        """Recompute each case's risk, flag and assessability from its stored predictions, rule and quality."""
-        rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()
-        with self._conn:
-            for row in rows:
-                record = self._record(row)
-                self._conn.execute("UPDATE cases SET risk = ?, flagged = ?, assessable = ? WHERE id = ?",
-                                   (*self._derived(record), record.id))
+    def _refresh_stored_reading(self) -> None:
+        with self._write() as c:
+            records = self._records(c, "", {})
+            c.execute(text("UPDATE cases SET risk = :risk, flagged = :flagged, assessable = :assessable WHERE id = :id"),
+                      [{**self._derived(r), "id": r.id} for r in records] or [{"risk": None, "flagged": 0,
+                                                                             "assessable": 1, "id": -1}])
 
     @staticmethod
-    def _derived(record: TriageRecord) -> tuple:
-        return record.risk, int(record.flagged), int(record.assessable)
-
-    def _run_migrations(self, version: int) -> None:
-        for target in range(version, SCHEMA_VERSION):
-            try:  # one transaction per step: the schema and its version number change together
-                self._conn.executescript(
-                    f"BEGIN IMMEDIATE; {MIGRATIONS[target]}; PRAGMA user_version = {target + 1}; COMMIT;")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+    def _derived(record: TriageRecord) -> dict:
+        return {"risk": record.risk, "flagged": int(record.flagged), "assessable": int(record.assessable)}
 
     def integrity_ok(self) -> bool:
-        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if not self.sqlite:
+            return True  # PostgreSQL checks its own pages (data checksums, amcheck): nothing to ask here
+        with self._read() as c:
+            return c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
-    # -- writing ----------------------------------------------------------------------------
+    # -- reading one case -------------------------------------------------------------------------
+    def _records(self, c: sa.Connection, where: str, params: dict, order: str = "") -> list[TriageRecord]:
+        """Cases as saved (their own flag line), with predictions, without thumbnails."""
+        rows = c.execute(statement(f"SELECT {_CASE_COLUMNS} FROM {_CASE_FROM} {where} {order}", params), params).mappings().all()
+        return self._with_predictions(c, rows)
+
+    def _with_predictions(self, c: sa.Connection, rows) -> list[TriageRecord]:
+        ids = [r["id"] for r in rows]
+        preds: dict[int, list[ModelPrediction]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for p in c.execute(statement("SELECT case_id, model, version, p_malignant, threshold FROM predictions "
+                                         "WHERE case_id IN :ids", {"ids": chunk}), {"ids": chunk}).mappings():
+                preds.setdefault(p["case_id"], []).append(
+                    ModelPrediction(p["model"], p["version"], p["p_malignant"], p["threshold"]))
+        rank = {name: i for i, name in enumerate(MODEL_ORDER)}
+        return [self._record(r, sorted(preds.get(r["id"], []), key=lambda p: (rank.get(p.name, 99), p.name)))
+                for r in rows]
+
+    @staticmethod
+    def _record(row, predictions) -> TriageRecord:
+        return TriageRecord(
+            id=row["id"], sha256=row["sha256"], path=row["path"], created_at=row["created_at"],
+            updated_at=row["updated_at"], note=row["note"], clinician_label=row["clinician_label"],
+            reviewed=bool(row["reviewed"]), quality=json.loads(row["quality"] or "{}"),
+            ensemble=json.loads(row["ensemble"] or "{}"), assess_anyway=bool(row["assess_anyway"]),
+            management=row["management"], confirmed_label=row["confirmed_label"],
+            confirmed_source=row["confirmed_source"], confirmed_at=row["confirmed_at"], patient_id=row["patient_id"],
+            lesion_label=row["lesion_label"], body_site=row["body_site"], taken_at=row["taken_at"],
+            patient_name=row["patient_name"] or "", reviewed_by=row["reviewed_by"], reviewed_at=row["reviewed_at"],
+            confirmed_by=row["confirmed_by"], row_version=row["row_version"], change=row["change_mark"],
+            predictions=predictions)
+
+    def _one(self, where: str, params: dict) -> TriageRecord | None:
+        with self._read() as c:
+            found = self._records(c, where, params)
+            if not found:
+                return None
+            png = c.execute(text("SELECT png FROM thumbnails WHERE case_id = :id"), {"id": found[0].id}).scalar()
+        found[0].thumbnail_png = png or b""
+        return found[0]
+
+    def get(self, case_id: int) -> TriageRecord | None:
+        """One case as it was read (its own flag line), with its thumbnail."""
+        return self._one("WHERE c.id = :id", {"id": case_id})
+
+    def find_by_sha(self, sha256: str) -> TriageRecord | None:
+        return self._one("WHERE c.sha256 = :sha", {"sha": sha256})
+
+    def thumbnails(self, case_ids) -> dict[int, bytes]:
+        """The thumbnails of the given cases (the worklist asks only for the rows on screen)."""
+        ids = [int(i) for i in case_ids]
+        if not ids:
+            return {}
+        with self._read() as c:
+            rows = c.execute(statement("SELECT case_id, png FROM thumbnails WHERE case_id IN :ids", {"ids": ids}),
+                             {"ids": ids})
+            return {r.case_id: bytes(r.png) for r in rows}
+
+    def count(self) -> int:
+        with self._read() as c:
+            return int(c.execute(text("SELECT COUNT(*) FROM cases")).scalar())
+
+    # -- writing ----------------------------------------------------------------------------------
     def save(self, record: TriageRecord) -> TriageRecord:
-        """Insert or update the case with ``record.sha256``; note, label and review flag are kept."""
+        """Insert or update the case with ``record.sha256``; note, labels, review and patient are kept."""
         consensus = record.consensus
         stamp = now_iso()
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._conn.execute("SELECT id, created_at FROM cases WHERE sha256 = ?", (record.sha256,)).fetchone()
+        with self._write() as c:
+            row = c.execute(text("SELECT id, assess_anyway FROM cases WHERE sha256 = :sha"),
+                            {"sha": record.sha256}).mappings().first()
+            values = {"path": record.path, "stamp": stamp, "mean": consensus.mean_p_malignant,
+                      "n_malignant": consensus.n_malignant, "n_models": consensus.n_models,
+                      "quality": json.dumps(record.quality), "ensemble": json.dumps(record.ensemble)}
             if row is None:
-                risk, flagged, assessable = self._derived(record)
-                cur = self._conn.execute(
-                    "INSERT INTO cases (sha256, path, thumbnail, created_at, updated_at, mean_p_malignant, "
-                    "n_malignant, n_models, quality, ensemble, flagged, risk, assessable) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (record.sha256, record.path, record.thumbnail_png, record.created_at or stamp, stamp,
-                     consensus.mean_p_malignant, consensus.n_malignant, consensus.n_models, json.dumps(record.quality),
-                     json.dumps(record.ensemble), flagged, risk, assessable))
-                case_id = cur.lastrowid
+                values.update(self._derived(record))
+                case_id = c.execute(text(
+                    "INSERT INTO cases (sha256, path, created_at, updated_at, mean_p_malignant, n_malignant, n_models, "
+                    "quality, ensemble, flagged, risk, assessable) VALUES (:sha, :path, :created, :stamp, :mean, "
+                    ":n_malignant, :n_models, :quality, :ensemble, :flagged, :risk, :assessable) RETURNING id"),
+                    {**values, "sha": record.sha256, "created": record.created_at or stamp}).scalar_one()
+                action = "added"
             else:
-                case_id = row[0]
-                kept = self._conn.execute("SELECT assess_anyway FROM cases WHERE id = ?", (case_id,)).fetchone()
-                record.assess_anyway = bool(kept[0])  # the clinician's choice outlives a re-read
-                risk, flagged, assessable = self._derived(record)
-                self._conn.execute(
-                    "UPDATE cases SET path = ?, thumbnail = ?, updated_at = ?, mean_p_malignant = ?, "
-                    "n_malignant = ?, n_models = ?, quality = ?, ensemble = ?, flagged = ?, risk = ?, "
-                    "assessable = ? WHERE id = ?",
-                    (record.path, record.thumbnail_png, stamp, consensus.mean_p_malignant, consensus.n_malignant,
-                     consensus.n_models, json.dumps(record.quality), json.dumps(record.ensemble),
-                     flagged, risk, assessable, case_id))
-                self._conn.execute("DELETE FROM predictions WHERE case_id = ?", (case_id,))
-            self._conn.executemany(
-                "INSERT INTO predictions (case_id, model, version, p_malignant, threshold) VALUES (?, ?, ?, ?, ?)",
-                [(case_id, p.name, p.version, p.p_malignant, p.threshold) for p in record.predictions])
-            self._write_embeddings(case_id, record.embeddings)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
+                case_id = row["id"]
+                record.assess_anyway = bool(row["assess_anyway"])  # the clinician's choice outlives a re-read
+                values.update(self._derived(record))
+                c.execute(text("UPDATE cases SET path = :path, updated_at = :stamp, mean_p_malignant = :mean, "
+                               "n_malignant = :n_malignant, n_models = :n_models, quality = :quality, "
+                               "ensemble = :ensemble, flagged = :flagged, risk = :risk, assessable = :assessable, "
+                               "row_version = row_version + 1 WHERE id = :id"), {**values, "id": case_id})
+                c.execute(text("DELETE FROM predictions WHERE case_id = :id"), {"id": case_id})
+                action = "read again"
+            if record.predictions:
+                c.execute(text("INSERT INTO predictions (case_id, model, version, p_malignant, threshold) "
+                               "VALUES (:id, :model, :version, :p, :t)"),
+                          [{"id": case_id, "model": p.name, "version": p.version, "p": p.p_malignant,
+                            "t": p.threshold} for p in record.predictions])
+            self._put_thumbnail(c, case_id, record.thumbnail_png)
+            self._write_embeddings(c, case_id, record.embeddings)
+            self._touch(c, [case_id], action)
         return self.get(case_id)
+
+    def _put_thumbnail(self, c: sa.Connection, case_id: int, png: bytes) -> None:
+        if png:
+            c.execute(text("INSERT INTO thumbnails (case_id, png) VALUES (:id, :png) ON CONFLICT (case_id) DO UPDATE "
+                           "SET png = excluded.png"), {"id": case_id, "png": png})
+        else:
+            c.execute(text("DELETE FROM thumbnails WHERE case_id = :id"), {"id": case_id})
 
     def update_review(self, case_id: int, *, note: str | None = None, clinician_label: str | None | bool = False,
                       reviewed: bool | None = None, management: str | None | bool = False,
-                      assess_anyway: bool | None = None) -> TriageRecord:
+                      assess_anyway: bool | None = None, expected_version: int | None = None) -> TriageRecord:
         """Change the clinician's note, assessment (None clears it), management decision (None clears it),
-        reviewed flag, or choice to assess an image the quality checks set aside, of one case."""
-        sets, values = [], []
+        reviewed flag, or choice to assess an image the quality checks set aside, of one case. With
+        ``expected_version`` (the row version the clinician's copy was read at), a case changed since is not
+        overwritten: ``StaleCaseError``."""
+        sets, values = [], {"id": case_id}
         for column, value, allowed in (("management", management, MANAGEMENT_DECISIONS),
                                        ("clinician_label", clinician_label, CLINICIAN_LABELS)):
             if value is False:  # not given: unchanged
                 continue
             if value is not None and value not in allowed:
                 raise ValueError(f"{column.replace('_', ' ')} must be one of {allowed} or None, got {value!r}")
-            sets.append(f"{column} = ?")
-            values.append(value)
+            sets.append(column)
+            values[column] = value
         if assess_anyway:
             current = self.get(case_id)
             if current is not None and not current.quality_passed and not current.can_assess_anyway:
                 raise ValueError(f"case #{case_id} cannot be assessed anyway: {current.reason} (retake the image)")
-        if assess_anyway is not None:
-            sets.append("assess_anyway = ?")
-            values.append(int(assess_anyway))
-        if note is not None:
-            sets.append("note = ?")
-            values.append(note)
-        if reviewed is not None:
-            sets.append("reviewed = ?")
-            values.append(int(reviewed))
-        if sets:
-            changed = [s.split(" = ")[0].replace("clinician_label", "assessment").replace("_", " ") for s in sets]
-            stamp = now_iso()
-            sets += ["updated_at = ?", "reviewed_by = ?", "reviewed_at = ?"]
-            values += [stamp, current_clinician(), stamp]
-            self._conn.execute(f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id))
-            if assess_anyway is None:  # that one has its own entry below
-                self.audit("case reviewed", f"case #{case_id}: {', '.join(changed)}")  # which fields, not the words
-        record = self.get(case_id)
-        if assess_anyway is not None and record is not None:
-            self._conn.execute("UPDATE cases SET risk = ?, flagged = ?, assessable = ? WHERE id = ?",
-                               (*self._derived(record), case_id))
-            self.audit("assess anyway" if assess_anyway else "assess anyway withdrawn", f"case #{case_id}")
-        return record
+        for column, value in (("assess_anyway", assess_anyway), ("note", note), ("reviewed", reviewed)):
+            if value is not None:
+                sets.append(column)
+                values[column] = value if column == "note" else int(value)
+        if not sets:
+            return self.get(case_id)
+        stamp = now_iso()
+        with self._write() as c:
+            self._check_version(c, case_id, expected_version)
+            assignments = [f"{column} = :{column}" for column in sets]
+            if sets != ["assess_anyway"]:
+                assignments += ["reviewed_by = :who", "reviewed_at = :stamp"]
+            c.execute(text(f"UPDATE cases SET {', '.join(assignments)}, updated_at = :stamp, "
+                           "row_version = row_version + 1 WHERE id = :id"),
+                      {**values, "stamp": stamp, "who": current_clinician()})
+            if assess_anyway is not None:  # the stored reading follows: a risk or none
+                record = self._records(c, "WHERE c.id = :id", {"id": case_id})[0]
+                c.execute(text("UPDATE cases SET risk = :risk, flagged = :flagged, assessable = :assessable "
+                               "WHERE id = :id"), {**self._derived(record), "id": case_id})
+            changed = [s.replace("clinician_label", "assessment").replace("_", " ") for s in sets
+                       if s != "assess_anyway"]
+            if changed:  # which fields, not the words
+                self._audit(c, "case reviewed", f"case #{case_id}: {', '.join(changed)}")
+            if assess_anyway is not None:
+                self._audit(c, "assess anyway" if assess_anyway else "assess anyway withdrawn", f"case #{case_id}")
+            self._touch(c, [case_id], "reviewed")
+        return self.get(case_id)
+
+    def _check_version(self, c: sa.Connection, case_id: int, expected: int | None) -> None:
+        if expected is None:
+            return
+        row = c.execute(text("SELECT row_version, reviewed_by, updated_at FROM cases WHERE id = :id"),
+                        {"id": case_id}).mappings().first()
+        if row is None:
+            raise StaleCaseError(f"case #{case_id} was deleted on another workstation; it is no longer in the "
+                                 "worklist")
+        if row["row_version"] != expected:
+            who = f" by {row['reviewed_by']}" if row["reviewed_by"] else ""
+            raise StaleCaseError(f"case #{case_id} was changed{who} at {row['updated_at']} after you opened it; your "
+                                 "change was not saved. The case has been reloaded: check it and make your change "
+                                 "again.")
+
+    def _touch(self, c: sa.Connection, case_ids: list[int], action: str) -> None:
+        """After cases changed: their worklist columns and their lesions' change marks follow, and the change log
+        (other workstations) says so."""
+        self._refresh_cases(c, case_ids)
+        stamp = now_iso()
+        c.execute(text("INSERT INTO change_log (at, case_id, action) VALUES (:at, :id, :action)"),
+                  [{"at": stamp, "id": i, "action": action} for i in case_ids])
 
     def delete(self, case_id: int, pasted_dir: str | Path | None = None, audited: bool = True) -> bool:
         """Remove a case and every trace of it: its row, predictions, thumbnail, heatmaps, and the pasted copy
         of its image when it lies in ``pasted_dir``. An audit entry says a case was deleted (its number and
         when), nothing about the image. Returns False when there was no such case."""
-        row = self._conn.execute("SELECT path FROM cases WHERE id = ?", (case_id,)).fetchone()
-        if row is None:
-            return False
-        with self._conn:
-            self._conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))  # predictions, heatmaps cascade
-        if audited:
-            self.audit("case deleted", f"case #{case_id}")
+        with self._write() as c:
+            row = c.execute(text("SELECT path, lesion_id FROM cases WHERE id = :id"), {"id": case_id}).mappings().first()
+            if row is None:
+                return False
+            c.execute(text("DELETE FROM cases WHERE id = :id"), {"id": case_id})  # its other rows cascade
+            if row["lesion_id"] is not None:
+                self._refresh_lesions(c, [row["lesion_id"]])
+            c.execute(text("INSERT INTO change_log (at, case_id, action) VALUES (:at, :id, 'deleted')"),
+                      {"at": now_iso(), "id": case_id})
+            if audited:
+                self._audit(c, "case deleted", f"case #{case_id}")
         if pasted_dir is not None:
-            path, folder = Path(row[0]), Path(pasted_dir).resolve()
+            path, folder = Path(row["path"]), Path(pasted_dir).resolve()
             if path.resolve().parent == folder and path.is_file():
                 path.unlink()
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the deleted pages leave the write-ahead log too
+        self._checkpoint()
         return True
+
+    # -- audit, heatmaps --------------------------------------------------------------------------
+    def _audit(self, c: sa.Connection, action: str, detail: str) -> None:
+        c.execute(text("INSERT INTO audit (at, action, detail, who) VALUES (:at, :action, :detail, :who)"),
+                  {"at": now_iso(), "action": action, "detail": detail, "who": current_clinician()})
 
     def audit(self, action: str, detail: str = "") -> None:
         """One entry: when, what, and who (the clinician using the app: core.clinicians)."""
-        with self._conn:
-            self._conn.execute("INSERT INTO audit (at, action, detail, who) VALUES (?, ?, ?, ?)",
-                               (now_iso(), action, detail, current_clinician()))
+        with self._write() as c:
+            self._audit(c, action, detail)
 
     def audit_log(self) -> list[tuple[str, str, str]]:
-        return [tuple(r) for r in self._conn.execute("SELECT at, action, detail FROM audit ORDER BY id")]
+        return [(e["at"], e["action"], e["detail"]) for e in self.audit_trail()]
 
     def audit_trail(self) -> list[dict]:
         """Every audit entry, oldest first: at, who, action, detail."""
-        return [dict(zip(("at", "who", "action", "detail"), r))
-                for r in self._conn.execute("SELECT at, who, action, detail FROM audit ORDER BY id")]
+        with self._read() as c:
+            return [dict(r) for r in c.execute(text("SELECT at, who, action, detail FROM audit ORDER BY id")).mappings()]
 
     def save_heatmaps(self, case_id: int, heatmaps: dict[str, tuple[str, bytes]]) -> None:
         """``heatmaps``: model name -> (model version, PNG bytes)."""
-        with self._conn:
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO heatmaps (case_id, model, version, png) VALUES (?, ?, ?, ?)",
-                [(case_id, name, version, png) for name, (version, png) in heatmaps.items()])
+        with self._write() as c:
+            c.execute(text("INSERT INTO heatmaps (case_id, model, version, png) VALUES (:id, :model, :version, :png) "
+                           "ON CONFLICT (case_id, model) DO UPDATE SET version = excluded.version, png = excluded.png"),
+                      [{"id": case_id, "model": name, "version": version, "png": png}
+                       for name, (version, png) in heatmaps.items()])
 
     def get_heatmaps(self, case_id: int) -> dict[str, tuple[str, bytes]]:
-        rows = self._conn.execute("SELECT model, version, png FROM heatmaps WHERE case_id = ?", (case_id,))
-        return {model: (version, png) for model, version, png in rows}
+        with self._read() as c:
+            rows = c.execute(text("SELECT model, version, png FROM heatmaps WHERE case_id = :id"), {"id": case_id})
+            return {r.model: (r.version, bytes(r.png)) for r in rows}
 
-    # -- reading ----------------------------------------------------------------------------
-    _COLUMNS = ("id, sha256, path, thumbnail, created_at, updated_at, note, clinician_label, reviewed, quality, "
-                "ensemble, assess_anyway, management, confirmed_label, confirmed_source, confirmed_at, "
-                "(SELECT patient_id FROM lesions WHERE lesions.id = cases.lesion_id), "
-                "(SELECT label FROM lesions WHERE lesions.id = cases.lesion_id), "
-                "(SELECT body_site FROM lesions WHERE lesions.id = cases.lesion_id), taken_at, "
-                "(SELECT p.name FROM lesions l JOIN patients p ON p.id = l.patient_id WHERE l.id = cases.lesion_id), "
-                "reviewed_by, reviewed_at, confirmed_by")
+    # -- other workstations -----------------------------------------------------------------------
+    def last_change(self) -> int:
+        with self._read() as c:
+            return int(c.execute(text("SELECT COALESCE(MAX(id), 0) FROM change_log")).scalar())
 
-    def _record(self, row) -> TriageRecord:
-        case_id = row[0]
-        preds = [ModelPrediction(m, v, p, t) for m, v, p, t in self._conn.execute(
-            "SELECT model, version, p_malignant, threshold FROM predictions WHERE case_id = ?", (case_id,))]
-        rank = {name: i for i, name in enumerate(MODEL_ORDER)}
-        preds.sort(key=lambda p: (rank.get(p.name, 99), p.name))
-        return TriageRecord(id=case_id, sha256=row[1], path=row[2], thumbnail_png=row[3] or b"", created_at=row[4],
-                            updated_at=row[5], note=row[6], clinician_label=row[7], reviewed=bool(row[8]),
-                            quality=json.loads(row[9] or "{}"), ensemble=json.loads(row[10] or "{}"),
-                            assess_anyway=bool(row[11]), management=row[12], confirmed_label=row[13],
-                            confirmed_source=row[14], confirmed_at=row[15], patient_id=row[16], lesion_label=row[17],
-                            body_site=row[18], taken_at=row[19], patient_name=row[20] or "", reviewed_by=row[21],
-                            reviewed_at=row[22], confirmed_by=row[23], predictions=preds)
-
-    def get(self, case_id: int) -> TriageRecord | None:
-        row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()
-        return self._record(row) if row else None
-
-    def find_by_sha(self, sha256: str) -> TriageRecord | None:
-        row = self._conn.execute(f"SELECT {self._COLUMNS} FROM cases WHERE sha256 = ?", (sha256,)).fetchone()
-        return self._record(row) if row else None
-
-    def list(self, filter_name: str = "all", rule=None) -> list[TriageRecord]:
-        """Cases in worklist order (highest combined risk first; images that cannot be assessed last),
-        kept by one of ``records.WORKLIST_FILTERS``; with ``rule`` (the flag line in use), shown with it
-        (records.shown_with: one risk scale) before they are filtered and ordered."""
-        if filter_name not in WORKLIST_FILTERS:
-            raise ValueError(f"unknown filter {filter_name!r}; use one of {FILTERS}")
-        keep = WORKLIST_FILTERS[filter_name][1]
-        entry = rule.record_entry() if rule is not None else None
-        records = [shown_with(self._record(r), rule, entry)
-                   for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM cases").fetchall()]
-        _mark_changes(records)
-        return sorted((r for r in records if keep(r)), key=worklist_order)
-
-    def count(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
-
-    def export_csv(self, path: str | Path, filter_name: str = "all") -> int:
-        """Write the (filtered) worklist to CSV, with the fields of ``triage --json``; returns the number of cases."""
-        records = self.list(filter_name)
-        models = sorted({p.name for r in records for p in r.predictions})
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "path", "sha256", "created_at", "patient_id", "lesion", "body_site", "visit_date",
-                             "assessable", "reason", "assessed_anyway", "risk",
-                             "flagged", "flag_line", "rule", "models_above_own_line", "models", "disagreement",
-                             *[f"p_malignant_{m}" for m in models], *[f"version_{m}" for m in models],
-                             "clinician_assessment", "management", "reviewed", "note", "patient_name",
-                             "confirmed_diagnosis", "confirmed_source"])
-            for r in records:
-                c = r.consensus
-                by = {p.name: p for p in r.predictions}
-                writer.writerow([r.file_name, r.path, r.sha256, r.created_at, r.patient_id or "", r.lesion_label or "",
-                                 r.body_site or "", r.visit_date if r.patient_id else "", int(r.assessable), r.reason,
-                                 int(r.assess_anyway), "" if r.risk is None else f"{r.risk:.4f}", int(r.flagged),
-                                 "" if c.flag_line is None or not r.assessable else f"{c.flag_line:.4f}", c.rule,
-                                 c.n_malignant, c.n_models, int(r.disagreement),
-                                 *[f"{by[m].p_malignant:.4f}" if m in by else "" for m in models],
-                                 *[by[m].version if m in by else "" for m in models],
-                                 r.clinician_label or "", r.management or "", int(r.reviewed), r.note,
-                                 r.patient_name if r.patient_id else "", r.confirmed_label or "",
-                                 r.confirmed_source or ""])
-        return len(records)
+    def changes_since(self, change_id: int) -> tuple[int, list[tuple[int, str]]]:
+        """What changed after entry ``change_id`` of the change log: (the newest entry, [(case id, action)])."""
+        with self._read() as c:
+            rows = c.execute(text("SELECT id, case_id, action FROM change_log WHERE id > :last ORDER BY id"),
+                             {"last": change_id}).all()
+        return (rows[-1].id if rows else change_id), [(r.case_id, r.action) for r in rows]

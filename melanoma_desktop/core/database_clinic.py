@@ -1,22 +1,21 @@
-"""The case database's clinical records (mixins of :class:`~melanoma_desktop.core.database.CaseDatabase`):
+"""The case database's clinical records (parts of :class:`~melanoma_desktop.core.database.CaseDatabase`):
 confirmed diagnoses and re-reading under a new flag line; patients, lesions and visits, a patient's history
-and erasure. They use the database's connection, ``get``, ``list``, ``delete`` and ``audit``."""
+and erasure. They use the database's ``_read``, ``_write``, ``_records``, ``_touch``, ``_audit``, ``get``,
+``delete`` and ``audit``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from sqlalchemy import text
+
 from melanoma_desktop.core.clinicians import current_clinician
 from melanoma_desktop.core.private_files import create_private_file, make_private_dir
 from melanoma_desktop.core.records import TriageRecord
+from melanoma_desktop.core.storage.engine import statement
+from melanoma_desktop.core.storage.timestamps import now_iso as _now
 from trainer.bundle.ensemble_rule import EnsembleRule
-
-
-def _now() -> str:
-    from melanoma_desktop.core.database import now_iso
-
-    return now_iso()
 
 
 class ClinicRecords:
@@ -29,12 +28,16 @@ class ClinicRecords:
             raise ValueError(f"confirmed diagnosis must be one of {CONFIRMED_LABELS} or None, got {label!r}")
         if source is not None and source not in CONFIRMATION_SOURCES:
             raise ValueError(f"source must be one of {CONFIRMATION_SOURCES} or None, got {source!r}")
-        self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
-                           "updated_at = ?, confirmed_by = ? WHERE id = ?",
-                           (label, source if label else None, (date or _now()[:10]) if label else None, _now(),
-                            current_clinician() if label else "", case_id))
-        if audited:
-            self.audit("confirmed diagnosis recorded" if label else "confirmed diagnosis cleared", f"case #{case_id}")
+        with self._write() as c:
+            c.execute(text("UPDATE cases SET confirmed_label = :label, confirmed_source = :source, confirmed_at = :at, "
+                           "updated_at = :stamp, confirmed_by = :who, row_version = row_version + 1 WHERE id = :id"),
+                      {"label": label, "source": source if label else None,
+                       "at": (date or _now()[:10]) if label else None, "stamp": _now(),
+                       "who": current_clinician() if label else "", "id": case_id})
+            if audited:
+                self._audit(c, "confirmed diagnosis recorded" if label else "confirmed diagnosis cleared",
+                            f"case #{case_id}")
+            self._touch(c, [case_id], "confirmed")
         return self.get(case_id)
 
     def apply_import(self, plan, replace_conflicting: bool = False) -> int | None:
@@ -43,45 +46,61 @@ class ClinicRecords:
         changes = plan.changes(replace_conflicting)
         if not changes:
             return None
-        previous = [{"case_id": c.case_id, **dict(zip(("label", "source", "at", "by"), self._conn.execute(
-            "SELECT confirmed_label, confirmed_source, confirmed_at, confirmed_by FROM cases WHERE id = ?",
-            (c.case_id,)).fetchone()))} for c in changes]
         stamp, who = _now(), current_clinician()
-        with self._conn:
-            for c in changes:
-                self._conn.execute("UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, "
-                                   "confirmed_by = ?, updated_at = ? WHERE id = ?",
-                                   (c.row.label, c.row.source, c.row.date or stamp[:10], who, stamp, c.case_id))
-            import_id = self._conn.execute("INSERT INTO confirmed_imports (at, who, file, previous) VALUES (?, ?, ?, ?)",
-                                           (stamp, who, Path(plan.source_file).name, json.dumps(previous))).lastrowid
-        replaced = sum(c.conflicting for c in changes)
-        self.audit("confirmed diagnoses imported", f"import #{import_id}: {len(changes)} case(s) from "
-                   f"{Path(plan.source_file).name}" + (f", {replaced} replacing another diagnosis" if replaced else ""))
+        ids = [ch.case_id for ch in changes]
+        with self._write() as c:
+            kept = {r["id"]: r for r in c.execute(statement(
+                "SELECT id, confirmed_label, confirmed_source, confirmed_at, confirmed_by FROM cases WHERE id IN :ids",
+                {"ids": ids}), {"ids": ids}).mappings()}
+            previous = [{"case_id": i, "label": kept[i]["confirmed_label"], "source": kept[i]["confirmed_source"],
+                         "at": kept[i]["confirmed_at"], "by": kept[i]["confirmed_by"]} for i in ids]
+            c.execute(text("UPDATE cases SET confirmed_label = :label, confirmed_source = :source, confirmed_at = :at, "
+                           "confirmed_by = :who, updated_at = :stamp, row_version = row_version + 1 WHERE id = :id"),
+                      [{"label": ch.row.label, "source": ch.row.source, "at": ch.row.date or stamp[:10], "who": who,
+                        "stamp": stamp, "id": ch.case_id} for ch in changes])
+            import_id = c.execute(text("INSERT INTO confirmed_imports (at, who, file, previous) VALUES (:at, :who, "
+                                       ":file, :previous) RETURNING id"),
+                                  {"at": stamp, "who": who, "file": Path(plan.source_file).name,
+                                   "previous": json.dumps(previous)}).scalar_one()
+            replaced = sum(ch.conflicting for ch in changes)
+            self._audit(c, "confirmed diagnoses imported", f"import #{import_id}: {len(changes)} case(s) from "
+                        f"{Path(plan.source_file).name}" + (f", {replaced} replacing another diagnosis" if replaced
+                                                             else ""))
+            self._touch(c, ids, "confirmed")
         return import_id
 
     def last_import(self) -> dict | None:
         """The newest import of confirmed diagnoses not undone: id, at, who, file, number of cases."""
-        row = self._conn.execute("SELECT id, at, who, file, previous FROM confirmed_imports WHERE undone_at IS NULL "
-                                 "ORDER BY id DESC LIMIT 1").fetchone()
-        return None if row is None else {"id": row[0], "at": row[1], "who": row[2], "file": row[3],
-                                         "cases": len(json.loads(row[4]))}
+        with self._read() as c:
+            row = c.execute(text("SELECT id, at, who, file, previous FROM confirmed_imports WHERE undone_at IS NULL "
+                                 "ORDER BY id DESC LIMIT 1")).mappings().first()
+        return None if row is None else {"id": row["id"], "at": row["at"], "who": row["who"], "file": row["file"],
+                                         "cases": len(json.loads(row["previous"]))}
 
     def undo_import(self, import_id: int) -> int:
         """Put back what one import replaced, for every case it wrote (a case deleted since is passed over);
         audited. Returns the number of cases restored."""
-        row = self._conn.execute("SELECT previous, undone_at FROM confirmed_imports WHERE id = ?",
-                                 (import_id,)).fetchone()
-        if row is None or row[1] is not None:
-            raise KeyError(f"no import #{import_id} to undo (it does not exist or was undone already)")
         stamp, restored = _now(), 0
-        with self._conn:
-            for entry in json.loads(row[0]):
-                restored += self._conn.execute(
-                    "UPDATE cases SET confirmed_label = ?, confirmed_source = ?, confirmed_at = ?, confirmed_by = ?, "
-                    "updated_at = ? WHERE id = ?", (entry["label"], entry["source"], entry["at"], entry["by"] or "",
-                                                    stamp, entry["case_id"])).rowcount
-            self._conn.execute("UPDATE confirmed_imports SET undone_at = ? WHERE id = ?", (stamp, import_id))
-        self.audit("import of confirmed diagnoses undone", f"import #{import_id}: {restored} case(s) restored")
+        with self._write() as c:
+            row = c.execute(text("SELECT previous, undone_at FROM confirmed_imports WHERE id = :id"),
+                            {"id": import_id}).mappings().first()
+            if row is None or row["undone_at"] is not None:
+                raise KeyError(f"no import #{import_id} to undo (it does not exist or was undone already)")
+            entries = json.loads(row["previous"])
+            for entry in entries:
+                restored += c.execute(text(
+                    "UPDATE cases SET confirmed_label = :label, confirmed_source = :source, confirmed_at = :at, "
+                    "confirmed_by = :by, updated_at = :stamp, row_version = row_version + 1 WHERE id = :id"),
+                    {"label": entry["label"], "source": entry["source"], "at": entry["at"], "by": entry["by"] or "",
+                     "stamp": stamp, "id": entry["case_id"]}).rowcount
+            c.execute(text("UPDATE confirmed_imports SET undone_at = :stamp WHERE id = :id"),
+                      {"stamp": stamp, "id": import_id})
+            self._audit(c, "import of confirmed diagnoses undone", f"import #{import_id}: {restored} case(s) restored")
+            present = [r[0] for r in c.execute(statement("SELECT id FROM cases WHERE id IN :ids",
+                                                         {"ids": [e["case_id"] for e in entries]}),
+                                               {"ids": [e["case_id"] for e in entries]})]
+            if present:
+                self._touch(c, present, "confirmed")
         return restored
 
     def import_confirmed(self, csv_path: str | Path):
@@ -97,36 +116,46 @@ class ClinicRecords:
         """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):
         its stored rule, risk and flag change; predictions stay. Returns the number of cases re-read."""
         keep = rule.record_entry()
+        with self._read() as c:
+            ids = [r[0] for r in c.execute(text("SELECT id FROM cases ORDER BY id"))]
         changed = 0
-        for record in self.list():
-            if not rule.applies_to(record.model_versions()):
-                continue
-            record.ensemble = keep
-            with self._conn:
-                self._conn.execute("UPDATE cases SET ensemble = ?, risk = ?, flagged = ?, assessable = ? WHERE id = ?",
-                                   (json.dumps(keep), *self._derived(record), record.id))
-            changed += 1
+        for start in range(0, len(ids), 500):
+            with self._write() as c:
+                chunk = [r for r in self._records(c, "WHERE c.id IN :ids", {"ids": ids[start:start + 500]})
+                         if rule.applies_to(r.model_versions())]
+                for record in chunk:
+                    record.ensemble = keep
+                if chunk:
+                    c.execute(text("UPDATE cases SET ensemble = :ensemble, risk = :risk, flagged = :flagged, "
+                                   "assessable = :assessable, row_version = row_version + 1 WHERE id = :id"),
+                              [{"ensemble": json.dumps(keep), **self._derived(r), "id": r.id} for r in chunk])
+                    self._touch(c, [r.id for r in chunk], "read again")
+                changed += len(chunk)
         self.audit("cases re-read under a new flag line",
                    f"{changed} case(s), rule {rule.site_version or 'shipped'}")
         return changed
 
 
     # -- what the models saw (core.adaptation_job) -------------------------------------------------
-    def _write_embeddings(self, case_id: int, embeddings: dict) -> None:
+    def _write_embeddings(self, c, case_id: int, embeddings: dict) -> None:
         """Inside the caller's transaction: each model's embedding as float16 bytes under its embedding version."""
         import numpy as np
 
         from trainer.bundle.adapter import EMBEDDING_DTYPE
 
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO embeddings (case_id, model, version, dtype, vector) VALUES (?, ?, ?, ?, ?)",
-            [(case_id, name, version, np.dtype(EMBEDDING_DTYPE).str,
-              np.asarray(vector, dtype=EMBEDDING_DTYPE).tobytes()) for name, (version, vector) in embeddings.items()])
+        if not embeddings:
+            return
+        c.execute(text("INSERT INTO embeddings (case_id, model, version, dtype, vector) VALUES (:id, :model, :version, "
+                       ":dtype, :vector) ON CONFLICT (case_id, model, version) DO UPDATE SET dtype = excluded.dtype, "
+                       "vector = excluded.vector"),
+                  [{"id": case_id, "model": name, "version": version, "dtype": np.dtype(EMBEDDING_DTYPE).str,
+                    "vector": np.asarray(vector, dtype=EMBEDDING_DTYPE).tobytes()}
+                   for name, (version, vector) in embeddings.items()])
 
     def save_embeddings(self, case_id: int, embeddings: dict) -> None:
         """Store embeddings computed later (a case read before they were kept): {name: (version, vector)}."""
-        with self._conn:
-            self._write_embeddings(case_id, embeddings)
+        with self._write() as c:
+            self._write_embeddings(c, case_id, embeddings)
 
     def embeddings_of(self, case_ids, versions: dict) -> dict:
         """{case id: {name: float32 vector}} for the cases that have every model's embedding of ``versions``
@@ -137,11 +166,13 @@ class ClinicRecords:
         found: dict[int, dict] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for case_id, model, version, dtype, blob in self._conn.execute(
-                    f"SELECT case_id, model, version, dtype, vector FROM embeddings WHERE case_id IN ({marks})", chunk):
+            with self._read() as c:
+                rows = c.execute(statement("SELECT case_id, model, version, dtype, vector FROM embeddings WHERE "
+                                           "case_id IN :ids", {"ids": chunk}), {"ids": chunk}).all()
+            for case_id, model, version, dtype, blob in rows:
                 if versions.get(model) == version:
-                    found.setdefault(case_id, {})[model] = np.frombuffer(blob, dtype=np.dtype(dtype)).astype(np.float32)
+                    found.setdefault(case_id, {})[model] = np.frombuffer(bytes(blob),
+                                                                         dtype=np.dtype(dtype)).astype(np.float32)
         return {k: v for k, v in found.items() if set(v) == set(versions)}
 
 
@@ -151,37 +182,56 @@ class PatientRecords:
         """File a case under a patient's lesion (both made when new), with the date the image was taken."""
         ident = identity.checked()
         stamp = _now()
-        with self._conn:
-            self._conn.execute("INSERT INTO patients (id, name, birth_date, sex, created_at) VALUES (?, ?, ?, ?, ?) "
-                               "ON CONFLICT(id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN excluded.name "
-                               "ELSE name END, birth_date = CASE WHEN excluded.birth_date != '' THEN "
-                               "excluded.birth_date ELSE birth_date END, sex = CASE WHEN excluded.sex != '' THEN "
-                               "excluded.sex ELSE sex END",
-                               (ident.patient_id, ident.name, ident.birth_date, ident.sex, stamp))
-            self._conn.execute("INSERT INTO lesions (patient_id, label, body_site) VALUES (?, ?, ?) "
-                               "ON CONFLICT(patient_id, label) DO UPDATE SET body_site = CASE WHEN "
-                               "excluded.body_site != '' THEN excluded.body_site ELSE body_site END",
-                               (ident.patient_id, ident.lesion_label, ident.body_site))
-            lesion = self._conn.execute("SELECT id FROM lesions WHERE patient_id = ? AND label = ?",
-                                        (ident.patient_id, ident.lesion_label)).fetchone()[0]
-            self._conn.execute("UPDATE cases SET lesion_id = ?, taken_at = COALESCE(?, taken_at), updated_at = ? "
-                               "WHERE id = ?", (lesion, ident.taken or None, stamp, case_id))  # a date is kept
+        with self._write() as c:
+            c.execute(text("INSERT INTO patients (id, name, birth_date, sex, created_at) VALUES (:id, :name, :birth, "
+                           ":sex, :stamp) ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name != '' THEN "
+                           "excluded.name ELSE patients.name END, birth_date = CASE WHEN excluded.birth_date != '' "
+                           "THEN excluded.birth_date ELSE patients.birth_date END, sex = CASE WHEN excluded.sex != '' "
+                           "THEN excluded.sex ELSE patients.sex END"),
+                      {"id": ident.patient_id, "name": ident.name, "birth": ident.birth_date, "sex": ident.sex,
+                       "stamp": stamp})
+            c.execute(text("INSERT INTO lesions (patient_id, label, body_site) VALUES (:patient, :label, :site) "
+                           "ON CONFLICT (patient_id, label) DO UPDATE SET body_site = CASE WHEN excluded.body_site != '' "
+                           "THEN excluded.body_site ELSE lesions.body_site END"),
+                      {"patient": ident.patient_id, "label": ident.lesion_label, "site": ident.body_site})
+            lesion = c.execute(text("SELECT id FROM lesions WHERE patient_id = :patient AND label = :label"),
+                               {"patient": ident.patient_id, "label": ident.lesion_label}).scalar_one()
+            before = c.execute(text("SELECT lesion_id FROM cases WHERE id = :id"), {"id": case_id}).scalar()
+            c.execute(text("UPDATE cases SET lesion_id = :lesion, taken_at = COALESCE(:taken, taken_at), "
+                           "updated_at = :stamp, row_version = row_version + 1 WHERE id = :id"),
+                      {"lesion": lesion, "taken": ident.taken or None, "stamp": stamp, "id": case_id})  # a date is kept
+            self._touch(c, [case_id], "filed")
+            if before is not None and before != lesion:
+                self._refresh_lesions(c, [before])
+            if ident.name:  # the patient's other cases are found by the name too
+                self._refresh_patient_cases(c, ident.patient_id)
+
+    def _refresh_patient_cases(self, c, patient_id: str) -> None:
+        ids = [r[0] for r in c.execute(text("SELECT c.id FROM cases c JOIN lesions l ON l.id = c.lesion_id "
+                                            "WHERE l.patient_id = :p"), {"p": patient_id})]
+        for start in range(0, len(ids), 500):
+            self._refresh_cases(c, ids[start:start + 500], lesions=False)
 
     def patient_details(self, patient_id: str) -> dict | None:
         """A patient's ID, name, birth date and sex as kept here; None for an unknown ID."""
-        row = self._conn.execute("SELECT id, name, birth_date, sex FROM patients WHERE id = ?",
-                                 (patient_id,)).fetchone()
-        return None if row is None else dict(zip(("patient_id", "name", "birth_date", "sex"), row))
+        with self._read() as c:
+            row = c.execute(text("SELECT id AS patient_id, name, birth_date, sex FROM patients WHERE id = :id"),
+                            {"id": patient_id}).mappings().first()
+        return None if row is None else dict(row)
 
     def save_patient(self, identity) -> bool:
         """Create a patient, or set an existing one's name, birth date and sex to exactly these (an empty field
         clears it). Audited by ID and the fields changed, never their values. Returns True when created."""
         ident = identity.checked()
         before = self.patient_details(ident.patient_id)
-        with self._conn:
-            self._conn.execute("INSERT INTO patients (id, name, birth_date, sex, created_at) VALUES (?, ?, ?, ?, ?) "
-                               "ON CONFLICT(id) DO UPDATE SET name = excluded.name, birth_date = excluded.birth_date, "
-                               "sex = excluded.sex", (ident.patient_id, ident.name, ident.birth_date, ident.sex, _now()))
+        with self._write() as c:
+            c.execute(text("INSERT INTO patients (id, name, birth_date, sex, created_at) VALUES (:id, :name, :birth, "
+                           ":sex, :stamp) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                           "birth_date = excluded.birth_date, sex = excluded.sex"),
+                      {"id": ident.patient_id, "name": ident.name, "birth": ident.birth_date, "sex": ident.sex,
+                       "stamp": _now()})
+            if before is not None and before["name"] != ident.name:
+                self._refresh_patient_cases(c, ident.patient_id)
         if before is None:
             self.audit("patient created", f"patient {ident.patient_id}")
         else:
@@ -191,56 +241,62 @@ class PatientRecords:
         return before is None
 
     def identity_of(self, case_id: int) -> dict | None:
-        row = self._conn.execute(
-            "SELECT p.id, l.label, l.body_site, c.taken_at FROM cases c JOIN lesions l ON c.lesion_id = l.id "
-            "JOIN patients p ON l.patient_id = p.id WHERE c.id = ?", (case_id,)).fetchone()
-        return None if row is None else {"patient_id": row[0], "lesion": row[1], "body_site": row[2], "taken": row[3]}
+        with self._read() as c:
+            row = c.execute(text(
+                "SELECT p.id AS patient_id, l.label AS lesion, l.body_site, c.taken_at AS taken FROM cases c JOIN "
+                "lesions l ON c.lesion_id = l.id JOIN patients p ON l.patient_id = p.id WHERE c.id = :id"),
+                {"id": case_id}).mappings().first()
+        return None if row is None else dict(row)
 
     def history(self, patient_id: str) -> dict | None:
         """A patient's lesions, each with its visits in date order (the date taken, else the date added)."""
-        patient = self._conn.execute("SELECT id, created_at FROM patients WHERE id = ?", (patient_id,)).fetchone()
-        if patient is None:
-            return None
+        with self._read() as c:
+            if c.execute(text("SELECT 1 FROM patients WHERE id = :id"), {"id": patient_id}).first() is None:
+                return None
+            lesion_rows = c.execute(text("SELECT id, label, body_site, excised, outcome FROM lesions WHERE "
+                                         "patient_id = :id ORDER BY label"), {"id": patient_id}).mappings().all()
+            records = self._records(c, "WHERE l.patient_id = :id", {"id": patient_id})
+        by_lesion: dict[str, list] = {}
+        for record in records:
+            by_lesion.setdefault(record.lesion_label, []).append(
+                {"case_id": record.id, "date": record.visit_date, "risk": record.risk, "flagged": record.flagged,
+                 "assessable": record.assessable, "path": record.path})
         lesions = []
-        for lesion_id, label, site, excised, outcome in self._conn.execute(
-                "SELECT id, label, body_site, excised, outcome FROM lesions WHERE patient_id = ? ORDER BY label",
-                (patient_id,)).fetchall():
-            visits = []
-            for case_id, taken in self._conn.execute("SELECT id, COALESCE(taken_at, substr(created_at, 1, 10)) "
-                                                     "FROM cases WHERE lesion_id = ?", (lesion_id,)).fetchall():
-                record = self.get(case_id)
-                visits.append({"case_id": case_id, "date": taken, "risk": record.risk, "flagged": record.flagged,
-                               "assessable": record.assessable, "path": record.path})
-            visits.sort(key=lambda v: (v["date"], v["case_id"]))
-            lesions.append({"lesion": label, "body_site": site, "excised": bool(excised), "outcome": outcome,
-                            "visits": visits})
+        for lesion in lesion_rows:
+            visits = sorted(by_lesion.get(lesion["label"], []), key=lambda v: (v["date"], v["case_id"]))
+            lesions.append({"lesion": lesion["label"], "body_site": lesion["body_site"],
+                            "excised": bool(lesion["excised"]), "outcome": lesion["outcome"], "visits": visits})
         return {**self.patient_details(patient_id), "lesions": lesions}
 
     def erase_patient(self, patient_id: str, pasted_dir: str | Path | None = None) -> int:
         """Remove a patient and every case, thumbnail, heatmap and pasted copy of theirs; the audit entry
         says only how many cases went. Returns that number."""
-        ids = [r[0] for r in self._conn.execute(
-            "SELECT c.id FROM cases c JOIN lesions l ON c.lesion_id = l.id WHERE l.patient_id = ?", (patient_id,))]
+        with self._read() as c:
+            ids = [r[0] for r in c.execute(text("SELECT c.id FROM cases c JOIN lesions l ON c.lesion_id = l.id WHERE "
+                                                "l.patient_id = :id"), {"id": patient_id})]
         for case_id in ids:
             self.delete(case_id, pasted_dir, audited=False)
-        with self._conn:
-            self._conn.execute("DELETE FROM patients WHERE id = ?", (patient_id,))  # lesions cascade
-        self.audit("patient erased", f"{len(ids)} case(s)")
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._write() as c:
+            c.execute(text("DELETE FROM patients WHERE id = :id"), {"id": patient_id})  # lesions cascade
+            self._audit(c, "patient erased", f"{len(ids)} case(s)")
+        self._checkpoint()
         return len(ids)
 
 
     def recent_patients(self, limit: int = 30) -> list[str]:
         """Patient IDs, the most recently filed first."""
-        rows = self._conn.execute("SELECT l.patient_id, MAX(c.updated_at) AS last FROM lesions l JOIN cases c ON "
-                                  "c.lesion_id = l.id GROUP BY l.patient_id ORDER BY last DESC LIMIT ?", (limit,))
-        return [r[0] for r in rows]
+        with self._read() as c:
+            rows = c.execute(text("SELECT l.patient_id, MAX(c.updated_at) AS last FROM lesions l JOIN cases c ON "
+                                  "c.lesion_id = l.id GROUP BY l.patient_id ORDER BY last DESC, l.patient_id "
+                                  "LIMIT :n"), {"n": limit})
+            return [r[0] for r in rows]
 
     def set_excised(self, patient_id: str, lesion: str, excised: bool = True, outcome: str = "") -> None:
         """Mark a lesion excised (or not), with its outcome (e.g. the histology)."""
-        with self._conn:
-            changed = self._conn.execute("UPDATE lesions SET excised = ?, outcome = ? WHERE patient_id = ? AND "
-                                         "label = ?", (int(excised), outcome, patient_id, lesion)).rowcount
+        with self._write() as c:
+            changed = c.execute(text("UPDATE lesions SET excised = :excised, outcome = :outcome WHERE patient_id = :p "
+                                     "AND label = :label"), {"excised": int(excised), "outcome": outcome,
+                                                              "p": patient_id, "label": lesion}).rowcount
         if not changed:
             raise KeyError(f"no lesion {lesion!r} of patient {patient_id!r}")
 
@@ -255,7 +311,7 @@ class PatientRecords:
         folder = Path(folder)
         make_private_dir(folder)
         make_private_dir(folder / "images")
-        row = self._conn.execute("SELECT name, birth_date FROM patients WHERE id = ?", (patient_id,)).fetchone()
+        row = self.patient_details(patient_id)
         cases = []
         for lesion in history["lesions"]:
             for visit in lesion["visits"]:
@@ -271,7 +327,7 @@ class PatientRecords:
                               "assessment": record.clinician_label, "management": record.management,
                               "confirmed": record.confirmed_label})
         out = create_private_file(folder / "patient.json")
-        out.write_text(json.dumps({"patient_id": patient_id, "name": row[0], "birth_date": row[1],
+        out.write_text(json.dumps({"patient_id": patient_id, "name": row["name"], "birth_date": row["birth_date"],
                                    "lesions": history["lesions"], "cases": cases}, indent=2), encoding="utf-8")
         self.audit("patient data exported", f"{len(cases)} case(s)")
         return out

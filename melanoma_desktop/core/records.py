@@ -285,6 +285,7 @@ class TriageRecord:
     reviewed_at: str | None = None
     confirmed_by: str = ""  # who recorded the confirmed diagnosis
     change: str = ""  # what changed since the lesion's previous visit (core.patients.lesion_changes), if anything
+    row_version: int = 0  # the database row's version: a save from a stale copy is refused (core.database)
     # what each model's head read, {name: (embedding version, vector)}: set when the case is read, saved with it
     # (core.database, float16) and read back only for adapting the models (core.adaptation_job), never listed
     embeddings: dict = field(default_factory=dict, repr=False, compare=False)

@@ -16,10 +16,15 @@ def shown_with(record: "TriageRecord", rule, entry: dict | None = None) -> "Tria
     ``entry``: ``rule.record_entry()`` when the caller shows many cases (made once, not once per case)."""
     if rule is None or not record.predictions:
         return record
-    entry = entry if entry is not None else rule.record_entry()
-    if record.ensemble == entry:
+    return shown_with_entry(record, entry if entry is not None else rule.record_entry())
+
+
+def shown_with_entry(record: "TriageRecord", entry: dict | None) -> "TriageRecord":
+    """``shown_with`` for a flag line given by its record entry (as the database keeps the line in use): the line
+    applies to a case read by exactly its members' versions."""
+    if not entry or not record.predictions or record.ensemble == entry:
         return record
-    if rule.applies_to(record.model_versions()):
+    if dict(entry.get("members") or {}) == record.model_versions():
         return dataclasses.replace(record, ensemble=entry, first_read_with=record.ensemble)
     return dataclasses.replace(record, other_models=True)
 

@@ -56,7 +56,8 @@ def test_too_few_confirmed_cases_are_refused_with_the_counts(tmp_path):
 
 def test_older_cases_get_their_embeddings_from_the_image_and_missing_files_are_listed(tmp_path):
     db, classifier, records = read_clinic(tmp_path)
-    db._conn.execute("DELETE FROM embeddings")  # as if read before this version
+    with db._write() as c:  # as if read before this version
+        c.exec_driver_sql("DELETE FROM embeddings")
     gone = records[-1]
     (tmp_path / "images" / gone.file_name).unlink()
     changed = records[-2]

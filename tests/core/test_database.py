@@ -17,8 +17,8 @@ def _record(sha, p=(0.2, 0.6, 0.9), path="/x/a.jpg", quality=None):
                         ensemble={"members": {q.name: q.version for q in preds}, "threshold": RULE_LINE})
 
 
-def test_save_reads_back_and_orders_by_risk(tmp_path):
-    with CaseDatabase(tmp_path / "c.db") as db:
+def test_save_reads_back_and_orders_by_risk(tmp_path, db_target):
+    with CaseDatabase(db_target) as db:
         low = db.save(_record("a", (0.1, 0.1, 0.1)))
         high = db.save(_record("b", (0.9, 0.8, 0.7)))
         mixed = db.save(_record("c", (0.2, 0.6, 0.9)))  # mean 0.567: flagged; 0.2 and 0.9 clearly either side
@@ -37,8 +37,8 @@ def test_save_reads_back_and_orders_by_risk(tmp_path):
         assert got.predictions[1].p_malignant == pytest.approx(0.6) and got.thumbnail_png == b"png"
 
 
-def test_same_hash_updates_and_keeps_review(tmp_path):
-    with CaseDatabase(tmp_path / "c.db") as db:
+def test_same_hash_updates_and_keeps_review(tmp_path, db_target):
+    with CaseDatabase(db_target) as db:
         first = db.save(_record("same"))
         db.update_review(first.id, note="check in 3 months", clinician_label="unsure", reviewed=True,
                          management="monitor")
@@ -62,7 +62,8 @@ def test_history_survives_reopen_and_is_versioned(tmp_path):
         assert db.count() == 1 and db.schema_version() == SCHEMA_VERSION and db.integrity_ok()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # an older release refuses it
+    conn.execute(f"UPDATE alembic_version SET version_num = '{SCHEMA_VERSION + 1:04d}'")
     conn.commit()
     conn.close()
     with pytest.raises(DatabaseError, match="newer than this program"):
@@ -76,8 +77,8 @@ def test_not_a_database(tmp_path):
         CaseDatabase(path)
 
 
-def test_export_csv_respects_filter_and_carries_the_combined_risk(tmp_path):
-    with CaseDatabase(tmp_path / "c.db") as db:
+def test_export_csv_respects_filter_and_carries_the_combined_risk(tmp_path, db_target):
+    with CaseDatabase(db_target) as db:
         db.save(_record("a", (0.1, 0.1, 0.1), "/x/low.jpg"))
         db.save(_record("b", (0.9, 0.9, 0.9), "/x/high.jpg"))
         db.save(_record("c", (0.9, 0.9, 0.9), "/x/dark.jpg", quality={"ok": False, "flags": ["too dark"]}))
@@ -92,11 +93,11 @@ def test_export_csv_respects_filter_and_carries_the_combined_risk(tmp_path):
     assert dark["assessable"] == "0" and dark["risk"] == "" and dark["reason"] == "the image is too dark"
 
 
-def test_the_combined_risk_is_the_ensembles_calibrated_probability(tmp_path):
+def test_the_combined_risk_is_the_ensembles_calibrated_probability(tmp_path, db_target):
     record = _record("a", (0.3, 0.3, 0.3))
     record.ensemble = {"members": record.model_versions(), "threshold": 0.2,
                        "calibration": {"method": "temperature", "temperature": 0.5}}  # sharpens: 0.3 -> 0.155
-    with CaseDatabase(tmp_path / "c.db") as db:
+    with CaseDatabase(db_target) as db:
         db.save(record)
         db.export_csv(tmp_path / "all.csv")
     row = next(csv.DictReader(open(tmp_path / "all.csv")))
