@@ -26,7 +26,7 @@ _FILTER_SQL = {"all": "", "flagged": "c.shown_flagged = 1", "disagreement": "c.s
 _WORKLIST_ORDER = ["c.sort_group", "c.shown_risk DESC", "c.shown_flagged DESC"]
 _SORTS = {  # what a click on a column heading sorts by, ascending; every order ends on the newest case first
     "risk": _WORKLIST_ORDER,
-    "image": ["c.file_name"],
+    "image": ["lower(c.file_name)"],
     "flag": ["c.shown_flagged DESC", "c.sort_group", "c.shown_risk DESC"],
     "disagreement": ["c.shown_disagreement DESC", *_WORKLIST_ORDER],
     "review": ["c.reviewed", "c.clinician_label"],
