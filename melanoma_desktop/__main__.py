@@ -15,6 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", help="folder of model bundles")
     parser.add_argument("--backbones", help="folder with ImageNet backbone weights")
     parser.add_argument("--data-dir", help="where the case database and settings live (default: the user's data folder)")
+    parser.add_argument("--database", metavar="URL",
+                        help="the case database: a SQLite file, or postgresql://user@host/dbname for a database "
+                             "several workstations share (default: $MELANOMA_DATABASE_URL, else Settings > Database)")
     parser.add_argument("--self-test", action="store_true",
                         help="load every model, check its backbone and its answers on the probe images "
                              "against the values recorded when it was exported, print one line per check, exit")
@@ -26,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     from melanoma_desktop.adapt_cli import add_adapt_parser
 
     add_adapt_parser(sub)
+    from melanoma_desktop.storage_cli import add_storage_parsers
+
+    add_storage_parsers(sub)
     return parser
 
 
@@ -60,6 +66,10 @@ def main(argv=None) -> int:
         from melanoma_desktop.clinic_cli import run_clinic_command
 
         return run_clinic_command(args)
+    if args.command in ("backup", "restore"):
+        from melanoma_desktop.storage_cli import run_storage_command
+
+        return run_storage_command(args)
     if args.command == "adapt":
         from melanoma_desktop.adapt_cli import run_adapt
 

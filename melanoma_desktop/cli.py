@@ -35,6 +35,17 @@ def add_data_dir_option(parser) -> None:
     parser.add_argument("--data-dir", default=argparse.SUPPRESS,
                         help="the user's data folder, where the clinic's flag line is kept (default: $MELANOMA_HOME, "
                              "else the per-user application data folder)")
+    parser.add_argument("--database", default=argparse.SUPPRESS, metavar="URL",
+                        help="the case database: a SQLite file or postgresql://user@host/dbname (default: "
+                             "$MELANOMA_DATABASE_URL, else Settings > Database, else cases.sqlite3 in the data folder)")
+
+
+def database_of(args: argparse.Namespace):
+    """The case database the command uses (core.storage.location)."""
+    from melanoma_desktop.core.storage.location import database_target
+    from melanoma_desktop.paths import user_data_dir
+
+    return database_target(user_data_dir(getattr(args, "data_dir", None)), getattr(args, "database", None))
 
 
 def load_for_cli(args: argparse.Namespace):
@@ -131,18 +142,16 @@ def _identities_and_database(args, files, paths, manifest):
     if manifest is None and not any(is_dicom_name(f) for f in files):
         return None, {}
     from melanoma_desktop.core.database import CaseDatabase
-    from melanoma_desktop.paths import user_data_dir
 
     identities = {Path(f).resolve(): i for f, i in resolve_identities(
         files, roots=[Path(p) for p in paths if Path(p).is_dir()], manifest=manifest).items()}
-    return CaseDatabase(user_data_dir(getattr(args, "data_dir", None)) / "cases.sqlite3"), identities
+    return CaseDatabase(database_of(args)), identities
 
 
 def run_history(args: argparse.Namespace) -> int:
     from melanoma_desktop.core.database import CaseDatabase
-    from melanoma_desktop.paths import user_data_dir
 
-    with CaseDatabase(user_data_dir(getattr(args, "data_dir", None)) / "cases.sqlite3") as db:
+    with CaseDatabase(database_of(args)) as db:
         history = db.history(args.patient)
     if history is None:
         print(f"error: no patient {args.patient!r} in the case database", file=sys.stderr)

@@ -13,18 +13,8 @@ import pytest
 from melanoma_desktop.core.database import MIGRATIONS, SCHEMA_VERSION, CaseDatabase, StaleCaseError
 from melanoma_desktop.core.database_worklist import WorklistQuery
 from melanoma_desktop.core.patients import Identity
-from melanoma_desktop.core.records import ModelPrediction, TriageRecord
 from melanoma_desktop.core.storage.engine import DatabaseError, PasswordInUrlError, resolve_url
-
-MEMBERS = {"cnn": "cnn-v1", "vgg16": "vgg16-v1", "mobilenetv2": "mobilenetv2-v1"}
-
-
-def _record(sha, p=(0.2, 0.2, 0.2), name=None, ok=True, threshold=0.55, created="2026-11-25T10:00:00+00:00"):
-    preds = [ModelPrediction(n, v, q, 0.5) for (n, v), q in zip(MEMBERS.items(), p)]
-    return TriageRecord(sha256=sha, path=f"/clinic/{name or sha}.jpg", predictions=preds, created_at=created,
-                        thumbnail_png=f"png-{sha}".encode(), quality={"ok": ok, "flags": [] if ok else ["blurred"]},
-                        ensemble={"members": dict(MEMBERS), "threshold": threshold})
-
+from storage_records import MEMBERS, _record
 
 class _Line:
     """A flag line as the database needs it (an EnsembleRule's record entry)."""
@@ -173,7 +163,7 @@ def test_two_processes_share_one_database_and_a_concurrent_edit_loses_nothing(db
         import json, sys
         sys.path[:0] = {sys.path!r}
         from melanoma_desktop.core.database import CaseDatabase, StaleCaseError
-        from test_storage import _record
+        from storage_records import _record
         name, target, version = sys.argv[1], sys.argv[2], int(sys.argv[3])
         with CaseDatabase(target) as db:
             for i in range(20):
@@ -188,7 +178,7 @@ def test_two_processes_share_one_database_and_a_concurrent_edit_loses_nothing(db
     procs = [subprocess.Popen([sys.executable, str(script), name, str(db_target), str(shared.row_version)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               cwd=env_path, env={**__import__("os").environ,
-                                                 "PYTHONPATH": str(__import__("pathlib").Path(__file__).parent)})
+                                                 "PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1])})
              for name in ("room1", "room2")]
     results = []
     for proc in procs:
