@@ -275,6 +275,12 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
             self._touch(c, [case_id], "reviewed")
         return self.get(case_id)
 
+    def check_version(self, case_id: int, expected: int | None) -> None:
+        """``StaleCaseError`` when the case is no longer at row version ``expected`` (None: no check)."""
+        if expected is not None:
+            with self._read() as c:
+                self._check_version(c, case_id, expected)
+
     def _check_version(self, c: sa.Connection, case_id: int, expected: int | None) -> None:
         if expected is None:
             return

@@ -34,6 +34,7 @@ _SORTS = {  # what a click on a column heading sorts by, ascending; every order 
     "added": ["c.created_at"],
 }
 _CHUNK = 500
+_FEW_MATCHES = 20_000
 
 
 @dataclass(frozen=True)
@@ -159,23 +160,46 @@ class WorklistRecords:
     def worklist_page(self, query: WorklistQuery, offset: int = 0, limit: int = 100) -> list[TriageRecord]:
         """``limit`` cases of the worklist from ``offset``, shown on the flag line in use, without thumbnails
         (``thumbnails`` gives those of the rows on screen)."""
-        where, params = query.where()
         entry = self.shown_entry()
         with self._read() as c:
-            ids = [r[0] for r in c.execute(text(f"SELECT c.id FROM cases c {where} {query.order()} LIMIT :limit "
-                                                "OFFSET :offset"), {**params, "limit": limit, "offset": offset})]
+            sql, params = self._ordered_ids_sql(c, query)
+            ids = [r[0] for r in c.execute(text(f"{sql} LIMIT :limit OFFSET :offset"),
+                                           {**params, "limit": limit, "offset": offset})]
             return self._shown(self._by_ids(c, ids), entry)
+
+    @staticmethod
+    def _ordered_ids_sql(c: sa.Connection, query: WorklistQuery) -> tuple[str, dict]:
+        """The ids of the worklist in order. A search that few cases match is answered from the search index
+        first and only its matches sorted (a substring cannot be sought in an index; walking the worklist's order
+        and testing each case would read the whole history for a rare word); a common one walks the order."""
+        where, params = query.where()
+        if query.search.strip():
+            matches = c.execute(text(f"SELECT COUNT(*) FROM cases c {where}"), params).scalar()
+            if matches < _FEW_MATCHES:
+                return (f"WITH m AS MATERIALIZED (SELECT c.id FROM cases c {where}) SELECT c.id FROM cases c "
+                        f"JOIN m ON m.id = c.id {query.order()}", params)
+        return f"SELECT c.id FROM cases c {where} {query.order()}", params
 
     def worklist_count(self, query: WorklistQuery) -> int:
         where, params = query.where()
         with self._read() as c:
             return int(c.execute(text(f"SELECT COUNT(*) FROM cases c {where}"), params).scalar())
 
-    def worklist_ids(self, query: WorklistQuery) -> list[int]:
-        """Every case id of the worklist, in its order (for streaming its records: ``iter_records``)."""
+    def worklist_summary(self, query: WorklistQuery) -> dict:
+        """How many cases the query shows, of them flagged and cannot be assessed, and the whole history."""
         where, params = query.where()
         with self._read() as c:
-            return [r[0] for r in c.execute(text(f"SELECT c.id FROM cases c {where} {query.order()}"), params)]
+            row = c.execute(text(f"SELECT COUNT(*) AS shown, COALESCE(SUM(c.shown_flagged), 0) AS flagged, "
+                                 f"COALESCE(SUM(CASE WHEN c.assessable = 0 THEN 1 ELSE 0 END), 0) AS cannot_assess "
+                                 f"FROM cases c {where}"), params).mappings().one()
+            total = c.execute(text("SELECT COUNT(*) FROM cases")).scalar()
+        return {**{k: int(v) for k, v in row.items()}, "total": int(total)}
+
+    def worklist_ids(self, query: WorklistQuery) -> list[int]:
+        """Every case id of the worklist, in its order (for streaming its records: ``iter_records``)."""
+        with self._read() as c:
+            sql, params = self._ordered_ids_sql(c, query)
+            return [r[0] for r in c.execute(text(sql), params)]
 
     def worklist_position(self, query: WorklistQuery, case_id: int) -> int:
         """The case's row in the worklist (-1 when the query leaves it out)."""
@@ -206,6 +230,12 @@ class WorklistRecords:
         if rule is not None and not self.shown_line_current(rule):
             self.set_shown_line(rule)
         return list(self.iter_records(self.worklist_ids(WorklistQuery(filter_name)), shown=rule is not None))
+
+    def confirmed_records(self) -> list[TriageRecord]:
+        """The cases with a confirmed diagnosis, as read (what local performance and adaptation learn from)."""
+        with self._read() as c:
+            ids = [r[0] for r in c.execute(text("SELECT id FROM cases WHERE confirmed_label IS NOT NULL ORDER BY id"))]
+        return list(self.iter_records(ids, shown=False))
 
     def export_csv(self, path: str | Path, filter_name: str = "all") -> int:
         """Write the (filtered) worklist to CSV, with the fields of ``triage --json``, a chunk at a time;

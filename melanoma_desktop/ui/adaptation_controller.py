@@ -23,7 +23,9 @@ class AdaptationController(QObject):
 
     def __init__(self, db_path: Path, registry, runner, classifier: Callable[[], object], parent=None):
         super().__init__(parent)
-        self.db_path, self.registry, self.runner, self._classifier = Path(db_path), registry, runner, classifier
+        # the case database (a file's path, or a clinic database's URL: core.storage.location)
+        self.db_path = db_path if "://" in str(db_path) else Path(db_path)
+        self.registry, self.runner, self._classifier = registry, runner, classifier
         self.job: Job | None = None
 
     @property

@@ -46,7 +46,10 @@ def run_app(args) -> int:
                            ensemble_files=registry.ensemble_files(), site_rule=registry.active_site_rule(),
                            site_models=registry.active_site_models())
 
-    window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones)
+    from melanoma_desktop.core.storage.location import storage_for
+
+    storage = storage_for(data_dir, getattr(args, "database", None))  # --database, $MELANOMA_DATABASE_URL, Settings
+    window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones, storage=storage)
     window.show()
     window.clinicians.ask_at_start()  # with a list of the clinic's clinicians: who is using the app
     _report_startup_timing(window)

@@ -339,34 +339,39 @@ class CaseView(QWidget):
             self._render_heatmaps()  # heatmaps follow the panels' width
 
     # -- edits --------------------------------------------------------------------------------
+    def _emit_change(self, change: dict) -> None:
+        """A clinician's change to the case shown, with the row version it was read at: a case changed since (on
+        another workstation) is not overwritten (core.database.StaleCaseError)."""
+        self.sig_review_changed.emit(self.record.id, {**change, "expected_version": self.record.row_version})
+
     def _on_label_chosen(self, index: int) -> None:
         if self.record is not None:
             label = None if index == 0 else CLINICIAN_LABELS[index - 1]
-            self.sig_review_changed.emit(self.record.id, {"clinician_label": label})
+            self._emit_change({"clinician_label": label})
 
     def _on_management_chosen(self, index: int) -> None:
         if self.record is not None:
             decision = None if index == 0 else MANAGEMENT_DECISIONS[index - 1]
-            self.sig_review_changed.emit(self.record.id, {"management": decision})
+            self._emit_change({"management": decision})
 
     def _on_confirmed_chosen(self, _index: int) -> None:
         if self.record is not None:
             index = self.confirmed_box.currentIndex()
             label = None if index == 0 else CONFIRMED_LABELS[index - 1]
             source = CONFIRMATION_SOURCES[self.source_box.currentIndex() - 1] if self.source_box.currentIndex() else None
-            self.sig_review_changed.emit(self.record.id, {"confirmed": (label, source)})
+            self._emit_change({"confirmed": (label, source)})
 
     def _on_reviewed_clicked(self, checked: bool) -> None:
         if self.record is not None:
-            self.sig_review_changed.emit(self.record.id, {"reviewed": checked})
+            self._emit_change({"reviewed": checked})
 
     def _on_assess_anyway(self) -> None:
         if self.record is not None:
-            self.sig_review_changed.emit(self.record.id, {"assess_anyway": True})
+            self._emit_change({"assess_anyway": True})
 
     def _save_note(self) -> None:
         if self.record is not None and self.note_edit.toPlainText() != self.record.note:
-            self.sig_review_changed.emit(self.record.id, {"note": self.note_edit.toPlainText()})
+            self._emit_change({"note": self.note_edit.toPlainText()})
 
     def eventFilter(self, obj, event):
         if obj is self.note_edit and event.type() == event.Type.FocusOut:

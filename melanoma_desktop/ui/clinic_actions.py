@@ -233,8 +233,31 @@ class ClinicActions:
             self.case_view.set_record(None)
         self.controller.delete_case(case_id)
         self.worklist_model.remove(case_id)
-        self._update_count()
+        self.worklist_panel.update_count()
         self.statusBar().showMessage("Case deleted.", 5000)
+
+    def _on_cases_changed(self, case_ids: list) -> None:
+        """Cases added, changed or deleted elsewhere (another workstation): the list and its counts follow; the
+        clinician's selection stays on the case it was on."""
+        current = self.worklist.current_case_id()
+        self.worklist_model.refresh(case_ids)
+        if current is not None and not self.worklist.select_case(current):
+            self.case_view.set_record(None)  # deleted elsewhere
+        self.worklist_panel.update_count()
+
+    def _on_case_conflict(self, case_id: int, message: str) -> None:
+        """A clinician's change was refused (the case changed elsewhere since it was opened): said, and the case
+        shown as it is now saved, so that the change can be made again on what is there."""
+        self.worklist_model.refresh([case_id])
+        view = self.case_view
+        if view.record is not None and view.record.id == case_id:
+            typed = view.note_edit.toPlainText()
+            if typed != view.record.note:  # the refused note is quoted, so that nothing typed is lost
+                message += f"\n\nThe note you wrote, not saved:\n{typed}"
+            view.record = fresh = self.controller.shown(self.db.get(case_id))
+            view.note_edit.setPlainText(fresh.note)  # (set_record saves a changed note first: not this one)
+            view.set_record(fresh)
+        QMessageBox.warning(self, "Changed on another workstation", message)
 
     def reread_cases(self) -> int:
         n = self.controller.reread_cases()

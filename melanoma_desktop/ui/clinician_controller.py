@@ -38,6 +38,19 @@ class ClinicianController(QObject):
         clinic.triggered.connect(self.edit_settings)
         menu.addAction(clinic)
         self.switch_action.setEnabled(self.settings.asks_at_start)
+        database = QAction("Database…", self.window)  # this computer's own, or the clinic's shared one
+        database.triggered.connect(self.edit_database)
+        menu.addAction(database)
+
+    def edit_database(self):
+        from melanoma_desktop.ui.database_dialog import DatabaseDialog, DatabaseSettingsController
+
+        controller = self.window.controller
+        where = controller.db.where + (f"; images copied to {controller.image_store}" if controller.image_store
+                                       else "")
+        dialog = DatabaseDialog(DatabaseSettingsController(self.data_dir, controller.runner, where, self), self.window)
+        dialog.show()
+        return dialog
 
     def ask_at_start(self):
         """With a list of clinicians: ask who is using the app (a dialog, returned), the patients' data hidden

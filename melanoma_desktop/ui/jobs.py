@@ -16,8 +16,9 @@ def load_models_job(classifier_factory) -> Job:
     return Job("Loading models", body)
 
 
-def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
-    """Classify ``paths`` (files and folders); every result is saved before it is reported."""
+def triage_job(paths: list[str], classifier, db_path: Path, image_store: Path | None = None) -> Job:
+    """Classify ``paths`` (files and folders); every result is saved before it is reported. With a clinic image
+    store (a shared database), each image is copied there first and the case keeps the copy's path."""
 
     def body(should_stop, on_progress):
         from melanoma_desktop.core.patients import resolve_identities
@@ -32,13 +33,24 @@ def triage_job(paths: list[str], classifier, db_path: Path) -> Job:
         offset = len(problems)
         with CaseDatabase(db_path) as db:  # this thread's own connection
 
+            originals: dict[str, str] = {}  # sha256 -> the dropped file's path (the case may keep the store's copy)
+
             def report(item: TriageProgress):
-                if item.record is not None and item.record.path in identities and not item.already_known:
-                    db.assign(item.record.id, identities[item.record.path])
+                where = originals.get(item.record.sha256, item.record.path) if item.record is not None else None
+                if where in identities and not item.already_known:
+                    db.assign(item.record.id, identities[where])
                 on_progress(TriageProgress(item.done + offset, total, item.eta_s, item.record, item.error,
                                            item.already_known))
 
-            for _ in triage_paths(files, classifier, save=db.save, should_stop=should_stop, on_progress=report,
+            def save(record):
+                if image_store is not None:
+                    from melanoma_desktop.core.storage.image_store import store_image
+
+                    originals[record.sha256] = record.path
+                    record.path = store_image(image_store, record.path, record.sha256)
+                return db.save(record)
+
+            for _ in triage_paths(files, classifier, save=save, should_stop=should_stop, on_progress=report,
                                   known=db.find_by_sha):
                 pass
         return total
@@ -60,6 +72,17 @@ def heatmap_job(case_id: int, image_path: str, classifier, db_path: Path) -> Job
         return case_id
 
     return Job("Computing heatmaps", body)
+
+
+def shown_line_job(rule, database) -> Job:
+    """Every saved case shown on the flag line ``rule`` in the worklist (core.database_worklist: their stored
+    answers, a chunk at a time); returns the number of cases updated."""
+
+    def body(should_stop, on_progress):
+        with CaseDatabase(database) as db:
+            return db.set_shown_line(rule, should_stop=should_stop)
+
+    return Job("Showing the cases on the flag line in use", body)
 
 
 DISPLAY_MAX_SIDE = 4096  # the viewer's copy of the original: full resolution up to this many pixels a side

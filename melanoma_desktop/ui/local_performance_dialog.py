@@ -56,6 +56,7 @@ class LocalPerformanceDialog(QDialog):
                  names: dict[str, str] | None = None):
         super().__init__(parent)
         self.db_path, self.rule, self.registry, self.runner = db_path, rule, registry, runner
+        self.database = getattr(parent, "controller", None) and parent.controller.database or db_path
         self.names = dict(names or {})  # model name -> the name clinicians read (e.g. "MobileNetV2")
         self.result = None
         self.candidate = None  # a fitted flag line not yet adopted
@@ -144,11 +145,11 @@ class LocalPerformanceDialog(QDialog):
         if not self.rule:
             self.verdict_label.setText("No combined rule for the installed models: local performance needs one.")
             return None
-        db_path, rule, target = self.db_path, self.rule, self.target.value() / 100
+        db_path, rule, target = self.database, self.rule, self.target.value() / 100
 
         def body(should_stop, on_progress):
             with CaseDatabase(db_path) as db:  # this thread's own connection
-                return evaluate_local(db.list(), rule, target)
+                return evaluate_local(db.confirmed_records(), rule, target)
 
         job = Job("Computing local performance", body)
         job.signals.sig_finished.connect(self._show)
@@ -189,8 +190,8 @@ class LocalPerformanceDialog(QDialog):
             self.rule_status.setText("✖ No combined rule for the installed models: a flag line is set on one.")
             return None
         try:
-            with CaseDatabase(self.db_path) as db:
-                self.candidate = fit_site_rule(db.list(), self.rule, self.target.value() / 100)
+            with CaseDatabase(self.database) as db:
+                self.candidate = fit_site_rule(db.confirmed_records(), self.rule, self.target.value() / 100)
         except SiteRuleRefused as exc:
             self.rule_status.setText(f"✖ {exc}")
             return None

@@ -39,7 +39,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
     sig_report_finished = Signal(str)  # "finished" | "cancelled" | "failed" (the batch report job)
 
     def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None,
-                 registry=None, backbones: str | None = None):
+                 registry=None, backbones: str | None = None, storage=None):
         super().__init__(parent)
         self.registry = registry  # where retrained models are promoted (None: retraining is off)
         self.backbones = backbones
@@ -47,12 +47,12 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         fit_to_screen(self, 1280, 820)
         self.setAcceptDrops(True)
         self.db_path = Path(db_path)
-        self.controller = controller = TriageController(self.db_path, classifier_factory, self)
+        self.controller = controller = TriageController(self.db_path, classifier_factory, self, storage)
         self.adaptation = None  # the clinic's adapted models (ui.adaptation_controller), with a registry
         if registry is not None:
             from melanoma_desktop.ui.adaptation_controller import AdaptationController
 
-            self.adaptation = AdaptationController(self.db_path, registry, controller.runner,
+            self.adaptation = AdaptationController(controller.database, registry, controller.runner,
                                                    lambda: controller.classifier, self)
             self.adaptation.sig_site_models_changed.connect(self._on_site_models_changed)
         self._report_job = None  # the batch report being written (ui.report_actions)
@@ -68,6 +68,9 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def _connect_controller(self, controller: TriageController) -> None:
         controller.sig_job_failed.connect(self._on_job_failed)
+        controller.sig_worklist_rescaled.connect(lambda _n: self.reload_worklist())
+        controller.sig_case_conflict.connect(self._on_case_conflict)
+        controller.sig_cases_changed.connect(self._on_cases_changed)
         controller.sig_models_loading.connect(
             lambda text: self.models_status.setText(f"Loading models… {text}".rstrip()
                                                     + ("" if text else " (the window works meanwhile; dropped "
@@ -117,6 +120,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.splitter = splitter = QSplitter(Qt.Horizontal)
         left = self.worklist_panel = WorklistPanel()
         self.worklist, self.worklist_model, self.error_list = left.view, left.model, left.error_list
+        left.model.source = self.controller  # the list asks the database for what it shows
         self.worklist.sig_case_selected.connect(self._on_case_selected)
         left.sig_filter_changed.connect(lambda _key: self.reload_worklist())
         splitter.addWidget(left)
@@ -318,13 +322,14 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.statusBar().showMessage(f"Could not read {path}: {message}", 8000)
 
     def _show_saved(self, records: list) -> None:
-        for record in records:
-            if self._matches_filter(record):
-                self.worklist_model.upsert(record)
+        current = self.worklist.current_case_id()
+        self.worklist_model.refresh([r.id for r in records])  # the count and the rows on screen: not the rest
+        if current is not None:
+            self.worklist.select_case(current)  # rows may have moved under it
         if self.worklist.current_case_id() is None:
             self._select_top_of(self.controller.batch_records)
             self._selected_by_window = self.worklist.current_case_id()
-        self._update_count()
+        self.worklist_panel.update_count()
         for record in records:
             self.sig_case_saved.emit(record.id)
 
@@ -357,13 +362,10 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def reload_worklist(self) -> None:
         current = self.worklist.current_case_id()
-        self.worklist_model.set_records(self.controller.worklist(self.current_filter()))
-        self._update_count()
+        self.worklist_model.set_filter(self.current_filter())  # the database filters, sorts and pages
+        self.worklist_panel.update_count()
         if current is not None:
             self.worklist.select_case(current)
-
-    def _update_count(self) -> None:
-        self.worklist_panel.update_count(self.db.count())
 
     def _on_case_selected(self, case_id) -> None:
         self.case_view.set_record(self.controller.shown(self.db.get(case_id)) if case_id is not None else None)
@@ -382,7 +384,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         if "assess_anyway" in change:
             self.worklist_model.upsert(record)  # its risk, flag and place change, and the counts
             self.worklist.select_case(case_id)
-            self._update_count()
+            self.worklist_panel.update_count()
         else:
             self.worklist_model.replace(record)
         if self.case_view.record is not None and self.case_view.record.id == case_id and "note" not in change:

@@ -13,7 +13,8 @@ from melanoma_desktop.ui.worker import Job
 PRINT_DPI = 200
 
 
-def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, filter_name: str) -> Job:
+def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, filter_name: str,
+                     database=None) -> Job:
     """The filtered worklist as a PDF and, beside it, a CSV; a plain job body over the core."""
 
     def body(should_stop, on_progress):
@@ -25,7 +26,7 @@ def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, f
 
         write_batch_pdf(pdf_path, records, infos, title=title, should_stop=should_stop, on_progress=on_progress,
                         clinic=clinic_name(Path(db_path).parent))
-        with CaseDatabase(db_path) as db:
+        with CaseDatabase(database or db_path) as db:
             db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
         return len(records)
 
@@ -137,7 +138,7 @@ class ReportActions:
         filter_name = self.current_filter()
         records = self.controller.worklist(filter_name)  # as the worklist shows them: one risk scale
         job = batch_report_job(pdf_path, records, self.model_infos(), f"Batch report ({filter_name})", self.db_path,
-                               filter_name)
+                               filter_name, self.controller.database)
         job.signals.sig_progress.connect(lambda done_total: self.batch_bar.update_progress(*done_total, None, "pages"))
         job.signals.sig_finished.connect(lambda n: self._on_report_done("finished", f"Report of {n} case(s) written "
                                                                                    f"to {pdf_path} (and .csv)"))

@@ -14,15 +14,17 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from melanoma_desktop.core.classifier import Classifier
-from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.database import CaseDatabase, StaleCaseError
 from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import version_words
-from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, triage_job
+from melanoma_desktop.ui.jobs import (decode_case_image_job, heatmap_job, load_models_job, shown_line_job,
+                                     triage_job)
 from melanoma_desktop.ui.worker import JobRunner
 from trainer.api import EnsembleRule
 
 FLUSH_INTERVAL_MS = 150  # saved records reach the window in groups: one worklist update per group
+CHANGE_POLL_MS = 1000  # how often the change log is read: another workstation's case shows within about a second
 
 
 class TriageController(QObject):
@@ -37,12 +39,19 @@ class TriageController(QObject):
     sig_image_decoded = Signal(int, object, object)  # case id, original (or None), 224 x 224 model input
     sig_heatmaps_ready = Signal(int, dict)  # case id, model name -> heatmap of the current model versions
     sig_job_failed = Signal(str, str)  # job name, message
+    sig_worklist_rescaled = Signal(int)  # cases now shown on the flag line in use (one risk scale)
+    sig_case_conflict = Signal(int, str)  # case id, why a clinician's change was not saved (changed elsewhere)
+    sig_cases_changed = Signal(list)  # ids of cases another workstation (or process) added, changed or deleted
 
     def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], Classifier],
-                 parent=None):
+                 parent=None, storage=None):
+        """``db_path``: this computer's database file, in the data folder; ``storage``: the database to use when
+        it is another (a clinic's PostgreSQL URL, with its image store: core.storage.location.Storage)."""
         super().__init__(parent)
         self.db_path = Path(db_path)
-        self.db = CaseDatabase(self.db_path)
+        self.database = storage.target if storage is not None else self.db_path
+        self.image_store = storage.image_store if storage is not None else None
+        self.db = CaseDatabase(self.database)
         self.classifier: Classifier | None = None
         self.classifier_factory = classifier_factory
         self.runner = JobRunner(self)
@@ -57,6 +66,11 @@ class TriageController(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._flush_incoming)
+        self._last_change = self.db.last_change()  # the change log other workstations write (core.database)
+        self._change_timer = QTimer(self)
+        self._change_timer.setInterval(CHANGE_POLL_MS)
+        self._change_timer.timeout.connect(self._poll_changes)
+        self._change_timer.start()
 
     # -- models ---------------------------------------------------------------------------------
     def model_infos(self) -> list[ModelInfo]:
@@ -82,6 +96,7 @@ class TriageController(QObject):
             return
         self.classifier = classifier
         self.sig_models_loaded.emit(classifier)
+        self.sync_shown_line()
         if self._pending_paths:
             paths, self._pending_paths = self._pending_paths, []
             self.triage(paths)
@@ -94,10 +109,12 @@ class TriageController(QObject):
         if rule is None:
             self.classifier.ensemble = self.classifier.base_ensemble
             self.db.audit("shipped flag line used for new cases")
+            self.sync_shown_line()
             return "New cases are read with the shipped flag line."
         if rule.applies_to(self.current_versions()):
             self.classifier.ensemble = rule
             self.db.audit("clinic's flag line adopted for new cases", str(rule.site_version))
+            self.sync_shown_line()  # the worklist follows, off the GUI thread
             return f"New cases are read with the clinic's flag line {version_words(rule.site_version)}."
         return (f"The clinic's flag line {version_words(rule.site_version)} was made for other model versions; "
                 "the current flag line stays.")
@@ -116,7 +133,7 @@ class TriageController(QObject):
             return "waiting"
         if not any(i.available for i in self.classifier.model_infos()):
             return "no models"
-        job = triage_job(paths, self.classifier, self.db_path)
+        job = triage_job(paths, self.classifier, self.database, self.image_store)
         job.signals.sig_progress.connect(self._on_triage_progress)
         job.signals.sig_finished.connect(lambda _r: self._on_batch_done("finished"))
         job.signals.sig_cancelled.connect(lambda: self._on_batch_done("cancelled"))
@@ -194,7 +211,7 @@ class TriageController(QObject):
         record = self.db.get(case_id)
         if self.classifier is None or not self.current_versions() or record is None or not Path(record.path).is_file():
             return
-        job = heatmap_job(case_id, record.path, self.classifier, self.db_path)
+        job = heatmap_job(case_id, record.path, self.classifier, self.database)
         job.signals.sig_finished.connect(self._on_heatmaps_computed)
         self.runner.submit(job)
 
@@ -208,10 +225,51 @@ class TriageController(QObject):
         """Save a clinician's change (reviewed, note, confirmed diagnosis, assess anyway); the saved record, as
         shown (``shown``)."""
         change = dict(change)
-        if "confirmed" in change:
-            label, source = change.pop("confirmed")
-            self.db.set_confirmed(case_id, label, source)
-        return self.shown(self.db.update_review(case_id, **change))
+        expected = change.pop("expected_version", None) or None
+        try:
+            if "confirmed" in change:
+                label, source = change.pop("confirmed")
+                self.db.check_version(case_id, expected)
+                self.db.set_confirmed(case_id, label, source)
+                expected = None  # the confirmed diagnosis was this change's own
+            return self.shown(self.db.update_review(case_id, **change, expected_version=expected))
+        except StaleCaseError as exc:  # changed on another workstation meanwhile: nothing overwritten
+            self.sig_case_conflict.emit(case_id, str(exc))
+            return self.shown(self.db.get(case_id))
+
+    def _poll_changes(self) -> None:
+        """Cases changed since the last look (one indexed query): the window shows them."""
+        if self.closed:
+            return
+        self._last_change, changes = self.db.changes_since(self._last_change)
+        if changes:
+            self.sig_cases_changed.emit(sorted({case_id for case_id, _action in changes}))
+
+    def sync_shown_line(self) -> None:
+        """The worklist shows every case on the flag line in use: when the database shows another, the cases'
+        stored answers are shown on this one off the GUI thread (``sig_worklist_rescaled`` when done)."""
+        rule = self.flag_rule
+        if rule is None or self.db.shown_line_current(rule):
+            return
+        job = shown_line_job(rule, self.database)
+        job.signals.sig_finished.connect(lambda n: None if self.closed else self.sig_worklist_rescaled.emit(n))
+        self.runner.submit(job, heavy=False)
+
+    # -- the worklist, asked of the database a page at a time (ui.worklist.WorklistModel's source) --
+    def worklist_count(self, query) -> int:
+        return self.db.worklist_count(query)
+
+    def worklist_page(self, query, offset: int, limit: int) -> list:
+        return self.db.worklist_page(query, offset, limit)
+
+    def worklist_thumbnails(self, case_ids) -> dict:
+        return self.db.thumbnails(case_ids)
+
+    def worklist_position(self, query, case_id: int) -> int:
+        return self.db.worklist_position(query, case_id)
+
+    def worklist_summary(self, query) -> dict:
+        return self.db.worklist_summary(query)
 
     # -- one risk scale (records.shown_with) ----------------------------------------------------
     def shown(self, record):
@@ -226,6 +284,7 @@ class TriageController(QObject):
         self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
 
     def close(self, wait_ms: int = 15000) -> None:
+        self._change_timer.stop()
         self.closed = True
         self.runner.cancel_all()
         self.runner.wait(wait_ms)

@@ -8,18 +8,21 @@ tooltip. A flagged row is tinted; an image that cannot be assessed is grey and c
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+import dataclasses
+from collections import OrderedDict
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from melanoma_desktop.core.records import TriageRecord, worklist_order
+from melanoma_desktop.core.database_worklist import WorklistQuery
+from melanoma_desktop.core.records import TriageRecord
 from melanoma_desktop.core.risk_scale import line_words
 from melanoma_desktop.core.wording import local_time_text
 
 FLAG_COLOUR = QColor("#fde2e1")
 CANNOT_ASSESS_COLOUR = QColor("#eeeeee")
 DISAGREE_MARK = QColor("#ffe08a")
-SORT_ROLE = Qt.UserRole + 1
 
 
 def per_model_tooltip(record: TriageRecord) -> str:
@@ -50,6 +53,8 @@ class WorklistModel(QAbstractTableModel):
     IMAGE, RISK, FLAG, DISAGREE, PATIENT, LESION, VISIT, REVIEW, ADDED = range(9)
     HEADERS = ("Image", "Risk", "Flag", "⚠", "Patient", "Lesion", "Visit", "Review", "Added")
     HIDEABLE = (PATIENT, LESION, VISIT, REVIEW, ADDED)  # right-click the header to show or hide them
+    SORTS = {IMAGE: "image", RISK: "risk", FLAG: "flag", DISAGREE: "disagreement", PATIENT: "patient",
+             LESION: "patient", VISIT: "patient", REVIEW: "review", ADDED: "added"}  # core.database_worklist
     _HEADER_TIPS = {
         RISK: "The combined melanoma risk of the three models (calibrated). Images that cannot be assessed "
               "have none.",
@@ -63,11 +68,18 @@ class WorklistModel(QAbstractTableModel):
         ADDED: "When the case was added (your local time).",
     }
 
+    PAGE = 100  # rows read at a time
+    KEPT_PAGES = 40  # pages kept in memory (the rows around what is on screen); the rest are read again if needed
+    THUMBNAILS_KEPT = 400
+
     def __init__(self, model_names: list[str] | None = None, parent=None):
         super().__init__(parent)
         self.model_names = list(model_names or [])
-        self.records: list[TriageRecord] = []
-        self._pixmaps: dict[int, QPixmap] = {}
+        self.source = None  # ui.triage_controller.TriageController: asks the database
+        self.query = WorklistQuery()
+        self._count = 0
+        self._pages: OrderedDict[int, list[TriageRecord]] = OrderedDict()
+        self._pixmaps: OrderedDict[int, QPixmap | None] = OrderedDict()
 
     def headers(self) -> list[str]:
         return list(self.HEADERS)
@@ -76,7 +88,7 @@ class WorklistModel(QAbstractTableModel):
         self.model_names = list(names)
 
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.records)
+        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.HEADERS)
@@ -91,16 +103,14 @@ class WorklistModel(QAbstractTableModel):
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
-        record = self.records[index.row()]
+        record = self.record_at(index.row())
+        if record is None:
+            return None
         col = index.column()
         if role == Qt.DisplayRole:
             return self._display_text(record, col)
-        if role == Qt.DecorationRole and col == self.IMAGE and record.thumbnail_png:
-            if record.id not in self._pixmaps:
-                pixmap = QPixmap()
-                pixmap.loadFromData(record.thumbnail_png, "PNG")
-                self._pixmaps[record.id] = pixmap.scaled(48, 48, Qt.KeepAspectRatio, Qt.SmoothTransformation)
-            return self._pixmaps[record.id]
+        if role == Qt.DecorationRole and col == self.IMAGE:
+            return self._thumbnail(index.row(), record.id)
         if role == Qt.BackgroundRole:
             if col == self.DISAGREE and record.disagreement:
                 return QBrush(DISAGREE_MARK)  # the marker stands out on an unflagged row too
@@ -114,8 +124,6 @@ class WorklistModel(QAbstractTableModel):
             return per_model_tooltip(record)
         if role == Qt.UserRole:
             return record.id
-        if role == SORT_ROLE:
-            return self._sort_key(record, col)
         return None
 
     def _display_text(self, record: TriageRecord, col: int) -> str | None:
@@ -143,101 +151,121 @@ class WorklistModel(QAbstractTableModel):
             return local_time_text(record.created_at)
         return None
 
-    @classmethod
-    def _sort_key(cls, record: TriageRecord, col: int):
-        """What a click on a column header sorts by (ascending); the risk column in worklist order."""
-        if col == cls.IMAGE:
-            return record.file_name.lower()
-        if col in (cls.RISK, cls.FLAG):
-            group, neg_risk, flag, _ = worklist_order(record)
-            return (group, neg_risk) if col == cls.RISK else (not record.flagged, group, neg_risk)
-        if col == cls.DISAGREE:
-            return not record.disagreement
-        if col == cls.REVIEW:
-            return (record.reviewed, record.clinician_label or "")
-        if col in (cls.PATIENT, cls.LESION, cls.VISIT):  # cases of no patient after the others
-            return (record.patient_id is None, record.patient_id or "", record.lesion_label or "",
-                    record.visit_date if record.patient_id else "")
-        return record.created_at
+    # -- what is shown: the query, asked of the database a page at a time ----------------------------
+    def set_source(self, source) -> None:
+        self.source = source
+        self.reload()
 
-    # -- rows ---------------------------------------------------------------------------------
-    def set_records(self, records: list[TriageRecord]) -> None:
-        self.beginResetModel()
-        self.records = list(records)
-        self._pixmaps.clear()
-        self.endResetModel()
+    def set_query(self, query: WorklistQuery) -> None:
+        self.query = query
+        self.reload()
 
-    def upsert(self, record: TriageRecord) -> int:
-        """Insert or replace ``record`` keeping the worklist order; returns its row."""
-        self.remove(record.id)
-        key = worklist_order(record)
-        row = 0
-        while row < len(self.records) and worklist_order(self.records[row]) <= key:
-            row += 1
-        self.beginInsertRows(QModelIndex(), row, row)
-        self.records.insert(row, record)
-        self.endInsertRows()
-        return row
+    def set_filter(self, filter_name: str) -> None:
+        self.set_query(dataclasses.replace(self.query, filter_name=filter_name))
 
-    def remove(self, case_id: int) -> None:
-        row = self.row_of(case_id)
-        if row >= 0:
-            self.beginRemoveRows(QModelIndex(), row, row)
-            del self.records[row]
-            self.endRemoveRows()
-        self._pixmaps.pop(case_id, None)
-
-    def replace(self, record: TriageRecord) -> None:
-        row = self.row_of(record.id)
-        if row >= 0:
-            self.records[row] = record
-            self._pixmaps.pop(record.id, None)
-            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
-
-    def row_of(self, case_id: int) -> int:
-        return next((i for i, r in enumerate(self.records) if r.id == case_id), -1)
-
-
-class WorklistFilter(QSortFilterProxyModel):
-    """Column sorting and the search box: file name, note or assessment containing the text."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.search = ""
-        self.group_by_patient = False
-        self.setSortRole(SORT_ROLE)
+    def set_search(self, text: str) -> None:
+        self.set_query(dataclasses.replace(self.query, search=text.strip()))
 
     def set_group_by_patient(self, on: bool) -> None:
         """Cases of one patient together, lesion by lesion, in visit order; cases of no patient after them."""
-        self.group_by_patient = on
-        self.invalidate()
+        self.set_query(dataclasses.replace(self.query, group_by_patient=on))
 
-    def set_search(self, text: str) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt 6.10 and newer (invalidateFilter is deprecated there)
-            self.beginFilterChange()
-            self.search = text.strip().lower()
-            self.endFilterChange()
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        """A click on a column heading: the database sorts (records.worklist_order for the risk column)."""
+        self.set_query(dataclasses.replace(self.query, sort=self.SORTS.get(column, "risk"),
+                                           descending=order == Qt.DescendingOrder))
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._pages.clear()
+        self._pixmaps.clear()
+        self._count = self.source.worklist_count(self.query) if self.source is not None else 0
+        self.endResetModel()
+
+    def refresh(self, changed_ids=()) -> None:
+        """After cases were added, changed or deleted: the count follows, rows are added or taken at the end and
+        every row is read again when next shown (only the pages on screen are). No reset: the selection and the
+        scroll position stay."""
+        for case_id in changed_ids:
+            self._pixmaps.pop(case_id, None)
+        new = self.source.worklist_count(self.query) if self.source is not None else 0
+        if new > self._count:
+            self.beginInsertRows(QModelIndex(), self._count, new - 1)
+            self._count = new
+            self.endInsertRows()
+        elif new < self._count:
+            self.beginRemoveRows(QModelIndex(), new, self._count - 1)
+            self._count = new
+            self.endRemoveRows()
+        self._pages.clear()
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, self.columnCount() - 1))
+
+    def record_at(self, row: int) -> TriageRecord | None:
+        if not 0 <= row < self._count or self.source is None:
+            return None
+        page = row // self.PAGE
+        if page not in self._pages:
+            self._pages[page] = self.source.worklist_page(self.query, page * self.PAGE, self.PAGE)
+            while len(self._pages) > self.KEPT_PAGES:
+                self._pages.popitem(last=False)
         else:
-            self.search = text.strip().lower()
-            self.invalidateFilter()
+            self._pages.move_to_end(page)
+        rows = self._pages[page]
+        offset = row - page * self.PAGE
+        return rows[offset] if offset < len(rows) else None
 
-    def filterAcceptsRow(self, source_row, source_parent):
-        if not self.search:
-            return True
-        record = self.sourceModel().records[source_row]
-        haystack = " ".join((record.file_name, record.note or "", record.clinician_label or "",
-                             record.management or "", record.patient_id or "", record.patient_name or "",
-                             record.lesion_label or "")).lower()
-        return self.search in haystack
+    def _thumbnail(self, row: int, case_id: int):
+        """The row's thumbnail, read with those of the rows near it (the ones on screen), never all of them."""
+        if case_id not in self._pixmaps:
+            near = [r.id for r in (self.record_at(i) for i in range(max(0, row - 10), min(self._count, row + 20)))
+                    if r is not None]
+            wanted = [i for i in near if i not in self._pixmaps]
+            found = self.source.worklist_thumbnails(wanted)
+            for wanted_id in wanted:
+                pixmap = None
+                if found.get(wanted_id):
+                    pixmap = QPixmap()
+                    pixmap.loadFromData(found[wanted_id], "PNG")
+                    pixmap = pixmap.scaled(48, 48, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+                self._pixmaps[wanted_id] = pixmap
+            while len(self._pixmaps) > self.THUMBNAILS_KEPT:
+                self._pixmaps.popitem(last=False)
+        return self._pixmaps.get(case_id)
 
-    def lessThan(self, left, right):
-        if self.group_by_patient:
-            records = self.sourceModel().records
-            a, b = records[left.row()], records[right.row()]
-            key = lambda r: (r.patient_id is None, r.patient_id or "", r.lesion_label or "", r.visit_date)  # noqa: E731
-            if key(a) != key(b) or a.patient_id:
-                return key(a) < key(b)
-        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
+    @property
+    def records(self) -> list[TriageRecord]:
+        """Every row's record, in order (reads every page: for a short list, or a test)."""
+        return [self.record_at(row) for row in range(self._count)]
+
+    # -- rows ---------------------------------------------------------------------------------
+    def upsert(self, record: TriageRecord) -> int:
+        """A case added or moved (its risk, flag or review changed): the worklist follows; returns its row."""
+        self.refresh([record.id])
+        return self.row_of(record.id)
+
+    def remove(self, case_id: int) -> None:
+        self.refresh([case_id])
+
+    def replace(self, record: TriageRecord) -> None:
+        """A case changed without moving (note, review): its row shows the saved record."""
+        for page, rows in self._pages.items():
+            for offset, kept in enumerate(rows):
+                if kept.id == record.id:
+                    rows[offset] = record
+                    row = page * self.PAGE + offset
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+                    return
+
+    def row_of(self, case_id: int) -> int:
+        """The case's row: looked up in the pages read, else asked of the database (-1: not in this list)."""
+        for page, rows in self._pages.items():
+            for offset, kept in enumerate(rows):
+                if kept.id == case_id:
+                    return page * self.PAGE + offset
+        if self.source is None or case_id is None:
+            return -1
+        return self.source.worklist_position(self.query, case_id)
 
 
 class WorklistView(QTableView):
@@ -247,9 +275,7 @@ class WorklistView(QTableView):
     def __init__(self, model: WorklistModel, parent=None):
         super().__init__(parent)
         self.source = model
-        self.proxy = WorklistFilter(self)
-        self.proxy.setSourceModel(model)
-        self.setModel(self.proxy)
+        self.setModel(model)
         self.setSortingEnabled(True)
         self.sortByColumn(WorklistModel.RISK, Qt.AscendingOrder)  # ascending worklist order: highest risk first
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -311,17 +337,13 @@ class WorklistView(QTableView):
     def _on_current_row_changed(self, current, _previous):
         self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)
 
-    def proxy_row_of(self, case_id: int) -> int:
-        source_row = self.source.row_of(case_id)
-        if source_row < 0:
-            return -1
-        return self.proxy.mapFromSource(self.source.index(source_row, 0)).row()
-
     def select_case(self, case_id: int) -> bool:
-        row = self.proxy_row_of(case_id)
+        row = self.source.row_of(case_id)
         if row >= 0:
+            if self.currentIndex().row() == row:  # the row now holds this case: tell the window even so
+                self.sig_case_selected.emit(case_id)
             self.selectRow(row)
-            self.scrollTo(self.proxy.index(row, 0))
+            self.scrollTo(self.source.index(row, 0))
         return row >= 0
 
     def current_case_id(self):
@@ -329,4 +351,5 @@ class WorklistView(QTableView):
         return index.data(Qt.UserRole) if index.isValid() else None
 
     def visible_case_ids(self) -> list[int]:
-        return [self.proxy.index(row, 0).data(Qt.UserRole) for row in range(self.proxy.rowCount())]
+        """The ids of every row of the list (for a short list, or a test: reads every page)."""
+        return [r.id for r in self.source.records]

@@ -52,7 +52,7 @@ class WorklistPanel(QWidget):
         self.model = WorklistModel()
         self.view = WorklistView(self.model)
         self.search_box.textChanged.connect(self._on_search)
-        self.group_box.toggled.connect(self.view.proxy.set_group_by_patient)
+        self.group_box.toggled.connect(self.model.set_group_by_patient)
         layout.addWidget(self.view, 1)
         self.drop_hint = QLabel("Drop dermoscopic images or folders here\n(or File > Open, or paste)")
         self.drop_hint.setAlignment(Qt.AlignCenter)
@@ -74,16 +74,15 @@ class WorklistPanel(QWidget):
             self.filter_box.setCurrentIndex(index)
 
     def _on_search(self, text: str) -> None:
-        self.view.proxy.set_search(text)
-        self.update_count(self._total)
+        self.model.set_search(text)  # asked of the database: file name, patient ID or name, lesion, note, ...
+        self.update_count()
 
-    _total = 0
-
-    def update_count(self, total: int) -> None:
-        self._total = total
-        shown = self.view.proxy.rowCount()
-        flagged = sum(r.flagged for r in self.model.records)
-        cannot = sum(not r.assessable for r in self.model.records)
-        extra = f" · {flagged} flagged" + (f" · {cannot} cannot be assessed" if cannot else "")
-        self.count_label.setText(f"{shown} shown of {total} in history{extra if self.model.records else ''}")
-        self.drop_hint.setVisible(total == 0)
+    def update_count(self, _total=None) -> None:
+        """The counts under the filter, from the database (the list holds only the rows on screen)."""
+        if self.model.source is None:
+            return
+        n = self.model.source.worklist_summary(self.model.query)
+        extra = f" · {n['flagged']} flagged" + (f" · {n['cannot_assess']} cannot be assessed" if n["cannot_assess"]
+                                                 else "")
+        self.count_label.setText(f"{n['shown']} shown of {n['total']} in history{extra if n['shown'] else ''}")
+        self.drop_hint.setVisible(n["total"] == 0)

@@ -139,7 +139,8 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
         return QMessageBox.Yes if title == "Use the clinic's flag line" else QMessageBox.No
 
     monkeypatch.setattr(QMessageBox, "question", answer)
-    dialog.adopt_button.click()
+    with qtbot.waitSignal(window.controller.sig_worklist_rescaled, timeout=10000):  # shown on the new line
+        dialog.adopt_button.click()
     assert offered == ["Use the clinic's flag line", "Saved cases"]  # re-reading the saved ones is offered
     assert window.registry.active_site_rule().site_version == rule.site_version
     # no stale words: the window's line and the dialog name the clinic's line at once, without a restart

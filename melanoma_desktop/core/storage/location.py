@@ -69,10 +69,27 @@ def save_settings(data_dir: Path, settings: DatabaseSettings) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Storage:
+    """Where the app keeps its cases: the database (a URL, or the SQLite file's path) and, when it is shared,
+    the clinic image store."""
+
+    target: str | Path
+    image_store: Path | None = None
+
+    @property
+    def shared(self) -> bool:
+        return not isinstance(self.target, Path)
+
+
+def storage_for(data_dir: Path, explicit: str | None = None) -> Storage:
+    return Storage(database_target(data_dir, explicit), image_store(data_dir, explicit))
+
+
 def database_target(data_dir: Path, explicit: str | None = None) -> str | Path:
     """The database this app opens (a URL, or the SQLite file's path)."""
     if explicit:
-        return explicit
+        return explicit if "://" in str(explicit) else Path(explicit)
     from_environment = url_from_environment()
     if from_environment:
         return from_environment
@@ -87,3 +104,21 @@ def image_store(data_dir: Path, explicit: str | None = None) -> Path | None:
         return None
     folder = load_settings(data_dir).image_store
     return Path(folder) if folder else None
+
+
+def connection_report(target) -> str:
+    """One line on a database the app could use: reachable, its schema, how many cases, and for a server the
+    TLS state; raises DatabaseError with the reason otherwise. (Settings > Database's "Test connection".)"""
+    from sqlalchemy import text
+
+    from melanoma_desktop.core.database import CaseDatabase
+
+    with CaseDatabase(target) as db:
+        cases = db.count()
+        if db.sqlite:
+            return f"This computer's database {db.where}: schema {db.schema_version()}, {cases} case(s)."
+        with db.engine.connect() as c:
+            version = c.execute(text("SHOW server_version")).scalar()
+            tls = c.execute(text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).scalar()
+        return (f"Connected to {db.where} (PostgreSQL {version}): schema {db.schema_version()}, {cases} case(s); "
+                + ("TLS in use." if tls else "TLS NOT in use (the server does not offer it, or it is a local socket)."))

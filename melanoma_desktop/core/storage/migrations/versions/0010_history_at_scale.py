@@ -54,6 +54,7 @@ def upgrade() -> None:
     op.create_index("cases_by_lesion", "cases", ["lesion_id", "visit_date"])
     op.create_index("cases_by_review", "cases", ["reviewed", "clinician_label"])
     op.create_index("cases_by_added", "cases", ["created_at"])
+    op.create_index("cases_by_confirmed", "cases", ["confirmed_label"])
     op.create_index("cases_search", "cases", ["search_text", *ORDER[:1]])
     op.create_table(
         "clinic_settings",
