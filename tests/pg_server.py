@@ -39,5 +39,5 @@ def new_database(base_dir: Path) -> str:
     with engine.connect() as c:
         c.exec_driver_sql(f'CREATE DATABASE "{name}"')
     engine.dispose()
-    return url.set(database=name, password=None).render_as_string(hide_password=False).replace(
+    return url.set(database=name)._replace(password=None).render_as_string(hide_password=False).replace(
         "postgresql+psycopg", "postgresql")

@@ -284,16 +284,18 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
     def _check_version(self, c: sa.Connection, case_id: int, expected: int | None) -> None:
         if expected is None:
             return
-        row = c.execute(text("SELECT row_version, reviewed_by, updated_at FROM cases WHERE id = :id"),
+        row = c.execute(text("SELECT row_version, reviewed_by, updated_at, file_name FROM cases WHERE id = :id"),
                         {"id": case_id}).mappings().first()
         if row is None:
-            raise StaleCaseError(f"case #{case_id} was deleted on another workstation; it is no longer in the "
-                                 "worklist")
+            raise StaleCaseError(f"Case #{case_id} was deleted on another workstation; it is no longer in the "
+                                 "worklist.")
         if row["row_version"] != expected:
+            from melanoma_desktop.core.wording import local_time_text
+
             who = f" by {row['reviewed_by']}" if row["reviewed_by"] else ""
-            raise StaleCaseError(f"case #{case_id} was changed{who} at {row['updated_at']} after you opened it; your "
-                                 "change was not saved. The case has been reloaded: check it and make your change "
-                                 "again.")
+            raise StaleCaseError(f"Case #{case_id} ({row['file_name']}) was changed{who} at "
+                                 f"{local_time_text(row['updated_at'])} after you opened it; your change was not "
+                                 "saved. The case has been reloaded: check it and make your change again.")
 
     def _touch(self, c: sa.Connection, case_ids: list[int], action: str) -> None:
         """After cases changed: their worklist columns and their lesions' change marks follow, and the change log

@@ -54,7 +54,9 @@ def resolve_url(target: str | Path) -> URL:
 def shown_url(url: URL | str) -> str:
     """A URL as the app writes it in settings, logs and messages: never with a password."""
     url = make_url(url) if isinstance(url, str) else url
-    return url.render_as_string(hide_password=True)
+    if not url.password:
+        url = url._replace(password=None)  # no "user:***@" for a password that is not there
+    return url.render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")
 
 
 def is_sqlite(url: URL) -> bool:
