@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from melanoma_desktop.core.database import CaseDatabase  # noqa: E402
-from melanoma_desktop.core.database_worklist import WorklistQuery  # noqa: E402
+from melanoma_desktop.core.worklist_query import WorklistQuery  # noqa: E402
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord  # noqa: E402
 from melanoma_desktop.core.storage import derived  # noqa: E402
 
@@ -132,8 +132,9 @@ def populate(db: CaseDatabase, n: int, thumbs: list[bytes], seed: int = 0) -> No
         if db.engine.dialect.name == "postgresql":
             c.exec_driver_sql("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT MAX(id) FROM cases))")
         db._refresh_lesions(c, list(lesion_ids.values()))
-        if db.engine.dialect.name == "postgresql":
-            c.exec_driver_sql("ANALYZE")
+    if db.engine.dialect.name == "postgresql":  # what autovacuum does on a server in use
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE")
     if db.sqlite:
         with db.engine.connect() as c:
             c.connection.dbapi_connection.execute("ANALYZE")
@@ -152,16 +153,12 @@ def measure(target, n: int, thumbs: list[bytes]) -> dict:
     from melanoma_desktop.core.local_performance import evaluate_local
     from trainer.bundle.ensemble_rule import EnsembleRule
 
-    with CaseDatabase(Path(tempfile.mkdtemp()) / "empty.sqlite3") as empty:  # imports and caches warmed
-        empty.worklist_page(WorklistQuery())
-        evaluate_local([], EnsembleRule.from_dict({"members": MEMBERS, "threshold": 0.5}))
-    before = rss_mib()
     out = {}
     page = 100
 
     def first_rows():
         with CaseDatabase(target) as db:
-            db.worklist_count(WorklistQuery())
+            db.worklist_summary(WorklistQuery())
             rows = db.worklist_page(WorklistQuery(), 0, page)
             db.thumbnails([r.id for r in rows[:15]])
 
@@ -170,7 +167,7 @@ def measure(target, n: int, thumbs: list[bytes]) -> dict:
 
     def screen(query):
         def run():
-            db.worklist_count(query)
+            db.worklist_summary(query)
             rows = db.worklist_page(query, 0, page)
             db.thumbnails([r.id for r in rows[:15]])
         return run
@@ -185,29 +182,29 @@ def measure(target, n: int, thumbs: list[bytes]) -> dict:
     out["open a case"] = timed(lambda: [db.get(ids[0]), db.get_heatmaps(ids[0])])
     other = CaseDatabase(target)  # another workstation
     rng, counter = random.Random(1), [n + 10_000_000]
+    last = db.last_change()
+    start = time.perf_counter()
+    for _ in range(100):
+        counter[0] += 1
+        record = synthetic_record(counter[0], rng, thumbs)
+        record.id, record.patient_id, record.confirmed_label = None, None, None
+        other.save(record)
+    out["100 new cases written elsewhere"] = 1000 * (time.perf_counter() - start)
+    other.close()
 
-    def hundred_new():
-        last = db.last_change()
-        for _ in range(100):
-            counter[0] += 1
-            record = synthetic_record(counter[0], rng, thumbs)
-            record.id, record.patient_id, record.confirmed_label = None, None, None
-            other.save(record)
+    def appear():  # what this workstation does on its next look at the change log
         db.changes_since(last)
-        db.worklist_count(WorklistQuery())
+        db.worklist_summary(WorklistQuery())
         db.worklist_page(WorklistQuery(), 0, page)
 
-    out["100 new cases appear"] = timed(hundred_new, repeat=1)
-    other.close()
+    out["... appearing here"] = timed(appear)
     rule = EnsembleRule.from_dict({"members": MEMBERS, "threshold": 0.5})
-
-    def local_performance():
-        records = db.confirmed_records()[:10_000]
-        evaluate_local(records, rule)
-    out["local performance (confirmed)"] = timed(local_performance, repeat=1)
-    out["confirmed cases"] = min(10_000, len(db.confirmed_records()))
+    confirmed = []
+    out["confirmed cases read"] = timed(lambda: confirmed.append(db.confirmed_records()[:10_000]), repeat=1)
+    out["local performance scored"] = timed(lambda: evaluate_local(confirmed[-1], rule), repeat=1)
+    out["confirmed cases"] = len(confirmed[-1])
     db.close()
-    out["memory above empty (MiB)"] = rss_mib() - before
+    out["rss (MiB)"] = rss_mib()
     return out
 
 
@@ -218,11 +215,52 @@ def postgres_database(base: Path, name: str) -> str:
     return new_database(base)
 
 
+def measure_in_child(target, n: int) -> dict:
+    """``measure`` in a new process, so that its memory figure is its own."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, "--measure", str(target), "--size", str(n)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def warmed_up() -> float:
+    """Everything the measures import and build once, done without a database; the process's memory then (the
+    baseline: what an empty history costs)."""
+    from melanoma_desktop.core.local_performance import evaluate_local
+    from trainer.bundle.ensemble_rule import EnsembleRule
+
+    rng, thumbs = random.Random(5), thumbnails(8)
+    records = [synthetic_record(i, rng, thumbs) for i in range(200)]
+    for i, r in enumerate(records):
+        r.confirmed_label = "melanoma" if i % 4 == 0 else "benign"
+    evaluate_local(records, EnsembleRule.from_dict({"members": MEMBERS, "threshold": 0.5}))
+    with CaseDatabase(Path(tempfile.mkdtemp()) / "empty.sqlite3") as empty:
+        empty.worklist_summary(WorklistQuery())
+        empty.worklist_page(WorklistQuery())
+    import gc
+
+    gc.collect()
+    return rss_mib()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default="1000,10000,100000")
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child: measure this database, print JSON
+    parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.measure:
+        import json
+
+        target = args.measure if "://" in args.measure else Path(args.measure)
+        baseline = warmed_up()
+        result = measure(target, args.size, thumbnails(8))
+        result["memory above empty (MiB)"] = result.pop("rss (MiB)") - baseline
+        print(json.dumps(result))
+        return 0
     thumbs = thumbnails()
     print(f"thumbnails: {statistics.mean(len(t) for t in thumbs) / 1024:.1f} KB each on average")
     work = Path(tempfile.mkdtemp(prefix="history-bench-"))
@@ -233,10 +271,11 @@ def main(argv=None) -> int:
                 start = time.perf_counter()
                 populate(db, n, thumbs)
                 made = time.perf_counter() - start
-            result = measure(target, n, thumbs)
+            result = measure_in_child(target, n)
             print(f"\n{engine}, {n:,} cases (written in {made:.0f} s)")
             for key, value in result.items():
                 unit = "" if "MiB" in key or key == "confirmed cases" else " ms"
+                value = float(value)
                 print(f"  {key:32s} {value:8.1f}{unit}")
     return 0
 

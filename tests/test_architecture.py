@@ -94,3 +94,16 @@ def test_the_trainer_is_split_into_its_parts():
     top = sorted(name for name in MODULES if name.startswith("trainer.") and name.count(".") == 1
                  and name.split(".")[1] not in parts)
     assert len(top) <= 12, top  # entry points and what every part shares (config, errors, progress, ...)
+
+
+def test_dialogs_and_views_reach_the_database_through_controllers_only():
+    """No dialog or view imports the case database or opens one; they are given a controller (#28)."""
+    ui = ROOT / "melanoma_desktop" / "ui"
+    views = [p for p in sorted(ui.rglob("*.py")) if p.stem.endswith(("_dialog", "_view", "_panel", "dialogs"))
+             or p.stem in ("worklist", "viewer", "case_heatmaps")]
+    assert len(views) >= 10
+    reaching = {p.name: sorted(i for i in _imports(p) if i.startswith("melanoma_desktop.core.database"))
+                for p in views}
+    assert {k: v for k, v in reaching.items() if v} == {}
+    opening = [p.name for p in views if "CaseDatabase" in p.read_text(encoding="utf-8")]
+    assert opening == []

@@ -12,9 +12,9 @@ from melanoma_desktop.ui.patient_fields import PatientFields
 
 
 class AssignDialog(QDialog):
-    def __init__(self, db, case_ids: list[int], parent=None):
+    def __init__(self, records, case_ids: list[int], parent=None):
         super().__init__(parent)
-        self.db, self.case_ids = db, list(case_ids)
+        self.records, self.case_ids = records, list(case_ids)  # ui.patient_controller
         self._lesion_sites: dict[str, str] = {}
         self.setWindowTitle("Assign to patient / lesion")
         layout = QVBoxLayout(self)
@@ -24,7 +24,7 @@ class AssignDialog(QDialog):
         form = QFormLayout()
         self.patient = QComboBox()
         self.patient.setEditable(True)
-        self.patient.addItems(db.recent_patients())
+        self.patient.addItems(records.recent_patients())
         self.patient.setEditText("")
         self.details = PatientFields()
         self.lesion = QComboBox()
@@ -58,7 +58,7 @@ class AssignDialog(QDialog):
 
     def _on_patient(self, patient_id: str) -> None:
         self.lesion.clear()
-        history = self.db.history(patient_id.strip()) if patient_id.strip() else None
+        history = self.records.history(patient_id.strip()) if patient_id.strip() else None
         lesions = (history or {}).get("lesions", [])
         self._lesion_sites = {entry["lesion"]: entry["body_site"] for entry in lesions}
         self.lesion.addItems([entry["lesion"] for entry in lesions])
@@ -98,8 +98,8 @@ class AssignDialog(QDialog):
         except ValueError as exc:
             self.error.setText(str(exc))
             return False
-        self.db.save_patient(identity)  # the details as shown: typed, edited or left as they were
+        self.records.save_patient(identity)  # the details as shown: typed, edited or left as they were
         for case_id in self.case_ids:
-            self.db.assign(case_id, identity)
+            self.records.assign(case_id, identity)
         self.accept()
         return True

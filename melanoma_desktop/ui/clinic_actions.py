@@ -16,6 +16,15 @@ class ClinicActions:
     """Expects ``self.controller`` (ui.triage_controller), ``self.db``, ``self.db_path``, ``self.registry``,
     ``self.runner``, ``reload_worklist()`` and a status bar."""
 
+    @property
+    def patients(self):
+        """What the patient dialogs may ask of the database (ui.patient_controller), made once."""
+        if getattr(self, "_patients", None) is None:
+            from melanoma_desktop.ui.patient_controller import PatientController
+
+            self._patients = PatientController(self.controller.db, self)
+        return self._patients
+
     def import_confirmed(self, path: str, replace_conflicting: bool = True) -> str:
         """Import a CSV of confirmed diagnoses without a preview (e.g. a script); the status bar says what."""
         from melanoma_desktop.core.confirmed import ConfirmedLabelsError
@@ -99,8 +108,12 @@ class ClinicActions:
 
         from melanoma_desktop.core.wording import short_model_name
 
-        dialog = LocalPerformanceDialog(self.db_path, self.controller.flag_rule, self.registry, self.runner, self,
-                                        {i.name: short_model_name(i.display_name) for i in self.model_infos()})
+        from melanoma_desktop.core.clinicians import clinic_name
+
+        dialog = LocalPerformanceDialog(self.controller.confirmed_records, self.controller.flag_rule, self.registry,
+                                        self.runner, self, {i.name: short_model_name(i.display_name)
+                                                            for i in self.model_infos()},
+                                        clinic=clinic_name(self.db_path.parent))
         dialog.sig_rule_adopted.connect(self.use_site_rule)
         dialog.show()
         return dialog
@@ -141,7 +154,7 @@ class ClinicActions:
             self.statusBar().showMessage("This case belongs to no patient's lesion (import it with a manifest, a "
                                          "PATIENT/LESION folder or DICOM).", 8000)
             return None
-        view = LesionView(self.db, *lesion, parent=self)
+        view = LesionView(self.patients, *lesion, parent=self)
         view.show()
         return view
 
@@ -153,7 +166,7 @@ class ClinicActions:
         if not ids:
             self.statusBar().showMessage("Select a case first.", 5000)
             return None
-        dialog = AssignDialog(self.db, ids, self)
+        dialog = AssignDialog(self.patients, ids, self)
         current = self.db.identity_of(ids[0]) if len(ids) == 1 else None
         if current is not None:  # the case is filed already: its patient, lesion and visit, to change or keep
             dialog.show_current(current)
@@ -169,7 +182,7 @@ class ClinicActions:
             case_id = self.worklist.current_case_id()
             identity = self.db.identity_of(case_id) if case_id is not None else None
             patient_id = identity["patient_id"] if identity else ""
-        dialog = PatientDialog(self.db, patient_id, self)
+        dialog = PatientDialog(self.patients, patient_id, self)
         dialog.accepted.connect(self.reload_worklist)
         dialog.show()
         return dialog

@@ -10,21 +10,20 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGridLayout, QHB
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout)
 
 from melanoma_desktop import DISCLAIMER
-from melanoma_desktop.core.followup_report import (draw_risk_over_time, flag_line_of, write_lesion_pdf,
-                                                   write_patient_summary_pdf)
+from melanoma_desktop.core.followup_report import draw_risk_over_time
 from melanoma_desktop.core.patients import RISE_MARKER, lesion_changes
 from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
 class LesionView(QDialog):
-    def __init__(self, db, patient_id: str, lesion: str, parent=None):
+    def __init__(self, records, patient_id: str, lesion: str, parent=None):
         super().__init__(parent)
-        history = db.history(patient_id) or {"lesions": []}
+        history = records.history(patient_id) or {"lesions": []}
         entry = next((e for e in history["lesions"] if e["lesion"] == lesion), {"visits": [], "body_site": ""})
         self.visits = entry["visits"]
         self.marks = lesion_changes(self.visits, RISE_MARKER)
-        self.db = db
+        self.records = records  # ui.patient_controller: never the database itself
         self.setWindowTitle(f"{patient_id} — {lesion}")
         fit_to_screen(self, 1200, 780)
         layout = QVBoxLayout(self)
@@ -53,7 +52,7 @@ class LesionView(QDialog):
         self._link(*self.viewers)
         self.patient_id, self.lesion = patient_id, lesion
         self.figure = Figure(figsize=(8, 2.4))
-        draw_risk_over_time(self.figure, self.visits, self.marks, flag_line_of(db, self.visits))
+        draw_risk_over_time(self.figure, self.visits, self.marks, records.flag_line_of(self.visits))
         self.figure.tight_layout()
         self.canvas = FigureCanvasQTAgg(self.figure)
         layout.addWidget(self.canvas, 1)
@@ -122,14 +121,14 @@ class LesionView(QDialog):
         """Mark visits whose risk rose by more than ``points`` since the previous one (or crossed the line)."""
         self.marks = lesion_changes(self.visits, points / 100)
         self.figure.clear()
-        draw_risk_over_time(self.figure, self.visits, self.marks, flag_line_of(self.db, self.visits))
+        draw_risk_over_time(self.figure, self.visits, self.marks, self.records.flag_line_of(self.visits))
         self.figure.tight_layout()
         self.canvas.draw_idle()
         for column in range(2):
             self._show(column)
 
     def mark_excised(self, outcome: str) -> None:
-        self.db.set_excised(self.patient_id, self.lesion, True, outcome)
+        self.records.set_excised(self.patient_id, self.lesion, True, outcome)
         self.status.setText(f"excised: {outcome or 'yes'}")
 
     def _mark_excised(self) -> None:
@@ -141,17 +140,17 @@ class LesionView(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Follow-up report", f"{self.patient_id}-{self.lesion}.pdf",
                                               "PDF (*.pdf)")
         if path:
-            write_lesion_pdf(path, self.db, self.patient_id, self.lesion)
+            self.records.write_lesion_pdf(path, self.patient_id, self.lesion)
 
     def _summary_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Patient summary", f"{self.patient_id}-summary.pdf", "PDF (*.pdf)")
         if path:
-            write_patient_summary_pdf(path, self.db, self.patient_id)
+            self.records.write_patient_summary_pdf(path, self.patient_id)
 
     def _export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export this patient's data into")
         if folder:
-            written = self.db.export_patient(self.patient_id, folder)
+            written = self.records.export_patient(self.patient_id, folder)
             QMessageBox.information(self, "Exported", f"Written: {written} and the images beside it.")
 
     def visible_visits(self) -> list[int]:

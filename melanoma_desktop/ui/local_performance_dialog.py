@@ -52,11 +52,13 @@ class LocalPerformanceDialog(QDialog):
     sig_computed = Signal(object)  # LocalPerformance
     sig_rule_adopted = Signal(object)  # the site rule made active (None: back to the shipped line)
 
-    def __init__(self, db_path, rule: EnsembleRule | None, registry, runner, parent=None,
-                 names: dict[str, str] | None = None):
+    def __init__(self, confirmed_records, rule: EnsembleRule | None, registry, runner, parent=None,
+                 names: dict[str, str] | None = None, clinic: str = ""):
+        """``confirmed_records``: the controller's reader of the confirmed cases (any thread; never the database
+        itself); ``clinic``: the clinic's name for the PDF."""
         super().__init__(parent)
-        self.db_path, self.rule, self.registry, self.runner = db_path, rule, registry, runner
-        self.database = getattr(parent, "controller", None) and parent.controller.database or db_path
+        self.confirmed_records, self.rule, self.registry, self.runner = confirmed_records, rule, registry, runner
+        self.clinic = clinic
         self.names = dict(names or {})  # model name -> the name clinicians read (e.g. "MobileNetV2")
         self.result = None
         self.candidate = None  # a fitted flag line not yet adopted
@@ -138,18 +140,15 @@ class LocalPerformanceDialog(QDialog):
 
     # -- the numbers --------------------------------------------------------------------------
     def refresh(self) -> Job | None:
-        from melanoma_desktop.core.database import CaseDatabase
-
         site = self.rule.site_version if self.rule is not None else None
         self.rule_label.setText("Flag line in use: " + (f"the clinic's own ({version_words(site)})" if site else "the shipped one"))
         if not self.rule:
             self.verdict_label.setText("No combined rule for the installed models: local performance needs one.")
             return None
-        db_path, rule, target = self.database, self.rule, self.target.value() / 100
+        read, rule, target = self.confirmed_records, self.rule, self.target.value() / 100
 
         def body(should_stop, on_progress):
-            with CaseDatabase(db_path) as db:  # this thread's own connection
-                return evaluate_local(db.confirmed_records(), rule, target)
+            return evaluate_local(read(), rule, target)
 
         job = Job("Computing local performance", body)
         job.signals.sig_finished.connect(self._show)
@@ -182,16 +181,13 @@ class LocalPerformanceDialog(QDialog):
 
     # -- the clinic's flag line ---------------------------------------------------------------
     def fit_rule(self) -> EnsembleRule | None:
-        from melanoma_desktop.core.database import CaseDatabase
-
         self.candidate = None
         self.adopt_button.setEnabled(False)
         if self.rule is None:
             self.rule_status.setText("✖ No combined rule for the installed models: a flag line is set on one.")
             return None
         try:
-            with CaseDatabase(self.database) as db:
-                self.candidate = fit_site_rule(db.confirmed_records(), self.rule, self.target.value() / 100)
+            self.candidate = fit_site_rule(self.confirmed_records(), self.rule, self.target.value() / 100)
         except SiteRuleRefused as exc:
             self.rule_status.setText(f"✖ {exc}")
             return None
@@ -260,11 +256,8 @@ class LocalPerformanceDialog(QDialog):
 
     # -- PDF ----------------------------------------------------------------------------------
     def save_pdf(self, path: str) -> None:
-        from melanoma_desktop.core.clinicians import clinic_name
-
         if self.result is not None:
-            write_local_performance_pdf(path, self.result, self.rule_label.text(), self.names,
-                                        clinic_name(self.db_path.parent))
+            write_local_performance_pdf(path, self.result, self.rule_label.text(), self.names, self.clinic)
 
     def _save_pdf_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save local performance", "local_performance.pdf", "PDF (*.pdf)")

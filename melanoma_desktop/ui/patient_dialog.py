@@ -10,9 +10,9 @@ from melanoma_desktop.ui.patient_fields import PatientFields
 
 
 class PatientDialog(QDialog):
-    def __init__(self, db, patient_id: str = "", parent=None):
+    def __init__(self, records, patient_id: str = "", parent=None):
         super().__init__(parent)
-        self.db = db
+        self.records = records  # ui.patient_controller: never the database itself
         self.setWindowTitle("Patient details")
         layout = QVBoxLayout(self)
         self.status = QLabel("")
@@ -20,7 +20,7 @@ class PatientDialog(QDialog):
         form = QFormLayout()
         self.patient = QComboBox()
         self.patient.setEditable(True)
-        self.patient.addItems(db.recent_patients())
+        self.patient.addItems(records.recent_patients())
         self.fields = PatientFields()
         form.addRow("Patient ID", self.patient)
         self.fields.add_rows(form)
@@ -38,7 +38,7 @@ class PatientDialog(QDialog):
         self._on_patient(patient_id)
 
     def _on_patient(self, patient_id: str) -> None:
-        details = self.db.patient_details(patient_id.strip()) if patient_id.strip() else None
+        details = self.records.patient_details(patient_id.strip()) if patient_id.strip() else None
         self.fields.show_patient(details)
         self.status.setText("A new patient: the ID is your clinic's own; the name stays on this computer."
                             if details is None else "Editing this patient's details (every case of theirs shows "
@@ -47,7 +47,7 @@ class PatientDialog(QDialog):
     def apply(self) -> bool:
         try:
             name, birth_date, sex = self.fields.values()
-            self.db.save_patient(Identity(self.patient.currentText().strip(), name=name, birth_date=birth_date,
+            self.records.save_patient(Identity(self.patient.currentText().strip(), name=name, birth_date=birth_date,
                                           sex=sex))
         except ValueError as exc:
             self.error.setText(str(exc))

@@ -268,6 +268,11 @@ class TriageController(QObject):
     def worklist_position(self, query, case_id: int) -> int:
         return self.db.worklist_position(query, case_id)
 
+    def confirmed_records(self) -> list:
+        """The cases with a confirmed diagnosis, as read; from any thread (its own connection)."""
+        with CaseDatabase(self.database) as db:
+            return db.confirmed_records()
+
     def worklist_summary(self, query) -> dict:
         return self.db.worklist_summary(query)
 

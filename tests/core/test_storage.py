@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from melanoma_desktop.core.database import MIGRATIONS, SCHEMA_VERSION, CaseDatabase, StaleCaseError
-from melanoma_desktop.core.database_worklist import WorklistQuery
+from melanoma_desktop.core.worklist_query import WorklistQuery
 from melanoma_desktop.core.patients import Identity
 from melanoma_desktop.core.storage.engine import DatabaseError, PasswordInUrlError, resolve_url
 from storage_records import MEMBERS, _record

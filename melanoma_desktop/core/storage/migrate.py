@@ -7,6 +7,7 @@ misreading it."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,8 +28,13 @@ def _config() -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 HEAD = int(head_revision())
@@ -78,7 +84,7 @@ def upgrade(engine: sa.Engine, where: str) -> str | None:
 def _refuse_newer(revision: str | None, where: str) -> None:
     if revision is None:
         return
-    known = {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
+    known = {s.revision for s in _scripts().walk_revisions()}
     if revision not in known:
         raise DatabaseError(f"{where} has schema version {int(revision) if revision.isdigit() else revision}, newer "
                             f"than this program ({HEAD}); update the program")
