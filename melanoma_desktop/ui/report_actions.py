@@ -40,8 +40,23 @@ class ReportActions:
     def _export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export worklist", "worklist.csv", "CSV (*.csv)")
         if path:
-            n = self.db.export_csv(path, self.current_filter())
-            self.statusBar().showMessage(f"Exported {n} case(s) to {path}", 5000)
+            self.export_csv(path)
+
+    def export_csv(self, path: str) -> Job:
+        """The worklist (under its filter) to CSV, off the GUI thread: the database streams it a chunk at a time."""
+        database, filter_name = self.controller.database, self.current_filter()
+
+        def body(should_stop, on_progress):
+            from melanoma_desktop.core.database import CaseDatabase
+
+            with CaseDatabase(database) as db:  # this thread's own connection
+                return db.export_csv(path, filter_name)
+
+        job = Job("Exporting the worklist", body)
+        job.signals.sig_finished.connect(lambda n: self.statusBar().showMessage(f"Exported {n} case(s) to {path}",
+                                                                                 5000))
+        self.statusBar().showMessage("Exporting the worklist…")
+        return self.runner.submit(job, heavy=False)
 
     def _case_heatmaps(self, case_id: int) -> dict:
         from melanoma_desktop.core.heatmaps import heatmap_from_png

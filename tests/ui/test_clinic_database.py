@@ -5,6 +5,8 @@ clinic image store, and Settings > Database keeps no password."""
 import json
 from pathlib import Path
 
+import pytest
+
 from PySide6.QtWidgets import QMessageBox
 
 from fakes import FakeClassifier, skin_image
@@ -83,3 +85,19 @@ def test_settings_database_keeps_no_password_and_tests_the_connection(qtbot, tmp
     assert kept["url"] == db_target and kept["image_store"] == str(tmp_path) and "password" not in json.dumps(kept)
     assert (window.db_path.parent / "database.json").stat().st_mode & 0o077 == 0
     assert storage_for(window.db_path.parent).target.startswith(db_target.split("?")[0])
+
+
+def test_the_worklist_is_exported_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
+    import csv
+
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: pytest.fail(f"{title}: {text}"))
+    window = _window(qtbot, tmp_path, tmp_path / "cases.sqlite3")
+    with CaseDatabase(tmp_path / "cases.sqlite3") as db:
+        for i in range(30):
+            db.save(_record(f"x{i}", (i / 30, i / 30, i / 30)))
+    window.reload_worklist()
+    with qtbot.waitSignal(window.statusBar().messageChanged,
+                          timeout=10000, check_params_cb=lambda text: text.startswith("Exported")):
+        window.export_csv(str(tmp_path / "worklist.csv"))
+    assert len(list(csv.DictReader(open(tmp_path / "worklist.csv")))) == 30
+    assert "Exported 30 case(s)" in window.statusBar().currentMessage()
