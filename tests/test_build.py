@@ -45,6 +45,18 @@ def test_bundle_builds_and_passes_its_self_test(tmp_path):
                               str(tmp_path / "lesion.dcm")], env=env, capture_output=True, text=True, timeout=600)
     assert triaged.returncode == 0, triaged.stdout + triaged.stderr
     assert '"models"' in triaged.stdout
+    # the case database inside the bundle: its migrations (Alembic reads them as files), a backup, and a
+    # PostgreSQL server reached through the bundled driver (tests/pg_server.py)
+    assert (tmp_path / "home" / "cases.sqlite3").is_file()
+    backed = subprocess.run([str(exe), "backup", str(tmp_path / "copy.sqlite3"), "--data-dir", str(tmp_path / "home")],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert backed.returncode == 0 and (tmp_path / "copy.sqlite3").is_file(), backed.stdout + backed.stderr
+    from pg_server import new_database
+
+    url = new_database(tmp_path)
+    served = subprocess.run([str(exe), "history", "--patient", "P-NONE", "--database", url, "--data-dir",
+                             str(tmp_path / "home")], env=env, capture_output=True, text=True, timeout=600)
+    assert "no patient 'P-NONE'" in served.stderr, served.stdout + served.stderr  # connected and migrated
     # ... and compressed DICOM through each decoder it ships (docs/packaging.md): 12-bit JPEG and JPEG lossless
     # (imagecodecs), JPEG 2000 (pylibjpeg-openjpeg), JPEG-LS (pyjpegls), RLE (pylibjpeg-rle)
     import pydicom.data

@@ -108,9 +108,25 @@ class ClinicRecords:
         returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
         from melanoma_desktop.core.confirmed_import import plan_import
 
-        plan = plan_import(csv_path, self.list())
+        plan = plan_import(csv_path, self.identities())
         self.apply_import(plan, replace_conflicting=True)  # as asked: every matched row
         return plan.report()
+
+    def rereadable_count(self, rule: EnsembleRule) -> int:
+        """How many saved cases were read by exactly ``rule``'s members but with another flag line (what ``reread``
+        would change), counted by the database."""
+        members = list(dict(rule.members).items())
+        params = {"entry": json.dumps(rule.record_entry()), "n": len(members)}
+        conditions = []
+        for i, (model, version) in enumerate(members):
+            conditions.append(f"(p.model = :m{i} AND p.version = :v{i})")
+            params.update({f"m{i}": model, f"v{i}": version})
+        with self._read() as c:
+            return int(c.execute(text(
+                "SELECT COUNT(*) FROM cases c WHERE c.ensemble != :entry "
+                "AND (SELECT COUNT(*) FROM predictions p WHERE p.case_id = c.id) = :n "
+                f"AND (SELECT COUNT(*) FROM predictions p WHERE p.case_id = c.id AND ({' OR '.join(conditions)})) = :n"),
+                params).scalar())
 
     def reread(self, rule: EnsembleRule) -> int:
         """Read every case whose models are exactly ``rule``'s members again under ``rule`` (a new flag line):

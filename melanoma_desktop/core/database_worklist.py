@@ -179,6 +179,21 @@ class WorklistRecords:
             self.set_shown_line(rule)
         return list(self.iter_records(self.worklist_ids(WorklistQuery(filter_name)), shown=rule is not None))
 
+    def identities(self) -> list[TriageRecord]:
+        """Every case as an import of confirmed diagnoses matches it (id, SHA-256, file, patient, visit, confirmed
+        diagnosis), in one query and without the models' answers."""
+        with self._read() as c:
+            rows = c.execute(text(
+                "SELECT c.id, c.sha256, c.path, c.created_at, c.taken_at, c.confirmed_label, c.confirmed_source, "
+                "c.confirmed_at, l.patient_id, l.label AS lesion_label, p.name AS patient_name FROM cases c "
+                "LEFT JOIN lesions l ON l.id = c.lesion_id LEFT JOIN patients p ON p.id = l.patient_id ORDER BY c.id"
+            )).mappings().all()
+        return [TriageRecord(id=r["id"], sha256=r["sha256"], path=r["path"], predictions=[], created_at=r["created_at"],
+                             taken_at=r["taken_at"], confirmed_label=r["confirmed_label"],
+                             confirmed_source=r["confirmed_source"], confirmed_at=r["confirmed_at"],
+                             patient_id=r["patient_id"], lesion_label=r["lesion_label"],
+                             patient_name=r["patient_name"] or "") for r in rows]
+
     def confirmed_records(self) -> list[TriageRecord]:
         """The cases with a confirmed diagnosis, as read (what local performance and adaptation learn from)."""
         with self._read() as c:

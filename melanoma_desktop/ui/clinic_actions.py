@@ -31,7 +31,7 @@ class ClinicActions:
         from melanoma_desktop.core.confirmed_import import plan_import
 
         try:
-            plan = plan_import(path, self.db.list())
+            plan = plan_import(path, self.db.identities())  # one light query
         except ConfirmedLabelsError as exc:
             summary = f"Not imported: {exc}"
         else:
@@ -48,7 +48,7 @@ class ClinicActions:
         from melanoma_desktop.ui.import_dialog import ImportPreviewDialog
 
         try:
-            plan = plan_import(path, self.db.list())
+            plan = plan_import(path, self.db.identities())  # one light query
         except ConfirmedLabelsError as exc:
             QMessageBox.warning(self, "Import confirmed diagnoses", f"Not imported: {exc}")
             return None
@@ -131,13 +131,12 @@ class ClinicActions:
             self.offer_reread(rule)
         return message
 
-    def offer_reread(self, rule: EnsembleRule) -> int:
+    def offer_reread(self, rule: EnsembleRule):
         """After a flag line is adopted: offer to read the saved cases of these models with it too (one audited
-        step), so that the worklist holds one risk scale. Returns the number re-read (0 when declined)."""
-        entry = rule.record_entry()
-        others = [r for r in self.db.list() if rule.applies_to(r.model_versions()) and r.ensemble != entry]
+        step), so that the worklist holds one risk scale. Returns the re-reading job (0 when declined)."""
+        others = self.db.rereadable_count(rule)  # counted by the database, not read
         if not others or QMessageBox.question(
-                self, "Saved cases", f"Read the {len(others)} saved case(s) of these models with this flag line too? "
+                self, "Saved cases", f"Read the {others} saved case(s) of these models with this flag line too? "
                 "Their risk and flag change to this line (the models' answers stay); the audit records it. If not, "
                 "they keep the line they were read with.", QMessageBox.Yes | QMessageBox.No,
                 QMessageBox.No) != QMessageBox.Yes:
@@ -272,14 +271,19 @@ class ClinicActions:
             view.set_record(fresh)
         QMessageBox.warning(self, "Changed on another workstation", message)
 
-    def reread_cases(self) -> int:
-        n = self.controller.reread_cases()
-        if n is None:
+    def reread_cases(self):
+        """Every saved case read again with the flag line in use, off the GUI thread; the job (None: no rule)."""
+        job = self.controller.reread_cases()
+        if job is None:
             self.statusBar().showMessage("No combined rule for the installed models: nothing to re-read with.", 8000)
-            return 0
+            return None
+        self.statusBar().showMessage("Reading the saved cases again with the current flag line…")
+        job.signals.sig_finished.connect(self._on_reread_done)
+        return job
+
+    def _on_reread_done(self, n: int) -> None:
         self.reload_worklist()
         self.statusBar().showMessage(f"{n} case(s) re-read with the current flag line.", 8000)
-        return n
 
     def _reread_dialog(self) -> None:
         answer = QMessageBox.question(self, "Re-read all cases", "Read every saved case again with the flag line now in "

@@ -8,14 +8,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from melanoma_desktop.core.worklist_query import WorklistQuery
 from melanoma_desktop.ui.worker import Job
 
 PRINT_DPI = 200
 
 
-def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, filter_name: str,
+def batch_report_job(pdf_path: str, rule, infos, title: str, db_path: Path, filter_name: str,
                      database=None) -> Job:
-    """The filtered worklist as a PDF and, beside it, a CSV; a plain job body over the core."""
+    """The filtered worklist, as the worklist shows it (on the flag line ``rule``), as a PDF and, beside it, a CSV;
+    a plain job body over the core: the cases are read here, off the GUI thread."""
 
     def body(should_stop, on_progress):
         from melanoma_desktop.core.database import CaseDatabase
@@ -24,9 +26,10 @@ def batch_report_job(pdf_path: str, records, infos, title: str, db_path: Path, f
         # ReportCancelled (when should_stop turned true) is reported as a cancellation by the worker
         from melanoma_desktop.core.clinicians import clinic_name
 
-        write_batch_pdf(pdf_path, records, infos, title=title, should_stop=should_stop, on_progress=on_progress,
-                        clinic=clinic_name(Path(db_path).parent))
         with CaseDatabase(database or db_path) as db:
+            records = db.list(filter_name, rule)  # one risk scale: as the worklist shows them
+            write_batch_pdf(pdf_path, records, infos, title=title, should_stop=should_stop, on_progress=on_progress,
+                            clinic=clinic_name(Path(db_path).parent))
             db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
         return len(records)
 
@@ -151,17 +154,16 @@ class ReportActions:
 
     def start_batch_report(self, pdf_path: str) -> Job:
         filter_name = self.current_filter()
-        records = self.controller.worklist(filter_name)  # as the worklist shows them: one risk scale
-        job = batch_report_job(pdf_path, records, self.model_infos(), f"Batch report ({filter_name})", self.db_path,
-                               filter_name, self.controller.database)
+        n = self.controller.worklist_summary(WorklistQuery(filter_name))["shown"]  # one count; the job reads them
+        job = batch_report_job(pdf_path, self.controller.flag_rule, self.model_infos(), f"Batch report ({filter_name})",
+                               self.db_path, filter_name, self.controller.database)
         job.signals.sig_progress.connect(lambda done_total: self.batch_bar.update_progress(*done_total, None, "pages"))
         job.signals.sig_finished.connect(lambda n: self._on_report_done("finished", f"Report of {n} case(s) written "
                                                                                    f"to {pdf_path} (and .csv)"))
         job.signals.sig_cancelled.connect(lambda: self._on_report_done("cancelled", "Batch report cancelled."))
         job.signals.sig_failed.connect(lambda *_: self._on_report_done("failed", "Batch report failed."))
         self._report_job, self._bar_shows = job, "report"
-        self.batch_bar.start(f"Writing the batch report of {len(records)} case{'' if len(records) == 1 else 's'}…",
-                             len(records) + 1)
+        self.batch_bar.start(f"Writing the batch report of {n} case{'' if n == 1 else 's'}…", n + 1)
         self.runner.submit(job, heavy=False)
         return job
 

@@ -20,7 +20,7 @@ from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import version_words
 from melanoma_desktop.ui.jobs import (decode_case_image_job, heatmap_job, load_models_job, shown_line_job,
                                      triage_job)
-from melanoma_desktop.ui.worker import JobRunner
+from melanoma_desktop.ui.worker import Job, JobRunner
 from trainer.api import EnsembleRule
 
 FLUSH_INTERVAL_MS = 150  # saved records reach the window in groups: one worklist update per group
@@ -41,6 +41,7 @@ class TriageController(QObject):
     sig_job_failed = Signal(str, str)  # job name, message
     sig_worklist_rescaled = Signal(int)  # cases now shown on the flag line in use (one risk scale)
     sig_case_conflict = Signal(int, str)  # case id, why a clinician's change was not saved (changed elsewhere)
+    sig_reread_done = Signal(int)  # saved cases read again with the flag line in use
     sig_cases_changed = Signal(list)  # ids of cases another workstation (or process) added, changed or deleted
 
     def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], Classifier],
@@ -119,10 +120,20 @@ class TriageController(QObject):
         return (f"The clinic's flag line {version_words(rule.site_version)} was made for other model versions; "
                 "the current flag line stays.")
 
-    def reread_cases(self) -> int | None:
-        """Every saved case read again with the current flag line; None when there is no combined rule."""
-        rule = self.flag_rule
-        return self.db.reread(rule) if rule else None
+    def reread_cases(self):
+        """Every saved case read again with the current flag line, off the GUI thread (``sig_reread_done`` with
+        the number re-read); the job, or None when there is no combined rule."""
+        rule, database = self.flag_rule, self.database
+        if not rule:
+            return None
+
+        def body(should_stop, on_progress):
+            with CaseDatabase(database) as db:
+                return db.reread(rule)
+
+        job = Job("Reading the saved cases again", body)
+        job.signals.sig_finished.connect(lambda n: None if self.closed else self.sig_reread_done.emit(n))
+        return self.runner.submit(job, heavy=False)
 
     # -- batches --------------------------------------------------------------------------------
     def triage(self, paths: list[str]) -> str:

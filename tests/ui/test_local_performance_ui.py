@@ -175,9 +175,13 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     shipped_read = new_case("new_b.png", 0.65)
     assert shipped_read.consensus.rule == "ensemble" and shipped_read.flagged  # the shipped line flags it again
     assert window.db.get(clinic_read.id).consensus.rule == "clinic flag line"  # the earlier case keeps its rule
-    assert window.reread_cases() == len(window.db.list())
+    assert window.db.rereadable_count(window.controller.flag_rule) == 1  # the case read with the clinic's line
+    with qtbot.waitSignal(window.controller.sig_reread_done, timeout=10000) as reread:  # off the GUI thread
+        window.reread_cases()
+    assert reread.args == [len(window.db.list())]
     assert window.db.get(clinic_read.id).consensus.rule == "ensemble"  # re-read on request only
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
-    window.use_site_rule(rule)  # the clinic's line again, and yes to reading the saved cases with it
+    with qtbot.waitSignal(window.controller.sig_reread_done, timeout=10000):
+        window.use_site_rule(rule)  # the clinic's line again, and yes to reading the saved cases with it
     assert {r.consensus.rule for r in window.db.list()} == {"clinic flag line"}  # one risk scale in the worklist
     assert window.db.audit_log()[-1][1] == "cases re-read under a new flag line"
