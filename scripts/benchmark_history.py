@@ -199,6 +199,9 @@ def measure(target, n: int, thumbs: list[bytes]) -> dict:
 
     out["... appearing here"] = timed(appear)
     rule = EnsembleRule.from_dict({"members": MEMBERS, "threshold": 0.5})
+    names = [f"IMG_{i:07d}.jpg" for i in range(0, n, max(1, n // 200))]  # a CSV of 200 confirmed diagnoses
+    out["import preview: match 200 rows"] = timed(lambda: db.identities(names))
+    out["re-read offer: count"] = timed(lambda: db.rereadable_count(rule), repeat=3)
     confirmed = []
     out["confirmed cases read"] = timed(lambda: confirmed.append(db.confirmed_records()[:10_000]), repeat=1)
     out["local performance scored"] = timed(lambda: evaluate_local(confirmed[-1], rule), repeat=1)

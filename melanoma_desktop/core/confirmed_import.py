@@ -74,9 +74,13 @@ class ImportPlan:
 
 
 def plan_import(csv_path: str | Path, records) -> ImportPlan:
-    """The plan for importing ``csv_path`` into ``records`` (the saved cases); raises ConfirmedLabelsError for
-    a file that cannot be read."""
-    pairs, report = match_rows(read_confirmed_csv(csv_path), records)
+    """The plan for importing ``csv_path`` into ``records`` (the saved cases, or a function that gives the cases
+    the file's rows could match: ``CaseDatabase.identities``); raises ConfirmedLabelsError for a file that cannot
+    be read."""
+    rows = read_confirmed_csv(csv_path)
+    if callable(records):
+        records = records([row.image for row in rows])
+    pairs, report = match_rows(rows, records)
     by_id = {r.id: r for r in records}
     plan = ImportPlan(str(csv_path), unmatched=list(report.unmatched), ambiguous=list(report.ambiguous))
     for case_id, row in pairs:

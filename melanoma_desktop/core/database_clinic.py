@@ -108,7 +108,7 @@ class ClinicRecords:
         returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
         from melanoma_desktop.core.confirmed_import import plan_import
 
-        plan = plan_import(csv_path, self.identities())
+        plan = plan_import(csv_path, self.identities)  # only the cases the file names
         self.apply_import(plan, replace_conflicting=True)  # as asked: every matched row
         return plan.report()
 

@@ -179,15 +179,23 @@ class WorklistRecords:
             self.set_shown_line(rule)
         return list(self.iter_records(self.worklist_ids(WorklistQuery(filter_name)), shown=rule is not None))
 
-    def identities(self) -> list[TriageRecord]:
-        """Every case as an import of confirmed diagnoses matches it (id, SHA-256, file, patient, visit, confirmed
-        diagnosis), in one query and without the models' answers."""
+    def identities(self, images=None) -> list[TriageRecord]:
+        """The cases as an import of confirmed diagnoses matches them (id, SHA-256, file, patient, visit, confirmed
+        diagnosis), without the models' answers: every case, or those whose SHA-256 or file name is one of
+        ``images`` (a few indexed look-ups for a file of a few hundred rows)."""
+        sql = ("SELECT c.id, c.sha256, c.path, c.created_at, c.taken_at, c.confirmed_label, c.confirmed_source, "
+               "c.confirmed_at, l.patient_id, l.label AS lesion_label, p.name AS patient_name FROM cases c "
+               "LEFT JOIN lesions l ON l.id = c.lesion_id LEFT JOIN patients p ON p.id = l.patient_id")
+        rows = []
         with self._read() as c:
-            rows = c.execute(text(
-                "SELECT c.id, c.sha256, c.path, c.created_at, c.taken_at, c.confirmed_label, c.confirmed_source, "
-                "c.confirmed_at, l.patient_id, l.label AS lesion_label, p.name AS patient_name FROM cases c "
-                "LEFT JOIN lesions l ON l.id = c.lesion_id LEFT JOIN patients p ON p.id = l.patient_id ORDER BY c.id"
-            )).mappings().all()
+            if images is None:
+                rows = c.execute(text(f"{sql} ORDER BY c.id")).mappings().all()
+            wanted = sorted(set(images or ()))
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = {"images": wanted[start:start + _CHUNK]}
+                rows += c.execute(statement(f"{sql} WHERE c.sha256 IN :images OR c.file_name IN :images", chunk),
+                                  chunk).mappings().all()
+        rows = list({r["id"]: r for r in rows}.values())  # a case named by its file and its SHA-256: once
         return [TriageRecord(id=r["id"], sha256=r["sha256"], path=r["path"], predictions=[], created_at=r["created_at"],
                              taken_at=r["taken_at"], confirmed_label=r["confirmed_label"],
                              confirmed_source=r["confirmed_source"], confirmed_at=r["confirmed_at"],

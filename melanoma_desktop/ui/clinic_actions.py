@@ -31,7 +31,7 @@ class ClinicActions:
         from melanoma_desktop.core.confirmed_import import plan_import
 
         try:
-            plan = plan_import(path, self.db.identities())  # one light query
+            plan = plan_import(path, self.db.identities)  # only the cases the file names
         except ConfirmedLabelsError as exc:
             summary = f"Not imported: {exc}"
         else:
@@ -48,7 +48,7 @@ class ClinicActions:
         from melanoma_desktop.ui.import_dialog import ImportPreviewDialog
 
         try:
-            plan = plan_import(path, self.db.identities())  # one light query
+            plan = plan_import(path, self.db.identities)  # only the cases the file names
         except ConfirmedLabelsError as exc:
             QMessageBox.warning(self, "Import confirmed diagnoses", f"Not imported: {exc}")
             return None

@@ -50,6 +50,7 @@ def upgrade() -> None:
     for flag in ("shown_flagged", "shown_disagreement", "changed", "reviewed"):
         op.create_index(f"cases_by_{flag}", "cases", [flag, *ORDER])
     op.create_index("cases_by_file", "cases", [sa.text("lower(file_name)")])
+    op.create_index("cases_by_file_name", "cases", ["file_name"])
     op.create_index("cases_by_patient", "cases", ["patient_key", "lesion_key", "visit_date"])
     op.create_index("cases_by_lesion", "cases", ["lesion_id", "visit_date"])
     op.create_index("cases_by_review", "cases", ["reviewed", "clinician_label"])
