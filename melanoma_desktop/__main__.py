@@ -83,7 +83,6 @@ def _keep_patient_data_private(args) -> None:
     """Everything this process writes (the case database, pasted images, exports, reports) is the OS user's
     alone, and a user data folder an earlier release left readable to others is tightened (core/private_files)."""
     from melanoma_desktop.core.private_files import restrict_new_files_to_owner, tighten_tree
-
     from melanoma_desktop.paths import user_data_dir
 
     restrict_new_files_to_owner()

@@ -102,9 +102,8 @@ def run_triage(args: argparse.Namespace) -> int:
         else:
             print(_text_line(record), flush=True)
     if args.report:
-        from melanoma_desktop.core.report import write_batch_pdf
-
         from melanoma_desktop.core.records import worklist_order
+        from melanoma_desktop.core.report import write_batch_pdf
 
         records.sort(key=worklist_order)
         write_batch_pdf(args.report, records, models.model_infos(), title="Triage report")

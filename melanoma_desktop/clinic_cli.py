@@ -63,7 +63,12 @@ def _confirmed_records(args, models):
 
 def run_clinic_command(args: argparse.Namespace) -> int:
     from melanoma_desktop.core.confirmed import ConfirmedLabelsError
-    from melanoma_desktop.core.local_performance import SiteRuleRefused, evaluate_local, expected_sentence, fit_site_rule
+    from melanoma_desktop.core.local_performance import (
+        SiteRuleRefused,
+        evaluate_local,
+        expected_sentence,
+        fit_site_rule,
+    )
 
     models, registry = load_for_cli(args)
     if not models.loaded:

@@ -41,8 +41,9 @@ def main() -> int:
     parser.add_argument("--replay", help="embeddings (.npz) of public-source cases fitted alongside each adapter")
     args = parser.parse_args()
 
-    from melanoma_desktop.core.adaptation import adapter_predictions, auc, compare, fit_adaptation
     from simulated_clinic import halves
+
+    from melanoma_desktop.core.adaptation import adapter_predictions, auc, compare, fit_adaptation
     from trainer.bundle.adapter import _logit
     from trainer.bundle.cards import read_ensemble
     from trainer.shipped import shipped_models_dir

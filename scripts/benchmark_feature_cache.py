@@ -34,10 +34,10 @@ def main() -> None:
 
     from trainer.data.augment import Augmenter
     from trainer.data.samples import decode_samples, discover
-    from trainer.models.features import compute_features
-    from trainer.training.fitting import fit
     from trainer.models.architectures import assemble, build_head, feature_extractor, load_backbone
+    from trainer.models.features import compute_features
     from trainer.progress import never_stop, no_progress
+    from trainer.training.fitting import fit
 
     ds = discover(args.data)
     rng = np.random.default_rng(0)

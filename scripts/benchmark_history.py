@@ -28,9 +28,9 @@ import numpy as np  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from melanoma_desktop.core.database import CaseDatabase  # noqa: E402
-from melanoma_desktop.core.worklist_query import WorklistQuery  # noqa: E402
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord  # noqa: E402
 from melanoma_desktop.core.storage import derived  # noqa: E402
+from melanoma_desktop.core.worklist_query import WorklistQuery  # noqa: E402
 
 MEMBERS = {"cnn": "cnn-bench", "vgg16": "vgg16-bench", "mobilenetv2": "mobilenetv2-bench"}
 ENTRY = {"members": MEMBERS, "threshold": 0.5}

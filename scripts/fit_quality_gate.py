@@ -33,8 +33,8 @@ def main() -> int:
 
     from melanoma_desktop.core.quality import FeatureDistanceGate, assess_pixels, fit_feature_gate
     from trainer.data.samples import decode_samples, discover
-    from trainer.models.features import compute_features
     from trainer.models.architectures import feature_extractor, load_backbone
+    from trainer.models.features import compute_features
 
     backbone = load_backbone("mobilenetv2", 0.35, args.backbones, allow_download=False)
     extractor = feature_extractor(backbone)

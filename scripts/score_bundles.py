@@ -28,17 +28,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
 
-    from trainer.bundle.io import load_bundle
-    from trainer.training.calibration import model_half_point
     from trainer.bundle.cards import find_bundles, read_ensemble
+    from trainer.bundle.io import load_bundle
     from trainer.data.samples import (
         decode_samples,
         discover,
         only_source_split,
         without_unreadable,
     )
-    from trainer.training.ensemble import ensemble_probability
     from trainer.evaluation.loso import _metrics
+    from trainer.training.calibration import model_half_point
+    from trainer.training.ensemble import ensemble_probability
 
     bundles = [load_bundle(d, args.backbones) for d in find_bundles(args.models)]
     rule = read_ensemble(args.models)

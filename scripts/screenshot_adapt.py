@@ -35,11 +35,11 @@ def main() -> int:
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
+    from simulated_clinic import halves
 
     from melanoma_desktop.core.classifier import load_models
     from melanoma_desktop.core.registry import ModelRegistry
     from melanoma_desktop.ui.main_window import MainWindow
-    from simulated_clinic import halves
 
     data = Path(args.data)
     rows = list(csv.DictReader(open(data / "labels.csv")))

@@ -29,20 +29,20 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
 
+    import json
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from benchmark_history import populate, thumbnails
     from melanoma_desktop.core.classifier import default_models_dir, load_models
     from melanoma_desktop.core.database import CaseDatabase
     from melanoma_desktop.core.storage.location import DatabaseSettings, Storage, save_settings
     from melanoma_desktop.ui.main_window import MainWindow
-    from pg_server import new_database
-
-    import json
+    from trainer.bundle.ensemble_rule import EnsembleRule
 
     import benchmark_history
-    from trainer.bundle.ensemble_rule import EnsembleRule
+    from benchmark_history import populate, thumbnails
+    from pg_server import new_database
 
     shipped = EnsembleRule.from_dict(json.loads((default_models_dir() / "ensemble.json").read_text()))
     benchmark_history.MEMBERS, benchmark_history.ENTRY = dict(shipped.members), shipped.record_entry()  # no †

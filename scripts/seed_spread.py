@@ -47,10 +47,10 @@ def main(argv=None) -> None:
 
     from sklearn.metrics import roc_auc_score
 
-    from trainer.training.calibration import model_half_point
     from trainer.bundle.cards import read_card
-    from trainer.training.rundir import read_predictions
     from trainer.evaluation.metrics import bootstrap_auc, expected_calibration_error
+    from trainer.training.calibration import model_half_point
+    from trainer.training.rundir import read_predictions
 
     test_p, ext_p, val_p, rows = [], [], [], []
     y_test = y_ext = y_val = None

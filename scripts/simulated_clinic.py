@@ -179,10 +179,10 @@ def main() -> int:
     if args.adapt:
         return adapted_clinic(args)
 
-    from trainer.training.calibration import calibrate_p_positive
     from trainer.bundle.cards import read_ensemble
     from trainer.evaluation.metrics import wilson
     from trainer.shipped import shipped_models_dir
+    from trainer.training.calibration import calibrate_p_positive
 
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

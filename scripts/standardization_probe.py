@@ -27,6 +27,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from adaptation_probe import load
+
     from melanoma_desktop.core.adaptation import auc
     from melanoma_desktop.core.classifier import load_models
     from trainer.bundle.cards import read_ensemble

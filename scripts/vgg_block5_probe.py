@@ -33,10 +33,10 @@ def main() -> int:
     args = parser.parse_args()
 
     import keras
+    from simulated_clinic import halves
 
     from melanoma_desktop.core.adaptation import auc, choose_penalty
     from melanoma_desktop.core.classifier import load_models
-    from simulated_clinic import halves
     from trainer.bundle.adapter import fit_adapter
     from trainer.bundle.embedding import head_arrays
     from trainer.data.imageio import load_rgb

@@ -104,9 +104,10 @@ def shared_data() -> Path:
 def tiny_bundles(tmp_path_factory, random_backbones):
     """Real bundles (cnn + mobilenetv2 on a random-weight backbone) trained by the trainer on tiny data.
     Returns (models folder, backbones folder, data folder)."""
-    from synthetic import write_labels_csv
     from trainer.config import TrainConfig
     from trainer.training.train import run_training
+
+    from synthetic import write_labels_csv
 
     root = tmp_path_factory.mktemp("bundles")
     data = write_labels_csv(root / "data", n_per_class=10)

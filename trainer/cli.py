@@ -159,9 +159,9 @@ def _fmt(seconds) -> str:
 
 
 def _ensemble(args) -> None:
+    from trainer.evaluation.metrics import operating_point
     from trainer.training.calibration import describe_calibration
     from trainer.training.ensemble import evaluate_ensemble, fit_ensemble
-    from trainer.evaluation.metrics import operating_point
     from trainer.training.outputs import metrics_table
 
     if args.add_member:

@@ -6,12 +6,11 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from trainer.data.samples import DEFAULT_MALIGNANT_DX
-from trainer.training.calibration import CALIBRATION_METHODS
-from trainer.errors import ConfigError
 from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture
+from trainer.data.samples import DEFAULT_MALIGNANT_DX
 from trainer.data.splits import PROTOCOLS
-
+from trainer.errors import ConfigError
+from trainer.training.calibration import CALIBRATION_METHODS
 
 # Fields that change where things are kept or found, not what is trained: a run trained with another --cache-dir,
 # or with downloads allowed or not (the backbone is checked by content either way), is the same run (the

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 
-
 @dataclass
 class ProgressEvent:
     stage: str  # "data" | "features" | "train" | "evaluate" | "model_done" | "done" | "log"

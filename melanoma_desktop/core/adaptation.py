@@ -128,8 +128,8 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
     embeddings, is_positive) of public cases fitted alongside (an experiment; not used by the app).
     Raises AdaptationCancelled."""
     replay = replay or {}
-    from trainer.training.calibration import threshold_for_sensitivity
     from trainer.bundle.adapter import sigmoid
+    from trainer.training.calibration import threshold_for_sensitivity
 
     y, groups = np.asarray(y, dtype=bool), np.asarray(groups)
     names = list(embeddings)

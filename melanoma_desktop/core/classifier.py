@@ -168,8 +168,8 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     first whose members are exactly the loaded versions. A clinic's ``site_rule`` (its own calibration and
     flag line, core.local_performance) takes its place while its members are exactly the loaded versions;
     made for other versions, it is not used, and ``ensemble_note`` says so."""
-    from trainer.bundle.io import load_bundle
     from trainer.bundle.cards import find_bundles, read_card
+    from trainer.bundle.io import load_bundle
     from trainer.errors import TrainerError
 
     directory = Path(directory) if directory else default_models_dir()

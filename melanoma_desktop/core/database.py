@@ -21,11 +21,23 @@ from melanoma_desktop.core.clinicians import current_clinician
 from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
 from melanoma_desktop.core.database_worklist import WorklistRecords
 from melanoma_desktop.core.private_files import create_private_file
-from melanoma_desktop.core.records import (CLINICIAN_LABELS, MANAGEMENT_DECISIONS, MODEL_ORDER, WORKLIST_FILTERS,
-                                           ModelPrediction, TriageRecord)
+from melanoma_desktop.core.records import (
+    CLINICIAN_LABELS,
+    MANAGEMENT_DECISIONS,
+    MODEL_ORDER,
+    WORKLIST_FILTERS,
+    ModelPrediction,
+    TriageRecord,
+)
 from melanoma_desktop.core.schema import MIGRATIONS  # noqa: F401 (the SQLite releases' schema, for tests of upgrades)
-from melanoma_desktop.core.storage.engine import (DatabaseError, is_sqlite, make_engine, resolve_url, shown_url,
-                                                  statement)
+from melanoma_desktop.core.storage.engine import (
+    DatabaseError,
+    is_sqlite,
+    make_engine,
+    resolve_url,
+    shown_url,
+    statement,
+)
 from melanoma_desktop.core.storage.migrate import HEAD, upgrade
 from melanoma_desktop.core.storage.timestamps import now_iso
 

@@ -16,11 +16,16 @@ from matplotlib.figure import Figure
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.numbers import with_ci
 from melanoma_desktop.core.report import A4
-from melanoma_desktop.core.wording import (flag_line_table, ranking_sentence, source_lines, test_result_sentence,
-                                           training_sentence)
-from trainer.training.calibration import describe_calibration
+from melanoma_desktop.core.wording import (
+    flag_line_table,
+    ranking_sentence,
+    source_lines,
+    test_result_sentence,
+    training_sentence,
+)
 from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
 from trainer.evaluation.reports import BundleReport, read_report  # noqa: F401 (read_report: what the panel reads a bundle with)
+from trainer.training.calibration import describe_calibration
 
 
 def extra_data_text(entry: dict) -> str:

@@ -39,7 +39,7 @@ def write_dicom_pdf(path: str | Path, pdf: bytes, record, patient: dict | None =
     patient_details, for name, birth date and sex), dated by the visit. The document title says it is research
     software's report."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
     patient = patient or {}
     now = datetime.now(timezone.utc)

@@ -22,8 +22,7 @@ from PIL import Image
 
 from melanoma_desktop import DISCLAIMER, __version__
 from melanoma_desktop.core.records import ModelInfo, TriageRecord, worklist_order
-from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
-                                           short_model_name)
+from melanoma_desktop.core.wording import SCORE_NOTE, local_time_text, patient_words, short_model_name
 
 A4 = (8.27, 11.69)
 A4_LANDSCAPE = (A4[1], A4[0])  # the batch report's summary table: every column readable

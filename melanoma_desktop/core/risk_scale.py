@@ -4,8 +4,12 @@ were read with; the models' answers are stored, so showing a case on another lin
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from melanoma_desktop.core.wording import version_words
+
+if TYPE_CHECKING:  # records imports nothing from here; the name is for the annotations only
+    from melanoma_desktop.core.records import TriageRecord
 
 
 def shown_with(record: "TriageRecord", rule, entry: dict | None = None) -> "TriageRecord":

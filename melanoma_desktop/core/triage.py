@@ -21,8 +21,8 @@ from PIL import Image
 from melanoma_desktop.core.dicom import FRAME_MARK, dicom_frames, is_dicom_name, read_dicom, split_frame
 from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
-from trainer.errors import ImageDecodeError
 from trainer.data.imageio import is_image_name, load_rgb
+from trainer.errors import ImageDecodeError
 
 if TYPE_CHECKING:
     from melanoma_desktop.core.classifier import Classifier

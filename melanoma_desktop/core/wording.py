@@ -8,7 +8,6 @@ thing the same way. The engineering terms (AUC, calibration, ECE, thresholds) st
 from __future__ import annotations
 
 import re
-
 from datetime import datetime
 from pathlib import Path
 

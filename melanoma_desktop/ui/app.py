@@ -25,9 +25,8 @@ def run_app(args) -> int:
     make_private_dir(data_dir)  # created 0700 (main() has tightened what an earlier release left open)
     os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
 
-    from melanoma_desktop.ui.main_window import MainWindow
-
     from melanoma_desktop.core.registry import ModelRegistry
+    from melanoma_desktop.ui.main_window import MainWindow
 
     models_dir, backbones = getattr(args, "models", None), getattr(args, "backbones", None)
     registry = ModelRegistry(registry_root(data_dir))

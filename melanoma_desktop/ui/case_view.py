@@ -10,20 +10,38 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QScrollArea, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
 from melanoma_desktop.core.records import CLINICIAN_LABELS, MANAGEMENT_DECISIONS, ModelInfo, TriageRecord
 from melanoma_desktop.core.risk_scale import line_words
+from melanoma_desktop.core.wording import (
+    SCORE_NOTE,
+    confirmed_words,
+    disagreement_words,
+    local_time_text,
+    patient_words,
+    short_model_name,
+    who_words,
+)
 from melanoma_desktop.ui.case_heatmaps import PanelClicks, small_copy
 from melanoma_desktop.ui.case_heatmaps import render as render_heatmaps
 from melanoma_desktop.ui.model_panel import HEATMAP_CAPTION, ModelPanel
 from melanoma_desktop.ui.viewer import HeatLegend, ImageViewer, RiskBar, pixmap_from_rgb
-from melanoma_desktop.core.wording import (SCORE_NOTE, confirmed_words, local_time_text, patient_words,
-                                           disagreement_words, short_model_name, who_words)
-
 
 
 class CaseView(QWidget):

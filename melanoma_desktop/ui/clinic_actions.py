@@ -104,11 +104,9 @@ class ClinicActions:
             self._on_review_changed(case_id, {"reviewed": not record.reviewed})
 
     def show_local_performance(self):
-        from melanoma_desktop.ui.local_performance_dialog import LocalPerformanceDialog
-
-        from melanoma_desktop.core.wording import short_model_name
-
         from melanoma_desktop.core.clinicians import clinic_name
+        from melanoma_desktop.core.wording import short_model_name
+        from melanoma_desktop.ui.local_performance_dialog import LocalPerformanceDialog
 
         dialog = LocalPerformanceDialog(self.controller.confirmed_records, self.controller.flag_rule, self.registry,
                                         self.runner, self, {i.name: short_model_name(i.display_name)

@@ -9,8 +9,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from melanoma_desktop.core.clinicians import (ClinicianError, ClinicSettings, current_clinician,
-                                              load_clinic_settings, save_clinic_settings, set_current_clinician)
+from melanoma_desktop.core.clinicians import (
+    ClinicianError,
+    ClinicSettings,
+    current_clinician,
+    load_clinic_settings,
+    save_clinic_settings,
+    set_current_clinician,
+)
 
 
 class ClinicianController(QObject):

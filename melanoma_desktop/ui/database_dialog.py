@@ -7,12 +7,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QRadioButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+)
 
 from melanoma_desktop.core.storage.engine import DatabaseError
-from melanoma_desktop.core.storage.location import (SQLITE_FILE, DatabaseSettings, connection_report, load_settings,
-                                                    save_settings)
+from melanoma_desktop.core.storage.location import (
+    SQLITE_FILE,
+    DatabaseSettings,
+    connection_report,
+    load_settings,
+    save_settings,
+)
 from melanoma_desktop.ui.worker import Job
 
 TLS_WORDS = {"prefer": "Use TLS when the server offers it", "require": "Require TLS",

@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel,
-                               QMessageBox, QPushButton, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.followup_report import draw_risk_over_time
 from melanoma_desktop.core.patients import RISE_MARKER, lesion_changes
-from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
 from melanoma_desktop.ui.screen_fit import fit_to_screen
+from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
 
 
 class LesionView(QDialog):

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QGroupBox,
-    QHeaderView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QMessageBox,
@@ -39,11 +39,15 @@ from melanoma_desktop.core.local_performance import (
     misses_target,
     validate_site_rule,
 )
-from melanoma_desktop.core.local_performance_report import (COLUMNS, draw_calibration_curve, score_rows,
-                                                              write_local_performance_pdf)
+from melanoma_desktop.core.local_performance_report import (
+    COLUMNS,
+    draw_calibration_curve,
+    score_rows,
+    write_local_performance_pdf,
+)
 from melanoma_desktop.core.wording import version_words
-from melanoma_desktop.ui.worker import Job
 from melanoma_desktop.ui.screen_fit import fit_to_screen
+from melanoma_desktop.ui.worker import Job
 
 if TYPE_CHECKING:
     from trainer.api import EnsembleRule

@@ -19,15 +19,15 @@ from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
 from melanoma_desktop.core.wording import short_model_name, version_words
 from melanoma_desktop.ui.batch_bar import BatchBar
-from melanoma_desktop.ui.clinician_controller import ClinicianController
 from melanoma_desktop.ui.case_view import CaseView
-from melanoma_desktop.ui.dialogs import show_about
 from melanoma_desktop.ui.clinic_actions import ClinicActions
+from melanoma_desktop.ui.clinician_controller import ClinicianController
+from melanoma_desktop.ui.dialogs import show_about
 from melanoma_desktop.ui.input_actions import InputActions
 from melanoma_desktop.ui.report_actions import ReportActions
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 from melanoma_desktop.ui.triage_controller import TriageController
 from melanoma_desktop.ui.worklist_panel import WorklistPanel
-from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 
 class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):

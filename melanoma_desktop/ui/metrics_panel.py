@@ -7,12 +7,31 @@ The numbers, figures and the PDF come from core.metrics_report; this module puts
 from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTabWidget,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from melanoma_desktop import DISCLAIMER
-from melanoma_desktop.core.metrics_report import (BundleReport, flag_line_html, make_figures, plain_summary,
-                                                  read_report, report_rows, summary_rows, write_metrics_pdf)
+from melanoma_desktop.core.metrics_report import (
+    BundleReport,
+    flag_line_html,
+    make_figures,
+    plain_summary,
+    read_report,
+    report_rows,
+    summary_rows,
+    write_metrics_pdf,
+)
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 
 

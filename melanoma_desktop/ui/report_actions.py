@@ -20,11 +20,10 @@ def batch_report_job(pdf_path: str, rule, infos, title: str, db_path: Path, filt
     a plain job body over the core: the cases are read here, off the GUI thread."""
 
     def body(should_stop, on_progress):
-        from melanoma_desktop.core.database import CaseDatabase
-        from melanoma_desktop.core.report import write_batch_pdf
-
         # ReportCancelled (when should_stop turned true) is reported as a cancellation by the worker
         from melanoma_desktop.core.clinicians import clinic_name
+        from melanoma_desktop.core.database import CaseDatabase
+        from melanoma_desktop.core.report import write_batch_pdf
 
         with CaseDatabase(database or db_path) as db:
             records = db.list(filter_name, rule)  # one risk scale: as the worklist shows them
@@ -127,8 +126,12 @@ class ReportActions:
     def export_to_record(self, case_id: int, folder: str) -> tuple[Path, Path]:
         """The case for the patient's record, into ``folder``: its report as a DICOM Encapsulated PDF (for a PACS)
         and as a FHIR DiagnosticReport (JSON, the PDF attached); audited."""
-        from melanoma_desktop.core.record_export import (case_pdf_bytes, fhir_diagnostic_report, write_dicom_pdf,
-                                                         write_fhir_json)
+        from melanoma_desktop.core.record_export import (
+            case_pdf_bytes,
+            fhir_diagnostic_report,
+            write_dicom_pdf,
+            write_fhir_json,
+        )
         from melanoma_desktop.core.wording import short_model_name
 
         record = self.controller.shown(self.db.get(case_id))

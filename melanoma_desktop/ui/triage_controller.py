@@ -18,8 +18,7 @@ from melanoma_desktop.core.database import CaseDatabase, StaleCaseError
 from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import version_words
-from melanoma_desktop.ui.jobs import (decode_case_image_job, heatmap_job, load_models_job, shown_line_job,
-                                     triage_job)
+from melanoma_desktop.ui.jobs import decode_case_image_job, heatmap_job, load_models_job, shown_line_job, triage_job
 from melanoma_desktop.ui.worker import Job, JobRunner
 from trainer.api import EnsembleRule
 

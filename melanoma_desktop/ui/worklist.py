@@ -15,10 +15,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from melanoma_desktop.core.worklist_query import WorklistQuery
 from melanoma_desktop.core.records import TriageRecord
 from melanoma_desktop.core.risk_scale import line_words
 from melanoma_desktop.core.wording import local_time_text
+from melanoma_desktop.core.worklist_query import WorklistQuery
 
 FLAG_COLOUR = QColor("#fde2e1")
 CANNOT_ASSESS_COLOUR = QColor("#eeeeee")

@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from melanoma_desktop.core.adaptation import (AdaptationCancelled, auc, compare, fit_adaptation, grouped_folds,
-                                              not_worse)
+from melanoma_desktop.core.adaptation import AdaptationCancelled, auc, compare, fit_adaptation, grouped_folds, not_worse
 from melanoma_desktop.core.site_models import SiteModelSet, SiteModelsRefused, make_site_model_set
 from trainer.bundle.adapter import Adapter, HeadArrays, fit_adapter, sigmoid
 

@@ -5,12 +5,13 @@ and a result that is offered, never installed."""
 import numpy as np
 import pytest
 
-from fakes import FakeClassifier, skin_image
 from melanoma_desktop.core.adaptation import AdaptationCancelled
 from melanoma_desktop.core.adaptation_job import adapt_to_clinic
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.site_models import SiteModelsRefused
 from melanoma_desktop.core.triage import triage_paths
+
+from fakes import FakeClassifier, skin_image
 
 
 def read_clinic(tmp_path, n_melanoma=24, n_benign=56, seed=0):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from melanoma_desktop.core.database import MIGRATIONS, SCHEMA_VERSION, CaseDatabase
+
 from storage_records import _record
 
 

@@ -7,12 +7,21 @@ import stat
 
 import pytest
 
-from fakes import FakeClassifier, skin_image
-from melanoma_desktop.core.clinicians import (Clinician, ClinicianError, ClinicSettings, clinic_name,
-                                              current_clinician, load_clinic_settings, os_user,
-                                              save_clinic_settings, set_current_clinician)
+from melanoma_desktop.core.clinicians import (
+    Clinician,
+    ClinicianError,
+    ClinicSettings,
+    clinic_name,
+    current_clinician,
+    load_clinic_settings,
+    os_user,
+    save_clinic_settings,
+    set_current_clinician,
+)
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.triage import triage_paths
+
+from fakes import FakeClassifier, skin_image
 
 
 def test_without_a_list_nobody_is_asked_and_the_os_user_is_recorded(tmp_path):

@@ -3,12 +3,13 @@ conflicting / unmatched, the sources the file gives), conflicting ones kept unle
 
 import pytest
 
-from fakes import FakeClassifier, skin_image
 from melanoma_desktop.core.clinicians import set_current_clinician
 from melanoma_desktop.core.confirmed import ConfirmedLabelsError
 from melanoma_desktop.core.confirmed_import import plan_import
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.triage import triage_paths
+
+from fakes import FakeClassifier, skin_image
 
 
 @pytest.fixture

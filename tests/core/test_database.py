@@ -6,7 +6,6 @@ import pytest
 from melanoma_desktop.core.database import SCHEMA_VERSION, CaseDatabase, DatabaseError
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord
 
-
 RULE_LINE = 0.55  # the combined rule of these records: the plain mean of the three, flagged from 0.55
 
 

@@ -8,10 +8,11 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import set_pixel_data
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, SecondaryCaptureImageStorage, generate_uid
 
-from fakes import FakeClassifier
 from melanoma_desktop.core.dicom import read_dicom
 from melanoma_desktop.core.triage import expand_paths, original_image, triage_paths
 from trainer.errors import ImageDecodeError
+
+from fakes import FakeClassifier
 
 
 def _dataset(**identity) -> Dataset:

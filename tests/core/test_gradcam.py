@@ -3,11 +3,12 @@
 import keras
 import numpy as np
 
-from fakes import model_card
 from melanoma_desktop.core.gradcam import GradCam
 from melanoma_desktop.core.heatmaps import heatmap_from_png, heatmap_png, overlay
 from trainer.bundle.io import LoadedBundle
 from trainer.models.architectures import build_cnn
+
+from fakes import model_card
 
 RADIUS = 30
 

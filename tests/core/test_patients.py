@@ -12,11 +12,18 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import set_pixel_data
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from fakes import FakeClassifier, skin_image
 from melanoma_desktop.core.database import MIGRATIONS, SCHEMA_VERSION, CaseDatabase
-from melanoma_desktop.core.patients import (Identity, IdentityError, identity_from_dicom, identity_from_layout,
-                                            read_manifest, resolve_identities)
+from melanoma_desktop.core.patients import (
+    Identity,
+    IdentityError,
+    identity_from_dicom,
+    identity_from_layout,
+    read_manifest,
+    resolve_identities,
+)
 from melanoma_desktop.core.triage import expand_paths, triage_paths
+
+from fakes import FakeClassifier, skin_image
 
 
 def _triage_into(db, files, identities):

@@ -9,11 +9,12 @@ import sys
 
 import pytest
 
-from fakes import FakeClassifier, skin_image
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.patients import Identity
 from melanoma_desktop.core.private_files import is_owner_only, secure_user_data_dir
 from melanoma_desktop.core.triage import triage_paths
+
+from fakes import FakeClassifier, skin_image
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX; Windows uses the profile's ACL")
 

@@ -3,6 +3,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from melanoma_desktop.core.quality import assess_pixels
+
 from synthetic import lesion_image
 
 

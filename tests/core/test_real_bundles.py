@@ -24,9 +24,9 @@ def test_load_models_reads_cards_and_reports_missing_backbone(tiny_bundles, tmp_
 
 
 def test_window_with_real_bundles(qtbot, tiny_bundles, tmp_path):
-    from qt_helpers import drop
-
     from melanoma_desktop.ui.main_window import MainWindow
+
+    from qt_helpers import drop
 
     models_dir, backbones, data = tiny_bundles
     window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: load_models(models_dir, backbones))

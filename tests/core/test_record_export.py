@@ -4,12 +4,18 @@ DiagnosticReport, each validated by reading it back (pydicom; fhir.resources' sc
 import base64
 import json
 
-from fakes import FakeClassifier, skin_image
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.patients import Identity
-from melanoma_desktop.core.record_export import (case_pdf_bytes, fhir_diagnostic_report, read_dicom_pdf,
-                                                 write_dicom_pdf, write_fhir_json)
+from melanoma_desktop.core.record_export import (
+    case_pdf_bytes,
+    fhir_diagnostic_report,
+    read_dicom_pdf,
+    write_dicom_pdf,
+    write_fhir_json,
+)
 from melanoma_desktop.core.triage import triage_paths
+
+from fakes import FakeClassifier, skin_image
 
 
 def _filed_case(tmp_path):

@@ -1,13 +1,14 @@
 import csv
 
 import numpy as np
-from fakes import FakeClassifier, document_photo, grey_image, skin_image
 from pypdf import PdfReader
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.report import write_batch_pdf, write_case_pdf
 from melanoma_desktop.core.triage import triage_paths
 from trainer.bundle.ensemble_rule import EnsembleRule
+
+from fakes import FakeClassifier, document_photo, grey_image, skin_image
 
 
 def _text(path):
@@ -139,6 +140,7 @@ def test_a_batch_report_can_be_cancelled(qtbot, tmp_path):
 
 def test_the_case_page_prints_through_a_qprinter(qtbot, tmp_path):
     from PySide6.QtPrintSupport import QPrinter
+
     from qt_helpers import drop, make_window
 
     window = make_window(qtbot, tmp_path)

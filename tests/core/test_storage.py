@@ -11,10 +11,12 @@ import textwrap
 import pytest
 
 from melanoma_desktop.core.database import MIGRATIONS, SCHEMA_VERSION, CaseDatabase, StaleCaseError
-from melanoma_desktop.core.worklist_query import WorklistQuery
 from melanoma_desktop.core.patients import Identity
 from melanoma_desktop.core.storage.engine import DatabaseError, PasswordInUrlError, resolve_url
+from melanoma_desktop.core.worklist_query import WorklistQuery
+
 from storage_records import MEMBERS, _record
+
 
 class _Line:
     """A flag line as the database needs it (an EnsembleRule's record entry)."""

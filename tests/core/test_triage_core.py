@@ -1,12 +1,13 @@
 import os
 
 import pytest
-from fakes import FakeClassifier, grey_image
 
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.records import Consensus, ModelPrediction
 from melanoma_desktop.core.triage import expand_paths, triage_paths
 from trainer.bundle.ensemble_rule import EnsembleRule
+
+from fakes import FakeClassifier, grey_image
 
 
 def test_consensus_rules():

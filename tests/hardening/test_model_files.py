@@ -29,8 +29,8 @@ def test_lambda_layer_model_is_refused_by_safe_mode(tiny_bundles, tmp_path):
 
 
 def test_weights_npz_with_pickled_objects_is_refused(tiny_bundles, tmp_path):
-    from trainer.models.backbones import sha256_file
     from trainer.bundle.io import export_bundle
+    from trainer.models.backbones import sha256_file
 
     models_dir, _, _ = tiny_bundles
     export_bundle(models_dir / "cnn", tmp_path / "cnn16", float16=True)

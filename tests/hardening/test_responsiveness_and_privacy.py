@@ -74,6 +74,7 @@ def test_a_batch_of_200_is_decoded_and_classified_off_the_gui_thread(qtbot, tmp_
 
 def test_the_batch_report_is_written_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
     import melanoma_desktop.core.report as report
+
     from fakes import skin_image
 
     window = make_window(qtbot, tmp_path, FakeClassifier())
@@ -90,12 +91,12 @@ def test_the_batch_report_is_written_off_the_gui_thread(qtbot, tmp_path, monkeyp
 
 def test_training_runs_off_the_gui_thread_and_its_progress_reaches_the_window(qtbot, tmp_path, random_backbones,
                                                                              tiny_bundles):
-    from fakes import FakeTrainer
-    from synthetic import write_labels_csv
-
     from melanoma_desktop.core.registry import ModelRegistry
     from melanoma_desktop.ui.wizard import RetrainWizard
     from melanoma_desktop.ui.worker import JobRunner
+
+    from fakes import FakeTrainer
+    from synthetic import write_labels_csv
 
     trainer = FakeTrainer(tiny_bundles[0])
     trained_on = []

@@ -5,9 +5,10 @@ cases are refused with the counts; cancelling leaves the models in use as they w
 import numpy as np
 import pytest  # noqa: F401
 
-from fakes import FakeClassifier, skin_image, tinted_skin
 from melanoma_desktop.core.registry import ModelRegistry
 from melanoma_desktop.ui.main_window import MainWindow
+
+from fakes import FakeClassifier, skin_image, tinted_skin
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-
 from PySide6.QtWidgets import QMessageBox
 
-from fakes import FakeClassifier, skin_image
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.storage.location import Storage, storage_for
 from melanoma_desktop.ui.main_window import MainWindow
+
+from fakes import FakeClassifier, skin_image
 from qt_helpers import drop
 from storage_records import _record
 

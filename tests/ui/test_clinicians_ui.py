@@ -1,10 +1,17 @@
 """Who is using the app, in the window (#30, item 6): nothing asked without a list; with one, chosen at start
 (with a PIN when set), shown in the status bar, recorded with a review; the clinic's name on reports."""
 
+from melanoma_desktop.core.clinicians import (
+    Clinician,
+    ClinicSettings,
+    current_clinician,
+    os_user,
+    save_clinic_settings,
+    set_current_clinician,
+)
+
 from fakes import skin_image
 from qt_helpers import drop, make_window
-from melanoma_desktop.core.clinicians import (Clinician, ClinicSettings, current_clinician, os_user,
-                                              save_clinic_settings, set_current_clinician)
 
 
 def test_without_a_list_nothing_is_asked_and_the_computers_user_is_shown(qtbot, tmp_path):

@@ -3,10 +3,11 @@
 import numpy as np
 from PySide6.QtCore import Qt
 
-from fakes import FakeClassifier, skin_image
-from qt_helpers import drop
 from melanoma_desktop.core.local_performance import evaluate_local
 from melanoma_desktop.core.registry import ModelRegistry
+
+from fakes import FakeClassifier, skin_image
+from qt_helpers import drop
 
 
 def _window(qtbot, tmp_path):

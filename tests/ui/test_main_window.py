@@ -5,11 +5,12 @@ import hashlib
 import pytest
 from PySide6.QtCore import Qt
 
-from fakes import FakeClassifier, grey_image, model_card, skin_image
-from qt_helpers import drop, make_window
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.ui.main_window import MainWindow
 from melanoma_desktop.ui.worklist import WorklistModel
+
+from fakes import FakeClassifier, grey_image, model_card, skin_image
+from qt_helpers import drop, make_window
 
 
 def test_drop_files_and_a_folder_fills_the_worklist_by_risk(qtbot, tmp_path):
@@ -314,9 +315,9 @@ def test_heatmaps_are_computed_off_thread_cached_and_toggled(qtbot, tmp_path):
 def test_about_box_and_metrics_panel_name_extra_training_data():
     from pathlib import Path
 
+    from melanoma_desktop.core.metrics_report import summary_rows
     from melanoma_desktop.core.records import ModelInfo
     from melanoma_desktop.ui.dialogs import about_details, about_html
-    from melanoma_desktop.core.metrics_report import summary_rows
     from trainer.evaluation.reports import BundleReport
 
     training = {"data": "/data/ham10000", "protocol": "extended",

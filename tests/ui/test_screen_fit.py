@@ -21,9 +21,10 @@ def _fits(widget):
 
 
 def test_the_windows_fit_a_1280_by_720_area(qtbot, tmp_path, small_screen, tiny_bundles):
-    from fakes import FakeClassifier
     from melanoma_desktop.core.registry import ModelRegistry
     from melanoma_desktop.ui.main_window import MainWindow
+
+    from fakes import FakeClassifier
 
     registry = ModelRegistry(tmp_path / "registry")
     window = MainWindow(tmp_path / "cases.sqlite3", lambda on_progress: FakeClassifier(), registry=registry)

@@ -3,9 +3,10 @@ the clinic's flag line."""
 
 import pytest
 
-from fakes import FakeClassifier, grey_image, skin_image
 from melanoma_desktop.ui.triage_controller import TriageController
 from trainer.api import EnsembleRule
+
+from fakes import FakeClassifier, grey_image, skin_image
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 
 from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.ui.worklist import WorklistModel, WorklistView
+
 from storage_records import _record
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from trainer.bundle.combine import combine, member_weights
-from trainer.errors import BundleError
 from trainer.bundle.model_card import validate_calibration
+from trainer.errors import BundleError
 
 _TYPED = ("members", "threshold", "calibration", "weights", "site_rule")
 SITE_MODELS_KIND = "site model set"  # the rule of a clinic's adapted models (core.site_models)

@@ -21,13 +21,22 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from trainer.bundle.cards import (  # noqa: F401
+    CARD_NAME,
+    MODEL_NAME,
+    SCHEMA_VERSION,
+    ModelCard,
+    find_bundles,
+    portable_training,
+    read_card,
+    validate_card,
+    write_card,
+)
+from trainer.errors import BundleError
 from trainer.models import layers as _layers  # noqa: F401  (registers the custom layers for loading)
+from trainer.models.architectures import Backbone, assemble, base_of, build_head, matching_backbone
 from trainer.models.backbones import sha256_file
 from trainer.training.calibration import apply_calibration
-from trainer.errors import BundleError
-from trainer.bundle.cards import (CARD_NAME, MODEL_NAME, SCHEMA_VERSION, ModelCard, find_bundles, portable_training,  # noqa: F401
-                           read_card, validate_card, write_card)
-from trainer.models.architectures import Backbone, assemble, base_of, build_head, matching_backbone
 
 WEIGHTS_NPZ = "weights.npz"
 FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16

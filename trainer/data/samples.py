@@ -22,8 +22,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from trainer.errors import DatasetLayoutError, DatasetTooSmallError, ImageDecodeError
 from trainer.data.imageio import IMAGE_SIZE, is_image_name, load_rgb
+from trainer.errors import DatasetLayoutError, DatasetTooSmallError, ImageDecodeError
 
 CLASS_NAMES: tuple[str, str] = ("benign", "malignant")
 DEFAULT_MALIGNANT_DX: tuple[str, ...] = ("mel",)

@@ -31,9 +31,9 @@ from trainer.data.samples import (
     without_dx,
     without_unreadable,
 )
+from trainer.data.splits import PROTOCOLS, Split, make_split
 from trainer.errors import ConfigError
 from trainer.progress import ProgressEvent, TrainingCancelled
-from trainer.data.splits import PROTOCOLS, Split, make_split
 
 PARTS = ("train", "val", "test")
 SOURCE_KEYS = {"data", "protocol", "split_seed"}

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.training.calibration import model_half_point
 from trainer.bundle.cards import ARCHITECTURES, find_bundles, read_card, read_ensemble
-from trainer.training.ensemble import ensemble_probability, summary
-from trainer.training.rundir import RunDir, read_predictions
 from trainer.evaluation.metrics import evaluate_probabilities
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
+from trainer.training.calibration import model_half_point
+from trainer.training.ensemble import ensemble_probability, summary
+from trainer.training.rundir import RunDir, read_predictions
 
 COMBINED = "combined"
 SOURCES_MARKERS = ("<!-- sources:start -->", "<!-- sources:end -->")  # docs/results.md, --update-readme

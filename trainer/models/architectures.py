@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from trainer.models.backbones import (WeightsFingerprint, candidate_files, download_weights, fingerprint_layers,
-                               not_found_error, resolve_weights, sha256_file)
 from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture  # noqa: F401 (re-exported)
-from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.data.imageio import IMAGE_SIZE
+from trainer.errors import BackboneWeightsError, ConfigError
+from trainer.models.backbones import (
+    WeightsFingerprint,
+    candidate_files,
+    download_weights,
+    fingerprint_layers,
+    not_found_error,
+    resolve_weights,
+    sha256_file,
+)
 from trainer.models.layers import Preprocess
 
 PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.bundle.io import load_bundle
-from trainer.training.calibration import calibrate_p_positive, model_half_point
-from trainer.bundle.combine import WEIGHTS_RULE, combine, fit_member_weights
 from trainer.bundle.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
+from trainer.bundle.combine import WEIGHTS_RULE, combine, fit_member_weights
 from trainer.bundle.ensemble_rule import EnsembleRule
-from trainer.errors import BundleError
+from trainer.bundle.io import load_bundle
 from trainer.data.samples import Sample, decode_samples, discover, without_unreadable
+from trainer.errors import BundleError
 from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error
+from trainer.training.calibration import calibrate_p_positive, model_half_point
 from trainer.training.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
 from trainer.training.rundir import RunDir, read_predictions
 

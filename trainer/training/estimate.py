@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainer.config import TrainConfig
-from trainer.models.devices import describe_device
 from trainer.data.splits import EXTENDED_VAL_FRACTION, PAPER_PER_CLASS
+from trainer.models.devices import describe_device
 
 # A training step costs about three forward passes (forward, backward for activations and weights).
 TRAIN_STEP_FORWARDS = 3.0

@@ -21,11 +21,11 @@ import keras
 import numpy as np
 
 from trainer.data.augment import Augmenter
-from trainer.models.features import FeatureCache, compute_features, images_fingerprint
-from trainer.training.fitting import fit
-from trainer.models.layers import Preprocess
 from trainer.models.architectures import INPUT_SHAPE, PREPROCESSING, Backbone, assemble, base_of
+from trainer.models.features import FeatureCache, compute_features, images_fingerprint
+from trainer.models.layers import Preprocess
 from trainer.progress import ProgressEvent, TrainingCancelled
+from trainer.training.fitting import fit
 
 VGG_SPLIT_LAYER = "block4_pool"
 

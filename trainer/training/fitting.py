@@ -15,7 +15,6 @@ from trainer.data.augment import Augmenter
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled
 
 
-
 class ProgressCallback(keras.callbacks.Callback):
     """Reports every batch and epoch, with an ETA; sets ``model.stop_training`` when asked to stop."""
 

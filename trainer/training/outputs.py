@@ -10,15 +10,24 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from trainer.evaluation.numbers import table_number, table_with_ci
-from trainer.bundle.io import SCHEMA_VERSION, save_model_file, save_tuned, write_card
 from trainer.bundle.cards import dataset_name, probability_text
+from trainer.bundle.io import SCHEMA_VERSION, save_model_file, save_tuned, write_card
 from trainer.data.imageio import IMAGE_SIZE
-from trainer.training.calibration import (apply_calibration, describe_calibration, fit_calibration, model_half_point,
-                                 threshold_for_sensitivity)
-from trainer.evaluation.metrics import (classification_report_text, evaluate_probabilities, expected_calibration_error,
-                             operating_point)
+from trainer.evaluation.metrics import (
+    classification_report_text,
+    evaluate_probabilities,
+    expected_calibration_error,
+    operating_point,
+)
+from trainer.evaluation.numbers import table_number, table_with_ci
 from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, save_figure
+from trainer.training.calibration import (
+    apply_calibration,
+    describe_calibration,
+    fit_calibration,
+    model_half_point,
+    threshold_for_sensitivity,
+)
 
 # The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
 PAPER_ACCURACY = {"cnn": 0.84, "vgg16": 0.87, "mobilenetv2": 0.82}

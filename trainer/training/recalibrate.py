@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.training.calibration import CALIBRATION_METHODS, apply_calibration, uncalibrated_p
 from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, write_card
 from trainer.config import TrainConfig
-from trainer.training.ensemble import fit_ensemble, summary
-from trainer.training.rundir import RunDir
 from trainer.errors import BundleError, ConfigError
+from trainer.training.calibration import CALIBRATION_METHODS, apply_calibration, uncalibrated_p
+from trainer.training.ensemble import fit_ensemble, summary
 from trainer.training.outputs import calibrate_and_score, calibration_entry, threshold_rule, write_metric_files
+from trainer.training.rundir import RunDir
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict]]:

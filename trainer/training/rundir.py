@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bundle.cards import PREDICTIONS_FILE, probability_text, read_card
-from trainer.evaluation.reports import read_report
 from trainer.data.sources import PreparedData
+from trainer.evaluation.reports import read_report
 
 SPLIT_FILE = "split.csv"
 SKIPPED_FILE = "skipped.txt"

@@ -18,31 +18,21 @@ import keras
 import numpy as np
 
 from trainer import __version__
-from trainer.data.augment import Augmenter
-from trainer.bundle.io import TunedParts, read_card
-from trainer.training.calibration import apply_calibration
 from trainer.bundle.cards import (
     ARCHITECTURES,
     dataset_name,
 )
+from trainer.bundle.io import TunedParts, read_card
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
+from trainer.data.augment import Augmenter
 from trainer.data.samples import (
     decode_samples,
     discover,
     only_source_split,
     without_unreadable,
 )
-from trainer.models.devices import describe_device, distribution_scope, enable_determinism
-from trainer.training.ensemble import fit_run_ensemble
+from trainer.data.sources import PreparedData, load_and_split, prepare_sources
 from trainer.errors import DatasetLayoutError
-from trainer.models.features import FeatureCache, compute_features, images_fingerprint
-from trainer.training.finetune import (
-    finetune_end_to_end,
-    finetune_vgg16,
-    merge_histories,
-    tuned_layer_names,
-)
-from trainer.training.fitting import fit
 from trainer.models.architectures import (
     PREPROCESSING,
     assemble,
@@ -52,7 +42,8 @@ from trainer.models.architectures import (
     feature_extractor,
     load_backbone,
 )
-from trainer.training.outputs import write_bundle_outputs, write_summary
+from trainer.models.devices import describe_device, distribution_scope, enable_determinism
+from trainer.models.features import FeatureCache, compute_features, images_fingerprint
 from trainer.progress import (
     ProgressEvent,
     ProgressFn,
@@ -60,8 +51,17 @@ from trainer.progress import (
     never_stop,
     no_progress,
 )
+from trainer.training.calibration import apply_calibration
+from trainer.training.ensemble import fit_run_ensemble
+from trainer.training.finetune import (
+    finetune_end_to_end,
+    finetune_vgg16,
+    merge_histories,
+    tuned_layer_names,
+)
+from trainer.training.fitting import fit
+from trainer.training.outputs import write_bundle_outputs, write_summary
 from trainer.training.rundir import RunDir, RunResult
-from trainer.data.sources import PreparedData, load_and_split, prepare_sources
 
 
 def prepare_data(config: TrainConfig, on_progress: ProgressFn = no_progress, should_stop=never_stop) -> PreparedData:

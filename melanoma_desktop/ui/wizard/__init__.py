@@ -8,12 +8,12 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWizard
 
+from melanoma_desktop.ui.screen_fit import fit_to_screen
 from melanoma_desktop.ui.wizard.choice_page import ChoicePage
 from melanoma_desktop.ui.wizard.data_page import DataPage
 from melanoma_desktop.ui.wizard.results_page import ResultsPage
 from melanoma_desktop.ui.wizard.setup_page import SetupPage
 from melanoma_desktop.ui.wizard.train_page import TrainPage
-from melanoma_desktop.ui.screen_fit import fit_to_screen
 from trainer.api import TrainerError
 
 

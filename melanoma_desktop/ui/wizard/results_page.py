@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage
 
-from melanoma_desktop.core.promotion import (COLUMNS, compare_with_active, comparison_rows, promotion_warnings,
-                                             test_split_counts)
+from melanoma_desktop.core.promotion import (
+    COLUMNS,
+    compare_with_active,
+    comparison_rows,
+    promotion_warnings,
+    test_split_counts,
+)
 from melanoma_desktop.ui.worker import Job
 
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizardPage)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from melanoma_desktop.ui.batch_bar import format_eta
-from trainer.api import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS
 from melanoma_desktop.ui.worker import Job
-
+from trainer.api import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS
 
 # What each recipe is called on screen, with a rough time on a 2-core CPU for HAM10000-sized data (the
 # "Estimate time" button measures it on this computer for the chosen data).

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from trainer.bundle.cards import read_card, write_card
-from trainer.errors import BundleError
 from trainer.bundle.model_card import ModelCard
+from trainer.errors import BundleError
 from trainer.shipped import shipped_models_dir
 
 

@@ -3,9 +3,10 @@
 import numpy as np
 from PIL import Image
 
-from synthetic import lesion_image, write_class_folders
 from trainer.config import TrainConfig
 from trainer.training.train import run_training
+
+from synthetic import lesion_image, write_class_folders
 
 
 def _awkward_files(folder):

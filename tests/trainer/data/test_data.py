@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic import lesion_image, write_ham_metadata
 from trainer.data.samples import check_trainable, decode_samples, discover
 from trainer.errors import DatasetLayoutError, DatasetTooSmallError
+
+from synthetic import lesion_image, write_ham_metadata
 
 
 def test_labels_csv_layout(tiny_labels_csv):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer.errors import ImageDecodeError
 from trainer.data.imageio import load_rgb
+from trainer.errors import ImageDecodeError
 
 
 def _save(img: Image.Image, path, **kwargs):

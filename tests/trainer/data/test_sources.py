@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from trainer.config import TrainConfig
-from trainer.errors import ConfigError
 from trainer.data.sources import source_seed
+from trainer.errors import ConfigError
 from trainer.training.rundir import split_rows as _split_rows
 from trainer.training.train import prepare_data
 

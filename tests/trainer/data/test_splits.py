@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from trainer.errors import ConfigError
 from trainer.data.splits import assert_no_leak, make_split
+from trainer.errors import ConfigError
 
 
 def _labels_groups(n_benign=1500, n_malignant=700, per_lesion=3, seed=0):

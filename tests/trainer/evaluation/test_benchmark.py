@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from trainer.evaluation.benchmark import README_END, README_START, results_markdown, run_benchmark, update_readme
 from trainer.errors import ConfigError
+from trainer.evaluation.benchmark import README_END, README_START, results_markdown, run_benchmark, update_readme
 
 QUICK = dict(models=("cnn", "mobilenetv2"), epochs=1, cnn_epochs=1, batch_size=8, aug_copies=1, allow_download=False,
              finetune={"mobilenetv2": {"epochs": 1, "learning_rate": 1e-4}})

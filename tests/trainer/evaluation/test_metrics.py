@@ -3,8 +3,13 @@ import math
 import numpy as np
 import pytest
 
-from trainer.evaluation.metrics import (bootstrap_auc, classification_report_text, evaluate_probabilities,
-                             expected_calibration_error, wilson)
+from trainer.evaluation.metrics import (
+    bootstrap_auc,
+    classification_report_text,
+    evaluate_probabilities,
+    expected_calibration_error,
+    wilson,
+)
 
 
 def test_wilson_known_values():

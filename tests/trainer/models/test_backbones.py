@@ -5,9 +5,9 @@ import shutil
 import h5py
 import pytest
 
-from trainer.models.backbones import ENV_BACKBONES, bundled_backbones_dir, resolve_weights, sha256_file
 from trainer.errors import BackboneWeightsError
 from trainer.models.architectures import _base_network, check_backbone_identity, load_backbone
+from trainer.models.backbones import ENV_BACKBONES, bundled_backbones_dir, resolve_weights, sha256_file
 
 MNV2 = "mobilenet_v2_0.35_224_imagenet_notop.h5"
 

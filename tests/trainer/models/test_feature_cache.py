@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from trainer.config import TrainConfig
-from trainer.models.features import FeatureCache, compute_features, images_fingerprint
 from trainer.models.architectures import feature_extractor, load_backbone
+from trainer.models.features import FeatureCache, compute_features, images_fingerprint
 from trainer.training.train import run_training
 
 

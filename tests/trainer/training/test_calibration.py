@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from trainer.training.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
 from trainer.evaluation.metrics import expected_calibration_error
+from trainer.training.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
 
 
 def _overconfident(n=3000, seed=0):

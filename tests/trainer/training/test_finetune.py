@@ -6,10 +6,10 @@ import csv
 import numpy as np
 import pytest
 
+from trainer.bundle.cards import PREDICTIONS_FILE
 from trainer.bundle.io import export_bundle, load_bundle, read_card, write_card
 from trainer.config import TrainConfig
 from trainer.errors import BundleError
-from trainer.bundle.cards import PREDICTIONS_FILE
 from trainer.training.train import run_training
 
 

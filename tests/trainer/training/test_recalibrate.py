@@ -9,7 +9,7 @@ import pytest
 
 from trainer.bundle.io import load_bundle, read_card
 from trainer.config import TrainConfig
-from trainer.data.samples import decode_samples, Sample
+from trainer.data.samples import Sample, decode_samples
 from trainer.errors import ConfigError
 from trainer.training.recalibrate import recalibrate_run
 from trainer.training.train import run_training

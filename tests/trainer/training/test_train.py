@@ -227,8 +227,8 @@ def test_a_fixed_split_seed_keeps_the_split_when_the_seed_changes(tiny_run, tmp_
 
 
 def test_history_file_has_one_column_per_metric_across_phases(tmp_path):
-    from trainer.training.outputs import write_history_csv
     from trainer.evaluation.reports import load_history_csv
+    from trainer.training.outputs import write_history_csv
 
     # frozen phase without a learning-rate column, fine-tuning with one (a scheduled phase logs it)
     history = {"loss": [0.9, 0.7, 0.5], "val_loss": [1.0, 0.8, 0.6], "learning_rate": [float("nan"), float("nan"), 1e-5]}
@@ -256,8 +256,9 @@ def test_plateau_schedule_lowers_the_learning_rate_and_is_recorded(tmp_path, ran
 
 
 def test_time_budget_ends_training_after_an_epoch_and_still_saves_the_bundle(tmp_path, random_backbones):
-    from synthetic import write_labels_csv
     from trainer.evaluation.reports import load_history_csv
+
+    from synthetic import write_labels_csv
 
     data = write_labels_csv(tmp_path / "data", n_per_class=10)
     config = TrainConfig(data=str(data), out=str(tmp_path / "out"), models=("cnn",), protocol="full", epochs=5,
