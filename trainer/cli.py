@@ -109,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--extra-data-split", metavar="NAME", help="only the extra data's rows with this source_split")
     bm.add_argument("--extra-models", default="vgg16", help="models retrained with the extra data (default vgg16)")
     bm.add_argument("--retrain", action="store_true", help="train again even where a finished run matches")
-    bm.add_argument("--update-readme", metavar="README", help="replace the table between this file's benchmark markers")
+    bm.add_argument("--update-doc", "--update-readme", dest="update_doc", metavar="DOC",
+                    help="replace the tables between this file's benchmark markers (e.g. docs/results.md; "
+                         "--update-readme is the old name, kept for one release)")
 
     rc = sub.add_parser("recalibrate", help="refit a finished run's calibration and thresholds (no training)")
     rc.add_argument("run", help="a training run folder (bundles, config.json, predictions.csv)")
@@ -216,7 +218,7 @@ def _train_config(args):
 
 
 def _benchmark(args) -> None:
-    from trainer.evaluation.benchmark import results_markdown, run_benchmark, update_readme
+    from trainer.evaluation.benchmark import results_markdown, run_benchmark, update_doc
 
     if len(args.data) > 1:
         from trainer.evaluation.loso import run_source_benchmark, sources_markdown
@@ -225,11 +227,11 @@ def _benchmark(args) -> None:
                                        models=tuple(m for m in args.models.split(",") if m), cache_dir=args.cache_dir,
                                        seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
         print(sources_markdown(results))
-        if args.update_readme:
+        if args.update_doc:
             from trainer.evaluation.loso import SOURCES_MARKERS
 
-            update_readme(args.update_readme, results, sources_markdown(results), SOURCES_MARKERS)
-            print(f"tables written to {args.update_readme}")
+            update_doc(args.update_doc, results, sources_markdown(results), SOURCES_MARKERS)
+            print(f"tables written to {args.update_doc}")
         print(f"results written to {args.out}/results.md and results.json")
         return
     if args.leave_out:
@@ -240,9 +242,9 @@ def _benchmark(args) -> None:
                             extra_data=_extra_data(args.extra_data, args.extra_data_split),
                             extra_models=tuple(m for m in args.extra_models.split(",") if m))
     print(results_markdown(results))
-    if args.update_readme:
-        update_readme(args.update_readme, results)
-        print(f"table written to {args.update_readme}")
+    if args.update_doc:
+        update_doc(args.update_doc, results)
+        print(f"table written to {args.update_doc}")
     print(f"results written to {args.out}/results.md and results.json")
 
 

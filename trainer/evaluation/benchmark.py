@@ -339,7 +339,12 @@ def _external_rows(results: dict, presets, key: str) -> list[str]:
     return lines
 
 
-def update_readme(readme: str | Path, results: dict, markdown: str | None = None,
+def update_readme(*args, **kwargs):
+    """The old name of ``update_doc`` (kept for one release)."""
+    return update_doc(*args, **kwargs)
+
+
+def update_doc(readme: str | Path, results: dict, markdown: str | None = None,
                   markers: tuple[str, str] = (README_START, README_END)) -> None:
     """Replace the text between the file's ``markers`` with ``markdown`` (default: the presets' tables)."""
     path = Path(readme)

@@ -28,7 +28,7 @@ from trainer.training.ensemble import ensemble_probability, summary
 from trainer.training.rundir import RunDir, read_predictions
 
 COMBINED = "combined"
-SOURCES_MARKERS = ("<!-- sources:start -->", "<!-- sources:end -->")  # docs/results.md, --update-readme
+SOURCES_MARKERS = ("<!-- sources:start -->", "<!-- sources:end -->")  # docs/results.md, --update-doc
 MIN_MELANOMAS_TO_SCORE = 50  # a left-out source with fewer is not scored alone (its interval says nothing)
 
 

@@ -139,12 +139,12 @@ def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_
     assert set(without["weights"]) == {"cnn", "mobilenetv2"} and abs(sum(without["weights"].values()) - 1) < 1e-6
     text = (tmp_path / "bench" / "results.md").read_text()
     assert "**gamma left out**" in text and "| combined | 10 / 10 |" in text
-    from trainer.evaluation.benchmark import update_readme
+    from trainer.evaluation.benchmark import update_doc
     from trainer.evaluation.loso import SOURCES_MARKERS, sources_markdown
 
     doc = tmp_path / "results.md"
     doc.write_text(f"intro\n{SOURCES_MARKERS[0]}\nold\n{SOURCES_MARKERS[1]}\nafter\n")
-    update_readme(doc, results, sources_markdown(results), SOURCES_MARKERS)
+    update_doc(doc, results, sources_markdown(results), SOURCES_MARKERS)
     assert "old" not in doc.read_text() and "**gamma left out**" in doc.read_text() and "after" in doc.read_text()
     again = run_source_benchmark(  # a finished run is reused, not retrained
         three_sources, tmp_path / "bench", leave_out=["gamma"], models=("cnn", "mobilenetv2"),

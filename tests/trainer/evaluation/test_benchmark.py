@@ -5,7 +5,7 @@ import json
 import pytest
 
 from trainer.errors import ConfigError
-from trainer.evaluation.benchmark import README_END, README_START, results_markdown, run_benchmark, update_readme
+from trainer.evaluation.benchmark import README_END, README_START, results_markdown, run_benchmark, update_doc
 
 QUICK = dict(models=("cnn", "mobilenetv2"), epochs=1, cnn_epochs=1, batch_size=8, aug_copies=1, allow_download=False,
              finetune={"mobilenetv2": {"epochs": 1, "learning_rate": 1e-4}})
@@ -55,12 +55,12 @@ def test_readme_table_is_replaced_between_markers(bench, tmp_path):
     _, results, _, _ = bench
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\n{README_START}\nold table\n{README_END}\n\nrest\n")
-    update_readme(readme, results)
+    update_doc(readme, results)
     text = readme.read_text()
     assert "old table" not in text and "| paper | " in text and text.endswith("rest\n")
     readme.write_text("no markers")
     with pytest.raises(ConfigError, match="markers"):
-        update_readme(readme, results)
+        update_doc(readme, results)
 
 
 def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path):
@@ -167,3 +167,11 @@ def test_a_finished_run_with_another_calibration_is_recalibrated_not_retrained(b
     run_benchmark(data, root / "out", presets=("best",), **dict(kwargs, overrides=QUICK))
     assert json.loads((run / "cnn" / "card.json").read_text())["calibration"]["method"] == "logistic"
     assert model.stat().st_mtime_ns == before
+
+
+def test_the_option_that_writes_the_tables_is_update_doc_and_the_old_name_still_works():
+    from trainer.cli import build_parser
+
+    for option in ("--update-doc", "--update-readme"):
+        args = build_parser().parse_args(["benchmark", "--data", "d", "--out", "o", option, "docs/results.md"])
+        assert args.update_doc == "docs/results.md"
