@@ -44,6 +44,42 @@ def _no_clinician_chosen():
     set_current_clinician(None)
 
 
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
+
+
+@pytest.fixture(autouse=True)
+def _no_network_beyond_this_machine(monkeypatch):
+    """No test reaches beyond this machine (the app needs no network; Keras must not try to download weights): a
+    connection or name lookup for another host fails the test. Local sockets (the test PostgreSQL server's, a
+    worker's pipe) are allowed; tests/hardening blocks even those where it proves the triage path uses none."""
+    import socket
+
+    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def local(sock, address) -> bool:
+        return sock.family == getattr(socket, "AF_UNIX", None) or (isinstance(address, tuple)
+                                                                   and address[0] in _LOCAL_HOSTS)
+
+    def connect(sock, address):
+        if not local(sock, address):
+            raise AssertionError(f"network access attempted: {address!r}")
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        if not local(sock, address):
+            raise AssertionError(f"network access attempted: {address!r}")
+        return real_connect_ex(sock, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in _LOCAL_HOSTS:
+            raise AssertionError(f"network name lookup attempted: {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path, monkeypatch):
     """Settings, caches, Keras' cache and the database live under tmp_path in every test."""
