@@ -55,7 +55,7 @@ PRESET_SUMMARIES = {
 
 def preset_config(preset: str, data: str, out: str, **overrides):
     """A validated TrainConfig for ``preset``, with ``overrides`` (any TrainConfig field) applied."""
-    from trainer.config import TrainConfig  # (imports Keras; PRESETS alone does not)
+    from trainer.config import TrainConfig  # (no Keras: the configuration is plain data)
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")

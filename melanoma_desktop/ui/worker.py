@@ -12,7 +12,6 @@ with the shipped models). Light jobs (no TensorFlow) use a small pool of Python 
 
 from __future__ import annotations
 
-import sys
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -59,10 +58,10 @@ class Job:
 
 
 def _is_cancellation(exc: BaseException) -> bool:
-    """A training job's own cancellation. trainer.progress imports Keras: look it up only where a job
-    already imported it, so that a light job's failure never imports TensorFlow."""
-    progress = sys.modules.get("trainer.progress")
-    return progress is not None and isinstance(exc, progress.TrainingCancelled)
+    """A training job's own cancellation (trainer.progress is plain Python: importing it loads no TensorFlow)."""
+    from trainer.progress import TrainingCancelled
+
+    return isinstance(exc, TrainingCancelled)
 
 
 def _message(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""A run folder's own files, read and written here only (:class:`RunDir`): ``config.json`` (the resolved
+"""A run folder's own files (:class:`RunDir`; trainer.training.recalibrate also rewrites ``predictions.csv``,
+through ``_write_rows``, when a finished run is recalibrated): ``config.json`` (the resolved
 configuration), ``split.csv`` (every image's part, and source with several), ``predictions.csv`` (every
 model's calibrated P(malignant) on the validation, test and left-out images: what the ensemble is fitted
 and scored on) and ``skipped.txt``. The bundles' files (card.json, metrics.json, history.csv) and
