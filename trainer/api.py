@@ -15,6 +15,7 @@ _WHERE = {
     "IMAGE_EXTENSIONS": "trainer.data.imageio",  # the file dialogs' filter
     "ImageDecodeError": "trainer.errors",
     "TrainerError": "trainer.errors",
+    "TrainingCancelled": "trainer.progress",  # the worker: a training job's own cancellation
     "PRESETS": "trainer.presets",  # Retrain > Setup: the recipes
     "PRESET_MOBILENET_ALPHA": "trainer.presets",
     "PRESET_SUMMARIES": "trainer.presets",

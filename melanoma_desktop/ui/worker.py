@@ -59,7 +59,7 @@ class Job:
 
 def _is_cancellation(exc: BaseException) -> bool:
     """A training job's own cancellation (trainer.progress is plain Python: importing it loads no TensorFlow)."""
-    from trainer.progress import TrainingCancelled
+    from trainer.api import TrainingCancelled
 
     return isinstance(exc, TrainingCancelled)
 
