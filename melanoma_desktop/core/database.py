@@ -46,6 +46,9 @@ FILTERS = tuple(WORKLIST_FILTERS)
 __all__ = ["CaseDatabase", "DatabaseError", "StaleCaseError", "SCHEMA_VERSION", "FILTERS", "now_iso"]
 
 
+CHANGE_LOOKBACK = 2000  # change-log entries read again on each look (changes_since)
+
+
 class StaleCaseError(DatabaseError):
     """A case changed (on another workstation, or in another window) since the copy being saved was read."""
 
@@ -199,20 +202,21 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
         consensus = record.consensus
         stamp = now_iso()
         with self._write() as c:
-            row = c.execute(text("SELECT id, assess_anyway FROM cases WHERE sha256 = :sha"),
-                            {"sha": record.sha256}).mappings().first()
             values = {"path": record.path, "stamp": stamp, "mean": consensus.mean_p_malignant,
                       "n_malignant": consensus.n_malignant, "n_models": consensus.n_models,
                       "quality": json.dumps(record.quality), "ensemble": json.dumps(record.ensemble)}
-            if row is None:
-                values.update(self._derived(record))
-                case_id = c.execute(text(
-                    "INSERT INTO cases (sha256, path, created_at, updated_at, mean_p_malignant, n_malignant, n_models, "
-                    "quality, ensemble, flagged, risk, assessable) VALUES (:sha, :path, :created, :stamp, :mean, "
-                    ":n_malignant, :n_models, :quality, :ensemble, :flagged, :risk, :assessable) RETURNING id"),
-                    {**values, "sha": record.sha256, "created": record.created_at or stamp}).scalar_one()
-                action = "added"
-            else:
+            # a new image is inserted; the same image saved meanwhile elsewhere (another workstation) is updated
+            case_id = c.execute(text(
+                "INSERT INTO cases (sha256, path, created_at, updated_at, mean_p_malignant, n_malignant, n_models, "
+                "quality, ensemble, flagged, risk, assessable) VALUES (:sha, :path, :created, :stamp, :mean, "
+                ":n_malignant, :n_models, :quality, :ensemble, :flagged, :risk, :assessable) "
+                "ON CONFLICT (sha256) DO NOTHING RETURNING id"),
+                {**values, **self._derived(record), "sha": record.sha256,
+                 "created": record.created_at or stamp}).scalar()
+            action = "added"
+            if case_id is None:
+                row = c.execute(text(f"SELECT id, assess_anyway FROM cases WHERE sha256 = :sha"
+                                     f"{'' if self.sqlite else ' FOR UPDATE'}"), {"sha": record.sha256}).mappings().one()
                 case_id = row["id"]
                 record.assess_anyway = bool(row["assess_anyway"])  # the clinician's choice outlives a re-read
                 values.update(self._derived(record))
@@ -296,7 +300,8 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
     def _check_version(self, c: sa.Connection, case_id: int, expected: int | None) -> None:
         if expected is None:
             return
-        row = c.execute(text("SELECT row_version, reviewed_by, updated_at, file_name FROM cases WHERE id = :id"),
+        lock = "" if self.sqlite else " FOR UPDATE"  # PostgreSQL: a second writer waits, then sees this version
+        row = c.execute(text(f"SELECT row_version, reviewed_by, updated_at, file_name FROM cases WHERE id = :id{lock}"),
                         {"id": case_id}).mappings().first()
         if row is None:
             raise StaleCaseError(f"Case #{case_id} was deleted on another workstation; it is no longer in the "
@@ -317,10 +322,12 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
         c.execute(text("INSERT INTO change_log (at, case_id, action) VALUES (:at, :id, :action)"),
                   [{"at": stamp, "id": i, "action": action} for i in case_ids])
 
-    def delete(self, case_id: int, pasted_dir: str | Path | None = None, audited: bool = True) -> bool:
-        """Remove a case and every trace of it: its row, predictions, thumbnail, heatmaps, and the pasted copy
-        of its image when it lies in ``pasted_dir``. An audit entry says a case was deleted (its number and
-        when), nothing about the image. Returns False when there was no such case."""
+    def delete(self, case_id: int, pasted_dir: str | Path | None = None, audited: bool = True,
+               image_store: str | Path | None = None) -> bool:
+        """Remove a case and every trace of it: its row, predictions, thumbnail, heatmaps, the pasted copy of its
+        image when it lies in ``pasted_dir``, and its copy in the clinic ``image_store`` when no other case keeps
+        it. An audit entry says a case was deleted (its number and when), nothing about the image. Returns False
+        when there was no such case."""
         with self._write() as c:
             row = c.execute(text("SELECT path, lesion_id FROM cases WHERE id = :id"), {"id": case_id}).mappings().first()
             if row is None:
@@ -335,6 +342,15 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
         if pasted_dir is not None:
             path, folder = Path(row["path"]), Path(pasted_dir).resolve()
             if path.resolve().parent == folder and path.is_file():
+                path.unlink()
+        if image_store is not None:
+            from melanoma_desktop.core.dicom import split_frame
+
+            path = Path(split_frame(row["path"])[0])
+            with self._read() as c:  # another frame of the same file, or the same file read again, keeps it
+                shared = c.execute(text("SELECT 1 FROM cases WHERE path = :p OR path LIKE :frames LIMIT 1"),
+                                   {"p": str(path), "frames": f"{path}#%"}).first()
+            if not shared and Path(image_store).resolve() in path.resolve().parents and path.is_file():
                 path.unlink()
         self._checkpoint()
         return True
@@ -375,9 +391,17 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
         with self._read() as c:
             return int(c.execute(text("SELECT COALESCE(MAX(id), 0) FROM change_log")).scalar())
 
-    def changes_since(self, change_id: int) -> tuple[int, list[tuple[int, str]]]:
-        """What changed after entry ``change_id`` of the change log: (the newest entry, [(case id, action)])."""
+    def changes_since(self, change_id: int, seen=None) -> tuple[int, list[tuple[int, str]]]:
+        """What changed after entry ``change_id`` of the change log: (the newest entry, [(case id, action)]).
+        With ``seen`` (a set the caller keeps), entries up to CHANGE_LOOKBACK before ``change_id`` are read again
+        and the unseen ones returned too: on PostgreSQL an entry's number is drawn when it is written, not when its
+        transaction commits, so a long transaction's entries can become visible after later ones."""
+        start = change_id if seen is None else max(0, change_id - CHANGE_LOOKBACK)
         with self._read() as c:
-            rows = c.execute(text("SELECT id, case_id, action FROM change_log WHERE id > :last ORDER BY id"),
-                             {"last": change_id}).all()
-        return (rows[-1].id if rows else change_id), [(r.case_id, r.action) for r in rows]
+            rows = c.execute(text("SELECT id, case_id, action FROM change_log WHERE id > :start ORDER BY id"),
+                             {"start": start}).all()
+        if seen is not None:
+            rows = [r for r in rows if r.id not in seen]
+            seen.update(r.id for r in rows)
+        newest = max([change_id] + [r.id for r in rows])
+        return newest, [(r.case_id, r.action) for r in rows]

@@ -20,8 +20,9 @@ from trainer.bundle.ensemble_rule import EnsembleRule
 
 class ClinicRecords:
     def set_confirmed(self, case_id: int, label: str | None, source: str | None = None,
-                      date: str | None = None, audited: bool = True) -> TriageRecord:
-        """Record (or, with ``label=None``, clear) a case's confirmed diagnosis."""
+                      date: str | None = None, audited: bool = True, expected_version: int | None = None) -> TriageRecord:
+        """Record (or, with ``label=None``, clear) a case's confirmed diagnosis (with ``expected_version``: not over
+        a change made since that row version, ``StaleCaseError``)."""
         from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
 
         if label is not None and label not in CONFIRMED_LABELS:
@@ -29,6 +30,7 @@ class ClinicRecords:
         if source is not None and source not in CONFIRMATION_SOURCES:
             raise ValueError(f"source must be one of {CONFIRMATION_SOURCES} or None, got {source!r}")
         with self._write() as c:
+            self._check_version(c, case_id, expected_version)
             c.execute(text("UPDATE cases SET confirmed_label = :label, confirmed_source = :source, confirmed_at = :at, "
                            "updated_at = :stamp, confirmed_by = :who, row_version = row_version + 1 WHERE id = :id"),
                       {"label": label, "source": source if label else None,
@@ -52,6 +54,10 @@ class ClinicRecords:
             kept = {r["id"]: r for r in c.execute(statement(
                 "SELECT id, confirmed_label, confirmed_source, confirmed_at, confirmed_by FROM cases WHERE id IN :ids",
                 {"ids": ids}), {"ids": ids}).mappings()}
+            changes = [ch for ch in changes if ch.case_id in kept]  # a case deleted since the preview: passed over
+            ids = [ch.case_id for ch in changes]
+            if not changes:
+                return None
             previous = [{"case_id": i, "label": kept[i]["confirmed_label"], "source": kept[i]["confirmed_source"],
                          "at": kept[i]["confirmed_at"], "by": kept[i]["confirmed_by"]} for i in ids]
             c.execute(text("UPDATE cases SET confirmed_label = :label, confirmed_source = :source, confirmed_at = :at, "
@@ -284,14 +290,15 @@ class PatientRecords:
                             "excised": bool(lesion["excised"]), "outcome": lesion["outcome"], "visits": visits})
         return {**self.patient_details(patient_id), "lesions": lesions}
 
-    def erase_patient(self, patient_id: str, pasted_dir: str | Path | None = None) -> int:
+    def erase_patient(self, patient_id: str, pasted_dir: str | Path | None = None,
+                      image_store: str | Path | None = None) -> int:
         """Remove a patient and every case, thumbnail, heatmap and pasted copy of theirs; the audit entry
         says only how many cases went. Returns that number."""
         with self._read() as c:
             ids = [r[0] for r in c.execute(text("SELECT c.id FROM cases c JOIN lesions l ON c.lesion_id = l.id WHERE "
                                                 "l.patient_id = :id"), {"id": patient_id})]
         for case_id in ids:
-            self.delete(case_id, pasted_dir, audited=False)
+            self.delete(case_id, pasted_dir, audited=False, image_store=image_store)
         with self._write() as c:
             c.execute(text("DELETE FROM patients WHERE id = :id"), {"id": patient_id})  # lesions cascade
             self._audit(c, "patient erased", f"{len(ids)} case(s)")

@@ -16,7 +16,7 @@ _SORTS = {  # what a click on a column heading sorts by, ascending; every order 
     "image": ["lower(c.file_name)"],
     "flag": ["c.shown_flagged DESC", "c.sort_group", "c.shown_risk DESC"],
     "disagreement": ["c.shown_disagreement DESC", *_WORKLIST_ORDER],
-    "review": ["c.reviewed", "c.clinician_label"],
+    "review": ["c.reviewed", "COALESCE(c.clinician_label, '')"],  # no assessment first, on both engines
     "patient": ["CASE WHEN c.patient_key IS NULL THEN 1 ELSE 0 END", "c.patient_key", "c.lesion_key", "c.visit_date"],
     "added": ["c.created_at"],
 }

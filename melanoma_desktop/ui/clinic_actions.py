@@ -204,7 +204,8 @@ class ClinicActions:
 
     def erase_patient(self, patient_id: str) -> int:
         """Every case, thumbnail, heatmap and pasted copy of one patient, gone (no confirmation here)."""
-        n = self.db.erase_patient(patient_id, pasted_dir=self.db_path.parent / "pasted")
+        n = self.db.erase_patient(patient_id, pasted_dir=self.db_path.parent / "pasted",
+                                  image_store=self.controller.image_store)
         self.case_view.record = None
         self.case_view.set_record(None)
         self.reload_worklist()
@@ -251,8 +252,17 @@ class ClinicActions:
         clinician's selection stays on the case it was on."""
         current = self.worklist.current_case_id()
         self.worklist_model.refresh(case_ids)
-        if current is not None and not self.worklist.select_case(current):
-            self.case_view.set_record(None)  # deleted elsewhere
+        view = self.case_view
+        if current is not None and not self.worklist.select_case(current):  # deleted, or left the filter: the
+            selection = self.worklist.selectionModel()  # row goes, the case stays on screen (nothing else
+            selection.blockSignals(True)  # highlighted in its place)
+            self.worklist.setCurrentIndex(self.worklist_model.index(-1, -1))
+            selection.clearSelection()
+            selection.blockSignals(False)
+            self.worklist.viewport().update()
+        if view.record is not None and view.record.id in case_ids and view.note_edit.toPlainText() == view.record.note:
+            fresh = self.db.get(view.record.id)  # changed elsewhere: shown as it now is (a note being typed stays)
+            view.set_record(self.controller.shown(fresh) if fresh is not None else None)
         self.worklist_panel.update_count()
 
     def _on_case_conflict(self, case_id: int, message: str) -> None:

@@ -88,21 +88,10 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         controller.sig_heatmaps_ready.connect(self._on_heatmaps_ready)
 
     # what the menus and actions reach through the window: the controller's
-    @property
-    def db(self):
-        return self.controller.db
-
-    @property
-    def classifier(self):
-        return self.controller.classifier
-
-    @property
-    def runner(self):
-        return self.controller.runner
-
-    @property
-    def _closed(self) -> bool:
-        return self.controller.closed
+    db = property(lambda self: self.controller.db)
+    classifier = property(lambda self: self.controller.classifier)
+    runner = property(lambda self: self.controller.runner)
+    _closed = property(lambda self: self.controller.closed)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -368,7 +357,9 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
             self.worklist.select_case(current)
 
     def _on_case_selected(self, case_id) -> None:
-        self.case_view.set_record(self.controller.shown(self.db.get(case_id)) if case_id is not None else None)
+        view = self.case_view  # (a note being typed in the case shown stays as it is: its row only moved)
+        if view.record is None or view.record.id != case_id or view.note_edit.toPlainText() == view.record.note:
+            view.set_record(self.controller.shown(self.db.get(case_id)) if case_id is not None else None)
 
     def request_heatmaps(self, case_id: int) -> None:
         """The case's heatmaps of the current model versions: from the database, or computed off the GUI thread."""

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from sqlalchemy.exc import SQLAlchemyError
 
 from melanoma_desktop.core.classifier import Classifier
-from melanoma_desktop.core.database import CaseDatabase, StaleCaseError
+from melanoma_desktop.core.database import CHANGE_LOOKBACK, CaseDatabase, DatabaseError, StaleCaseError
 from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import version_words
@@ -67,6 +68,7 @@ class TriageController(QObject):
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._flush_incoming)
         self._last_change = self.db.last_change()  # the change log other workstations write (core.database)
+        self._seen_changes: set[int] = set()
         self._change_timer = QTimer(self)
         self._change_timer.setInterval(CHANGE_POLL_MS)
         self._change_timer.timeout.connect(self._poll_changes)
@@ -239,8 +241,7 @@ class TriageController(QObject):
         try:
             if "confirmed" in change:
                 label, source = change.pop("confirmed")
-                self.db.check_version(case_id, expected)
-                self.db.set_confirmed(case_id, label, source)
+                self.db.set_confirmed(case_id, label, source, expected_version=expected)
                 expected = None  # the confirmed diagnosis was this change's own
             return self.shown(self.db.update_review(case_id, **change, expected_version=expected))
         except StaleCaseError as exc:  # changed on another workstation meanwhile: nothing overwritten
@@ -251,7 +252,14 @@ class TriageController(QObject):
         """Cases changed since the last look (one indexed query): the window shows them."""
         if self.closed:
             return
-        self._last_change, changes = self.db.changes_since(self._last_change)
+        try:
+            self._last_change, changes = self.db.changes_since(self._last_change, self._seen_changes)
+        except (DatabaseError, SQLAlchemyError):  # the server unreachable for now: asked again later, less often
+            self._change_timer.setInterval(min(30_000, self._change_timer.interval() * 2))
+            return
+        self._change_timer.setInterval(CHANGE_POLL_MS)
+        if len(self._seen_changes) > 20_000:
+            self._seen_changes = {i for i in self._seen_changes if i > self._last_change - CHANGE_LOOKBACK}
         if changes:
             self.sig_cases_changed.emit(sorted({case_id for case_id, _action in changes}))
 
@@ -296,7 +304,7 @@ class TriageController(QObject):
         return self.db.list(filter_name, self.flag_rule)
 
     def delete_case(self, case_id: int) -> None:
-        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted")
+        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted", image_store=self.image_store)
 
     def close(self, wait_ms: int = 15000) -> None:
         self._change_timer.stop()

@@ -257,14 +257,20 @@ class WorklistModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
                     return
 
-    def row_of(self, case_id: int) -> int:
-        """The case's row: looked up in the pages read, else asked of the database (-1: not in this list)."""
-        for page, rows in self._pages.items():
-            for offset, kept in enumerate(rows):
-                if kept.id == case_id:
-                    return page * self.PAGE + offset
+    def row_of(self, case_id: int, near: int = -1) -> int:
+        """The case's row: looked up in the pages read, then in the pages around row ``near`` (where it was before
+        a refresh: a case rarely moves far), else asked of the database (-1: not in this list)."""
         if self.source is None or case_id is None:
             return -1
+        for attempt in range(2):
+            for page, rows in self._pages.items():
+                for offset, kept in enumerate(rows):
+                    if kept.id == case_id:
+                        return page * self.PAGE + offset
+            if attempt or near < 0:
+                break
+            for row in {max(0, near - self.PAGE), near, min(self._count - 1, near + self.PAGE)}:
+                self.record_at(row)  # reads that row's page, if not read yet
         return self.source.worklist_position(self.query, case_id)
 
 
@@ -338,10 +344,8 @@ class WorklistView(QTableView):
         self.sig_case_selected.emit(current.data(Qt.UserRole) if current.isValid() else None)
 
     def select_case(self, case_id: int) -> bool:
-        row = self.source.row_of(case_id)
+        row = self.source.row_of(case_id, near=self.currentIndex().row())
         if row >= 0:
-            if self.currentIndex().row() == row:  # the row now holds this case: tell the window even so
-                self.sig_case_selected.emit(case_id)
             self.selectRow(row)
             self.scrollTo(self.source.index(row, 0))
         return row >= 0

@@ -193,3 +193,59 @@ def test_two_processes_share_one_database_and_a_concurrent_edit_loses_nothing(db
         winner = "room1" if results[0]["saved"] else "room2"
         assert db.get(shared.id).note == winner
         assert "was changed" in next(r["message"] for r in results if not r["saved"])
+
+
+def test_a_password_in_the_query_is_refused_and_a_bad_url_is_not_repeated():
+    with pytest.raises(PasswordInUrlError):
+        resolve_url("postgresql://clinic@db/cases?password=s3cret")
+    with pytest.raises(DatabaseError) as caught:
+        resolve_url("postgres ql://clinic:s3cret@db/cases")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_the_same_image_saved_at_once_on_two_workstations_is_one_case(db_target):
+    import threading
+
+    with CaseDatabase(db_target) as db:
+        db.count()
+    failures = []
+
+    def workstation():
+        try:
+            with CaseDatabase(db_target) as db:
+                for i in range(15):
+                    db.save(_record(f"same-{i}"))
+        except Exception as exc:  # noqa: BLE001 (any failure fails the test below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=workstation) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert failures == []
+    with CaseDatabase(db_target) as db:
+        assert db.count() == 15
+
+
+def test_a_change_logged_late_is_still_seen_and_a_stale_diagnosis_refused(db_target):
+    from sqlalchemy import text
+
+    with CaseDatabase(db_target) as db:
+        case = db.save(_record("late"))
+        seen: set[int] = set()
+        last, _ = db.changes_since(0, seen)
+        with db._write() as c:  # an entry numbered before `last` that commits after it was read (PostgreSQL)
+            c.execute(text("INSERT INTO change_log (id, at, case_id, action) VALUES (:id, 't', :case, 'reviewed')"),
+                      {"id": last + 10, "case": case.id})
+        last, changes = db.changes_since(last, seen)
+        with db._write() as c:
+            c.execute(text("INSERT INTO change_log (id, at, case_id, action) VALUES (:id, 't', :case, 'late')"),
+                      {"id": last - 5, "case": case.id})
+        assert db.changes_since(last, seen)[1] == [(case.id, "late")]
+        assert db.changes_since(last, seen)[1] == []  # once
+        opened = db.get(case.id)
+        db.update_review(case.id, note="elsewhere")
+        with pytest.raises(StaleCaseError):
+            db.set_confirmed(case.id, "benign", expected_version=opened.row_version)
+        assert db.get(case.id).confirmed_label is None

@@ -101,3 +101,35 @@ def test_the_worklist_is_exported_off_the_gui_thread(qtbot, tmp_path, monkeypatc
         window.export_csv(str(tmp_path / "worklist.csv"))
     assert len(list(csv.DictReader(open(tmp_path / "worklist.csv")))) == 30
     assert "Exported 30 case(s)" in window.statusBar().currentMessage()
+
+
+def test_a_note_being_typed_survives_other_workstations_changes(qtbot, tmp_path, db_target):
+    window = _window(qtbot, tmp_path, db_target)
+    with CaseDatabase(db_target) as other:
+        first = other.save(_record("first", (0.5, 0.5, 0.5)))
+        with qtbot.waitSignal(window.controller.sig_cases_changed, timeout=5000):
+            pass
+        window.worklist.select_case(first.id)
+        window.case_view.note_edit.setPlainText("half-typed")  # not saved yet: the clinician is still typing
+        with qtbot.waitSignal(window.controller.sig_cases_changed, timeout=5000):
+            other.save(_record("higher", (0.9, 0.9, 0.9)))  # lands above: the clinician's row moves down
+        assert window.case_view.note_edit.toPlainText() == "half-typed" and window.db.get(first.id).note == ""
+        assert window.worklist.current_case_id() == first.id and window.worklist.currentIndex().row() == 1
+        window.case_view._save_note()
+        assert window.db.get(first.id).note == "half-typed"  # saved once, by the clinician, not refused
+        with qtbot.waitSignal(window.controller.sig_cases_changed, timeout=5000):
+            other.update_review(first.id, clinician_label="suspicious")  # nothing being typed: shown at once
+        assert window.case_view.record.clinician_label == "suspicious"
+
+
+def test_deleting_a_case_removes_its_copy_in_the_image_store(qtbot, tmp_path):
+    store = tmp_path / "clinic-images"
+    window = _window(qtbot, tmp_path, tmp_path / "shared.sqlite3", store)
+    images = [skin_image(tmp_path / "a.png", 0.6), skin_image(tmp_path / "b.png", 0.4)]
+    with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
+        drop(window, images)
+    copies = {r.id: Path(r.path) for r in window.worklist_model.records}
+    assert all(p.is_file() and store in p.parents for p in copies.values())
+    gone, kept = list(copies)
+    window.controller.delete_case(gone)
+    assert not copies[gone].exists() and copies[kept].exists() and all(i.exists() for i in images)

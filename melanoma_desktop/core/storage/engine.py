@@ -34,14 +34,13 @@ def resolve_url(target: str | Path) -> URL:
         return URL.create("sqlite", database=str(Path(text)))
     try:
         url = make_url(text)
-    except sa.exc.ArgumentError as exc:
-        raise DatabaseError(f"not a database URL: {text!r} ({exc}); give a file path or "
-                            "postgresql://user@host/dbname") from None
+    except sa.exc.ArgumentError:  # (the text itself is not repeated: it may hold a password)
+        raise DatabaseError("not a database URL; give a file path or postgresql://user@host/dbname") from None
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise DatabaseError(f"unsupported database {backend!r} in {shown_url(url)}; use a file path (SQLite) or "
                             "postgresql://user@host/dbname")
-    if url.password:
+    if url.password or any(key.lower() == "password" for key in url.query):
         raise PasswordInUrlError(
             f"the database URL {shown_url(url)} contains a password; remove it and put it in PostgreSQL's password "
             "file (~/.pgpass, mode 0600) or a service file (postgresql:///?service=NAME), which the app never "
@@ -56,6 +55,8 @@ def shown_url(url: URL | str) -> str:
     url = make_url(url) if isinstance(url, str) else url
     if not url.password:
         url = url._replace(password=None)  # no "user:***@" for a password that is not there
+    if any(key.lower() == "password" for key in url.query):
+        url = url.difference_update_query([k for k in url.query if k.lower() == "password"])
     return url.render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://")
 
 
