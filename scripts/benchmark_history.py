@@ -116,16 +116,17 @@ def populate(db: CaseDatabase, n: int, thumbs: list[bytes], seed: int = 0) -> No
             c.execute(text(
                 "INSERT INTO cases (id, sha256, path, created_at, updated_at, mean_p_malignant, n_malignant, n_models, "
                 "quality, ensemble, flagged, risk, assessable, lesion_id, taken_at, confirmed_label, confirmed_source, "
-                "file_name, visit_date, patient_key, lesion_key, search_text, shown_line, shown_risk, shown_flagged, "
+                "file_name, visit_date, patient_key, lesion_key, shown_line, shown_risk, shown_flagged, "
                 "shown_disagreement, shown_other, sort_group) VALUES (:id, :sha256, :path, :created_at, :updated_at, "
                 ":mean, :n_malignant, 3, :quality, :ensemble, :flagged, :risk, :assessable, :lesion_id, :taken_at, "
                 ":confirmed_label, :confirmed_source, :file_name, :visit_date, :patient_key, :lesion_key, "
-                ":search_text, :shown_line, :shown_risk, :shown_flagged, :shown_disagreement, :shown_other, "
+                ":shown_line, :shown_risk, :shown_flagged, :shown_disagreement, :shown_other, "
                 ":sort_group)"), rows)
             c.execute(text("INSERT INTO predictions (case_id, model, version, p_malignant, threshold) VALUES "
                            "(:id, :m, :v, :p, 0.5)"),
                       [{"id": r.id, "m": p.name, "v": p.version, "p": p.p_malignant} for r in records
                        for p in r.predictions])
+            c.execute(text("INSERT INTO case_search (case_id, words) VALUES (:id, :search_text)"), rows)
             c.execute(text("INSERT INTO thumbnails (case_id, png) VALUES (:id, :png)"),
                       [{"id": r.id, "png": r.thumbnail_png} for r in records])
     with db._write() as c:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from melanoma_desktop.core.clinicians import current_clinician
 from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
 from melanoma_desktop.core.database_worklist import WorklistRecords
+from melanoma_desktop.core.dicom import split_frame
 from melanoma_desktop.core.private_files import create_private_file
 from melanoma_desktop.core.records import (
     CLINICIAN_LABELS,
@@ -38,6 +39,7 @@ from melanoma_desktop.core.storage.engine import (
     shown_url,
     statement,
 )
+from melanoma_desktop.core.storage.image_store import remove_copies
 from melanoma_desktop.core.storage.migrate import HEAD, upgrade
 from melanoma_desktop.core.storage.timestamps import now_iso
 
@@ -339,19 +341,11 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
                       {"at": now_iso(), "id": case_id})
             if audited:
                 self._audit(c, "case deleted", f"case #{case_id}")
-        if pasted_dir is not None:
-            path, folder = Path(row["path"]), Path(pasted_dir).resolve()
-            if path.resolve().parent == folder and path.is_file():
-                path.unlink()
-        if image_store is not None:
-            from melanoma_desktop.core.dicom import split_frame
-
-            path = Path(split_frame(row["path"])[0])
-            with self._read() as c:  # another frame of the same file, or the same file read again, keeps it
-                shared = c.execute(text("SELECT 1 FROM cases WHERE path = :p OR path LIKE :frames LIMIT 1"),
-                                   {"p": str(path), "frames": f"{path}#%"}).first()
-            if not shared and Path(image_store).resolve() in path.resolve().parents and path.is_file():
-                path.unlink()
+        with self._read() as c:  # another frame of the same file, or the same file read again, keeps its copy
+            file = str(split_frame(row["path"])[0])
+            shared = c.execute(text("SELECT 1 FROM cases WHERE path = :p OR path LIKE :frames LIMIT 1"),
+                               {"p": file, "frames": f"{file}#%"}).first() is not None
+        remove_copies(row["path"], pasted_dir, None if shared else image_store)
         self._checkpoint()
         return True
 
@@ -392,10 +386,9 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
             return int(c.execute(text("SELECT COALESCE(MAX(id), 0) FROM change_log")).scalar())
 
     def changes_since(self, change_id: int, seen=None) -> tuple[int, list[tuple[int, str]]]:
-        """What changed after entry ``change_id`` of the change log: (the newest entry, [(case id, action)]).
-        With ``seen`` (a set the caller keeps), entries up to CHANGE_LOOKBACK before ``change_id`` are read again
-        and the unseen ones returned too: on PostgreSQL an entry's number is drawn when it is written, not when its
-        transaction commits, so a long transaction's entries can become visible after later ones."""
+        """What changed after entry ``change_id`` of the change log: (the newest entry, [(case id, action)]). With
+        ``seen`` (the caller's set), the CHANGE_LOOKBACK entries before it are read again, the unseen returned: on
+        PostgreSQL a number is drawn when written, not at commit, so a long transaction's entries appear late."""
         start = change_id if seen is None else max(0, change_id - CHANGE_LOOKBACK)
         with self._read() as c:
             rows = c.execute(text("SELECT id, case_id, action FROM change_log WHERE id > :start ORDER BY id"),

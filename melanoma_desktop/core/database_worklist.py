@@ -76,11 +76,13 @@ class WorklistRecords:
         records = self._records(c, "WHERE c.id IN :ids", {"ids": list(case_ids)}) if case_ids else []
         if records:
             c.execute(text("UPDATE cases SET file_name = :file_name, visit_date = :visit_date, patient_key = :patient_key, "
-                           "lesion_key = :lesion_key, search_text = :search_text, shown_line = :shown_line, "
+                           "lesion_key = :lesion_key, shown_line = :shown_line, "
                            "shown_risk = :shown_risk, shown_flagged = :shown_flagged, "
                            "shown_disagreement = :shown_disagreement, shown_other = :shown_other, "
                            "sort_group = :sort_group WHERE id = :id"),
-                      [{**derived.worklist_values(r, entry), "id": r.id} for r in records])
+                      values := [{**derived.worklist_values(r, entry), "id": r.id} for r in records])
+            c.execute(text("INSERT INTO case_search (case_id, words) VALUES (:id, :search_text) ON CONFLICT (case_id) "
+                           "DO UPDATE SET words = excluded.words"), values)
         if lesions:
             ids = [r[0] for r in c.execute(statement("SELECT DISTINCT lesion_id FROM cases WHERE id IN :ids AND "
                                                      "lesion_id IS NOT NULL", {"ids": case_ids}),

@@ -46,7 +46,7 @@ class WorklistQuery:
         term = self.search.strip().lower()
         if term:
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append("c.search_text LIKE :term ESCAPE '\\'")
+            clauses.append("c.id IN (SELECT s.case_id FROM case_search s WHERE s.words LIKE :term ESCAPE '\\')")
             params["term"] = f"%{escaped}%"
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 

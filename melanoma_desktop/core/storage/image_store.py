@@ -36,3 +36,14 @@ def store_image(store: str | Path, source: str, sha256: str) -> str:
             raise ImageStoreError(f"cannot copy {file_part} into the clinic image store {store}: {exc}; check that "
                                   "the store is mounted and writable") from None
     return str(target) + (f"{FRAME_MARK}{frame}" if frame is not None else "")
+
+
+def remove_copies(case_path: str, pasted_dir: str | Path | None, store: str | Path | None) -> None:
+    """After a case is deleted: its image's copy in the app's ``pasted_dir`` or in the clinic image ``store``
+    (the caller passes the store only when no other case keeps that copy); the clinic's own files are never
+    touched."""
+    path = Path(split_frame(case_path)[0])
+    if pasted_dir is not None and path.resolve().parent == Path(pasted_dir).resolve() and path.is_file():
+        path.unlink()
+    if store is not None and Path(store).resolve() in path.resolve().parents and path.is_file():
+        path.unlink()

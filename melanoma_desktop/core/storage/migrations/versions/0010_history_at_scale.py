@@ -4,7 +4,7 @@
 - each case's row version (two workstations editing one case: the second save is refused, not lost);
 - what the worklist filters, searches and sorts on, as indexed columns: the case on the flag line in use
   (risk, flag, disagreement, † for other model versions, group), the change since the lesion's last visit, the
-  visit date, file name, patient and lesion, and one lower-case search text;
+  visit date, file name, patient and lesion; and each case's lower-case search words in a narrow table;
 - settings the clinic shares (the flag line in use) and a change log other workstations follow.
 
 The new columns are filled by core.storage.derived after the upgrade (they need the stored predictions)."""
@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("visit_date", sa.Text, nullable=False, server_default=""),
         sa.Column("patient_key", sa.Text),
         sa.Column("lesion_key", sa.Text),
-        sa.Column("search_text", sa.Text, nullable=False, server_default=""),
         sa.Column("shown_line", sa.Text, nullable=False, server_default=""),
         sa.Column("shown_risk", sa.Float),
         sa.Column("shown_flagged", sa.Integer, nullable=False, server_default="0"),
@@ -56,8 +55,11 @@ def upgrade() -> None:
     op.create_index("cases_by_review", "cases", ["reviewed", "clinician_label"])
     op.create_index("cases_by_added", "cases", ["created_at"])
     op.create_index("cases_by_confirmed", "cases", ["confirmed_label"])
-    if op.get_bind().dialect.name == "sqlite":  # a covering index the search scans (PostgreSQL: 0011's trigrams;
-        op.create_index("cases_search", "cases", ["search_text", *ORDER[:1]])  # a B-tree there caps a note's size)
+    op.create_table(  # what the search box matches, in a narrow table of its own: a search reads only this
+        "case_search",
+        sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("words", sa.Text, nullable=False),
+    )
     op.create_table(
         "clinic_settings",
         sa.Column("key", sa.Text, primary_key=True),

@@ -20,4 +20,4 @@ def upgrade() -> None:
     except Exception:  # not permitted: the search reads every row, as before
         savepoint.rollback()
         return
-    op.execute("CREATE INDEX cases_search_trigrams ON cases USING gin (search_text gin_trgm_ops)")
+    op.execute("CREATE INDEX case_search_trigrams ON case_search USING gin (words gin_trgm_ops)")
