@@ -121,9 +121,9 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
     def _refresh_stored_reading(self) -> None:
         with self._write() as c:
             records = self._records(c, "", {})
-            c.execute(text("UPDATE cases SET risk = :risk, flagged = :flagged, assessable = :assessable WHERE id = :id"),
-                      [{**self._derived(r), "id": r.id} for r in records] or [{"risk": None, "flagged": 0,
-                                                                             "assessable": 1, "id": -1}])
+            if records:
+                c.execute(text("UPDATE cases SET risk = :risk, flagged = :flagged, assessable = :assessable "
+                               "WHERE id = :id"), [{**self._derived(r), "id": r.id} for r in records])
 
     @staticmethod
     def _derived(record: TriageRecord) -> dict:
@@ -292,12 +292,6 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
                 self._audit(c, "assess anyway" if assess_anyway else "assess anyway withdrawn", f"case #{case_id}")
             self._touch(c, [case_id], "reviewed")
         return self.get(case_id)
-
-    def check_version(self, case_id: int, expected: int | None) -> None:
-        """``StaleCaseError`` when the case is no longer at row version ``expected`` (None: no check)."""
-        if expected is not None:
-            with self._read() as c:
-                self._check_version(c, case_id, expected)
 
     def _check_version(self, c: sa.Connection, case_id: int, expected: int | None) -> None:
         if expected is None:

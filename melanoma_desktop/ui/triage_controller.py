@@ -274,9 +274,6 @@ class TriageController(QObject):
         self.runner.submit(job, heavy=False)
 
     # -- the worklist, asked of the database a page at a time (ui.worklist.WorklistModel's source) --
-    def worklist_count(self, query) -> int:
-        return self.db.worklist_count(query)
-
     def worklist_page(self, query, offset: int, limit: int) -> list:
         return self.db.worklist_page(query, offset, limit)
 

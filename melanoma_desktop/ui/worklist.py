@@ -78,6 +78,7 @@ class WorklistModel(QAbstractTableModel):
         self.source = None  # ui.triage_controller.TriageController: asks the database
         self.query = WorklistQuery()
         self._count = 0
+        self.summary = {"shown": 0, "flagged": 0, "cannot_assess": 0, "total": 0}  # the counts under the query
         self._pages: OrderedDict[int, list[TriageRecord]] = OrderedDict()
         self._pixmaps: OrderedDict[int, QPixmap | None] = OrderedDict()
 
@@ -179,8 +180,14 @@ class WorklistModel(QAbstractTableModel):
         self.beginResetModel()
         self._pages.clear()
         self._pixmaps.clear()
-        self._count = self.source.worklist_count(self.query) if self.source is not None else 0
+        self._count = self._ask_summary()
         self.endResetModel()
+
+    def _ask_summary(self) -> int:
+        """The query's counts, one query (the panel shows them: it asks nothing more)."""
+        if self.source is not None:
+            self.summary = self.source.worklist_summary(self.query)
+        return self.summary["shown"]
 
     def refresh(self, changed_ids=()) -> None:
         """After cases were added, changed or deleted: the count follows, rows are added or taken at the end and
@@ -188,7 +195,7 @@ class WorklistModel(QAbstractTableModel):
         scroll position stay."""
         for case_id in changed_ids:
             self._pixmaps.pop(case_id, None)
-        new = self.source.worklist_count(self.query) if self.source is not None else 0
+        new = self._ask_summary()
         if new > self._count:
             self.beginInsertRows(QModelIndex(), self._count, new - 1)
             self._count = new

@@ -78,10 +78,9 @@ class WorklistPanel(QWidget):
         self.update_count()
 
     def update_count(self, _total=None) -> None:
-        """The counts under the filter, from the database (the list holds only the rows on screen)."""
-        if self.model.source is None:
-            return
-        n = self.model.source.worklist_summary(self.model.query)
+        """The counts under the filter, as the list last asked the database for them (it holds only the rows on
+        screen)."""
+        n = self.model.summary
         extra = f" · {n['flagged']} flagged" + (f" · {n['cannot_assess']} cannot be assessed" if n["cannot_assess"]
                                                  else "")
         self.count_label.setText(f"{n['shown']} shown of {n['total']} in history{extra if n['shown'] else ''}")

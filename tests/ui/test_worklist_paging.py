@@ -15,8 +15,8 @@ class CountingSource:
     def __init__(self, db):
         self.db, self.pages, self.thumbnail_ids = db, [], []
 
-    def worklist_count(self, query):
-        return self.db.worklist_count(query)
+    def worklist_summary(self, query):
+        return self.db.worklist_summary(query)
 
     def worklist_page(self, query, offset, limit):
         self.pages.append(offset)

@@ -77,13 +77,14 @@ class Storage:
     target: str | Path
     image_store: Path | None = None
 
-    @property
-    def shared(self) -> bool:
-        return not isinstance(self.target, Path)
-
 
 def storage_for(data_dir: Path, explicit: str | None = None) -> Storage:
-    return Storage(database_target(data_dir, explicit), image_store(data_dir, explicit))
+    """The database this app opens and, when it is a shared one, the clinic image store (Settings > Database)."""
+    target = database_target(data_dir, explicit)
+    if isinstance(target, Path):
+        return Storage(target)
+    folder = load_settings(data_dir).image_store
+    return Storage(target, Path(folder) if folder else None)
 
 
 def database_target(data_dir: Path, explicit: str | None = None) -> str | Path:
@@ -95,15 +96,6 @@ def database_target(data_dir: Path, explicit: str | None = None) -> str | Path:
         return from_environment
     settings = load_settings(data_dir)
     return settings.target() or Path(data_dir) / SQLITE_FILE
-
-
-def image_store(data_dir: Path, explicit: str | None = None) -> Path | None:
-    """The clinic image store when the database is shared (None for this computer's own file)."""
-    target = database_target(data_dir, explicit)
-    if isinstance(target, Path):
-        return None
-    folder = load_settings(data_dir).image_store
-    return Path(folder) if folder else None
 
 
 def connection_report(target) -> str:
