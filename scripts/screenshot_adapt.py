@@ -33,7 +33,7 @@ def main() -> int:
     parser.add_argument("--size", default="1280x800")
     args = parser.parse_args()
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
     from simulated_clinic import halves
 
@@ -72,12 +72,15 @@ def main() -> int:
         for record in window.db.list():  # one lesion's images stay together in the cross-validation
             lesion = lesion_of.get(record.file_name, record.file_name)
             window.db.assign(record.id, Identity(patient_id=lesion, lesion_label="lesion 1"))
-        print(window.import_confirmed(str(labels)))
-        dialog = window.show_adapt_dialog()
+        imported = QEventLoop()  # the import is a job: its outcome, then the dialog
+        window.clinic.sig_import_done.connect(lambda summary: (print(summary), imported.quit()))
+        window.clinic.import_confirmed(str(labels))
+        imported.exec()
+        dialog = window.clinic.show_adapt_dialog()
         dialog.resize(min(width, 940), min(height - 40, 720))
 
         def versions():
-            shown = window.show_versions()
+            shown = window.clinic.show_versions()
             shown.resize(min(width, 900), min(height - 40, 700))
             app.processEvents()
             shown.grab().save(args.versions_out)
@@ -98,11 +101,11 @@ def main() -> int:
         import time
 
         started = time.perf_counter()
-        window.adaptation.sig_evidence.connect(
+        window.clinic.adaptation.sig_evidence.connect(
             lambda outcome: print(f"adapted and measured on {outcome.site_models.cases} in "
                                   f"{time.perf_counter() - started:.0f} s (embeddings kept when the cases were read)"))
-        window.adaptation.sig_evidence.connect(evidence)
-        window.adaptation.sig_failed.connect(lambda message: (print("failed:", message), app.quit()))
+        window.clinic.adaptation.sig_evidence.connect(evidence)
+        window.clinic.adaptation.sig_failed.connect(lambda message: (print("failed:", message), app.quit()))
         dialog.start()
 
     window.sig_models_ready.connect(on_ready)

@@ -35,7 +35,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from melanoma_desktop.core.classifier import default_models_dir, load_models
@@ -111,17 +111,21 @@ def main() -> int:
         window.worklist.select_case(target.id)
 
     def assign_shot():
-        dialog = window.show_assign_dialog()  # the case's own patient, lesion and visit, to change or keep
+        dialog = window.cases.show_assign_dialog()  # the case's own patient, lesion and visit, to change or keep
         QTimer.singleShot(500, lambda: (screen("assign_dialog.png"), dialog.reject(), later()))
 
     def patient_shot():
-        dialog = window.show_patient_dialog()  # the selected case's patient
+        dialog = window.cases.show_patient_dialog()  # the selected case's patient
         QTimer.singleShot(500, lambda: (screen("patient_details_1280.png"), dialog.reject(), later()))
 
     def import_shot(confirmed):
-        dialog = window.preview_import(str(confirmed))
-        QTimer.singleShot(600, lambda: (screen("import_preview_1280.png"), dialog.reject(),
-                                        window.import_confirmed(str(confirmed), replace_conflicting=False), later()))
+        def shoot(dialog):  # the file is read off the GUI thread; the preview, then the import without it
+            QTimer.singleShot(600, lambda: (screen("import_preview_1280.png"), dialog.reject(),
+                                            window.clinic.import_confirmed(str(confirmed), replace_conflicting=False)))
+
+        window.clinic.sig_import_previewed.connect(shoot, Qt.SingleShotConnection)
+        window.clinic.sig_import_done.connect(lambda _summary: later(), Qt.SingleShotConnection)
+        window.clinic.preview_import(str(confirmed))
 
     def settings_shot():
         dialog = window.clinicians.edit_settings()
@@ -134,7 +138,7 @@ def main() -> int:
         QTimer.singleShot(500, lambda: (screen("who_is_using_1280.png"), dialog.reject(), central.show(), later()))
 
     def local_shot():
-        dialog = window.show_local_performance()
+        dialog = window.clinic.show_local_performance()
         dialog.sig_computed.connect(lambda _r: QTimer.singleShot(800, lambda: (screen("local_performance_1280.png"),
                                                                               dialog.reject(), later())))
 
@@ -142,7 +146,10 @@ def main() -> int:
         case_id = window.worklist.current_case_id()
         window.db.update_review(case_id, clinician_label="suspicious", management="excise", reviewed=True,
                                 note="irregular network at 3 o'clock")
-        window.write_case_report(case_id, str(home / "case.pdf"))
+        written = QEventLoop()  # the case report is a job
+        window.reports.sig_case_report_written.connect(lambda _path: written.quit(), Qt.SingleShotConnection)
+        window.reports.write_case_report(case_id, str(home / "case.pdf"))
+        written.exec()
         from melanoma_desktop.core.report import write_batch_pdf
 
         write_batch_pdf(home / "batch.pdf", window.controller.worklist("all"), window.model_infos(), case_pages=False,

@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--versions-out", help="also adopt the flag line and save Models > Versions here")
     args = parser.parse_args()
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from melanoma_desktop.core.classifier import load_models
@@ -54,8 +54,11 @@ def main() -> int:
         window.triage_paths([str(data / "images" / r["image"]) for r in rows])
 
     def on_done(_outcome):
-        print(window.import_confirmed(str(labels)))
-        dialog = window.show_local_performance()
+        imported = QEventLoop()  # the import is a job: its outcome, then the dialog
+        window.clinic.sig_import_done.connect(lambda summary: (print(summary), imported.quit()))
+        window.clinic.import_confirmed(str(labels))
+        imported.exec()
+        dialog = window.clinic.show_local_performance()
         dialog.resize(*(int(v) for v in args.size.split("x")))
 
         def versions():
@@ -63,7 +66,7 @@ def main() -> int:
 
             QMessageBox.question = lambda *a, **k: QMessageBox.No  # saved cases keep their line (no modal question)
             dialog.adopt_rule(confirm=False)
-            shown = window.show_versions()
+            shown = window.clinic.show_versions()
             shown.resize(*(int(v) for v in args.size.split("x")))
             app.processEvents()
             shown.grab().save(args.versions_out)

@@ -115,7 +115,7 @@ def main() -> int:
             window.db.assign(case.id, Identity("P-0001", "left scapula #2", "back", date))
         window.reload_worklist()
         window.worklist.select_case(cases[-1].id)
-        view = window.show_lesion_view()
+        view = window.cases.show_lesion_view()
         view.resize(width, height)
         app.processEvents()
         QTimer.singleShot(500, lambda: (view.grab().save(args.lesion_view), print(f"saved {args.lesion_view}"),

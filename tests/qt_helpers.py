@@ -28,3 +28,10 @@ def make_window(qtbot, tmp_path, classifier=None):
     with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
         window.start_loading_models()
     return window
+
+
+def import_confirmed(window, qtbot, path, **options) -> str:
+    """The window's clinic controller imports a CSV of confirmed diagnoses (a job); what it recorded, once done."""
+    with qtbot.waitSignal(window.clinic.sig_import_done, timeout=20000) as done:
+        window.clinic.import_confirmed(str(path), **options)
+    return done.args[0]

@@ -107,3 +107,17 @@ def test_dialogs_and_views_reach_the_database_through_controllers_only():
     assert {k: v for k, v in reaching.items() if v} == {}
     opening = [p.name for p in views if "CaseDatabase" in p.read_text(encoding="utf-8")]
     assert opening == []
+
+
+def test_the_window_has_controllers_not_mixins():
+    """#29: no class of ui/ is built from several bases (a mixin borrowing the window's attributes); the window's
+    work is done by controllers (QObjects with signals) that it holds, and the window holds four of them."""
+    ui = ROOT / "melanoma_desktop" / "ui"
+    mixed = [f"{p.name}: {node.name}" for p in sorted(ui.rglob("*.py"))
+             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(node, ast.ClassDef) and (len(node.bases) > 1 or node.name.endswith(("Mixin", "Actions")))]
+    assert mixed == []
+    window = ast.parse((ui / "main_window.py").read_text(encoding="utf-8"))
+    held = {node.func.id for node in ast.walk(window) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name) and node.func.id.endswith("Controller")}
+    assert {"TriageController", "ReportController", "ClinicController", "CaseController"} <= held

@@ -1,9 +1,11 @@
 """The clinician's main window: drop images, see the three models side by side, keep the history.
 
-The window keeps layout, menus and input; its :class:`TriageController` keeps the database, the models
-and the jobs. Flow: dropped paths -> the controller's triage job (off the GUI thread) -> records saved
-to the database by the job -> the controller reads them back -> the window shows them. The window
-never calls a model.
+The window keeps layout, menus and input; its controllers do the work, as jobs off the GUI thread, and say
+what came of it by their signals: :class:`TriageController` (the database, the models, batches, heatmaps,
+reviews), :class:`ReportController` (what is written or printed), :class:`ClinicController` (confirmed
+diagnoses, the clinic's flag line) and :class:`CaseController` (cases and patients). Flow: dropped paths ->
+the triage job -> records saved to the database by the job -> read back -> the window shows them. The
+window never calls a model and never writes to the database.
 """
 
 from __future__ import annotations
@@ -13,30 +15,30 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.core.records import WORKLIST_FILTERS, ModelInfo, worklist_order
-from melanoma_desktop.core.wording import short_model_name, version_words
+from melanoma_desktop.ui import input as window_input
 from melanoma_desktop.ui.batch_bar import BatchBar
+from melanoma_desktop.ui.case_controller import CaseController
 from melanoma_desktop.ui.case_view import CaseView
-from melanoma_desktop.ui.clinic_actions import ClinicActions
+from melanoma_desktop.ui.clinic_controller import ClinicController
 from melanoma_desktop.ui.clinician_controller import ClinicianController
 from melanoma_desktop.ui.dialogs import show_about
-from melanoma_desktop.ui.input_actions import InputActions
-from melanoma_desktop.ui.report_actions import ReportActions
+from melanoma_desktop.ui.models_status import models_status
+from melanoma_desktop.ui.report_controller import ReportController
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 from melanoma_desktop.ui.triage_controller import TriageController
 from melanoma_desktop.ui.worklist_panel import WorklistPanel
 
 
-class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
+class MainWindow(QMainWindow):
     sig_images_dropped = Signal(list)  # paths
     sig_models_ready = Signal(list)  # ModelInfo list
     sig_batch_finished = Signal(str)  # "finished" | "cancelled" | "failed"
     sig_case_saved = Signal(int)  # case id
     sig_heatmaps_shown = Signal(int)  # case id
-    sig_report_finished = Signal(str)  # "finished" | "cancelled" | "failed" (the batch report job)
 
     def __init__(self, db_path: Path, classifier_factory: Callable[[Callable[[str], None]], object], parent=None,
                  registry=None, backbones: str | None = None, storage=None):
@@ -48,22 +50,20 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.setAcceptDrops(True)
         self.db_path = Path(db_path)
         self.controller = controller = TriageController(self.db_path, classifier_factory, self, storage)
-        self.adaptation = None  # the clinic's adapted models (ui.adaptation_controller), with a registry
-        if registry is not None:
-            from melanoma_desktop.ui.adaptation_controller import AdaptationController
-
-            self.adaptation = AdaptationController(controller.database, registry, controller.runner,
-                                                   lambda: controller.classifier, self)
-            self.adaptation.sig_site_models_changed.connect(self._on_site_models_changed)
-        self._report_job = None  # the batch report being written (ui.report_actions)
         self._bar_shows = ""  # "batch" or "report": whose progress the batch bar shows, and Cancel stops
         self._selected_by_window = None  # the case the window selected itself during the running batch
         self._build_ui()
         self.clinicians = ClinicianController(self.db_path.parent, self)  # who is using the app
+        current_case = lambda: self.worklist.current_case_id()  # noqa: E731 (asked when needed)
+        self.reports = ReportController(controller, lambda: self.clinicians.settings.clinic_name, current_case,
+                                        self.current_filter, self)
+        self.clinic = ClinicController(controller, registry, backbones, self.db_path.parent, self)
+        self.cases = CaseController(controller, current_case, self.sig_images_dropped.emit, self)
         self._build_menus()
         self._connect_controller(controller)
+        self._connect_actions()
         self.sig_images_dropped.connect(self.triage_paths)
-        self._restore_layout()
+        window_input.restore_layout(self, self.db_path.parent)
         self.reload_worklist()
 
     def _connect_controller(self, controller: TriageController) -> None:
@@ -131,115 +131,70 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         shortcut.activated.connect(self.toggle_reviewed)
         delete = QShortcut(QKeySequence.Delete, self.worklist)
         delete.setContext(Qt.WidgetWithChildrenShortcut)
-        delete.activated.connect(self.delete_current_case)
+        delete.activated.connect(lambda: self.cases.ask_delete())  # (the controllers come after the layout)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        for text, key, slot in (("Open images…", QKeySequence.Open, self._open_files),
-                                ("Open folder…", "Ctrl+Shift+O", self._open_folder),
-                                ("Open images of one patient's lesion…", None, self._open_for_patient),
-                                ("Paste images", QKeySequence.Paste, self.paste_from_clipboard),
-                                ("Export worklist to CSV…", "Ctrl+E", self._export_csv),
-                                ("Import confirmed diagnoses (CSV)…", None, self._import_confirmed_dialog),
-                                ("Undo last import of confirmed diagnoses…", None, self.undo_last_import),
-                                ("Print case report…", QKeySequence.Print, self._print_dialog),
-                                ("Save case report as PDF…", "Ctrl+Shift+S", self._case_report_dialog),
-                                ("Export case for the patient's record (DICOM PDF, FHIR)…", None,
-                                 self._export_to_record_dialog),
-                                ("Batch report (PDF + CSV)…", "Ctrl+Shift+P", self._batch_report_dialog),
-                                ("Quit", QKeySequence.Quit, self.close)):
+        bar = self.menuBar()
+        self._add_entries(bar.addMenu("&File"), [
+            ("Open images…", QKeySequence.Open, self._open_files),
+            ("Open folder…", "Ctrl+Shift+O", self._open_folder),
+            ("Open images of one patient's lesion…", None, lambda: self.cases.open_for_patient()),
+            ("Paste images", QKeySequence.Paste, self.paste_from_clipboard), None,
+            *self.clinic.menu_entries(), None, *self.reports.menu_entries(), None,
+            ("Quit", QKeySequence.Quit, self.close)])
+        case_menu = bar.addMenu("&Case")
+        self.reviewed_action, self.delete_action, *_ = self._add_entries(case_menu, [
+            ("Mark reviewed / unreviewed", "Ctrl+R", self.toggle_reviewed), *self.cases.menu_entries(),
+            ("Re-read all cases with the current flag line…", None, self.clinic.ask_reread)])
+        models_menu = bar.addMenu("&Models")
+        for action in self._add_entries(models_menu, [
+                ("Metrics…", None, self.clinic.show_metrics),
+                ("Local performance…", None, self.clinic.show_local_performance),
+                ("Adapt to this clinic…", None, self.clinic.show_adapt_dialog),
+                ("Retrain…", None, self.clinic.show_retrain_wizard), ("Versions…", None, self.clinic.show_versions)]):
+            action.setEnabled(self.registry is not None or action.text() == "Metrics…")
+        self._add_entries(models_menu, [("Reload models", None, self.start_loading_models)])
+        self.clinicians.build_menu(bar)
+        self._add_entries(bar.addMenu("&Help"), [("About…", None, lambda: show_about(
+            self, self.model_infos(), self.controller.flag_rule, self.classifier.ensemble_note if self.classifier
+            else ""))])
+
+    def _add_entries(self, menu, entries: list) -> list[QAction]:
+        """(text, shortcut or None, slot) entries as actions of ``menu``; None: a separator."""
+        actions = []
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+                continue
+            text, key, slot = entry
             action = QAction(text, self)
             if key is not None:
                 action.setShortcut(QKeySequence(key))
             action.triggered.connect(slot)
-            file_menu.addAction(action)
-        case_menu = self.menuBar().addMenu("&Case")
-        self.reviewed_action = QAction("Mark reviewed / unreviewed", self)
-        self.reviewed_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.reviewed_action.triggered.connect(self.toggle_reviewed)
-        case_menu.addAction(self.reviewed_action)
-        self.delete_action = QAction("Delete case…", self)
-        self.delete_action.triggered.connect(self.delete_current_case)
-        case_menu.addAction(self.delete_action)
-        lesion = QAction("Lesion over time…", self)
-        lesion.setShortcut(QKeySequence("Ctrl+L"))
-        lesion.triggered.connect(self.show_lesion_view)
-        case_menu.addAction(lesion)
-        assign = QAction("Assign to patient / lesion…", self)
-        assign.setShortcut(QKeySequence("Ctrl+Shift+A"))
-        assign.triggered.connect(lambda: self.show_assign_dialog())
-        case_menu.addAction(assign)
-        details = QAction("Patient details…", self)
-        details.triggered.connect(lambda: self.show_patient_dialog())
-        case_menu.addAction(details)
-        erase = QAction("Erase this case's patient…", self)
-        erase.triggered.connect(self._erase_patient_dialog)
-        case_menu.addAction(erase)
-        reread = QAction("Re-read all cases with the current flag line…", self)
-        reread.triggered.connect(self._reread_dialog)
-        case_menu.addAction(reread)
-        models_menu = self.menuBar().addMenu("&Models")
-        for text, slot in (("Metrics…", self.show_metrics), ("Local performance…", self.show_local_performance),
-                           ("Adapt to this clinic…", self.show_adapt_dialog),
-                           ("Retrain…", self.show_retrain_wizard), ("Versions…", self.show_versions)):
-            action = QAction(text, self)
-            action.triggered.connect(slot)
-            action.setEnabled(self.registry is not None or text == "Metrics…")
-            models_menu.addAction(action)
-        reload_action = QAction("Reload models", self)
-        reload_action.triggered.connect(self.start_loading_models)
-        models_menu.addAction(reload_action)
-        self.clinicians.build_menu(self.menuBar())
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("About…", self)
-        about.triggered.connect(lambda: show_about(self, self.model_infos(), self.controller.flag_rule,
-                                                   self.classifier.ensemble_note if self.classifier else ""))
-        help_menu.addAction(about)
+            menu.addAction(action)
+            actions.append(action)
+        return actions
+
+    def _connect_actions(self) -> None:
+        """The other controllers' news: said in the status bar; the list, the case and the batch bar follow."""
+        for controller in (self.reports, self.clinic, self.cases):
+            controller.sig_status.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+            if hasattr(controller, "sig_worklist_changed"):
+                controller.sig_worklist_changed.connect(self.reload_worklist)
+        self.reports.sig_report_started.connect(self._on_report_started)
+        self.reports.sig_report_progress.connect(lambda done, total: self.batch_bar.update_progress(done, total, None,
+                                                                                                    "pages"))
+        self.reports.sig_report_finished.connect(lambda _outcome: self.batch_bar.finish())
+        self.clinic.sig_flag_line_changed.connect(
+            lambda: self._show_models_status(self.classifier) if self.classifier is not None else None)
+        self.clinic.sig_models_changed.connect(self.start_loading_models)
+        self.cases.sig_cases_removed.connect(self._on_cases_removed)
+        self.cases.sig_case_deleted.connect(lambda case_id: (self.worklist_model.remove(case_id),
+                                                             self.worklist_panel.update_count()))
 
     # -- models ---------------------------------------------------------------------------------
     def model_infos(self) -> list[ModelInfo]:
         return self.controller.model_infos()
-
-    def show_metrics(self):
-        from melanoma_desktop.ui.metrics_panel import MetricsPanel
-
-        panel = MetricsPanel([i.bundle_dir for i in self.model_infos() if i.bundle_dir], self)
-        panel.show()
-        return panel
-
-    def show_retrain_wizard(self):
-        from melanoma_desktop.ui.wizard import RetrainWizard
-
-        active = {i.name: i.bundle_dir for i in self.model_infos() if i.available and i.bundle_dir}
-        wizard = RetrainWizard(self.runner, self.registry, self.registry.root.parent / "runs", active,
-                               backbones=self.backbones, parent=self)
-        wizard.sig_promoted.connect(self._on_models_promoted)
-        wizard.sig_adapt_requested.connect(self.show_adapt_dialog)
-        wizard.show()
-        return wizard
-
-    def show_adapt_dialog(self):
-        from melanoma_desktop.ui.adapt_dialog import AdaptDialog
-
-        dialog = AdaptDialog(self.adaptation, self)
-        dialog.show()
-        return dialog
-
-    def _on_site_models_changed(self, site_models) -> None:
-        """New cases are read by other models: load them (saved cases keep the versions they were read with)."""
-        self.statusBar().showMessage("New cases will be read with " + (
-            f"the models adapted to this clinic ({site_models.version})" if site_models is not None
-            else "the installed models as they are") + "; loading them…", 10000)
-        self.start_loading_models()
-
-    def show_versions(self):
-        from melanoma_desktop.ui.versions_dialog import VersionsDialog
-
-        dialog = VersionsDialog(self.registry, self, adaptation=self.adaptation)
-        dialog.sig_restored.connect(self._on_version_restored)
-        dialog.sig_site_rule_restored.connect(self.use_site_rule)
-        dialog.show()
-        return dialog
 
     def start_loading_models(self) -> None:
         self.controller.load_models()
@@ -252,36 +207,12 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self.sig_models_ready.emit(infos)
 
     def _show_models_status(self, classifier) -> list:
-        """The line under the notice: models ready, the flag line or adapted models in use, and why a clinic's
-        own is not used. Said again whenever either changes (not only when the models load)."""
-        infos = classifier.model_infos()
-        available = [i for i in infos if i.available]
-        parts = [f"{len(available)} of {len(infos)} models ready"]
-        missing = [info for info in infos if not info.available]
-        if missing:  # the full reason and the fix are in each model's panel and tooltip
-            parts.append(f"unavailable: {', '.join(short_model_name(i.display_name) for i in missing)} (see their panels)")
-            self.models_status.setToolTip("\n\n".join(f"{i.display_name}: {i.reason}" for i in missing))
-        site = classifier.ensemble.site_version if classifier.ensemble is not None else None
-        adapted = classifier.site_models
-        if adapted is not None:
-            parts.append(f"models adapted to this clinic ({adapted.cases['melanomas']} melanomas, "
-                         f"{adapted.cases['benign']} benign confirmed)")
-        elif site:
-            parts.append(f"flag line: the clinic's own ({version_words(site)})")
-        elif infos:
-            parts.append("flag line: the shipped one, not yet checked on your confirmed cases (Models > Local "
-                         "performance)")
-        for note in (classifier.site_rule_note, classifier.site_models_note):
-            if note:
-                parts.append(note)
-        if not infos:
-            text = classifier.empty_reason or "No models are installed."
-            self.models_status.setStyleSheet("color: #b3261e; font-weight: 600;")
-        else:
-            text = " — ".join(parts)
-            self.models_status.setStyleSheet("" if len(available) == len(infos) else "color: #b3261e;")
+        """The line under the notice (ui.models_status); the models' infos."""
+        text, style, tooltip = models_status(classifier)
         self.models_status.setText(text)
-        return infos
+        self.models_status.setStyleSheet(style)
+        self.models_status.setToolTip(tooltip)
+        return classifier.model_infos()
 
     # -- triage ---------------------------------------------------------------------------------
     def triage_paths(self, paths: list[str]) -> None:
@@ -290,8 +221,8 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
 
     def cancel_batch(self) -> None:
         """The batch bar's Cancel: the job the bar shows (the batch of images, or the batch report)."""
-        if self._bar_shows == "report" and self._report_job is not None:
-            self._report_job.cancel()
+        if self._bar_shows == "report" and self.reports.report_job is not None:
+            self.reports.cancel_report()
         else:
             self.controller.cancel_batch()
 
@@ -299,6 +230,10 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         self._bar_shows = "batch"
         self._selected_by_window = None  # the case the window selected itself during this batch, if any
         self.batch_bar.start("Finding the images…", 0)  # a dropped folder is one item: the count comes next
+
+    def _on_report_started(self, text: str, steps: int) -> None:
+        self._bar_shows = "report"
+        self.batch_bar.start(text, steps)
 
     def _on_batch_progress(self, done: int, total: int, eta_s) -> None:
         if self._bar_shows == "batch":
@@ -326,7 +261,7 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         current = self.worklist.current_case_id()
         if current is None or current == self._selected_by_window:
             self._select_top_of(records)  # the top new case, unless the clinician chose a case meanwhile
-        self.after_batch([r.id for r in records])
+        self.cases.after_batch([r.id for r in records])
         self.batch_bar.finish()
         known = (f" {already_known} image(s) were already in the history (the same file content) and are "
                  "shown as they were read." if already_known else "")
@@ -385,7 +320,74 @@ class MainWindow(ReportActions, InputActions, ClinicActions, QMainWindow):
         elif self.case_view.record is not None and self.case_view.record.id == case_id:
             self.case_view.record = record
 
+    def toggle_reviewed(self) -> None:
+        case_id = self.worklist.current_case_id()
+        if case_id is not None:
+            self._on_review_changed(case_id, {"reviewed": not self.db.get(case_id).reviewed})
+
+    def _on_cases_removed(self, case_ids) -> None:
+        """Cases about to be deleted (None: a patient's, being erased): the case view lets go of the one it shows
+        first, so that no note being typed is saved back to it."""
+        view = self.case_view
+        if view.record is not None and (case_ids is None or view.record.id in case_ids):
+            view.record = None
+            view.set_record(None)
+
+    def _on_cases_changed(self, case_ids: list) -> None:
+        """Cases added, changed or deleted elsewhere (another workstation): the list and its counts follow; the
+        clinician's selection stays on the case it was on."""
+        current = self.worklist.current_case_id()
+        self.worklist_model.refresh(case_ids)
+        view = self.case_view
+        if current is not None and not self.worklist.select_case(current):  # deleted, or left the filter: the
+            self.worklist.clear_highlight()  # row goes, the case stays on screen (nothing else highlighted)
+        if view.record is not None and view.record.id in case_ids and view.note_edit.toPlainText() == view.record.note:
+            fresh = self.db.get(view.record.id)  # changed elsewhere: shown as it now is (a note being typed stays)
+            view.set_record(self.controller.shown(fresh) if fresh is not None else None)
+        self.worklist_panel.update_count()
+
+    def _on_case_conflict(self, case_id: int, message: str) -> None:
+        """A clinician's change was refused (the case changed elsewhere since it was opened): said, and the case
+        shown as it is now saved, so that the change can be made again on what is there."""
+        self.worklist_model.refresh([case_id])
+        view = self.case_view
+        if view.record is not None and view.record.id == case_id:
+            typed = view.note_edit.toPlainText()
+            if typed != view.record.note:  # the refused note is quoted, so that nothing typed is lost
+                message += f"\n\nThe note you wrote, not saved:\n{typed}"
+            view.record = fresh = self.controller.shown(self.db.get(case_id))
+            view.note_edit.setPlainText(fresh.note)  # (set_record saves a changed note first: not this one)
+            view.set_record(fresh)
+        QMessageBox.warning(self, "Changed on another workstation", message)
+
+    # -- input ----------------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = window_input.paths_from_urls(event.mimeData().urls())
+        if paths:
+            event.acceptProposedAction()
+            self.sig_images_dropped.emit(paths)
+
+    def paste_from_clipboard(self) -> None:
+        paths = window_input.paths_from_clipboard(self.db_path.parent / "pasted")
+        if paths:
+            self.sig_images_dropped.emit(paths)
+        else:
+            self.statusBar().showMessage("The clipboard holds no image or image file.", 5000)
+
+    def _open_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dermoscopic images", "", window_input.image_file_filter())
+        self.sig_images_dropped.emit(files)
+
+    def _open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.sig_images_dropped.emit([folder])
+
     def closeEvent(self, event):
-        self._save_layout()
+        window_input.save_layout(self, self.db_path.parent)
         self.controller.close()
         super().closeEvent(event)

@@ -121,20 +121,29 @@ class TriageController(QObject):
         return (f"The clinic's flag line {version_words(rule.site_version)} was made for other model versions; "
                 "the current flag line stays.")
 
-    def reread_cases(self):
-        """Every saved case read again with the current flag line, off the GUI thread (``sig_reread_done`` with
-        the number re-read); the job, or None when there is no combined rule."""
-        rule, database = self.flag_rule, self.database
-        if not rule:
-            return None
+    def run_on_database(self, name: str, work: Callable, on_done: Callable | None = None) -> Job:
+        """``work(db, should_stop, on_progress)`` off the GUI thread, on its own connection to the case database (a
+        light job: no TensorFlow); ``on_done(result)`` back on the GUI thread unless the window closed meanwhile.
+        Failures reach ``sig_job_failed``. The other controllers run their database work through this."""
+        database = self.database
 
         def body(should_stop, on_progress):
             with CaseDatabase(database) as db:
-                return db.reread(rule)
+                return work(db, should_stop, on_progress)
 
-        job = Job("Reading the saved cases again", body)
-        job.signals.sig_finished.connect(lambda n: None if self.closed else self.sig_reread_done.emit(n))
+        job = Job(name, body)
+        if on_done is not None:
+            job.signals.sig_finished.connect(lambda result: None if self.closed else on_done(result))
         return self.runner.submit(job, heavy=False)
+
+    def reread_cases(self):
+        """Every saved case read again with the current flag line, off the GUI thread (``sig_reread_done`` with
+        the number re-read); the job, or None when there is no combined rule."""
+        rule = self.flag_rule
+        if not rule:
+            return None
+        return self.run_on_database("Reading the saved cases again", lambda db, *_: db.reread(rule),
+                                    self.sig_reread_done.emit)
 
     # -- batches --------------------------------------------------------------------------------
     def triage(self, paths: list[str]) -> str:
@@ -299,9 +308,6 @@ class TriageController(QObject):
     def worklist(self, filter_name: str) -> list:
         """The worklist's cases, filtered and ordered as shown with the flag line in use."""
         return self.db.list(filter_name, self.flag_rule)
-
-    def delete_case(self, case_id: int) -> None:
-        self.db.delete(case_id, pasted_dir=self.db_path.parent / "pasted", image_store=self.image_store)
 
     def close(self, wait_ms: int = 15000) -> None:
         self._change_timer.stop()

@@ -357,6 +357,15 @@ class WorklistView(QTableView):
             self.scrollTo(self.source.index(row, 0))
         return row >= 0
 
+    def clear_highlight(self) -> None:
+        """No row current or selected, without saying a case was chosen (the case on screen stays)."""
+        selection = self.selectionModel()
+        selection.blockSignals(True)
+        self.setCurrentIndex(self.source.index(-1, -1))
+        selection.clearSelection()
+        selection.blockSignals(False)
+        self.viewport().update()
+
     def current_case_id(self):
         index = self.currentIndex()
         return index.data(Qt.UserRole) if index.isValid() else None

@@ -114,10 +114,11 @@ def test_window_writes_case_and_batch_reports_off_the_gui_thread(qtbot, tmp_path
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
         drop(window, [skin_image(tmp_path / "one.png", 0.7, 224), skin_image(tmp_path / "two.png", 0.3, 224)])
     window.worklist.selectRow(0)
-    window.write_case_report(window.worklist.current_case_id(), str(tmp_path / "case.pdf"))
+    with qtbot.waitSignal(window.reports.sig_case_report_written, timeout=30000):
+        window.reports.write_case_report(window.worklist.current_case_id(), str(tmp_path / "case.pdf"))
     assert "one.png" in _text(tmp_path / "case.pdf")
-    with qtbot.waitSignal(window.sig_report_finished, timeout=60000) as blocker:
-        window.start_batch_report(str(tmp_path / "batch.pdf"))
+    with qtbot.waitSignal(window.reports.sig_report_finished, timeout=60000) as blocker:
+        window.reports.start_batch_report(str(tmp_path / "batch.pdf"))
         assert window.batch_bar.isVisible()  # the report runs as a job: the window is free meanwhile
     assert blocker.args == ["finished"]
     rows = list(csv.DictReader(open(tmp_path / "batch.csv")))
@@ -131,8 +132,8 @@ def test_a_batch_report_can_be_cancelled(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.sig_batch_finished, timeout=20000):
         drop(window, [skin_image(tmp_path / f"c{i}.png", 0.3 + i / 100, 128) for i in range(30)])
-    with qtbot.waitSignal(window.sig_report_finished, timeout=60000) as blocker:
-        job = window.start_batch_report(str(tmp_path / "batch.pdf"))
+    with qtbot.waitSignal(window.reports.sig_report_finished, timeout=60000) as blocker:
+        job = window.reports.start_batch_report(str(tmp_path / "batch.pdf"))
         job.signals.sig_progress.connect(lambda _p: window.cancel_batch())
     assert blocker.args == ["cancelled"] and not (tmp_path / "batch.pdf").exists()
     assert not window.batch_bar.isVisible()
@@ -149,5 +150,6 @@ def test_the_case_page_prints_through_a_qprinter(qtbot, tmp_path):
     printer = QPrinter(QPrinter.HighResolution)
     printer.setOutputFormat(QPrinter.PdfFormat)  # what a print to file gives; the dialog's own choice otherwise
     printer.setOutputFileName(str(tmp_path / "printed.pdf"))
-    window.print_case(window.worklist.current_case_id(), printer)
+    with qtbot.waitSignal(window.reports.sig_case_printed, timeout=30000):
+        window.reports.print_case(window.worklist.current_case_id(), printer)  # drawn off the GUI thread
     assert (tmp_path / "printed.pdf").stat().st_size > 20000

@@ -82,9 +82,9 @@ def test_the_batch_report_is_written_off_the_gui_thread(qtbot, tmp_path, monkeyp
     with qtbot.waitSignal(window.sig_batch_finished, timeout=120000):
         drop(window, files)
     pages = ThreadLog(monkeypatch, report, "draw_case_page")
-    with EventLoopTicks(lambda: window._report_job is not None) as loop:
-        with qtbot.waitSignal(window.sig_report_finished, timeout=300000) as blocker:
-            window.start_batch_report(str(tmp_path / "batch.pdf"))
+    with EventLoopTicks(lambda: window.reports.report_job is not None) as loop:
+        with qtbot.waitSignal(window.reports.sig_report_finished, timeout=300000) as blocker:
+            window.reports.start_batch_report(str(tmp_path / "batch.pdf"))
     assert blocker.args == ["finished"] and (tmp_path / "batch.pdf").stat().st_size > 0
     assert pages.all_off_the_gui_thread() and loop.ticks_while_busy > 0
 

@@ -56,12 +56,12 @@ def test_adapting_shows_the_evidence_then_adopting_changes_new_cases_only_and_ve
                                                                                                  tmp_path):
     window, registry = clinic_window
     old = _confirmed_clinic(qtbot, window, tmp_path)
-    dialog = window.show_adapt_dialog()
+    dialog = window.clinic.show_adapt_dialog()
     qtbot.addWidget(dialog)
     assert not dialog.adopt_button.isEnabled()
     failures = []
-    window.adaptation.sig_failed.connect(failures.append)
-    with qtbot.waitSignal(window.adaptation.sig_evidence, timeout=120000, raising=False) as waited:
+    window.clinic.adaptation.sig_failed.connect(failures.append)
+    with qtbot.waitSignal(window.clinic.adaptation.sig_evidence, timeout=120000, raising=False) as waited:
         dialog.start()
     assert waited.signal_triggered, failures
     assert dialog.table.rowCount() >= 4 and "Ranking" in dialog.table.verticalHeaderItem(0).text()
@@ -82,7 +82,7 @@ def test_adapting_shows_the_evidence_then_adopting_changes_new_cases_only_and_ve
     assert new.model_versions() == dict(site.members) and new.consensus.rule == "clinic-adapted models"
     assert window.db.get(old[0].id).model_versions() == {n: f"{n}-fake-1" for n in ("cnn", "vgg16", "mobilenetv2")}
 
-    versions = window.show_versions()
+    versions = window.clinic.show_versions()
     qtbot.addWidget(versions)
     assert versions.sets_table.rowCount() == 1 and versions.sets_table.item(0, 0).text() == "✓"
     assert versions.sets_table.item(0, 4).text() == version
@@ -107,9 +107,9 @@ def test_adapting_shows_the_evidence_then_adopting_changes_new_cases_only_and_ve
 def test_too_few_confirmed_cases_are_refused_with_the_counts(qtbot, clinic_window, tmp_path):
     window, registry = clinic_window
     _confirmed_clinic(qtbot, window, tmp_path, n_melanoma=3, n_benign=10)
-    dialog = window.show_adapt_dialog()
+    dialog = window.clinic.show_adapt_dialog()
     qtbot.addWidget(dialog)
-    with qtbot.waitSignal(window.adaptation.sig_failed, timeout=30000):
+    with qtbot.waitSignal(window.clinic.adaptation.sig_failed, timeout=30000):
         dialog.start()
     assert "3 melanomas and 10 benign" in dialog.status.text()
     assert not dialog.adopt_button.isEnabled() and dialog.adapt_button.isEnabled()
@@ -119,10 +119,10 @@ def test_too_few_confirmed_cases_are_refused_with_the_counts(qtbot, clinic_windo
 def test_cancelling_leaves_the_models_in_use(qtbot, clinic_window, tmp_path):
     window, registry = clinic_window
     _confirmed_clinic(qtbot, window, tmp_path)
-    dialog = window.show_adapt_dialog()
+    dialog = window.clinic.show_adapt_dialog()
     qtbot.addWidget(dialog)
-    window.adaptation.sig_progress.connect(lambda *_: window.adaptation.cancel())
-    with qtbot.waitSignal(window.adaptation.sig_cancelled, timeout=60000):
+    window.clinic.adaptation.sig_progress.connect(lambda *_: window.clinic.adaptation.cancel())
+    with qtbot.waitSignal(window.clinic.adaptation.sig_cancelled, timeout=60000):
         dialog.start()
     assert "unchanged" in dialog.status.text() and registry.active_site_models() is None
     assert window.classifier.site_models is None

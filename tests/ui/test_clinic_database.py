@@ -98,7 +98,7 @@ def test_the_worklist_is_exported_off_the_gui_thread(qtbot, tmp_path, monkeypatc
     window.reload_worklist()
     with qtbot.waitSignal(window.statusBar().messageChanged,
                           timeout=10000, check_params_cb=lambda text: text.startswith("Exported")):
-        window.export_csv(str(tmp_path / "worklist.csv"))
+        window.reports.export_csv(str(tmp_path / "worklist.csv"))
     assert len(list(csv.DictReader(open(tmp_path / "worklist.csv")))) == 30
     assert "Exported 30 case(s)" in window.statusBar().currentMessage()
 
@@ -131,5 +131,6 @@ def test_deleting_a_case_removes_its_copy_in_the_image_store(qtbot, tmp_path):
     copies = {r.id: Path(r.path) for r in window.worklist_model.records}
     assert all(p.is_file() and store in p.parents for p in copies.values())
     gone, kept = list(copies)
-    window.controller.delete_case(gone)
+    with qtbot.waitSignal(window.cases.sig_case_deleted, timeout=10000):
+        window.cases.delete_case(gone)
     assert not copies[gone].exists() and copies[kept].exists() and all(i.exists() for i in images)

@@ -82,9 +82,9 @@ def test_putting_models_in_use_is_audited_with_who(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     set_current_clinician("Dr A. Smith")
     with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
-        window._on_models_promoted([SimpleNamespace(name="cnn", version="cnn-20261204-1")])
+        window.clinic.models_promoted([SimpleNamespace(name="cnn", version="cnn-20261204-1")])
     with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
-        window._on_version_restored("cnn", "cnn-20261101-1")
+        window.clinic.version_restored("cnn", "cnn-20261101-1")
     trail = [(e["who"], e["action"], e["detail"]) for e in window.db.audit_trail()]
     assert trail[-2:] == [("Dr A. Smith", "retrained models put in use", "cnn cnn-20261204-1"),
                           ("Dr A. Smith", "model version put in use", "cnn cnn-20261101-1")]

@@ -7,7 +7,7 @@ from melanoma_desktop.core.local_performance import evaluate_local
 from melanoma_desktop.core.registry import ModelRegistry
 
 from fakes import FakeClassifier, skin_image
-from qt_helpers import drop
+from qt_helpers import drop, import_confirmed
 
 
 def _window(qtbot, tmp_path):
@@ -45,7 +45,7 @@ def _clinic(window, qtbot, tmp_path, n_mel=24, n_ben=60, seed=0, mel=0.72, ben=0
 def test_confirmed_diagnoses_from_a_csv_appear_on_the_cases(qtbot, tmp_path):
     window = _window(qtbot, tmp_path)
     labels = _clinic(window, qtbot, tmp_path, 2, 2)
-    summary = window.import_confirmed(str(labels))
+    summary = import_confirmed(window, qtbot, labels)
     assert summary.startswith("4 new; 0 already recorded; 0 conflicting") and "4 histopathology" in summary
     melanoma = next(r for r in window.db.list() if r.file_name == "m000.png")
     assert melanoma.confirmed_label == "melanoma" and melanoma.confirmed_source == "histopathology"
@@ -69,27 +69,33 @@ def test_an_import_is_previewed_then_undone_as_one_step(qtbot, tmp_path, monkeyp
     window.db.set_confirmed(first.id, "benign", "expert consensus")
     csv = tmp_path / "pathology.csv"
     csv.write_text("image,label\nm000.png,melanoma\nm001.png,melanoma\nb002.png,benign\nnot-here.png,benign\n")
-    dialog = window.preview_import(str(csv))
+    with qtbot.waitSignal(window.clinic.sig_import_previewed, timeout=10000) as previewed:
+        window.clinic.preview_import(str(csv))  # the file is read off the GUI thread, then shown
+    dialog = previewed.args[0]
     qtbot.addWidget(dialog)
     assert window.db.get(next(r.id for r in window.db.list() if r.file_name == "m001.png")).confirmed_label is None
     assert "2 cases get</b> a confirmed diagnosis" in dialog.findChildren(type(dialog.sources_label))[0].text()
     assert "1 has a different one" in dialog.findChildren(type(dialog.sources_label))[0].text()
     assert "3 not given" in dialog.sources_label.text()  # the file names no source: none is invented
     assert dialog.table.rowCount() == 1 and dialog.table.item(0, 3).text() == "benign"  # the conflict, listed
-    dialog.import_button.click()  # without ticking "replace": the conflicting one is kept
+    with qtbot.waitSignal(window.clinic.sig_import_done, timeout=10000):
+        dialog.import_button.click()  # without ticking "replace": the conflicting one is kept
     records = {r.file_name: r for r in window.db.list()}
     assert records["m001.png"].confirmed_label == "melanoma" and records["m001.png"].confirmed_source is None
     assert records["m000.png"].confirmed_label == "benign"
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
-    assert window.undo_last_import() == 2
+    with qtbot.waitSignal(window.clinic.sig_import_undone, timeout=10000) as undone:
+        window.clinic.undo_last_import()
+    assert undone.args == [2]
     assert all(r.confirmed_label is None for r in window.db.list() if r.file_name != "m000.png")
-    assert window.undo_last_import() == 0  # nothing left to undo
+    assert window.clinic.undo_last_import() is None  # nothing left to undo
+    assert window.statusBar().currentMessage() == "No import of confirmed diagnoses to undo."
 
 
 def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtbot, tmp_path):
     window = _window(qtbot, tmp_path)
-    window.import_confirmed(str(_clinic(window, qtbot, tmp_path, 12, 30)))
-    dialog = window.show_local_performance()
+    import_confirmed(window, qtbot, _clinic(window, qtbot, tmp_path, 12, 30))
+    dialog = window.clinic.show_local_performance()
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.sig_computed, timeout=30000):
         pass
@@ -118,9 +124,9 @@ def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtb
 
 def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one_back(qtbot, tmp_path, monkeypatch):
     window = _window(qtbot, tmp_path)
-    window.import_confirmed(str(_clinic(window, qtbot, tmp_path)))
+    import_confirmed(window, qtbot, _clinic(window, qtbot, tmp_path))
     before = {r.id: r.flagged for r in window.db.list()}
-    dialog = window.show_local_performance()
+    dialog = window.clinic.show_local_performance()
     qtbot.addWidget(dialog)
     rule = dialog.fit_rule()
     assert rule is not None and dialog.adopt_button.isEnabled() and "would have caught about" in dialog.rule_status.text()
@@ -168,7 +174,7 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
 
     versions = VersionsDialog(window.registry, window)
     qtbot.addWidget(versions)
-    versions.sig_site_rule_restored.connect(window.use_site_rule)
+    versions.sig_site_rule_restored.connect(window.clinic.use_site_rule)
     assert versions.rules_table.rowCount() == 1 and versions.rules_table.item(0, 4).text() == "✓"
     first = versions.rules_table.item(0, 0)  # by its value, date and cases; the id one hover away
     assert first.text() == f"at {rule.threshold:.0%}" and first.data(Qt.UserRole) == rule.site_version
@@ -178,11 +184,11 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     assert window.db.get(clinic_read.id).consensus.rule == "clinic flag line"  # the earlier case keeps its rule
     assert window.db.rereadable_count(window.controller.flag_rule) == 1  # the case read with the clinic's line
     with qtbot.waitSignal(window.controller.sig_reread_done, timeout=10000) as reread:  # off the GUI thread
-        window.reread_cases()
+        window.clinic.reread_cases()
     assert reread.args == [len(window.db.list())]
     assert window.db.get(clinic_read.id).consensus.rule == "ensemble"  # re-read on request only
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kw: QMessageBox.Yes)
     with qtbot.waitSignal(window.controller.sig_reread_done, timeout=10000):
-        window.use_site_rule(rule)  # the clinic's line again, and yes to reading the saved cases with it
+        window.clinic.use_site_rule(rule)  # the clinic's line again, and yes to reading the saved cases with it
     assert {r.consensus.rule for r in window.db.list()} == {"clinic flag line"}  # one risk scale in the worklist
     assert window.db.audit_log()[-1][1] == "cases re-read under a new flag line"

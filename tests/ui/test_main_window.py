@@ -146,7 +146,9 @@ def test_deleting_a_case_removes_every_trace(qtbot, tmp_path):
     if not window.db.get_heatmaps(case_id):
         qtbot.waitSignal(window.sig_heatmaps_shown, timeout=10000).wait()
     sha = window.db.get(case_id).sha256
-    window.delete_case(case_id)
+    with qtbot.waitSignal(window.cases.sig_case_deleted, timeout=10000):
+        window.cases.delete_case(case_id)  # a job: the case view lets go of it first
+        assert window.case_view.record is None
     assert [r.file_name for r in window.worklist_model.records] == ["keep.png"]
     window.close()
     import sqlite3
@@ -378,7 +380,7 @@ def test_the_lesion_view_shows_two_visits_side_by_side_the_risk_chart_and_the_ch
         window.db.assign(case.id, Identity("P1", "left scapula #2", "back", date))
     window.reload_worklist()
     window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "visit2.png"))
-    view = window.show_lesion_view()
+    view = window.cases.show_lesion_view()
     qtbot.addWidget(view)
     assert [v["date"] for v in view.visits] == ["2026-01-10", "2026-05-10", "2026-09-10"]
     assert view.visible_visits() == [1, 2] and all(v.has_image() for v in view.viewers)  # the last two
@@ -425,7 +427,7 @@ def test_the_follow_up_report_and_patient_summary_list_the_visits(qtbot, tmp_pat
     summary = " ".join(PdfReader(tmp_path / "summary.pdf").pages[0].extract_text().split())
     assert "Patient summary — ID P2" in summary and "nape" in summary and "2026-08-01" in summary
     window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "visit1.png"))
-    view = window.show_lesion_view()
+    view = window.cases.show_lesion_view()
     qtbot.addWidget(view)
     view.mark_excised("compound naevus")
     assert window.db.history("P2")["lesions"][0]["outcome"] == "compound naevus"
@@ -440,7 +442,9 @@ def test_erasing_a_patient_from_the_window_leaves_the_others(qtbot, tmp_path):
         drop(window, files)
     for f, patient in zip(files, ("P8", "P9")):
         window.db.assign(next(r.id for r in window.db.list() if r.file_name == f.name), Identity(patient, "x"))
-    assert window.erase_patient("P8") == 1
+    with qtbot.waitSignal(window.cases.sig_patient_erased, timeout=10000) as erased:
+        window.cases.erase_patient("P8")
+    assert erased.args == [1]
     assert [r.file_name for r in window.worklist_model.records] == ["other.png"] and window.db.history("P8") is None
 
 
@@ -454,7 +458,7 @@ def test_a_case_is_assigned_to_a_patients_lesion_from_the_recent_ones(qtbot, tmp
     first = next(r.id for r in window.db.list() if r.file_name == "first.png")
     window.db.assign(first, Identity("P1", "left scapula #2", "back", "2026-01-01"))
     window.worklist.select_case(next(r.id for r in window.db.list() if r.file_name == "second.png"))
-    dialog = window.show_assign_dialog()
+    dialog = window.cases.show_assign_dialog()
     qtbot.addWidget(dialog)
     assert [dialog.patient.itemText(i) for i in range(dialog.patient.count())] == ["P1"]
     dialog.patient.setEditText("")
@@ -480,7 +484,7 @@ def test_a_patient_is_created_and_edited_in_the_window_and_a_lesion_has_a_side(q
         drop(window, [skin_image(tmp_path / "new.png", 0.5)])
     case_id = window.db.list()[0].id
     window.worklist.select_case(case_id)
-    dialog = window.show_assign_dialog()
+    dialog = window.cases.show_assign_dialog()
     qtbot.addWidget(dialog)
     dialog.patient.setCurrentText("P7")
     dialog.details.name.setText("Jane Roe")
@@ -495,7 +499,7 @@ def test_a_patient_is_created_and_edited_in_the_window_and_a_lesion_has_a_side(q
     assert window.db.patient_details("P7") == {"patient_id": "P7", "name": "Jane Roe", "birth_date": "1961-02-28",
                                                "sex": "female"}
     assert window.db.history("P7")["lesions"][0]["body_site"] == "left shoulder"
-    details = window.show_patient_dialog()  # the selected case's patient
+    details = window.cases.show_patient_dialog()  # the selected case's patient
     qtbot.addWidget(details)
     assert details.patient.currentText() == "P7" and details.fields.name.text() == "Jane Roe"
     details.fields.name.setText("Jane Roe-Smith")
@@ -511,7 +515,7 @@ def test_images_opened_for_a_patient_are_offered_the_assign_step_after_the_batch
     from melanoma_desktop.ui.assign_dialog import AssignDialog
 
     window = make_window(qtbot, tmp_path)
-    window._assign_after_batch = True  # what File > Open images of one patient's lesion sets
+    window.cases._assign_after_batch = True  # what File > Open images of one patient's lesion sets
     with qtbot.waitSignal(window.sig_batch_finished, timeout=10000):
         drop(window, [skin_image(tmp_path / f"v{i}.png", 0.5) for i in range(2)])
     dialog = next(d for d in window.findChildren(AssignDialog) if d.isVisible())
@@ -653,7 +657,9 @@ def test_a_case_is_exported_for_the_patients_record(qtbot, tmp_path):
     window.db.assign(case_id, Identity("P9", "nape", taken="2026-03-03", name="Ann Lee"))
     out = tmp_path / "record"
     out.mkdir()
-    dicom, fhir = window.export_to_record(case_id, str(out))
+    with qtbot.waitSignal(window.reports.sig_record_exported, timeout=20000) as exported:
+        window.reports.export_to_record(case_id, str(out))
+    dicom, fhir = exported.args[0]
     pdf, ids = read_dicom_pdf(dicom)
     assert pdf.startswith(b"%PDF") and ids["patient_id"] == "P9" and ids["name"] == "Ann Lee"
     assert '"resourceType": "DiagnosticReport"' in fhir.read_text()

@@ -33,8 +33,8 @@ def test_the_windows_fit_a_1280_by_720_area(qtbot, tmp_path, small_screen, tiny_
     with qtbot.waitSignal(window.sig_models_ready, timeout=10000):
         window.start_loading_models()
     _fits(window)
-    for dialog in (window.show_adapt_dialog(), window.show_versions(), window.show_local_performance(),
-                   window.show_retrain_wizard()):
+    for dialog in (window.clinic.show_adapt_dialog(), window.clinic.show_versions(), window.clinic.show_local_performance(),
+                   window.clinic.show_retrain_wizard()):
         qtbot.addWidget(dialog)
         _fits(dialog)
     from melanoma_desktop.ui.metrics_panel import MetricsPanel
