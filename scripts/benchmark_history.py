@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from melanoma_desktop.core.database import CaseDatabase  # noqa: E402
+from melanoma_desktop.core.quality import QualityReport  # noqa: E402
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord  # noqa: E402
 from melanoma_desktop.core.storage import derived  # noqa: E402
 from melanoma_desktop.core.worklist_query import WorklistQuery  # noqa: E402
@@ -68,7 +69,7 @@ def synthetic_record(i: int, rng: random.Random, thumbs: list[bytes]) -> TriageR
     day = f"20{16 + i * 10 // max(1, SIZE):02d}-{1 + i % 12:02d}-{1 + i % 28:02d}"
     record = TriageRecord(sha256=f"{i:064x}", path=f"/clinic/images/{day}/IMG_{i:07d}.jpg", predictions=preds,
                           created_at=f"{day}T09:00:00+00:00", thumbnail_png=thumbs[i % len(thumbs)],
-                          quality={"ok": ok, "flags": [] if ok else ["blurred"]}, ensemble=dict(ENTRY), id=i + 1)
+                          quality=QualityReport([] if ok else ["blurred"]), ensemble=dict(ENTRY), id=i + 1)
     if rng.random() < 0.6:  # most cases filed under a patient: ~3 visits of ~2 lesions per patient
         record.patient_id, record.lesion_label, record.taken_at = f"P{i // 6:06d}", f"L{(i // 3) % 2}", day
         record.patient_name = f"Patient {i // 6}"

@@ -22,6 +22,7 @@ from melanoma_desktop.core.database_clinic import ClinicRecords, PatientRecords
 from melanoma_desktop.core.database_worklist import WorklistRecords
 from melanoma_desktop.core.dicom import split_frame
 from melanoma_desktop.core.private_files import create_private_file
+from melanoma_desktop.core.quality import QualityReport
 from melanoma_desktop.core.records import (
     CLINICIAN_LABELS,
     MANAGEMENT_DECISIONS,
@@ -159,7 +160,7 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
         return TriageRecord(
             id=row["id"], sha256=row["sha256"], path=row["path"], created_at=row["created_at"],
             updated_at=row["updated_at"], note=row["note"], clinician_label=row["clinician_label"],
-            reviewed=bool(row["reviewed"]), quality=json.loads(row["quality"] or "{}"),
+            reviewed=bool(row["reviewed"]), quality=QualityReport.from_json(json.loads(row["quality"] or "{}")),
             ensemble=json.loads(row["ensemble"] or "{}"), assess_anyway=bool(row["assess_anyway"]),
             management=row["management"], confirmed_label=row["confirmed_label"],
             confirmed_source=row["confirmed_source"], confirmed_at=row["confirmed_at"], patient_id=row["patient_id"],
@@ -206,7 +207,7 @@ class CaseDatabase(WorklistRecords, ClinicRecords, PatientRecords):
         with self._write() as c:
             values = {"path": record.path, "stamp": stamp, "mean": consensus.mean_p_malignant,
                       "n_malignant": consensus.n_malignant, "n_models": consensus.n_models,
-                      "quality": json.dumps(record.quality), "ensemble": json.dumps(record.ensemble)}
+                      "quality": json.dumps(record.quality.to_json()), "ensemble": json.dumps(record.ensemble)}
             # a new image is inserted; the same image saved meanwhile elsewhere (another workstation) is updated
             case_id = c.execute(text(
                 "INSERT INTO cases (sha256, path, created_at, updated_at, mean_p_malignant, n_malignant, n_models, "

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from melanoma_desktop.core.quality import QualityReport
 from trainer.bundle.model_card import ARCHITECTURES
 
 MODEL_ORDER = ARCHITECTURES  # how the models are listed everywhere: the trainer's order (cnn, vgg16, mobilenetv2)
@@ -265,7 +266,7 @@ class TriageRecord:
     note: str = ""
     clinician_label: str | None = None
     reviewed: bool = False
-    quality: dict = field(default_factory=dict)  # QualityReport.to_json()
+    quality: QualityReport = field(default_factory=QualityReport)  # what the quality checks found
     # the ensemble rule the case was read with, when installed: {"members": {name: version}, "threshold": t,
     # "calibration": {...}} (records saved before the ensemble was calibrated have no calibration)
     ensemble: dict = field(default_factory=dict)
@@ -296,18 +297,17 @@ class TriageRecord:
 
     @property
     def quality_label(self) -> str:
-        flags = self.quality.get("flags", [])
-        return "ok" if not flags else "low confidence: " + "; ".join(flags)
+        return self.quality.label
 
     @property
     def quality_passed(self) -> bool:
-        return not self.quality.get("flags")
+        return self.quality.ok
 
     @property
     def can_assess_anyway(self) -> bool:
         """Whether a clinician may ask for a risk although the checks set the image aside: for borderline quality
         (blur, exposure), not for an image that is not skin or too small to hold a lesion (core.quality)."""
-        flags = self.quality.get("flags", [])
+        flags = self.quality.flags
         return bool(flags) and not any(f.startswith(NOT_A_LESION_FLAGS) for f in flags)
 
     @property
@@ -318,7 +318,7 @@ class TriageRecord:
     @property
     def reason(self) -> str:
         """Why the image cannot be assessed, in plain words ('' when it passed the checks)."""
-        return "; ".join(plain_reason(f) for f in self.quality.get("flags", []))
+        return "; ".join(plain_reason(f) for f in self.quality.flags)
 
     @property
     def risk(self) -> float | None:
@@ -365,7 +365,7 @@ class TriageRecord:
             out["reason"] = self.reason
             out["assessed_anyway"] = self.assess_anyway
         return {**out, "models": [p.to_json() for p in self.predictions], "consensus": consensus.to_json(),
-                "quality": {"ok": self.quality_passed, "label": self.quality_label, **self.quality}}
+                "quality": {"ok": self.quality_passed, "label": self.quality_label, **self.quality.to_json()}}
 
 
 # The worklist's filters, defined once: name -> (words shown, which records it keeps).

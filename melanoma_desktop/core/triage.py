@@ -147,7 +147,7 @@ def triage_paths(
         qualities = assess_batch(batch, [item[3] for item in decoded], classifier.quality_gate)
         for (path, sha, rgb, _size), preds, embedded, quality in zip(decoded, predictions, embeddings, qualities):
             record = TriageRecord(sha256=sha, path=str(path.resolve()), predictions=preds, created_at=now_iso(),
-                                  thumbnail_png=thumbnail_png(rgb), quality=quality.to_json(), ensemble=ensemble,
+                                  thumbnail_png=thumbnail_png(rgb), quality=quality, ensemble=ensemble,
                                   embeddings=embedded)
             if save is not None:
                 record = save(record)

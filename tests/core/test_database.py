@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from melanoma_desktop.core.database import SCHEMA_VERSION, CaseDatabase, DatabaseError
+from melanoma_desktop.core.quality import QualityReport
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord
 
 RULE_LINE = 0.55  # the combined rule of these records: the plain mean of the three, flagged from 0.55
@@ -12,7 +13,7 @@ RULE_LINE = 0.55  # the combined rule of these records: the plain mean of the th
 def _record(sha, p=(0.2, 0.6, 0.9), path="/x/a.jpg", quality=None):
     preds = [ModelPrediction(n, f"{n}-v1", v, 0.5) for n, v in zip(("cnn", "vgg16", "mobilenetv2"), p)]
     return TriageRecord(sha256=sha, path=path, predictions=preds, created_at="2026-11-25T10:00:00+00:00",
-                        thumbnail_png=b"png", quality=quality or {"ok": True, "flags": []},
+                        thumbnail_png=b"png", quality=quality or QualityReport(),
                         ensemble={"members": {q.name: q.version for q in preds}, "threshold": RULE_LINE})
 
 
@@ -22,7 +23,7 @@ def test_save_reads_back_and_orders_by_risk(tmp_path, db_target):
         high = db.save(_record("b", (0.9, 0.8, 0.7)))
         mixed = db.save(_record("c", (0.2, 0.6, 0.9)))  # mean 0.567: flagged; 0.2 and 0.9 clearly either side
         split = db.save(_record("d", (0.2, 0.6, 0.7)))  # two of three above their line (not clearly): not flagged
-        blurred = db.save(_record("e", (0.9, 0.9, 0.9), quality={"ok": False, "flags": ["blurred"]}))
+        blurred = db.save(_record("e", (0.9, 0.9, 0.9), quality=QualityReport(["blurred"])))
         assert [r.id for r in db.list()] == [high.id, mixed.id, split.id, low.id, blurred.id]
         assert [r.id for r in db.list("disagreement")] == [mixed.id]
         assert {r.id for r in db.list("flagged")} == {high.id, mixed.id}
@@ -30,7 +31,7 @@ def test_save_reads_back_and_orders_by_risk(tmp_path, db_target):
         assert blurred.risk is None and not blurred.flagged and blurred.reason == "the image is out of focus"
         assert db.update_review(blurred.id, assess_anyway=True).flagged
         assert db.list("flagged")[0].id == blurred.id  # assessed anyway: 0.9, now at the top
-        assert db.save(_record("e", (0.9, 0.9, 0.9), quality={"ok": False, "flags": ["blurred"]})).assess_anyway
+        assert db.save(_record("e", (0.9, 0.9, 0.9), quality=QualityReport(["blurred"]))).assess_anyway
         got = db.get(mixed.id)
         assert [p.name for p in got.predictions] == ["cnn", "vgg16", "mobilenetv2"]
         assert got.predictions[1].p_malignant == pytest.approx(0.6) and got.thumbnail_png == b"png"
@@ -80,7 +81,7 @@ def test_export_csv_respects_filter_and_carries_the_combined_risk(tmp_path, db_t
     with CaseDatabase(db_target) as db:
         db.save(_record("a", (0.1, 0.1, 0.1), "/x/low.jpg"))
         db.save(_record("b", (0.9, 0.9, 0.9), "/x/high.jpg"))
-        db.save(_record("c", (0.9, 0.9, 0.9), "/x/dark.jpg", quality={"ok": False, "flags": ["too dark"]}))
+        db.save(_record("c", (0.9, 0.9, 0.9), "/x/dark.jpg", quality=QualityReport(["too dark"])))
         assert db.export_csv(tmp_path / "all.csv") == 3
         assert db.export_csv(tmp_path / "flagged.csv", "flagged") == 1
     rows = list(csv.DictReader(open(tmp_path / "flagged.csv")))

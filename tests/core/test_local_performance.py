@@ -18,6 +18,7 @@ from melanoma_desktop.core.local_performance import (
     fit_site_rule,
     validate_site_rule,
 )
+from melanoma_desktop.core.quality import QualityReport
 from melanoma_desktop.core.records import ModelPrediction, TriageRecord
 from trainer.bundle.ensemble_rule import EnsembleRule
 
@@ -37,7 +38,7 @@ def _cases(n_mel=40, n_ben=120, seed=0, shift=0.25):
                  for n, v in MEMBERS.items()]
         records.append(TriageRecord(sha256=f"{i:064x}", path=f"/clinic/img_{i:03d}.jpg", predictions=preds,
                                     created_at="2026-12-01T09:00:00+00:00", id=i + 1, ensemble=RULE.record_entry(),
-                                    quality={"flags": []}, confirmed_label="melanoma" if mel else "benign"))
+                                    quality=QualityReport(), confirmed_label="melanoma" if mel else "benign"))
     return records
 
 
@@ -77,7 +78,7 @@ def test_local_performance_counts_what_the_flag_caught_and_missed():
 def test_cases_read_by_other_versions_or_not_assessable_are_left_out_and_counted():
     records = _cases(3, 3)
     records[0].predictions = [ModelPrediction("cnn", "c0", 0.9, 0.4), ModelPrediction("vgg16", "v1", 0.9, 0.4)]
-    records[1].quality = {"flags": ["blurred"]}
+    records[1].quality = QualityReport(["blurred"])
     records[2].confirmed_label = "other malignant"
     result = evaluate_local(records, RULE)
     assert result.combined.n == 3 and result.left_out == {"other malignant": 1, "read by other model versions": 1,
