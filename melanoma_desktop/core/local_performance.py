@@ -22,10 +22,10 @@ from datetime import datetime, timezone
 import numpy as np
 
 from trainer.bundle.ensemble_rule import EnsembleRule
+from trainer.bundle.site_rule import SITE_RULE_KIND
 
 MIN_MELANOMAS, MIN_BENIGN = 20, 50
 DEFAULT_TARGET = 0.95
-SITE_RULE_KIND = "site flag line"
 CALIBRATION_BINS = 10
 
 
@@ -243,19 +243,17 @@ def fit_site_rule(records, base_rule: EnsembleRule, target: float = DEFAULT_TARG
 
 def expected_sentence(rule: EnsembleRule) -> str:
     info = rule.site_rule
-    e, cases = info["expected"], info["cases"]
-    n_mel, n_ben = cases["melanomas"], cases["benign"]
+    e, n_mel, n_ben = info.expected, info.melanomas, info.benign
     return (f"From your {n_mel} confirmed melanomas and {n_ben} benign lesions: a flag line at risk "
-            f"{rule.threshold:.0%} would have caught about {round(e['sensitivity'] * n_mel)} of the {n_mel} melanomas "
-            f"({e['sensitivity']:.0%}, {e['sensitivity_ci'][0]:.0%}–{e['sensitivity_ci'][1]:.0%}) and flagged about "
-            f"{round((1 - e['specificity']) * n_ben)} of the {n_ben} benign lesions (cleared {e['specificity']:.0%}, "
-            f"{e['specificity_ci'][0]:.0%}–{e['specificity_ci'][1]:.0%}), each case judged by a line set without it. "
-            f"Target: {info['target_sensitivity']:.0%} of melanomas.")
+            f"{rule.threshold:.0%} would have caught about {round(e.sensitivity * n_mel)} of the {n_mel} melanomas "
+            f"({e.sensitivity:.0%}, {e.sensitivity_ci[0]:.0%}–{e.sensitivity_ci[1]:.0%}) and flagged about "
+            f"{round((1 - e.specificity) * n_ben)} of the {n_ben} benign lesions (cleared {e.specificity:.0%}, "
+            f"{e.specificity_ci[0]:.0%}–{e.specificity_ci[1]:.0%}), each case judged by a line set without it. "
+            f"Target: {info.target_sensitivity:.0%} of melanomas.")
 
 
 def misses_target(rule: EnsembleRule) -> bool:
-    info = rule.site_rule
-    return info["expected"]["sensitivity"] < info["target_sensitivity"]
+    return rule.site_rule.misses_target
 
 
 def validate_site_rule(rule: dict, where: str = "site rule") -> EnsembleRule:

@@ -143,7 +143,7 @@ class ModelRegistry:
             rule = self._read_site_rule(path)
             if rule is not None:
                 rules.append(rule)
-        return sorted(rules, key=lambda r: r.site_rule.get("created_at", ""), reverse=True)
+        return sorted(rules, key=lambda r: r.site_rule.created_at, reverse=True)
 
     @staticmethod
     def _read_site_rule(path: Path) -> EnsembleRule | None:

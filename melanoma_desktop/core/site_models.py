@@ -72,7 +72,7 @@ class SiteModelSet:
                                         f"adapters ({sorted(data['adapters'])}) do not match")
             adapters = {k: Adapter.from_dict(v, where=f"{where}, {k}") for k, v in data["adapters"].items()}
             rule = EnsembleRule.from_dict(data["rule"], where)
-            if dict(rule.members) != members or (rule.site_rule or {}).get("kind") != SITE_MODELS_KIND:
+            if dict(rule.members) != members or not (rule.site_rule and rule.site_rule.adapted_models):
                 raise SiteModelsRefused(f"{where}: its combination rule is not for its adapted models")
             return cls(version=str(data["version"]), created_at=str(data["created_at"]), base_members=base,
                        members=members, adapters=adapters, thresholds={k: float(v) for k, v in data["thresholds"].items()},

@@ -138,15 +138,15 @@ class VersionsDialog(QDialog):
         self.rules_table.setRowCount(len(rules))
         for r, rule in enumerate(rules):
             info = rule.site_rule
-            e = info.get("expected", {})
-            cells = (f"at {rule.threshold:.0%}", local_time_text(info.get("created_at", "")),
-                     f"{info['cases']['melanomas']} melanomas, "
-                     f"{info['cases']['benign']} benign", f"{e.get('sensitivity', 0):.0%} / {e.get('specificity', 0):.0%}",
-                     "✓" if active_version == info["version"] else "")
+            e = info.expected
+            cells = (f"at {rule.threshold:.0%}", local_time_text(info.created_at),
+                     f"{info.melanomas} melanomas, {info.benign} benign",
+                     f"{e.sensitivity:.0%} / {e.specificity:.0%}" if e is not None else "—",
+                     "✓" if active_version == info.version else "")
             for c, value in enumerate(cells):
                 item = QTableWidgetItem(value)
-                item.setData(Qt.UserRole, info["version"])  # the id stays for the engineering detail: its tooltip
-                item.setToolTip(info["version"])
+                item.setData(Qt.UserRole, info.version)  # the id stays for the engineering detail: its tooltip
+                item.setToolTip(info.version)
                 self.rules_table.setItem(r, c, item)
         self.rules_table.resizeColumnsToContents()
         self._refresh_sets()

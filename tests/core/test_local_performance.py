@@ -96,16 +96,16 @@ def test_the_clinics_flag_line_keeps_the_target_on_new_cases_and_clears_more_ben
     clinic_a, clinic_b = _cases(60, 200, seed=1), _cases(60, 200, seed=2)
     rule = validate_site_rule(fit_site_rule(clinic_a, RULE, target=0.95).to_dict())
     info = rule.site_rule
-    assert info["cases"] == {"melanomas": 60, "benign": 200, "left_out": {"other malignant": 0,
-                                                                         "read by other model versions": 0,
-                                                                         "cannot be assessed": 0}}
-    assert rule.members == MEMBERS and 0 < rule.threshold < 1 and info["target_sensitivity"] == 0.95
-    e = info["expected"]
-    assert e["sensitivity_ci"][0] <= e["sensitivity"] <= e["sensitivity_ci"][1] and "cross-validation" in e["how"]
+    assert info.cases == {"melanomas": 60, "benign": 200, "left_out": {"other malignant": 0,
+                                                                      "read by other model versions": 0,
+                                                                      "cannot be assessed": 0}}
+    assert rule.members == MEMBERS and 0 < rule.threshold < 1 and info.target_sensitivity == 0.95
+    e = info.expected
+    assert e.sensitivity_ci[0] <= e.sensitivity <= e.sensitivity_ci[1] and "cross-validation" in e.how
     shipped, clinic = evaluate_local(clinic_b, RULE).combined, evaluate_local(clinic_b, rule).combined
     assert clinic.sensitivity_ci[0] <= 0.95 <= clinic.sensitivity_ci[1] or clinic.sensitivity >= 0.95
     assert clinic.specificity > shipped.specificity  # the shipped line flags most benign lesions at this clinic
-    assert evaluate_local(clinic_b, rule).rule == info["version"]
+    assert evaluate_local(clinic_b, rule).rule == info.version
 
 
 def test_a_site_rule_file_is_checked_before_it_is_used():

@@ -13,10 +13,10 @@ from typing import Any, Mapping
 
 from trainer.bundle.combine import combine, member_weights
 from trainer.bundle.model_card import validate_calibration
+from trainer.bundle.site_rule import SITE_MODELS_KIND, SiteRule
 from trainer.errors import BundleError
 
 _TYPED = ("members", "threshold", "calibration", "weights", "site_rule")
-SITE_MODELS_KIND = "site model set"  # the rule of a clinic's adapted models (core.site_models)
 RECORD_KEYS = ("members", "weights", "threshold", "calibration")  # what a saved case keeps of the rule it was read with
 
 
@@ -26,7 +26,7 @@ class EnsembleRule:
     threshold: float  # the flag line on the combined (calibrated) risk
     calibration: Mapping[str, Any] | None = None  # None: files written before the ensemble was calibrated
     weights: Mapping[str, float] | None = None  # None: the plain mean (files written before weights)
-    site_rule: Mapping[str, Any] | None = None  # a clinic's own flag line: kind, version, cases, expected, ...
+    site_rule: SiteRule | None = None  # a clinic's own flag line, or its adapted models' rule
     extra: Mapping[str, Any] = field(default_factory=dict)  # rule texts, validation and test numbers
     key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -47,17 +47,16 @@ class EnsembleRule:
                 isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in weights.values())):
             raise BundleError(f"{where}: 'weights' must map member names to numbers >= 0, got {weights!r}")
         site_rule = data.get("site_rule")
-        if site_rule is not None and not isinstance(site_rule, dict):
-            raise BundleError(f"{where}: 'site_rule' must be an object, got {site_rule!r}")
+        site_rule = SiteRule.from_dict(site_rule, where) if site_rule is not None else None
         return cls(members=dict(members), threshold=threshold, calibration=copy.deepcopy(calibration),
-                   weights=dict(weights) if weights is not None else None, site_rule=copy.deepcopy(site_rule),
+                   weights=dict(weights) if weights is not None else None, site_rule=site_rule,
                    extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _TYPED}, key_order=tuple(data))
 
     def to_dict(self) -> dict:
         """The JSON object, keys in the order they were read (new keys last)."""
         values = {"members": dict(self.members), "threshold": self.threshold,
                   "calibration": copy.deepcopy(self.calibration), "weights": dict(self.weights) if self.weights
-                  is not None else None, "site_rule": copy.deepcopy(self.site_rule), **copy.deepcopy(dict(self.extra))}
+                  is not None else None, "site_rule": self.site_rule.to_dict() if self.site_rule else None, **copy.deepcopy(dict(self.extra))}
         values = {k: v for k, v in values.items() if v is not None or k in self.key_order}
         order = [k for k in self.key_order if k in values] + [k for k in values if k not in self.key_order]
         return {k: values[k] for k in order}
@@ -69,7 +68,7 @@ class EnsembleRule:
     @property
     def site_version(self) -> str | None:
         """The clinic flag line's version, or None for a shipped or trained rule."""
-        return (self.site_rule or {}).get("version")
+        return self.site_rule.version if self.site_rule is not None else None
 
     @property
     def test(self) -> Mapping[str, Any]:
@@ -98,7 +97,7 @@ class EnsembleRule:
                   "threshold": self.threshold, "calibration": copy.deepcopy(self.calibration)}
         entry = {k: values[k] for k in RECORD_KEYS if k in self.key_order or values[k] is not None}
         if self.site_rule:
-            entry["site_rule"] = {"version": self.site_rule["version"]}
-            if self.site_rule.get("kind") == SITE_MODELS_KIND:  # a flag line alone keeps the entry of before
+            entry["site_rule"] = {"version": self.site_rule.version}
+            if self.site_rule.adapted_models:  # a flag line alone keeps the entry of before
                 entry["site_rule"]["kind"] = SITE_MODELS_KIND
         return entry
