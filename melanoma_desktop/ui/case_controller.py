@@ -29,7 +29,7 @@ class CaseController(QObject):
         ``images_opened(paths)`` triages images; ``parent``: the window, the dialogs' parent."""
         super().__init__(parent)
         self.triage, self.current_case, self.images_opened = triage, current_case, images_opened
-        self.patients = PatientController(triage.db, self)  # what the patient dialogs may ask of the database
+        self.patients = PatientController(triage.db, triage.runner, self)  # what the patient dialogs may ask
         self._assign_after_batch = False
 
     def menu_entries(self) -> list[tuple]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +29,8 @@ from melanoma_desktop.ui.viewer import ImageViewer, pixmap_from_rgb
 
 
 class LesionView(QDialog):
+    sig_image_shown = Signal(int)  # the column whose visit's image is now shown
+
     def __init__(self, records, patient_id: str, lesion: str, parent=None):
         super().__init__(parent)
         history = records.history(patient_id) or {"lesions": []}
@@ -89,17 +92,19 @@ class LesionView(QDialog):
             self._show(column)
 
     def _show(self, column: int) -> None:
-        from melanoma_desktop.core.triage import original_image
-        from trainer.api import ImageDecodeError
-
+        """The visit picked in ``column``: its caption at once, its image once read off the GUI thread
+        (``sig_image_shown``); an image that arrives after another visit was picked is dropped."""
         index = self.pickers[column].currentData()
         if index is None:
             return
         visit = self.visits[index]
-        try:
-            self.viewers[column].set_pixmap(pixmap_from_rgb(original_image(visit["path"], 2048)))
-        except (OSError, ImageDecodeError):
-            self.viewers[column].set_pixmap(None)
+
+        def loaded(rgb) -> None:
+            if self.pickers[column].currentData() == index:
+                self.viewers[column].set_pixmap(pixmap_from_rgb(rgb) if rgb is not None else None)
+                self.sig_image_shown.emit(column)
+
+        self.records.load_image(visit["path"], 2048, loaded)
         mark = self.marks[index]
         self.captions[column].setText(f"{visit['date']}: " + ("cannot assess" if not visit["assessable"] else
                                       f"risk {visit['risk']:.0%}" + (", FLAGGED" if visit["flagged"] else ""))

@@ -6,18 +6,37 @@ indexed rows."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from melanoma_desktop.core import followup_report
+from melanoma_desktop.ui.worker import Job
 
 
 class PatientController(QObject):
     sig_patient_changed = Signal(str)  # a patient's details, cases or lesions changed (its ID)
 
-    def __init__(self, db, parent=None):
+    def __init__(self, db, runner=None, parent=None):
+        """``runner``: the window's JobRunner, for the images the lesion view shows (read off the GUI thread)."""
         super().__init__(parent)
-        self._db = db
+        self._db, self._runner = db, runner
+
+    def load_image(self, path: str, max_side: int, on_loaded: Callable) -> Job:
+        """A visit's image decoded off the GUI thread; ``on_loaded(rgb)`` back on it (None: it cannot be read)."""
+
+        def body(should_stop, on_progress):
+            from melanoma_desktop.core.triage import original_image
+            from trainer.api import ImageDecodeError
+
+            try:
+                return original_image(path, max_side)
+            except (OSError, ImageDecodeError):
+                return None
+
+        job = Job("Opening a visit's image", body)
+        job.signals.sig_finished.connect(on_loaded)
+        return self._runner.submit(job, heavy=False)
 
     def recent_patients(self) -> list[str]:
         return self._db.recent_patients()

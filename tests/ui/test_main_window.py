@@ -383,7 +383,8 @@ def test_the_lesion_view_shows_two_visits_side_by_side_the_risk_chart_and_the_ch
     view = window.cases.show_lesion_view()
     qtbot.addWidget(view)
     assert [v["date"] for v in view.visits] == ["2026-01-10", "2026-05-10", "2026-09-10"]
-    assert view.visible_visits() == [1, 2] and all(v.has_image() for v in view.viewers)  # the last two
+    assert view.visible_visits() == [1, 2]  # the last two
+    qtbot.waitUntil(lambda: all(v.has_image() for v in view.viewers), timeout=10000)  # read off the GUI thread
     assert view.marks == ["", "", "crossed the flag line"] and "crossed the flag line" in view.captions[1].text()
     assert view.figure.axes and view.figure.axes[0].lines  # the risk over time, with the flag line
     fitted = view.viewers[0].zoom_factor()
