@@ -80,8 +80,8 @@ def main() -> int:
             app.quit()
 
         def computed(result):
-            dialog.fit_rule()
-            QTimer.singleShot(500, lambda: shoot(result))
+            dialog.sig_rule_fitted.connect(lambda _rule: QTimer.singleShot(500, lambda: shoot(result)))
+            dialog.fit_rule()  # off the GUI thread: the picture once the line is shown
 
         dialog.sig_computed.connect(computed)
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 class LocalPerformanceDialog(QDialog):
     sig_computed = Signal(object)  # LocalPerformance
     sig_rule_adopted = Signal(object)  # the site rule made active (None: back to the shipped line)
+    sig_rule_fitted = Signal(object)  # the flag line fitted on the confirmed cases (None: they cannot make one)
 
     def __init__(self, confirmed_records, rule: EnsembleRule | None, registry, runner, parent=None,
                  names: dict[str, str] | None = None, clinic: str = ""):
@@ -184,24 +185,43 @@ class LocalPerformanceDialog(QDialog):
         self.sig_computed.emit(result)
 
     # -- the clinic's flag line ---------------------------------------------------------------
-    def fit_rule(self) -> EnsembleRule | None:
+    def fit_rule(self) -> Job | None:
+        """A flag line from the confirmed cases, fitted off the GUI thread (cross-validated: it takes a moment);
+        ``sig_rule_fitted`` carries it, or None when the cases cannot make one (the dialog says why)."""
         self.candidate = None
         self.adopt_button.setEnabled(False)
         if self.rule is None:
             self.rule_status.setText("✖ No combined rule for the installed models: a flag line is set on one.")
+            self.sig_rule_fitted.emit(None)
             return None
-        try:
-            self.candidate = fit_site_rule(self.confirmed_records(), self.rule, self.target.value() / 100)
-        except SiteRuleRefused as exc:
-            self.rule_status.setText(f"✖ {exc}")
-            return None
+        read, rule, target = self.confirmed_records, self.rule, self.target.value() / 100
+
+        def body(should_stop, on_progress):
+            try:
+                return fit_site_rule(read(), rule, target)
+            except SiteRuleRefused as exc:
+                return exc
+
+        self.fit_button.setEnabled(False)
+        self.rule_status.setText("Computing a flag line from your confirmed cases…")
+        job = Job("Computing the clinic's flag line", body)
+        job.signals.sig_finished.connect(self._show_candidate)
+        job.signals.sig_done.connect(lambda: self.fit_button.setEnabled(True))
+        return self.runner.submit(job, heavy=False)
+
+    def _show_candidate(self, fitted) -> None:
+        if isinstance(fitted, SiteRuleRefused):
+            self.rule_status.setText(f"✖ {fitted}")
+            self.sig_rule_fitted.emit(None)
+            return
+        self.candidate = fitted
         warning = (" ⚠ It falls short of the target on your cases: more confirmed melanomas would make it surer."
                    if misses_target(self.candidate) else "")
         self.rule_status.setText(expected_sentence(self.candidate) + warning + " It would change the flag of new "
                                  "cases only.")
         self.rule_status.setStyleSheet("color: #b3261e;" if warning else "")
         self.adopt_button.setEnabled(True)
-        return self.candidate
+        self.sig_rule_fitted.emit(self.candidate)
 
     def adopt_question(self) -> str:
         """What adopting the candidate line means, asked before it is done."""

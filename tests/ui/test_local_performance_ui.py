@@ -105,7 +105,9 @@ def test_local_performance_shows_the_cores_numbers_and_refuses_too_few_cases(qtb
     assert dialog.table.item(0, 0).text() == "combined risk" and dialog.table.item(0, 2).text() == "12"
     assert dialog.table.item(0, 3).text() == f"{c.sensitivity:.0%} ({c.sensitivity_ci[0]:.0%}–{c.sensitivity_ci[1]:.0%})"
     assert dialog.missed_list.count() == len(expected.missed)
-    assert dialog.fit_rule() is None
+    with qtbot.waitSignal(dialog.sig_rule_fitted, timeout=30000) as fitted:
+        dialog.fit_rule()  # off the GUI thread
+    assert fitted.args == [None]
     assert "12 melanomas and 30 benign lesions; a flag line needs at least 20 melanomas and 50" in dialog.rule_status.text()
     assert not dialog.adopt_button.isEnabled()
     assert dialog.table.item(1, 0).text() == "Fake cnn"  # each model by the name the screens use
@@ -128,7 +130,9 @@ def test_a_new_flag_line_changes_new_cases_only_and_restoring_brings_the_old_one
     before = {r.id: r.flagged for r in window.db.list()}
     dialog = window.clinic.show_local_performance()
     qtbot.addWidget(dialog)
-    rule = dialog.fit_rule()
+    with qtbot.waitSignal(dialog.sig_rule_fitted, timeout=30000) as fitted:
+        dialog.fit_rule()
+    rule = fitted.args[0]
     assert rule is not None and dialog.adopt_button.isEnabled() and "would have caught about" in dialog.rule_status.text()
     assert "the shipped one" in window.models_status.text() and "the shipped one" in dialog.rule_label.text()
     assert "their records keep the flag line they were read with" in dialog.adopt_question()
