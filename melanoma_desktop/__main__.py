@@ -7,10 +7,19 @@ import multiprocessing
 import os
 import sys
 
+from melanoma_desktop.adapt_cli import add_adapt_parser
+from melanoma_desktop.cli import add_triage_parser
+from melanoma_desktop.clinic_cli import add_clinic_parsers
+from melanoma_desktop.core.classifier import load_models
+from melanoma_desktop.core.private_files import restrict_new_files_to_owner, tighten_tree
+from melanoma_desktop.core.selftest import run_self_test
+from melanoma_desktop.paths import user_data_dir
+from melanoma_desktop.storage_cli import add_storage_parsers
+from melanoma_desktop.ui.app import run_app
+from trainer.quiet import quiet_tensorflow
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from melanoma_desktop.cli import add_triage_parser
-
     parser = argparse.ArgumentParser(prog="melanoma-desktop", description="Melanoma triage desktop (research software).")
     parser.add_argument("--models", help="folder of model bundles")
     parser.add_argument("--backbones", help="folder with ImageNet backbone weights")
@@ -23,13 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "against the values recorded when it was exported, print one line per check, exit")
     sub = parser.add_subparsers(dest="command")
     add_triage_parser(sub)
-    from melanoma_desktop.clinic_cli import add_clinic_parsers
 
     add_clinic_parsers(sub)
-    from melanoma_desktop.adapt_cli import add_adapt_parser
 
     add_adapt_parser(sub)
-    from melanoma_desktop.storage_cli import add_storage_parsers
 
     add_storage_parsers(sub)
     return parser
@@ -38,7 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     multiprocessing.freeze_support()
     _frozen_app_guards()
-    from trainer.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     argv = sys.argv[1:] if argv is None else argv
@@ -74,7 +79,6 @@ def main(argv=None) -> int:
         from melanoma_desktop.adapt_cli import run_adapt
 
         return run_adapt(args)
-    from melanoma_desktop.ui.app import run_app
 
     return run_app(args)
 
@@ -82,9 +86,6 @@ def main(argv=None) -> int:
 def _keep_patient_data_private(args) -> None:
     """Everything this process writes (the case database, pasted images, exports, reports) is the OS user's
     alone, and a user data folder an earlier release left readable to others is tightened (core/private_files)."""
-    from melanoma_desktop.core.private_files import restrict_new_files_to_owner, tighten_tree
-    from melanoma_desktop.paths import user_data_dir
-
     restrict_new_files_to_owner()
     changed = tighten_tree(user_data_dir(getattr(args, "data_dir", None)))
     if changed:
@@ -105,9 +106,6 @@ def _frozen_app_guards() -> None:
 
 
 def _self_test(args) -> int:
-    from melanoma_desktop.core.classifier import load_models
-    from melanoma_desktop.core.selftest import run_self_test
-
     try:
         models = load_models(args.models, args.backbones)
         return run_self_test(models, out=lambda line: print(line, flush=True))

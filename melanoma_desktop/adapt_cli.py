@@ -20,6 +20,11 @@ import sys
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.cli import EXIT_NO_MODELS, add_data_dir_option, load_for_cli
+from melanoma_desktop.clinic_cli import _confirmed_records
+from melanoma_desktop.core.adaptation_job import adapt_to_clinic
+from melanoma_desktop.core.adaptation_words import evidence_sentences
+from melanoma_desktop.core.confirmed import ConfirmedLabelsError
+from melanoma_desktop.core.site_models import SiteModelsRefused
 
 EXIT_REFUSED = 3
 
@@ -47,11 +52,6 @@ def _groups(labels_path) -> dict:
 
 
 def run_adapt(args: argparse.Namespace) -> int:
-    from melanoma_desktop.clinic_cli import _confirmed_records
-    from melanoma_desktop.core.adaptation_job import adapt_to_clinic
-    from melanoma_desktop.core.confirmed import ConfirmedLabelsError
-    from melanoma_desktop.core.site_models import SiteModelsRefused
-
     models, registry = load_for_cli(args)
     if not models.loaded:
         print(f"error: {models.empty_reason or 'no model could be loaded'}", file=sys.stderr)
@@ -76,7 +76,6 @@ def run_adapt(args: argparse.Namespace) -> int:
     except SiteModelsRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    from melanoma_desktop.core.adaptation_words import evidence_sentences
 
     print(json.dumps({"disclaimer": DISCLAIMER, "adapted_from": dict(outcome.site_models.base_members),
                       **outcome.to_json()}, indent=2))

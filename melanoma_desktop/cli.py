@@ -8,6 +8,14 @@ import sys
 from pathlib import Path
 
 from melanoma_desktop import DISCLAIMER
+from melanoma_desktop.core.classifier import load_models
+from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.dicom import is_dicom_name
+from melanoma_desktop.core.patients import read_manifest, resolve_identities
+from melanoma_desktop.core.registry import ModelRegistry
+from melanoma_desktop.core.storage.location import database_target
+from melanoma_desktop.core.triage import expand_paths, triage_paths
+from melanoma_desktop.paths import registry_root, user_data_dir
 
 EXIT_UNREADABLE = 2
 EXIT_NO_MODELS = 1
@@ -42,19 +50,12 @@ def add_data_dir_option(parser) -> None:
 
 def database_of(args: argparse.Namespace):
     """The case database the command uses (core.storage.location)."""
-    from melanoma_desktop.core.storage.location import database_target
-    from melanoma_desktop.paths import user_data_dir
-
     return database_target(user_data_dir(getattr(args, "data_dir", None)), getattr(args, "database", None))
 
 
 def load_for_cli(args: argparse.Namespace):
     """The models as the window loads them for a headless command, with the clinic's active flag line (from the
     user's data folder) when it was made for exactly these model versions."""
-    from melanoma_desktop.core.classifier import load_models
-    from melanoma_desktop.core.registry import ModelRegistry
-    from melanoma_desktop.paths import registry_root, user_data_dir
-
     registry = ModelRegistry(registry_root(user_data_dir(getattr(args, "data_dir", None))))
     models = load_models(args.models, args.backbones, site_rule=registry.active_site_rule(),
                          site_models=registry.active_site_models())
@@ -68,8 +69,6 @@ def load_for_cli(args: argparse.Namespace):
 
 
 def run_triage(args: argparse.Namespace) -> int:
-    from melanoma_desktop.core.triage import expand_paths, triage_paths
-
     try:
         paths, manifest = triage_inputs(args)
     except ValueError as exc:  # IdentityError is one: the manifest cannot be read
@@ -120,8 +119,6 @@ class MissingInputError(ValueError):
 def triage_inputs(args: argparse.Namespace) -> tuple[list[str], dict | None]:
     """The paths to triage and the manifest's identities: the PATHs given, else the images the manifest lists (in
     its order). Raises MissingInputError without either, IdentityError when the manifest cannot be read."""
-    from melanoma_desktop.core.patients import read_manifest
-
     manifest = read_manifest(args.manifest) if getattr(args, "manifest", None) else None
     if args.paths:
         return list(args.paths), manifest
@@ -135,12 +132,8 @@ def triage_inputs(args: argparse.Namespace) -> tuple[list[str], dict | None]:
 
 def _identities_and_database(args, files, paths, manifest):
     """With a manifest or DICOM files, who each image belongs to, and the case database the results go to."""
-    from melanoma_desktop.core.dicom import is_dicom_name
-    from melanoma_desktop.core.patients import resolve_identities
-
     if manifest is None and not any(is_dicom_name(f) for f in files):
         return None, {}
-    from melanoma_desktop.core.database import CaseDatabase
 
     identities = {Path(f).resolve(): i for f, i in resolve_identities(
         files, roots=[Path(p) for p in paths if Path(p).is_dir()], manifest=manifest).items()}
@@ -148,8 +141,6 @@ def _identities_and_database(args, files, paths, manifest):
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from melanoma_desktop.core.database import CaseDatabase
-
     with CaseDatabase(database_of(args)) as db:
         history = db.history(args.patient)
     if history is None:

@@ -18,6 +18,14 @@ import sys
 
 from melanoma_desktop import DISCLAIMER
 from melanoma_desktop.cli import EXIT_NO_MODELS, add_data_dir_option, load_for_cli
+from melanoma_desktop.core.confirmed import ConfirmedLabelsError, match_rows, read_confirmed_csv
+from melanoma_desktop.core.local_performance import (
+    SiteRuleRefused,
+    evaluate_local,
+    expected_sentence,
+    fit_site_rule,
+)
+from melanoma_desktop.core.triage import expand_paths, triage_paths
 
 EXIT_REFUSED = 3
 
@@ -40,9 +48,6 @@ def add_clinic_parsers(sub) -> None:
 
 
 def _confirmed_records(args, models):
-    from melanoma_desktop.core.confirmed import match_rows, read_confirmed_csv
-    from melanoma_desktop.core.triage import expand_paths, triage_paths
-
     files, problems = expand_paths(args.paths)
     for path, reason in problems:
         print(f"error: {path}: {reason}", file=sys.stderr)
@@ -62,14 +67,6 @@ def _confirmed_records(args, models):
 
 
 def run_clinic_command(args: argparse.Namespace) -> int:
-    from melanoma_desktop.core.confirmed import ConfirmedLabelsError
-    from melanoma_desktop.core.local_performance import (
-        SiteRuleRefused,
-        evaluate_local,
-        expected_sentence,
-        fit_site_rule,
-    )
-
     models, registry = load_for_cli(args)
     if not models.loaded:
         print(f"error: {models.empty_reason or 'no model could be loaded'}", file=sys.stderr)

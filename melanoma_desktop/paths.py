@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QStandardPaths
+
 ENV_HOME = "MELANOMA_HOME"
 APP_NAME = "MelanomaTriage"
 
@@ -16,7 +18,6 @@ def user_data_dir(explicit: str | None = None) -> Path:
         return Path(explicit).expanduser()
     if os.environ.get(ENV_HOME):
         return Path(os.environ[ENV_HOME]).expanduser()
-    from PySide6.QtCore import QCoreApplication, QStandardPaths
 
     if not QCoreApplication.organizationName():  # the headless commands: the same folder the window uses
         QCoreApplication.setOrganizationName(APP_NAME)

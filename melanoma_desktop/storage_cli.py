@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from melanoma_desktop.cli import add_data_dir_option, database_of
+from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.storage.backup import backup, restore
+from melanoma_desktop.core.storage.engine import DatabaseError
+
 EXIT_REFUSED = 2
 
 
 def add_storage_parsers(sub) -> None:
-    from melanoma_desktop.cli import add_data_dir_option
-
     backup = sub.add_parser("backup", help="copy the case database to FILE (consistent while the app runs)")
     backup.add_argument("file", help="the backup file to write (must not exist)")
     restore = sub.add_parser("restore", help="replace the case database with the backup FILE (the current one is "
@@ -22,11 +25,6 @@ def add_storage_parsers(sub) -> None:
 
 
 def run_storage_command(args: argparse.Namespace) -> int:
-    from melanoma_desktop.cli import database_of
-    from melanoma_desktop.core.database import CaseDatabase
-    from melanoma_desktop.core.storage.backup import backup, restore
-    from melanoma_desktop.core.storage.engine import DatabaseError
-
     target = database_of(args)
     try:
         if args.command == "backup":

@@ -20,7 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from trainer.bundle.adapter import PENALTIES, fit_adapter
+from trainer.bundle.adapter import PENALTIES, fit_adapter, sigmoid
+from trainer.bundle.combine import combine, fit_member_weights
+from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
 FOLDS = 5
 INNER_FOLDS = 3
@@ -83,16 +85,10 @@ class Combination:
     threshold: float
 
     def risk(self, p_by_member: dict) -> np.ndarray:
-        from trainer.bundle.combine import combine
-        from trainer.training.calibration import calibrate_p_positive
-
         return calibrate_p_positive(np.asarray(combine(p_by_member, self.weights), dtype=float), self.calibration)
 
 
 def fit_combination(p_by_member: dict, y: np.ndarray, target: float) -> Combination:
-    from trainer.bundle.combine import combine, fit_member_weights
-    from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
-
     weights = fit_member_weights(p_by_member, y)["weights"] if len(p_by_member) > 1 else None
     mean = np.asarray(combine(p_by_member, weights), dtype=float)
     calibration = fit_calibration(np.stack([1 - mean, mean], axis=1), y.astype(int), "logistic", positive_index=1,
@@ -128,8 +124,6 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
     embeddings, is_positive) of public cases fitted alongside (an experiment; not used by the app).
     Raises AdaptationCancelled."""
     replay = replay or {}
-    from trainer.bundle.adapter import sigmoid
-    from trainer.training.calibration import threshold_for_sensitivity
 
     y, groups = np.asarray(y, dtype=bool), np.asarray(groups)
     names = list(embeddings)
@@ -175,8 +169,6 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
 
 def adapter_predictions(adapters: dict, embeddings: dict, base_logits: dict) -> dict:
     """Each adapted model's P(melanoma) on these cases."""
-    from trainer.bundle.adapter import sigmoid
-
     return {n: sigmoid(a.logit(base_logits[n], embeddings[n])) for n, a in adapters.items()}
 
 

@@ -18,6 +18,10 @@ import numpy as np
 from melanoma_desktop.core.adaptation import compare, fit_adaptation, not_worse
 from melanoma_desktop.core.local_performance import DEFAULT_TARGET, MIN_BENIGN, MIN_MELANOMAS
 from melanoma_desktop.core.site_models import SiteModelSet, SiteModelsRefused, make_site_model_set
+from melanoma_desktop.core.triage import decode_case, sha256_bytes
+from trainer.bundle.adapter import sigmoid
+from trainer.errors import ImageDecodeError
+from trainer.training.calibration import calibrate_p_positive
 
 EXCISION_NOTE = ("Confirmed cases are usually the lesions that were excised or biopsied, which are harder than "
                  "the clinic's everyday mix: these estimates may flatter or understate how the models do on all "
@@ -77,9 +81,6 @@ def group_of(record) -> str:
 
 def _embeddings(records, db, classifier, versions, should_stop, on_progress) -> tuple[dict, list, int]:
     """{case id: {name: vector}} for every case, computing missing ones from the image file."""
-    from melanoma_desktop.core.triage import decode_case, sha256_bytes
-    from trainer.errors import ImageDecodeError
-
     found = db.embeddings_of([r.id for r in records], versions) if db is not None else {}
     found.update({r.id: {n: np.asarray(v[1], dtype=np.float32) for n, v in r.embeddings.items()}
                   for r in records if r.id not in found and r.embeddings
@@ -124,9 +125,6 @@ def adapt_to_clinic(records, classifier, db=None, target: float = DEFAULT_TARGET
     """Adapt the classifier's models to ``records``' confirmed cases (see the module docstring). ``db``: where
     embeddings are read and kept (None: only the records' own). Raises SiteModelsRefused (too few cases, no
     combined rule) or core.adaptation.AdaptationCancelled."""
-    from trainer.bundle.adapter import sigmoid
-    from trainer.training.calibration import calibrate_p_positive
-
     active_rule = classifier.ensemble
     if active_rule is None:
         raise SiteModelsRefused("the installed models have no combined rule to compare against; "

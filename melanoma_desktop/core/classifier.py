@@ -15,8 +15,11 @@ from typing import Callable, Protocol, runtime_checkable
 import numpy as np
 
 from melanoma_desktop.core.records import MODEL_ORDER, ModelInfo, ModelPrediction  # noqa: F401 (MODEL_ORDER: re-export)
+from trainer.bundle.adapted import AdaptedBundle
+from trainer.bundle.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble_file
 from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.bundle.model_card import ModelCard
+from trainer.errors import TrainerError
 from trainer.shipped import quality_gate_dir, shipped_models_dir
 
 ENV_MODELS = "MELANOMA_MODELS"
@@ -139,9 +142,6 @@ class ModelSet:
 def _matching_ensemble(candidates: list[Path], loaded: list) -> tuple[EnsembleRule | None, str]:
     """The first stored ensemble rule (ensemble.json files) whose members are exactly the loaded models
     (same versions), and why none is used when none is."""
-    from trainer.bundle.cards import read_ensemble_file
-    from trainer.errors import TrainerError
-
     have = {b.name: b.version for b in loaded}
     notes = []
     for path in candidates:
@@ -168,9 +168,7 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
     first whose members are exactly the loaded versions. A clinic's ``site_rule`` (its own calibration and
     flag line, core.local_performance) takes its place while its members are exactly the loaded versions;
     made for other versions, it is not used, and ``ensemble_note`` says so."""
-    from trainer.bundle.cards import find_bundles, read_card
     from trainer.bundle.io import load_bundle
-    from trainer.errors import TrainerError
 
     directory = Path(directory) if directory else default_models_dir()
     models = ModelSet(directory)
@@ -189,7 +187,6 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
             except TrainerError:
                 info = ModelInfo(bundle_dir.name, bundle_dir.name, available=False, reason=str(exc))
             models.unavailable.append(info)
-    from trainer.bundle.cards import ENSEMBLE_FILE
 
     candidates = [directory / ENSEMBLE_FILE, *[Path(f) for f in ensemble_files or ()]]
     models.base_ensemble, models.ensemble_note = _matching_ensemble(candidates, models.loaded)
@@ -216,8 +213,6 @@ def load_models(directory=None, backbones=None, allow_download: bool = False,
 def _apply_site_models(models: ModelSet, site_models) -> None:
     """Wrap the loaded bundles in the clinic's adapters when the set was made from exactly these versions;
     otherwise say why it is not used (a new release: adapt again)."""
-    from trainer.bundle.adapted import AdaptedBundle
-
     installed = {b.name: b.version for b in models.loaded}
     if not site_models.applies_to(installed):
         models.site_models_note = (

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from melanoma_desktop.core.confirmed import ConfirmedRow, match_rows, read_confirmed_csv
+from melanoma_desktop.core.confirmed import ConfirmedRow, ImportReport, match_rows, read_confirmed_csv
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,6 @@ class ImportPlan:
 
     def report(self):
         """The same counts as an ImportReport (what ``CaseDatabase.import_confirmed`` returns)."""
-        from melanoma_desktop.core.confirmed import ImportReport
-
         return ImportReport(len(self.new) + len(self.unchanged) + len(self.conflicting), list(self.unmatched),
                             list(self.ambiguous))
 

@@ -6,15 +6,20 @@ and erasure. They use the database's ``_read``, ``_write``, ``_records``, ``_tou
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import text
 
 from melanoma_desktop.core.clinicians import current_clinician
+from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
+from melanoma_desktop.core.confirmed_import import plan_import
 from melanoma_desktop.core.private_files import create_private_file, make_private_dir
 from melanoma_desktop.core.records import TriageRecord
 from melanoma_desktop.core.storage.engine import statement
 from melanoma_desktop.core.storage.timestamps import now_iso as _now
+from trainer.bundle.adapter import EMBEDDING_DTYPE
 from trainer.bundle.ensemble_rule import EnsembleRule
 
 
@@ -23,8 +28,6 @@ class ClinicRecords:
                       date: str | None = None, audited: bool = True, expected_version: int | None = None) -> TriageRecord:
         """Record (or, with ``label=None``, clear) a case's confirmed diagnosis (with ``expected_version``: not over
         a change made since that row version, ``StaleCaseError``)."""
-        from melanoma_desktop.core.confirmed import CONFIRMATION_SOURCES, CONFIRMED_LABELS
-
         if label is not None and label not in CONFIRMED_LABELS:
             raise ValueError(f"confirmed diagnosis must be one of {CONFIRMED_LABELS} or None, got {label!r}")
         if source is not None and source not in CONFIRMATION_SOURCES:
@@ -112,8 +115,6 @@ class ClinicRecords:
     def import_confirmed(self, csv_path: str | Path):
         """Confirmed diagnoses from a CSV (``image,label[,source][,date]``), matched by file name or SHA-256;
         returns an :class:`~melanoma_desktop.core.confirmed.ImportReport`."""
-        from melanoma_desktop.core.confirmed_import import plan_import
-
         plan = plan_import(csv_path, self.identities)  # only the cases the file names
         self.apply_import(plan, replace_conflicting=True)  # as asked: every matched row
         return plan.report()
@@ -161,10 +162,6 @@ class ClinicRecords:
     # -- what the models saw (core.adaptation_job) -------------------------------------------------
     def _write_embeddings(self, c, case_id: int, embeddings: dict) -> None:
         """Inside the caller's transaction: each model's embedding as float16 bytes under its embedding version."""
-        import numpy as np
-
-        from trainer.bundle.adapter import EMBEDDING_DTYPE
-
         if not embeddings:
             return
         c.execute(text("INSERT INTO embeddings (case_id, model, version, dtype, vector) VALUES (:id, :model, :version, "
@@ -182,8 +179,6 @@ class ClinicRecords:
     def embeddings_of(self, case_ids, versions: dict) -> dict:
         """{case id: {name: float32 vector}} for the cases that have every model's embedding of ``versions``
         (name -> embedding version); a case missing one is left out."""
-        import numpy as np
-
         ids = [int(i) for i in case_ids]
         found: dict[int, dict] = {}
         for start in range(0, len(ids), 500):
@@ -326,8 +321,6 @@ class PatientRecords:
     def export_patient(self, patient_id: str, folder: str | Path) -> Path:
         """One patient's data on request: ``patient.json`` (lesions, visits and every case's record) and a copy
         of each image under ``images/``. Returns the JSON file."""
-        import shutil
-
         history = self.history(patient_id)
         if history is None:
             raise KeyError(f"no patient {patient_id!r}")

@@ -13,7 +13,9 @@ from matplotlib.figure import Figure
 from melanoma_desktop.core.clinicians import clinic_name
 from melanoma_desktop.core.patients import lesion_changes
 from melanoma_desktop.core.report import A4, _header, signature_line
+from melanoma_desktop.core.triage import original_image
 from melanoma_desktop.core.wording import SCORE_NOTE
+from trainer.errors import ImageDecodeError
 
 VISITS_PER_PAGE = 4
 
@@ -50,9 +52,6 @@ def _risk_text(visit: dict) -> str:
 
 
 def _image(visit: dict):
-    from melanoma_desktop.core.triage import original_image
-    from trainer.errors import ImageDecodeError
-
     try:
         return original_image(visit["path"], 1200)
     except (OSError, ImageDecodeError):

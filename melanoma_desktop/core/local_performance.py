@@ -21,8 +21,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from trainer.bundle.cards import validate_calibration
+from trainer.bundle.combine import combine
 from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.bundle.site_rule import SITE_RULE_KIND
+from trainer.errors import BundleError
+from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
 MIN_MELANOMAS, MIN_BENIGN = 20, 50
 DEFAULT_TARGET = 0.95
@@ -36,8 +40,6 @@ class SiteRuleRefused(ValueError):
 def _members_mean(record, members: dict, rule: EnsembleRule | None = None) -> float | None:
     """The members' combination (``rule``'s weights; none: the mean) of P(melanoma) of a record read by exactly
     these model versions; None otherwise."""
-    from trainer.bundle.combine import combine
-
     versions = {p.name: p.version for p in record.predictions}
     if not members or versions != members:
         return None
@@ -152,8 +154,6 @@ class LocalPerformance:
 
 def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) -> LocalPerformance:
     """The combined risk under ``rule`` (members, calibration, threshold) and each model, on the confirmed cases."""
-    from trainer.training.calibration import calibrate_p_positive
-
     members = dict(rule.members)
     confirmed_total = sum(r.confirmed_label is not None for r in records)
     kept, means, y, left_out = confirmed_cases(records, members, rule)
@@ -174,8 +174,6 @@ def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) 
 
 
 def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float]:
-    from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
-
     two = np.stack([1.0 - means, means], axis=1)
     # classes weighted equally, as the shipped calibration: the clinic's risk stays on the scale the screens use
     calibration = fit_calibration(two, y.astype(int), "logistic", positive_index=1, balanced=True)
@@ -187,8 +185,6 @@ def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float
 
 def _cross_validated(means: np.ndarray, y: np.ndarray, target: float, folds: int = 5, seed: int = 0):
     """Each case flagged or not by a line fitted on the other folds (stratified by diagnosis)."""
-    from trainer.training.calibration import calibrate_p_positive
-
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), dtype=int)
     for cls in (True, False):
@@ -258,9 +254,6 @@ def misses_target(rule: EnsembleRule) -> bool:
 
 def validate_site_rule(rule: dict, where: str = "site rule") -> EnsembleRule:
     """A site-rule file's content (as exported or shared), checked; raise SiteRuleRefused saying what is wrong."""
-    from trainer.bundle.cards import validate_calibration
-    from trainer.errors import BundleError
-
     if not isinstance(rule, dict) or not isinstance(rule.get("site_rule"), dict):
         raise SiteRuleRefused(f"{where} is not a clinic flag line (no 'site_rule' entry)")
     if rule["site_rule"].get("kind") != SITE_RULE_KIND or not rule["site_rule"].get("version"):

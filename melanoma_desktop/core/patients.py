@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from PIL import Image
+
+from melanoma_desktop.core.dicom import is_dicom_name, read_dicom_identity
+
 # Where a lesion is, as a dermatologist's chart names it; with a side (SIDES) where the body has two.
 BODY_SITES = ("scalp", "face", "ear", "neck", "chest", "abdomen", "shoulder", "upper back", "lower back", "upper arm",
               "forearm", "back of hand", "palm (acral)", "buttock", "thigh", "knee", "lower leg", "back of foot",
@@ -113,8 +117,6 @@ def identity_from_layout(root: str | Path, image: str | Path) -> Identity | None
 
 def identity_from_dicom(image: str | Path) -> Identity | None:
     """The identity a DICOM file's header gives (read without its pixels), or None without a patient ID."""
-    from melanoma_desktop.core.dicom import read_dicom_identity
-
     fields = read_dicom_identity(image)
     if not fields or not fields["patient_id"]:
         return None
@@ -134,8 +136,6 @@ def _usable_date(text: str) -> str:
 def resolve_identities(files: list[Path], roots: list[Path] = (), manifest: dict[Path, Identity] | None = None):
     """Each file's identity: the manifest's, else its DICOM header's, else the folder layout's (under one of
     ``roots``, the folders that were opened), else none."""
-    from melanoma_desktop.core.dicom import is_dicom_name
-
     out = {}
     for f in files:
         ident = (manifest or {}).get(Path(f).resolve())
@@ -173,8 +173,6 @@ def lesion_changes(visits: list[dict], rise: float = RISE_MARKER) -> list[str]:
 
 def exif_date(image: str | Path) -> str:
     """The date a camera wrote into the picture (EXIF DateTimeOriginal, else DateTime) as YYYY-MM-DD, or ""."""
-    from PIL import Image
-
     try:
         with Image.open(image) as img:
             exif = img.getexif()

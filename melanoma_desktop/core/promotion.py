@@ -8,6 +8,7 @@ from pathlib import Path
 
 from melanoma_desktop.core.numbers import with_ci
 from trainer.bundle.cards import read_card, read_ensemble
+from trainer.data.samples import Sample, decode_samples
 from trainer.errors import TrainerError
 from trainer.training.calibration import model_half_point
 from trainer.training.rundir import RunDir, RunResult
@@ -27,7 +28,6 @@ def _metric_cells(at_half: dict, at_threshold: dict, threshold) -> list[str]:
 def compare_with_active(run_dir: Path, names: list[str], active_dirs: dict[str, str], backbones) -> dict[str, dict]:
     """The active bundles' numbers on the new run's test images (the same split)."""
     from trainer.bundle.io import load_bundle
-    from trainer.data.samples import Sample, decode_samples
     from trainer.evaluation.metrics import evaluate_probabilities
 
     paths, labels = RunDir(run_dir).part("test")

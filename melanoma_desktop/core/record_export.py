@@ -7,6 +7,7 @@ software's output, preliminary, not a diagnosis.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,8 +21,6 @@ _DICOM_SEX = {"female": "F", "male": "M", "other": "O"}
 
 def case_pdf_bytes(record, infos, heatmaps=None, clinic: str = "") -> bytes:
     """The case report (core.report) as PDF bytes."""
-    import io
-
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -335,8 +337,6 @@ class TriageRecord:
 
     @property
     def file_name(self) -> str:
-        import os
-
         return os.path.basename(self.path)
 
     @property
@@ -347,7 +347,6 @@ class TriageRecord:
         memo = self.__dict__.get("_consensus_memo")
         if memo is not None and memo[0] == key:
             return memo[1]
-        import copy
 
         value = Consensus.of(self.predictions, self.ensemble)
         self.__dict__["_consensus_memo"] = ((key[0], copy.deepcopy(self.ensemble)), value)

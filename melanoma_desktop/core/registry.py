@@ -15,6 +15,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from melanoma_desktop.core.local_performance import SiteRuleRefused, validate_site_rule
+from melanoma_desktop.core.site_models import SiteModelsRefused, read_site_model_file
 from trainer.bundle.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
 from trainer.bundle.ensemble_rule import EnsembleRule
 
@@ -125,8 +127,6 @@ class ModelRegistry:
 
     def keep_site_rule(self, rule: EnsembleRule | dict) -> Path:
         """Store a site rule (made here, or an imported file's content) under its version; returns its file."""
-        from melanoma_desktop.core.local_performance import validate_site_rule
-
         rule = validate_site_rule(rule.to_dict() if isinstance(rule, EnsembleRule) else rule)
         target = self._site_rules_dir / f"{rule.site_version}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -147,8 +147,6 @@ class ModelRegistry:
 
     @staticmethod
     def _read_site_rule(path: Path) -> EnsembleRule | None:
-        from melanoma_desktop.core.local_performance import SiteRuleRefused, validate_site_rule
-
         try:
             return validate_site_rule(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (OSError, ValueError, SiteRuleRefused):
@@ -192,8 +190,6 @@ class ModelRegistry:
 
     def site_model_sets(self) -> list:
         """Every kept site model set, newest first (an unreadable or malformed file is passed over)."""
-        from melanoma_desktop.core.site_models import SiteModelsRefused, read_site_model_file
-
         sets = []
         for path in sorted(self._site_models_dir.glob("*.json")) if self._site_models_dir.is_dir() else []:
             try:
@@ -217,8 +213,6 @@ class ModelRegistry:
 
     def active_site_models(self):
         """The active site model set, or None (none chosen, or its file unreadable)."""
-        from melanoma_desktop.core.site_models import SiteModelsRefused, read_site_model_file
-
         try:
             version = json.loads((self.root / "site_models.json").read_text(encoding="utf-8")).get("version")
         except (OSError, ValueError):

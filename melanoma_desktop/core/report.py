@@ -21,8 +21,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from melanoma_desktop import DISCLAIMER, __version__
+from melanoma_desktop.core.heatmaps import overlay
 from melanoma_desktop.core.records import ModelInfo, TriageRecord, worklist_order
+from melanoma_desktop.core.triage import model_input, original_image
 from melanoma_desktop.core.wording import SCORE_NOTE, local_time_text, patient_words, short_model_name
+from trainer.errors import ImageDecodeError
 
 A4 = (8.27, 11.69)
 A4_LANDSCAPE = (A4[1], A4[0])  # the batch report's summary table: every column readable
@@ -36,9 +39,6 @@ class ReportCancelled(Exception):
 
 
 def _original_for(record: TriageRecord) -> np.ndarray | None:
-    from melanoma_desktop.core.triage import original_image
-    from trainer.errors import ImageDecodeError
-
     try:
         return original_image(record.path, REPORT_IMAGE_MAX_SIDE)
     except (ImageDecodeError, OSError):
@@ -48,9 +48,6 @@ def _original_for(record: TriageRecord) -> np.ndarray | None:
 
 
 def _model_input_for(record: TriageRecord) -> np.ndarray | None:
-    from melanoma_desktop.core.triage import model_input
-    from trainer.errors import ImageDecodeError
-
     try:
         return model_input(record.path)
     except (ImageDecodeError, OSError):
@@ -93,8 +90,6 @@ def risk_sentence(record: TriageRecord) -> str:
 def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
                    heatmaps: dict[str, np.ndarray] | None = None, patient: str = "", clinician: str = "",
                    examined: str = "", clinic: str = "") -> Figure:
-    from melanoma_desktop.core.heatmaps import overlay
-
     _header(fig, f"Case report — {_clip(record.file_name, 40)}", clinic)
     if record.patient_id:  # a case filed under a patient: the report says whose, which lesion and which visit
         patient = patient or patient_words(record)

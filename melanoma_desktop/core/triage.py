@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
+from melanoma_desktop.core.database import now_iso
 from melanoma_desktop.core.dicom import FRAME_MARK, dicom_frames, is_dicom_name, read_dicom, split_frame
 from melanoma_desktop.core.quality import QualityReport, assess_pixels
 from melanoma_desktop.core.records import TriageRecord
-from trainer.data.imageio import is_image_name, load_rgb
+from trainer.data.imageio import is_image_name, load_original_rgb, load_rgb
 from trainer.errors import ImageDecodeError
 
 if TYPE_CHECKING:
@@ -97,7 +98,6 @@ def triage_paths(
     current = {info.name: info.version for info in classifier.model_infos() if info.available}
     # what each record keeps of the rule it is read with (with a clinic's flag line: which one)
     ensemble = classifier.ensemble.record_entry() if classifier.ensemble is not None else {}
-    from melanoma_desktop.core.database import now_iso
 
     total = len(files)
     done = 0
@@ -167,8 +167,6 @@ def decode_case(path: Path, data: bytes) -> tuple[np.ndarray, tuple[int, int] | 
 
 def original_image(path: str | os.PathLike, max_side: int | None = None) -> np.ndarray:
     """The case's image at its own shape, for the viewer and the report (a DICOM file's pixels, or the picture)."""
-    from trainer.data.imageio import load_original_rgb
-
     if is_dicom_name(path):
         file, frame = split_frame(path)
         rgb = read_dicom(file.read_bytes(), frame).rgb

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from melanoma_desktop.core.records import archive_name  # the archives by the names clinicians know
 from trainer.evaluation.numbers import is_missing
 
 
@@ -79,7 +80,6 @@ def training_sentence(training: dict) -> str:
     """'Trained on ham10000 (8,168 training images) + isic2017 (train): 2,000 images.'"""
     if not training:
         return "Training data not recorded."
-    from melanoma_desktop.core.records import archive_name  # the archives by the names clinicians know
 
     name = archive_name(Path(str(training.get("data", "?"))).name)
     counts = training.get("counts", {})

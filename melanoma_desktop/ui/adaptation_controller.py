@@ -10,7 +10,10 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from melanoma_desktop.core.adaptation_job import adapt_to_clinic
 from melanoma_desktop.core.database import CaseDatabase
+from melanoma_desktop.core.site_models import SiteModelsRefused, read_site_model_file
+from melanoma_desktop.core.wording import short_model_name
 from melanoma_desktop.ui.worker import Job
 
 
@@ -40,8 +43,6 @@ class AdaptationController(QObject):
 
     def model_names(self) -> dict[str, str]:
         """Model name -> the short name the screens use ('VGG16')."""
-        from melanoma_desktop.core.wording import short_model_name
-
         classifier = self._classifier()
         infos = classifier.model_infos() if classifier is not None else []
         return {info.name: short_model_name(info.display_name) for info in infos}
@@ -60,9 +61,6 @@ class AdaptationController(QObject):
         db_path = self.db_path
 
         def body(should_stop, on_progress):
-            from melanoma_desktop.core.adaptation_job import adapt_to_clinic
-            from melanoma_desktop.core.site_models import SiteModelsRefused
-
             with CaseDatabase(db_path) as db:  # this thread's own connection
                 try:
                     return adapt_to_clinic(db.list(), classifier, db, target, should_stop=should_stop,
@@ -119,8 +117,6 @@ class AdaptationController(QObject):
 
     def import_file(self, path: str):
         """Keep a set exported elsewhere (not made active: the clinician chooses it in the list)."""
-        from melanoma_desktop.core.site_models import read_site_model_file
-
         site = read_site_model_file(path)
         self.registry.keep_site_models(site)
         self._audit("adapted models imported", site.version)

@@ -4,38 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from melanoma_desktop.core.classifier import default_models_dir, load_models
+from melanoma_desktop.core.private_files import make_private_dir
+from melanoma_desktop.core.registry import ModelRegistry
+from melanoma_desktop.core.storage.location import storage_for
 from melanoma_desktop.paths import registry_root, user_data_dir
+from trainer.api import icons_dir, import_tensorflow_quietly
 
 
 def run_app(args) -> int:
-    from PySide6.QtWidgets import QApplication
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MelanomaTriage")
     app.setOrganizationName("MelanomaTriage")
-    from PySide6.QtGui import QIcon
 
-    from trainer.api import icons_dir
 
     app.setWindowIcon(QIcon(str(icons_dir() / "app.png")))
     data_dir = user_data_dir(getattr(args, "data_dir", None))
-    from melanoma_desktop.core.private_files import make_private_dir
 
     make_private_dir(data_dir)  # created 0700 (main() has tightened what an earlier release left open)
     os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
 
-    from melanoma_desktop.core.registry import ModelRegistry
     from melanoma_desktop.ui.main_window import MainWindow
 
     models_dir, backbones = getattr(args, "models", None), getattr(args, "backbones", None)
     registry = ModelRegistry(registry_root(data_dir))
 
     def factory(on_progress):
-        from trainer.api import import_tensorflow_quietly
-
         import_tensorflow_quietly()  # in the loading thread, after the window is up
-        from melanoma_desktop.core.classifier import default_models_dir, load_models
 
         if models_dir:  # an explicit folder is used as it is
             return load_models(models_dir, backbones, on_progress=on_progress, site_rule=registry.active_site_rule(),
@@ -45,7 +46,6 @@ def run_app(args) -> int:
                            ensemble_files=registry.ensemble_files(), site_rule=registry.active_site_rule(),
                            site_models=registry.active_site_models())
 
-    from melanoma_desktop.core.storage.location import storage_for
 
     storage = storage_for(data_dir, getattr(args, "database", None))  # --database, $MELANOMA_DATABASE_URL, Settings
     window = MainWindow(data_dir / "cases.sqlite3", factory, registry=registry, backbones=backbones, storage=storage)
@@ -54,7 +54,6 @@ def run_app(args) -> int:
     _report_startup_timing(window)
     # Start importing TensorFlow only once the window is on screen: the import holds the GIL for
     # seconds and would otherwise delay the first paint.
-    from PySide6.QtCore import QTimer
 
     QTimer.singleShot(100, window.start_loading_models)
     return app.exec()
@@ -66,10 +65,7 @@ def _report_startup_timing(window) -> None:
     t0 = os.environ.get("MELANOMA_STARTUP_T0")
     if not t0:
         return
-    import time
 
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     def shown():
         print(f"timing window_visible_s {time.time() - float(t0):.3f}", flush=True)

@@ -12,7 +12,9 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from melanoma_desktop.ui.assign_dialog import AssignDialog
 from melanoma_desktop.ui.patient_controller import PatientController
+from melanoma_desktop.ui.patient_dialog import PatientDialog
 from melanoma_desktop.ui.worker import Job
 
 
@@ -113,8 +115,6 @@ class CaseController(QObject):
 
     def show_assign_dialog(self, case_ids: list[int] | None = None):
         """File the selected case (or ``case_ids``) under a patient's lesion."""
-        from melanoma_desktop.ui.assign_dialog import AssignDialog
-
         ids = case_ids if case_ids is not None else [i for i in [self.current_case()] if i is not None]
         if not ids:
             self.sig_status.emit("Select a case first.", 5000)
@@ -129,8 +129,6 @@ class CaseController(QObject):
 
     def show_patient_dialog(self, patient_id: str | None = None):
         """Create a patient or edit one's details: the selected case's patient unless ``patient_id`` is given."""
-        from melanoma_desktop.ui.patient_dialog import PatientDialog
-
         if patient_id is None:
             case_id = self.current_case()
             identity = self.triage.db.identity_of(case_id) if case_id is not None else None

@@ -17,6 +17,10 @@ from melanoma_desktop.core.clinicians import clinic_name
 from melanoma_desktop.core.confirmed import ConfirmedLabelsError
 from melanoma_desktop.core.confirmed_import import plan_import
 from melanoma_desktop.core.wording import short_model_name
+from melanoma_desktop.ui.adapt_dialog import AdaptDialog
+from melanoma_desktop.ui.import_dialog import ImportPreviewDialog
+from melanoma_desktop.ui.versions_dialog import VersionsDialog
+from melanoma_desktop.ui.wizard import RetrainWizard
 from melanoma_desktop.ui.worker import Job
 
 if TYPE_CHECKING:
@@ -85,8 +89,6 @@ class ClinicController(QObject):
         return self.triage.run_on_database("Reading the confirmed diagnoses", work, self._show_preview)
 
     def _show_preview(self, plan) -> None:
-        from melanoma_desktop.ui.import_dialog import ImportPreviewDialog
-
         if isinstance(plan, ConfirmedLabelsError):
             QMessageBox.warning(self.parent(), "Import confirmed diagnoses", f"Not imported: {plan}")
             return
@@ -196,8 +198,6 @@ class ClinicController(QObject):
         return panel
 
     def show_retrain_wizard(self):
-        from melanoma_desktop.ui.wizard import RetrainWizard
-
         active = {i.name: i.bundle_dir for i in self.triage.model_infos() if i.available and i.bundle_dir}
         wizard = RetrainWizard(self.triage.runner, self.registry, self.registry.root.parent / "runs", active,
                                backbones=self.backbones, parent=self.parent())
@@ -207,15 +207,11 @@ class ClinicController(QObject):
         return wizard
 
     def show_adapt_dialog(self):
-        from melanoma_desktop.ui.adapt_dialog import AdaptDialog
-
         dialog = AdaptDialog(self.adaptation, self.parent())
         dialog.show()
         return dialog
 
     def show_versions(self):
-        from melanoma_desktop.ui.versions_dialog import VersionsDialog
-
         dialog = VersionsDialog(self.registry, self.parent(), adaptation=self.adaptation)
         dialog.sig_restored.connect(self.version_restored)
         dialog.sig_site_rule_restored.connect(self.use_site_rule)

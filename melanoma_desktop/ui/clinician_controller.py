@@ -17,6 +17,8 @@ from melanoma_desktop.core.clinicians import (
     save_clinic_settings,
     set_current_clinician,
 )
+from melanoma_desktop.ui.clinician_dialogs import ClinicSettingsDialog, WhoIsUsingDialog
+from melanoma_desktop.ui.database_dialog import DatabaseDialog, DatabaseSettingsController
 
 
 class ClinicianController(QObject):
@@ -49,8 +51,6 @@ class ClinicianController(QObject):
         menu.addAction(database)
 
     def edit_database(self):
-        from melanoma_desktop.ui.database_dialog import DatabaseDialog, DatabaseSettingsController
-
         controller = self.window.controller
         where = controller.db.where + (f"; images copied to {controller.image_store}" if controller.image_store
                                        else "")
@@ -71,8 +71,6 @@ class ClinicianController(QObject):
         return dialog
 
     def ask_who(self):
-        from melanoma_desktop.ui.clinician_dialogs import WhoIsUsingDialog
-
         dialog = WhoIsUsingDialog(self.settings, current_clinician(), self.window)
         dialog.accepted.connect(lambda: self.use(dialog.chosen))
         dialog.show()
@@ -84,8 +82,6 @@ class ClinicianController(QObject):
         self.sig_clinician_changed.emit(current_clinician())
 
     def edit_settings(self):
-        from melanoma_desktop.ui.clinician_dialogs import ClinicSettingsDialog
-
         dialog = ClinicSettingsDialog(self.settings, self.window)
         dialog.accepted.connect(lambda: self.save(dialog.result_settings()))
         dialog.show()

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from melanoma_desktop.core.database import CaseDatabase
-from melanoma_desktop.core.triage import TriageProgress, expand_paths, triage_paths
+from melanoma_desktop.core.heatmaps import heatmap_png
+from melanoma_desktop.core.patients import resolve_identities
+from melanoma_desktop.core.triage import TriageProgress, expand_paths, model_input, original_image, triage_paths
 from melanoma_desktop.ui.worker import Job
+from trainer.api import ImageDecodeError
 
 
 def load_models_job(classifier_factory) -> Job:
@@ -21,8 +24,6 @@ def triage_job(paths: list[str], classifier, db_path: Path, image_store: Path | 
     store (a shared database), each image is copied there first and the case keeps the copy's path."""
 
     def body(should_stop, on_progress):
-        from melanoma_desktop.core.patients import resolve_identities
-
         files, problems = expand_paths(paths)
         # who each image belongs to: a DICOM header, or a PATIENT/LESION/ folder under a dropped folder
         identities = {str(f.resolve()): i for f, i in resolve_identities(
@@ -62,9 +63,6 @@ def heatmap_job(case_id: int, image_path: str, classifier, db_path: Path) -> Job
     """Grad-CAM of one case for every model, saved to the database with the model versions."""
 
     def body(should_stop, on_progress):
-        from melanoma_desktop.core.heatmaps import heatmap_png
-        from melanoma_desktop.core.triage import model_input
-
         rgb = model_input(image_path)
         maps = classifier.heatmaps(rgb)
         with CaseDatabase(db_path) as db:
@@ -93,9 +91,6 @@ def decode_case_image_job(case_id: int, image_path: str) -> Job:
     decoded off the GUI thread. (case_id, None, None) when the file is gone or unreadable."""
 
     def body(should_stop, on_progress):
-        from melanoma_desktop.core.triage import model_input, original_image
-        from trainer.api import ImageDecodeError
-
         try:
             return case_id, original_image(image_path, DISPLAY_MAX_SIDE), model_input(image_path)
         except (OSError, ImageDecodeError):

@@ -11,7 +11,9 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 
 from melanoma_desktop.core import followup_report
+from melanoma_desktop.core.triage import original_image
 from melanoma_desktop.ui.worker import Job
+from trainer.api import ImageDecodeError
 
 
 class PatientController(QObject):
@@ -26,9 +28,6 @@ class PatientController(QObject):
         """A visit's image decoded off the GUI thread; ``on_loaded(rgb)`` back on it (None: it cannot be read)."""
 
         def body(should_stop, on_progress):
-            from melanoma_desktop.core.triage import original_image
-            from trainer.api import ImageDecodeError
-
             try:
                 return original_image(path, max_side)
             except (OSError, ImageDecodeError):

@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage, QKeySequence, QPainter
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog
 
+from melanoma_desktop.core.heatmaps import heatmap_from_png
 from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import short_model_name
 from melanoma_desktop.core.worklist_query import WorklistQuery
@@ -22,8 +23,6 @@ PRINT_DPI = 200
 
 
 def _case_heatmaps(db, case_id: int) -> dict:
-    from melanoma_desktop.core.heatmaps import heatmap_from_png
-
     return {name: heatmap_from_png(png) for name, (_v, png) in db.get_heatmaps(case_id).items()}
 
 

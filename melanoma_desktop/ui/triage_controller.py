@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from melanoma_desktop.core.classifier import Classifier
 from melanoma_desktop.core.database import CHANGE_LOOKBACK, CaseDatabase, DatabaseError, StaleCaseError
+from melanoma_desktop.core.heatmaps import heatmap_from_png
 from melanoma_desktop.core.records import ModelInfo
 from melanoma_desktop.core.risk_scale import shown_with
 from melanoma_desktop.core.wording import version_words
@@ -215,8 +216,6 @@ class TriageController(QObject):
 
     def cached_heatmaps(self, case_id: int) -> dict | None:
         """The saved heatmaps of the current model versions, or None when any is missing or older."""
-        from melanoma_desktop.core.heatmaps import heatmap_from_png
-
         current = self.current_versions()
         cached = self.db.get_heatmaps(case_id)
         if current and all(cached.get(n, ("",))[0] == v for n, v in current.items()):

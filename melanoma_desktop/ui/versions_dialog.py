@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from melanoma_desktop.core.site_models import SiteModelsRefused
 from melanoma_desktop.core.wording import local_time_text
 from melanoma_desktop.ui.screen_fit import fit_to_screen
 
@@ -56,8 +58,6 @@ class VersionsDialog(QDialog):
         self.refresh()
 
     def _adapted_section(self):
-        from PySide6.QtWidgets import QGroupBox
-
         box = QGroupBox("Models adapted to this clinic (Models > Adapt to this clinic makes them)")
         column = QVBoxLayout(box)
         self.sets_table.setColumnCount(5)
@@ -115,8 +115,6 @@ class VersionsDialog(QDialog):
             self.adaptation.export(version, path)
 
     def _import_set_dialog(self) -> None:
-        from melanoma_desktop.core.site_models import SiteModelsRefused
-
         path, _ = QFileDialog.getOpenFileName(self, "Import adapted models", "", "JSON (*.json)")
         if not path:
             return

@@ -8,6 +8,8 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
+from melanoma_desktop.core.heatmaps import jet
+
 FLAG_RED = QColor("#b3261e")
 CALM_BLUE = QColor("#1f5faa")
 
@@ -154,8 +156,6 @@ class HeatLegend(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
     def paintEvent(self, _event):
-        from melanoma_desktop.core.heatmaps import jet
-
         painter = QPainter(self)
         bar = self.rect().adjusted(4, 2, -4, -16)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())

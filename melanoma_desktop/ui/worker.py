@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from trainer.api import TrainerError, TrainingCancelled
+
 
 class JobSignals(QObject):
     sig_progress = Signal(object)
@@ -59,14 +61,10 @@ class Job:
 
 def _is_cancellation(exc: BaseException) -> bool:
     """A training job's own cancellation (trainer.progress is plain Python: importing it loads no TensorFlow)."""
-    from trainer.api import TrainingCancelled
-
     return isinstance(exc, TrainingCancelled)
 
 
 def _message(exc: BaseException) -> str:
-    from trainer.api import TrainerError
-
     if isinstance(exc, TrainerError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

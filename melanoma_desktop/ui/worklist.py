@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
 from melanoma_desktop.core.records import TriageRecord
 from melanoma_desktop.core.risk_scale import line_words
@@ -337,8 +337,6 @@ class WorklistView(QTableView):
             self.setColumnHidden(column, WorklistModel.HEADERS[column] in set(headings or ()))
 
     def _header_menu(self, pos) -> None:
-        from PySide6.QtWidgets import QMenu
-
         menu = QMenu(self)
         for column in WorklistModel.HIDEABLE:
             action = menu.addAction(WorklistModel.HEADERS[column])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from melanoma_desktop.core.patients import lesion_changes
 from melanoma_desktop.core.records import TriageRecord, worklist_order
 from melanoma_desktop.core.risk_scale import shown_with_entry
 
@@ -45,8 +46,6 @@ def worklist_values(record: TriageRecord, entry: dict | None) -> dict:
 def lesion_marks(visits: list[dict]) -> list[str]:
     """``visits``: one lesion's cases as {"id", "visit_date", "shown_risk", "shown_flagged"}; returns each one's
     change since the previous visit, in the order given."""
-    from melanoma_desktop.core.patients import lesion_changes
-
     order = sorted(range(len(visits)), key=lambda i: (visits[i]["visit_date"], visits[i]["id"]))
     marks = lesion_changes([{"risk": visits[i]["shown_risk"], "flagged": bool(visits[i]["shown_flagged"])}
                             for i in order])

@@ -10,6 +10,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy import text
+
+from melanoma_desktop.core.database import CaseDatabase
 from melanoma_desktop.core.private_files import create_private_file
 from melanoma_desktop.core.storage.engine import DatabaseError, resolve_url, shown_url, url_from_environment
 
@@ -101,10 +104,6 @@ def database_target(data_dir: Path, explicit: str | None = None) -> str | Path:
 def connection_report(target) -> str:
     """One line on a database the app could use: reachable, its schema, how many cases, and for a server the
     TLS state; raises DatabaseError with the reason otherwise. (Settings > Database's "Test connection".)"""
-    from sqlalchemy import text
-
-    from melanoma_desktop.core.database import CaseDatabase
-
     with CaseDatabase(target) as db:
         cases = db.count()
         if db.sqlite:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from melanoma_desktop.ui.worker import Job
+from trainer.api import inspect_dataset
 
 _LAYOUT_WORDS = {"class_folders": "a benign and a malignant folder", "labels_csv": "a labels.csv list"}
 
@@ -106,8 +107,6 @@ class DataPage(QWizardPage):
         self.completeChanged.emit()
 
     def inspect_extra(self) -> Job | None:
-        from trainer.api import inspect_dataset
-
         path = self.extra_edit.text().strip()
         self._on_extra_changed()
         if not path:
@@ -140,8 +139,6 @@ class DataPage(QWizardPage):
         return [{"data": str(self.extra_report.root), "source_split": self.extra_split.currentData()}]
 
     def inspect(self) -> Job:
-        from trainer.api import inspect_dataset
-
         path = self.path_edit.text().strip()
         self.report = None
         self.completeChanged.emit()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from melanoma_desktop.ui.batch_bar import format_eta
 from melanoma_desktop.ui.worker import Job
-from trainer.api import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS
+from trainer.api import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS, estimate_training, preset_config
 
 # What each recipe is called on screen, with a rough time on a 2-core CPU for HAM10000-sized data (the
 # "Estimate time" button measures it on this computer for the chosen data).
@@ -116,8 +116,6 @@ class SetupPage(QWizardPage):
         self.alpha.setCurrentText(str(PRESET_MOBILENET_ALPHA))
 
     def config(self, data: str, out: str):
-        from trainer.api import preset_config
-
         fractions = None
         if self.protocol.currentText() == "custom":
             fractions = tuple(float(v) for v in self.fractions.text().split(","))
@@ -136,8 +134,6 @@ class SetupPage(QWizardPage):
         self.completeChanged.emit()
 
     def check(self) -> Job:
-        from trainer.api import estimate_training
-
         try:
             config = self.config(str(self.wiz.data_page.report.root), "").validate()
         except Exception as exc:
