@@ -22,7 +22,7 @@ _WHERE = {
     "preset_config": "trainer.presets",
     "import_tensorflow_quietly": "trainer.quiet",  # start-up: TensorFlow in the background, without its noise
     "icons_dir": "trainer.shipped",
-    "describe_calibration": "trainer.training.calibration",  # About, Metrics: a calibration in words
+    "describe_calibration": "trainer.bundle.calibration",  # About, Metrics: a calibration in words
     "estimate_training": "trainer.training.estimate",  # Retrain > Setup: how long, on this machine
 }
 

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     bm = sub.add_parser("benchmark", help="train the paper and best presets and regenerate the README results table")
     bm.add_argument("--data", required=True, action="append", metavar="DIR",
                     help="HAM10000 folder (../shared/data/ham10000); more than once: the multi-source benchmark "
-                         "(trainer.evaluation.loso: every source, and one run per --leave-out)")
+                         "(trainer.experiments.loso: every source, and one run per --leave-out)")
     bm.add_argument("--leave-out", action="append", metavar="NAME", default=[],
                     help="several --data: also train without this source and score it whole (repeatable)")
     bm.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="several --data: the models to train")
@@ -161,10 +161,10 @@ def _fmt(seconds) -> str:
 
 
 def _ensemble(args) -> None:
+    from trainer.bundle.calibration import describe_calibration
+    from trainer.evaluation.metric_files import metrics_table
     from trainer.evaluation.metrics import operating_point
-    from trainer.training.calibration import describe_calibration
     from trainer.training.ensemble import evaluate_ensemble, fit_ensemble
-    from trainer.training.outputs import metrics_table
 
     if args.add_member:
         from trainer.training.ensemble import add_member
@@ -218,17 +218,17 @@ def _train_config(args):
 
 
 def _benchmark(args) -> None:
-    from trainer.evaluation.benchmark import results_markdown, run_benchmark, update_doc
+    from trainer.experiments.benchmark import results_markdown, run_benchmark, update_doc
 
     if len(args.data) > 1:
-        from trainer.evaluation.loso import run_source_benchmark, sources_markdown
+        from trainer.experiments.loso import run_source_benchmark, sources_markdown
 
         results = run_source_benchmark(args.data, args.out, leave_out=args.leave_out, backbones=args.backbones,
                                        models=tuple(m for m in args.models.split(",") if m), cache_dir=args.cache_dir,
                                        seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
         print(sources_markdown(results))
         if args.update_doc:
-            from trainer.evaluation.loso import SOURCES_MARKERS
+            from trainer.experiments.loso import SOURCES_MARKERS
 
             update_doc(args.update_doc, results, sources_markdown(results), SOURCES_MARKERS)
             print(f"tables written to {args.update_doc}")
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     import_tensorflow_quietly()
     try:
         if args.command == "train":
-            from trainer.training.outputs import metrics_table
+            from trainer.evaluation.metric_files import metrics_table
             from trainer.training.train import run_training
 
             config = _train_config(args)
@@ -306,7 +306,7 @@ def main(argv=None) -> int:
             print(f"bundles and summary.md written to {result.out}")
         elif args.command == "evaluate":
             from trainer.evaluation.evaluate import run_evaluation
-            from trainer.training.outputs import metrics_table
+            from trainer.evaluation.metric_files import metrics_table
 
             results = run_evaluation(args.models, args.data, args.out, args.split, args.backbones,
                                      on_progress=_Printer())
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
         elif args.command == "ensemble":
             _ensemble(args)
         elif args.command == "recalibrate":
-            from trainer.training.outputs import metrics_table
+            from trainer.evaluation.metric_files import metrics_table
             from trainer.training.recalibrate import recalibrate_run
 
             print(metrics_table(recalibrate_run(args.run, args.method)))

@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture
+from trainer.bundle.calibration import CALIBRATION_METHODS
 from trainer.data.samples import DEFAULT_MALIGNANT_DX
 from trainer.data.splits import PROTOCOLS
 from trainer.errors import ConfigError
-from trainer.training.calibration import CALIBRATION_METHODS
+from trainer.names import ARCHITECTURES, CNN_HEADS, check_architecture
 
 # Fields that change where things are kept or found, not what is trained: a run trained with another --cache-dir,
 # or with downloads allowed or not (the backbone is checked by content either way), is the same run (the
@@ -61,7 +61,7 @@ class TrainConfig:
     # only the rows of DIR/labels.csv with that source_split). They join the training split only: validation and
     # test still come from ``data`` alone, so thresholds, calibration and test results stay comparable.
     extra_data: list = field(default_factory=list)
-    # How P(malignant) is calibrated on validation (trainer.training.calibration): "temperature" or "logistic" (a slope and
+    # How P(malignant) is calibrated on validation (trainer.bundle.calibration): "temperature" or "logistic" (a slope and
     # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.training.recalibrate).
     calibration: str = "temperature"
     # Several data sources, each split by lesion / patient into train / validation / test on its own

@@ -83,15 +83,15 @@ class Combination:
     threshold: float
 
     def risk(self, p_by_member: dict) -> np.ndarray:
+        from trainer.bundle.calibration import calibrate_p_positive
         from trainer.bundle.combine import combine
-        from trainer.training.calibration import calibrate_p_positive
 
         return calibrate_p_positive(np.asarray(combine(p_by_member, self.weights), dtype=float), self.calibration)
 
 
 def fit_combination(p_by_member: dict, y: np.ndarray, target: float) -> Combination:
+    from trainer.bundle.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
     from trainer.bundle.combine import combine, fit_member_weights
-    from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
     weights = fit_member_weights(p_by_member, y)["weights"] if len(p_by_member) > 1 else None
     mean = np.asarray(combine(p_by_member, weights), dtype=float)
@@ -129,7 +129,7 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
     Raises AdaptationCancelled."""
     replay = replay or {}
     from trainer.bundle.adapter import sigmoid
-    from trainer.training.calibration import threshold_for_sensitivity
+    from trainer.bundle.calibration import threshold_for_sensitivity
 
     y, groups = np.asarray(y, dtype=bool), np.asarray(groups)
     names = list(embeddings)

@@ -125,7 +125,7 @@ def adapt_to_clinic(records, classifier, db=None, target: float = DEFAULT_TARGET
     embeddings are read and kept (None: only the records' own). Raises SiteModelsRefused (too few cases, no
     combined rule) or core.adaptation.AdaptationCancelled."""
     from trainer.bundle.adapter import sigmoid
-    from trainer.training.calibration import calibrate_p_positive
+    from trainer.bundle.calibration import calibrate_p_positive
 
     active_rule = classifier.ensemble
     if active_rule is None:

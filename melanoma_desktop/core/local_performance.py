@@ -152,7 +152,7 @@ class LocalPerformance:
 
 def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) -> LocalPerformance:
     """The combined risk under ``rule`` (members, calibration, threshold) and each model, on the confirmed cases."""
-    from trainer.training.calibration import calibrate_p_positive
+    from trainer.bundle.calibration import calibrate_p_positive
 
     members = dict(rule.members)
     confirmed_total = sum(r.confirmed_label is not None for r in records)
@@ -174,7 +174,7 @@ def evaluate_local(records, rule: EnsembleRule, target: float = DEFAULT_TARGET) 
 
 
 def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float]:
-    from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
+    from trainer.bundle.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
     two = np.stack([1.0 - means, means], axis=1)
     # classes weighted equally, as the shipped calibration: the clinic's risk stays on the scale the screens use
@@ -187,7 +187,7 @@ def _refit(means: np.ndarray, y: np.ndarray, target: float) -> tuple[dict, float
 
 def _cross_validated(means: np.ndarray, y: np.ndarray, target: float, folds: int = 5, seed: int = 0):
     """Each case flagged or not by a line fitted on the other folds (stratified by diagnosis)."""
-    from trainer.training.calibration import calibrate_p_positive
+    from trainer.bundle.calibration import calibrate_p_positive
 
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), dtype=int)

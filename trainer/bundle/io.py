@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from trainer.bundle.calibration import apply_calibration
 from trainer.bundle.cards import (  # noqa: F401
     CARD_NAME,
     MODEL_NAME,
@@ -36,7 +37,6 @@ from trainer.errors import BundleError
 from trainer.models import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from trainer.models.architectures import Backbone, assemble, base_of, build_head, matching_backbone
 from trainer.models.backbones import sha256_file
-from trainer.training.calibration import apply_calibration
 
 WEIGHTS_NPZ = "weights.npz"
 FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16
@@ -140,7 +140,7 @@ class LoadedBundle:
 
     @property
     def calibration(self) -> dict:
-        """The card's calibration (trainer.training.calibration), applied by predict_proba."""
+        """The card's calibration (trainer.bundle.calibration), applied by predict_proba."""
         return dict(self.card.calibration)
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -220,7 +220,8 @@ def _backbone_extractor(card: ModelCard, backbones, allow_download: bool) -> tup
 
 
 def _part_builder(card: ModelCard, first_kernel_shape) -> keras.Model:
-    from trainer.models.architectures import CNN_HEADS, build_cnn
+    from trainer.models.architectures import build_cnn
+    from trainer.names import CNN_HEADS
 
     n = len(card.class_names)
     if card.model_part == "full":

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from trainer.errors import BundleError
+from trainer.names import ARCHITECTURES
 
 SCHEMA_VERSION = 1
-ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
 MODEL_PARTS = ("full", "head", "tuned")
 
 REQUIRED_FIELDS = {
@@ -161,7 +161,7 @@ def _positive_number(value) -> bool:
 
 
 def validate_calibration(calibration: Mapping, n_classes: int, where: str) -> None:
-    """The calibration entry trainer.training.calibration applies: a temperature, or a logistic slope and intercept."""
+    """The calibration entry trainer.bundle.calibration applies: a temperature, or a logistic slope and intercept."""
     method = calibration.get("method", "temperature")
     if method == "temperature":
         temperature = calibration.get("temperature", 1.0)

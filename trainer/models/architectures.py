@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture  # noqa: F401 (re-exported)
 from trainer.data.imageio import IMAGE_SIZE
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.models.backbones import (
@@ -28,6 +27,7 @@ from trainer.models.backbones import (
     sha256_file,
 )
 from trainer.models.layers import Preprocess
+from trainer.names import CNN_HEADS, check_architecture
 
 PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)

@@ -18,10 +18,7 @@ import keras
 import numpy as np
 
 from trainer import __version__
-from trainer.bundle.cards import (
-    ARCHITECTURES,
-    dataset_name,
-)
+from trainer.bundle.calibration import apply_calibration
 from trainer.bundle.io import TunedParts, read_card
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data.augment import Augmenter
@@ -44,6 +41,7 @@ from trainer.models.architectures import (
 )
 from trainer.models.devices import describe_device, distribution_scope, enable_determinism
 from trainer.models.features import FeatureCache, compute_features, images_fingerprint
+from trainer.names import ARCHITECTURES, dataset_name
 from trainer.progress import (
     ProgressEvent,
     ProgressFn,
@@ -51,7 +49,6 @@ from trainer.progress import (
     never_stop,
     no_progress,
 )
-from trainer.training.calibration import apply_calibration
 from trainer.training.ensemble import fit_run_ensemble
 from trainer.training.finetune import (
     finetune_end_to_end,

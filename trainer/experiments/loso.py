@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.bundle.cards import ARCHITECTURES, find_bundles, read_card, read_ensemble
+from trainer.bundle.calibration import model_half_point
+from trainer.bundle.cards import find_bundles, read_card, read_ensemble
 from trainer.evaluation.metrics import evaluate_probabilities
+from trainer.names import ARCHITECTURES
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
-from trainer.training.calibration import model_half_point
 from trainer.training.ensemble import ensemble_probability, summary
 from trainer.training.rundir import RunDir, read_predictions
 
@@ -93,7 +94,7 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
                          overrides: dict | None = None, include_all: bool = True) -> dict:
     """Train (or reuse) ``OUT/all`` (unless ``include_all`` is False) and one ``OUT/without-NAME`` per left-out
     source; write the results."""
-    from trainer.evaluation.benchmark import _finished_run, _git_commit
+    from trainer.experiments.benchmark import _finished_run, _git_commit
     from trainer.presets import preset_config
     from trainer.training.train import run_training
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer import DISCLAIMER
+from trainer.bundle.calibration import model_half_point
 from trainer.bundle.cards import (
     EXTERNAL_FILE,
     PREDICTIONS_FILE,
@@ -33,14 +35,14 @@ from trainer.bundle.cards import (
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data.samples import decode_samples, discover, without_unreadable
 from trainer.errors import ConfigError
+from trainer.evaluation.metric_files import PAPER_ACCURACY
 from trainer.evaluation.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.evaluation.numbers import is_missing, table_with_ci
-from trainer.models.architectures import ARCHITECTURES
+from trainer.names import ARCHITECTURES
 from trainer.presets import preset_config
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.training.calibration import model_half_point
 from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, summary
-from trainer.training.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
+from trainer.training.outputs import TARGET_SENSITIVITY
 from trainer.training.recalibrate import recalibrate_run
 from trainer.training.rundir import SPLIT_FILE, RunDir, read_predictions
 from trainer.training.train import run_training, saved_config_with_kept, trained_before
