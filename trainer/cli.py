@@ -7,6 +7,7 @@ import sys
 import time
 
 from trainer.errors import ConfigError, TrainerError
+from trainer.models.registry import names, retrained_with_extra_data
 from trainer.presets import PRESETS
 
 EXIT_ERROR = 2
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with several --data: the source (folder name) scored whole and never trained on")
     train.add_argument("--exclude-dx", metavar="CODES",
                        help="diagnosis codes left out where the labels give one, e.g. bcc,scc,akiec,ak")
-    train.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="comma-separated: cnn,vgg16,mobilenetv2")
+    train.add_argument("--models", default=",".join(names()), help=f"comma-separated: {','.join(names())}")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="start from a named configuration (paper: the paper's recipe; best: see README); "
                             "options given explicitly override it")
@@ -95,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(trainer.experiments.loso: every source, and one run per --leave-out)")
     bm.add_argument("--leave-out", action="append", metavar="NAME", default=[],
                     help="several --data: also train without this source and score it whole (repeatable)")
-    bm.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="several --data: the models to train")
+    bm.add_argument("--models", default=",".join(names()), help="several --data: the models to train")
     bm.add_argument("--backbones", help="ImageNet weights folder (else $MELANOMA_BACKBONES, Keras)")
     bm.add_argument("--out", required=True, help="output folder: OUT/paper, OUT/best, OUT/results.md")
     bm.add_argument("--external", help="external validation data (ISIC 2017), used for nothing but evaluation")
@@ -107,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "the other models are kept from OUT/best); with --external the same folder, the external "
                          "tables say which of its images no run trained on")
     bm.add_argument("--extra-data-split", metavar="NAME", help="only the extra data's rows with this source_split")
-    bm.add_argument("--extra-models", default="vgg16", help="models retrained with the extra data (default vgg16)")
+    extra = ",".join(retrained_with_extra_data())
+    bm.add_argument("--extra-models", default=extra, help=f"models retrained with the extra data (default {extra})")
     bm.add_argument("--retrain", action="store_true", help="train again even where a finished run matches")
     bm.add_argument("--update-doc", "--update-readme", dest="update_doc", metavar="DOC",
                     help="replace the tables between this file's benchmark markers (e.g. docs/results.md; "
@@ -177,14 +179,14 @@ def _ensemble(args) -> None:
     print("member weights (validation): " + ", ".join(f"{n} {w:.1f}" for n, w in fitted["weights"].items())
           + f"; validation AUC {fitted['weights_validation']['val_auc']:.3f} "
             f"(equal weights: {fitted['weights_validation']['val_auc_equal']:.3f})")
-    print(metrics_table({"ensemble": fitted["test"]}, paper=None))
+    print(metrics_table({"ensemble": fitted["test"]}, with_paper=False))
     if args.data:
         external = evaluate_ensemble(args.run, args.data, args.backbones)
         ext = dict(external["at_0.5"], operating_point=operating_point(external["at_threshold"]),
                    calibration=dict(external["calibration"] or {"method": "none (the members' mean)"},
                                     ece_test_before=external["ece_before"], ece_test_after=external["at_0.5"]["ece"]))
         print(f"on {args.data}:")
-        print(metrics_table({"ensemble": ext}, paper=None))
+        print(metrics_table({"ensemble": ext}, with_paper=False))
 
 
 def _extra_data(folders, source_split) -> list[dict]:
@@ -310,7 +312,7 @@ def main(argv=None) -> int:
 
             results = run_evaluation(args.models, args.data, args.out, args.split, args.backbones,
                                      on_progress=_Printer())
-            print(metrics_table(results, paper=None))
+            print(metrics_table(results, with_paper=False))
             print(f"results written to {args.out}")
         elif args.command == "export":
             _export(args)

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.names import ARCHITECTURES
+from trainer.models.registry import names
 
-MODEL_ORDER = ARCHITECTURES  # how the models are listed everywhere: the trainer's order (cnn, vgg16, mobilenetv2)
+MODEL_ORDER = names()  # how the models are listed everywhere: the trainer's order (cnn, vgg16, mobilenetv2)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from trainer.errors import BundleError
 from trainer.models import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from trainer.models.architectures import Backbone, assemble, base_of, build_head, matching_backbone
 from trainer.models.backbones import sha256_file
+from trainer.models.registry import names as architecture_names
+from trainer.models.registry import spec
 
 WEIGHTS_NPZ = "weights.npz"
 FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16
@@ -220,17 +222,17 @@ def _backbone_extractor(card: ModelCard, backbones, allow_download: bool) -> tup
 
 
 def _part_builder(card: ModelCard, first_kernel_shape) -> keras.Model:
-    from trainer.models.architectures import build_cnn
-    from trainer.names import CNN_HEADS
-
     n = len(card.class_names)
     if card.model_part == "full":
-        if card.architecture != "cnn":
-            raise BundleError(f"a full-model weights file is only defined for the cnn, not {card.architecture}")
-        variant = card.architecture_variant or "flatten"
-        if variant not in CNN_HEADS:
-            raise BundleError(f"unknown CNN variant {variant!r} in the card; update the program")
-        return build_cnn(n, head=variant)
+        registered = spec(card.architecture)
+        if not registered.from_scratch:
+            from_scratch = " and ".join(name for name in architecture_names() if spec(name).from_scratch)
+            raise BundleError(f"a full-model weights file is only defined for the {from_scratch}, not "
+                              f"{card.architecture}")
+        variant = card.architecture_variant or registered.default_variant
+        if registered.variants and variant not in registered.variants:
+            raise BundleError(f"unknown {registered.short_name} variant {variant!r} in the card; update the program")
+        return registered.build(n, variant)
     return build_head(int(first_kernel_shape[0]), n)
 
 

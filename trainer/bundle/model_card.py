@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from trainer.errors import BundleError
-from trainer.names import ARCHITECTURES
+from trainer.models.registry import names as architecture_names
 
 SCHEMA_VERSION = 1
 MODEL_PARTS = ("full", "head", "tuned")
@@ -135,7 +135,7 @@ def validate_card(card: object, where: str = "card.json") -> dict:
             f"{where}: card schema version {card['schema_version']} is not supported "
             f"(this program reads version {SCHEMA_VERSION}); update the program or retrain the model"
         )
-    if card["architecture"] not in ARCHITECTURES:
+    if card["architecture"] not in architecture_names():
         raise BundleError(f"{where}: unknown architecture {card['architecture']!r}")
     if card["model_part"] not in MODEL_PARTS:
         raise BundleError(f"{where}: model_part must be 'full', 'head' or 'tuned', got {card['model_part']!r}")

@@ -13,9 +13,12 @@ from trainer.bundle.calibration import describe_calibration
 from trainer.evaluation.metrics import classification_report_text
 from trainer.evaluation.numbers import table_number, table_with_ci
 from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, save_figure
+from trainer.models.registry import names, spec
 
-# The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
-PAPER_ACCURACY = {"cnn": 0.84, "vgg16": 0.87, "mobilenetv2": 0.82}
+
+def paper_accuracies() -> dict[str, float]:
+    """The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test), from the specs."""
+    return {name: spec(name).paper_accuracy for name in names() if spec(name).paper_accuracy is not None}
 
 
 def write_metric_files(directory: Path, metrics: dict, title: str, history: dict | None = None,
@@ -31,7 +34,9 @@ def write_metric_files(directory: Path, metrics: dict, title: str, history: dict
                     directory / "learning_curves.png")
 
 
-def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None = PAPER_ACCURACY) -> str:
+def metrics_table(all_metrics: dict[str, dict], with_paper: bool = True) -> str:
+    """The metrics as a Markdown table; ``with_paper``: beside the paper's accuracy (its protocol's test set)."""
+    paper = paper_accuracies() if with_paper else None
     head = ("| model | paper acc. % | acc. % (95% CI) | AUC (95% CI) | sens. % | spec. % | "
             "benign P/R/F1 | malignant P/R/F1 |")
     lines = [head, "|" + "---|" * 8]

@@ -23,7 +23,7 @@ import numpy as np
 from trainer.bundle.calibration import model_half_point
 from trainer.bundle.cards import find_bundles, read_card, read_ensemble
 from trainer.evaluation.metrics import evaluate_probabilities
-from trainer.names import ARCHITECTURES
+from trainer.models.registry import names as architecture_names
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
 from trainer.training.ensemble import ensemble_probability, summary
 from trainer.training.rundir import RunDir, read_predictions
@@ -88,7 +88,7 @@ def run_results(run_dir: str | Path) -> dict:
     return result
 
 
-def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource", models=ARCHITECTURES,
+def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource", models=architecture_names(),
                          backbones=None, cache_dir=None, seed: int = 42, reuse: bool = True,
                          on_progress: ProgressFn = no_progress, should_stop=never_stop,
                          overrides: dict | None = None, include_all: bool = True) -> dict:
@@ -137,7 +137,7 @@ HEADER = ["| model | melanomas / others | AUC | sensitivity at flag line | speci
 
 
 def _order(names) -> list[str]:
-    return [n for n in (*ARCHITECTURES, COMBINED) if n in names]
+    return [n for n in (*architecture_names(), COMBINED) if n in names]
 
 
 def sources_markdown(results: dict) -> str:

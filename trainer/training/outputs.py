@@ -24,25 +24,13 @@ from trainer.evaluation.metrics import (
     expected_calibration_error,
     operating_point,
 )
+from trainer.models.registry import spec
 from trainer.names import dataset_name
-
-DISPLAY_NAMES = {
-    "cnn": "Custom CNN (paper Table 1)",
-    "vgg16": "VGG16, frozen ImageNet base",
-    "mobilenetv2": "MobileNetV2, frozen ImageNet base",
-}
-TUNED_NAMES = {
-    "cnn": "Custom CNN (paper's convolutions, pooled head)",
-    "vgg16": "VGG16, block 5 fine-tuned",
-    "mobilenetv2": "MobileNetV2, fine-tuned",
-}
 
 
 def display_name(name: str, config, fine_tuning_kept: bool | None = None) -> str:
-    if name == "cnn":
-        return TUNED_NAMES[name] if config.cnn_head == "gap" else DISPLAY_NAMES[name]
-    tuned = int((config.finetune.get(name) or {}).get("epochs", 0)) > 0 and fine_tuning_kept is not False
-    return (TUNED_NAMES if tuned else DISPLAY_NAMES).get(name, name)
+    """The card's display name (its spec's, trained or fine-tuned as ``config`` says)."""
+    return spec(name).long_name(config, fine_tuning_kept)
 
 
 def _summary_metrics(metrics: dict) -> dict:
@@ -138,7 +126,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "name": name,
         "display_name": display_name(name, config, fine_tuning_kept),
         "architecture": name,
-        "architecture_variant": config.cnn_head if name == "cnn" else None,
+        "architecture_variant": spec(name).variant_of(config),
         "preset": config.preset,
         "version": f"{name}-{created:%Y%m%d-%H%M%S}-{model_sha[:8]}",
         "class_names": list(class_names),
@@ -179,14 +167,14 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "optimizer": "adam",
             "learning_rate": config.learning_rate,
             "batch_size": config.batch_size,
-            "max_epochs": (config.cnn_epochs or config.epochs) if name == "cnn" else config.epochs,
+            "max_epochs": (config.cnn_epochs or config.epochs) if spec(name).from_scratch else config.epochs,
             "epochs_run": len(history.get("loss", [])),
             "fine_tuning": (dict(config.finetune.get(name, {}), epochs_frozen=frozen_epochs,
                                  epochs_run=len(history.get("loss", [])) - frozen_epochs,
                                  kept=fine_tuning_kept, rule="kept only if it lowered the best validation loss")
                             if frozen_epochs is not None else None),
             "early_stopping": {"monitor": "val_loss", "restore_best_weights": True,
-                               "patience": (config.cnn_patience if name == "cnn" and config.cnn_patience is not None
+                               "patience": (config.cnn_patience if spec(name).from_scratch and config.cnn_patience is not None
                                             else config.patience)},
             "reduce_lr_on_plateau": config.plateau.get(name),
             "max_minutes": config.max_minutes_per_model,
