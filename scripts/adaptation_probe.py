@@ -45,9 +45,9 @@ def main() -> int:
 
     from melanoma_desktop.core.adaptation import adapter_predictions, auc, compare, fit_adaptation
     from trainer.bundle.adapter import _logit
+    from trainer.bundle.calibration import calibrate_p_positive
     from trainer.bundle.cards import read_ensemble
     from trainer.shipped import shipped_models_dir
-    from trainer.training.calibration import calibrate_p_positive
 
     images, y, groups, emb, p, versions = load(args.embeddings)
     replay = None
@@ -113,7 +113,7 @@ def main() -> int:
 
 
 def _specificity_at(y, score, sensitivity):
-    from trainer.training.calibration import threshold_for_sensitivity
+    from trainer.bundle.calibration import threshold_for_sensitivity
 
     line = threshold_for_sensitivity(score, y, sensitivity)
     return float((score[~y] < line).mean())

@@ -46,11 +46,11 @@ def main(argv=None) -> int:
 
     import numpy as np
 
+    from trainer.bundle.calibration import model_half_point
     from trainer.bundle.cards import ENSEMBLE_FILE, PREDICTIONS_FILE, find_bundles, read_ensemble
     from trainer.bundle.io import load_bundle
     from trainer.data.samples import Sample, decode_samples
-    from trainer.evaluation.loso import _metrics
-    from trainer.training.calibration import model_half_point
+    from trainer.experiments.loso import _metrics
     from trainer.training.ensemble import ensemble_probability, fit_ensemble
 
     out = Path(args.out)

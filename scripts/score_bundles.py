@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
 
+    from trainer.bundle.calibration import model_half_point
     from trainer.bundle.cards import find_bundles, read_ensemble
     from trainer.bundle.io import load_bundle
     from trainer.data.samples import (
@@ -36,8 +37,7 @@ def main(argv=None) -> int:
         only_source_split,
         without_unreadable,
     )
-    from trainer.evaluation.loso import _metrics
-    from trainer.training.calibration import model_half_point
+    from trainer.experiments.loso import _metrics
     from trainer.training.ensemble import ensemble_probability
 
     bundles = [load_bundle(d, args.backbones) for d in find_bundles(args.models)]

@@ -47,9 +47,9 @@ def main(argv=None) -> None:
 
     from sklearn.metrics import roc_auc_score
 
+    from trainer.bundle.calibration import model_half_point
     from trainer.bundle.cards import read_card
     from trainer.evaluation.metrics import bootstrap_auc, expected_calibration_error
-    from trainer.training.calibration import model_half_point
     from trainer.training.rundir import read_predictions
 
     test_p, ext_p, val_p, rows = [], [], [], []

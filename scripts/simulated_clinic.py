@@ -82,9 +82,9 @@ def adapted_clinic(args) -> int:
     """--adapt: for each seed, ``adapt --install`` on half A, then ``triage --json`` on half B; the shipped models'
     reading of B comes from one ``triage --json`` of every image with no adaptation installed."""
     from melanoma_desktop.core.adaptation import auc, compare
+    from trainer.bundle.calibration import calibrate_p_positive, threshold_for_sensitivity
     from trainer.bundle.cards import read_ensemble
     from trainer.shipped import shipped_models_dir
-    from trainer.training.calibration import calibrate_p_positive, threshold_for_sensitivity
 
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,10 +179,10 @@ def main() -> int:
     if args.adapt:
         return adapted_clinic(args)
 
+    from trainer.bundle.calibration import calibrate_p_positive
     from trainer.bundle.cards import read_ensemble
     from trainer.evaluation.metrics import wilson
     from trainer.shipped import shipped_models_dir
-    from trainer.training.calibration import calibrate_p_positive
 
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@
         --experiment finetune-mobilenetv2 --leave-out derm7pt --models mobilenetv2 --out runs/experiments
 
 Each experiment is the ``multisource`` preset with the overrides below, run by the multi-source benchmark
-(trainer.evaluation.loso) into ``OUT/<experiment>/``: ``all`` plus one ``without-NAME`` run per ``--leave-out``.
+(trainer.experiments.loso) into ``OUT/<experiment>/``: ``all`` plus one ``without-NAME`` run per ``--leave-out``.
 Runs already finished with the same configuration are reused (the feature cache is shared between them).
 """
 
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from trainer.cli import _Printer
-    from trainer.evaluation.loso import run_source_benchmark, sources_markdown
+    from trainer.experiments.loso import run_source_benchmark, sources_markdown
 
     results = run_source_benchmark(args.data, Path(args.out) / args.experiment, leave_out=args.leave_out,
                                    models=tuple(m for m in args.models.split(",") if m), backbones=args.backbones,

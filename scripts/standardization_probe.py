@@ -30,9 +30,9 @@ def main() -> int:
 
     from melanoma_desktop.core.adaptation import auc
     from melanoma_desktop.core.classifier import load_models
+    from trainer.bundle.calibration import calibrate_p_positive
     from trainer.bundle.cards import read_ensemble
     from trainer.shipped import shipped_models_dir
-    from trainer.training.calibration import calibrate_p_positive
 
     _, y, _, emb, p, versions = load(args.clinic)
     _, _, _, pub, _, _ = load(args.public)

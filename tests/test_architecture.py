@@ -1,6 +1,7 @@
 """The house rules the code keeps, checked on every import statement (module level and inside functions):
 the core and the trainer have no Qt, the core never reaches into the window, the trainer never into the app,
-and the module-level imports form no cycle."""
+the module-level imports form no cycle, and the trainer's parts are layers (each imports only its own layer or
+lower ones, so the parts form no cycle even counting the imports inside functions)."""
 
 import ast
 from pathlib import Path
@@ -47,24 +48,86 @@ def test_the_core_never_imports_the_window_and_the_trainer_never_imports_the_app
     assert _violations("trainer", ("melanoma_desktop",)) == []
 
 
-def test_module_level_imports_form_no_cycle():
-    graph = {name: {t for t in _imports(path, module_level_only=True) if t in MODULES and t != name}
-             for name, path in MODULES.items()}
+def _cycles(graph: dict[str, set[str]]) -> list[str]:
     state, cycles = {}, []
 
     def visit(node, stack):
         state[node] = "open"
-        for nxt in graph[node]:
+        for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
                 cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = "done"
 
-    for name in graph:
+    for name in sorted(graph):
         if name not in state:
             visit(name, [name])
-    assert cycles == []
+    return cycles
+
+
+def test_module_level_imports_form_no_cycle():
+    graph = {name: {t for t in _imports(path, module_level_only=True) if t in MODULES and t != name}
+             for name, path in MODULES.items()}
+    assert _cycles(graph) == []
+
+
+# The trainer's layers, lowest first: a module imports from its own layer or lower ones only (docs/architecture.md).
+TRAINER_LAYERS = (
+    ("shared", ("trainer", "trainer.errors", "trainer.progress", "trainer.quiet", "trainer.shipped", "trainer.names")),
+    ("data", ("trainer.data",)),
+    ("models", ("trainer.models",)),
+    ("bundle", ("trainer.bundle",)),
+    ("configuration", ("trainer.config", "trainer.presets")),
+    ("evaluation", ("trainer.evaluation",)),
+    ("training", ("trainer.training",)),
+    ("experiments", ("trainer.experiments",)),
+    ("entry points", ("trainer.cli", "trainer.api", "trainer.worker", "trainer.__main__")),
+)
+
+
+def _trainer_module(target: str) -> str | None:
+    """The trainer module an import names (``trainer.x.y`` for ``from trainer.x.y import name``)."""
+    while target and target not in MODULES:
+        target = target.rpartition(".")[0]
+    return target if target.startswith("trainer") and (target == "trainer" or target.startswith("trainer.")) else None
+
+
+def _trainer_layer(module: str) -> int:
+    for rank, (_, members) in enumerate(TRAINER_LAYERS):
+        if any(module == m or (m != "trainer" and module.startswith(m + ".")) for m in members):
+            return rank
+    raise AssertionError(f"{module} is in none of the trainer's layers; add it to TRAINER_LAYERS")
+
+
+def _trainer_part(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_every_trainer_module_imports_from_its_own_layer_or_lower_ones():
+    upward = []
+    for name, path in MODULES.items():
+        if not (name == "trainer" or name.startswith("trainer.")):
+            continue
+        rank = _trainer_layer(name)
+        for target in sorted(filter(None, map(_trainer_module, _imports(path)))):
+            if _trainer_layer(target) > rank:
+                upward.append(f"{name} ({TRAINER_LAYERS[rank][0]}) imports {target} "
+                              f"({TRAINER_LAYERS[_trainer_layer(target)][0]})")
+    assert upward == []
+
+
+def test_the_trainer_parts_form_no_cycle_counting_imports_inside_functions():
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        if name == "trainer" or name.startswith("trainer."):
+            targets = {_trainer_part(t) for t in filter(None, map(_trainer_module, _imports(path)))}
+            graph.setdefault(_trainer_part(name), set()).update(targets - {_trainer_part(name)})
+    for targets in list(graph.values()):
+        for target in targets:
+            graph.setdefault(target, set())
+    assert {"trainer.bundle", "trainer.training", "trainer.experiments"} <= set(graph)
+    assert _cycles(graph) == []
 
 
 def test_no_module_grows_past_the_house_limit():
@@ -90,7 +153,7 @@ def test_every_name_of_the_facade_resolves_and_none_needs_keras():
 
 def test_the_trainer_is_split_into_its_parts():
     parts = {name.split(".")[1] for name in MODULES if name.count(".") >= 2 and name.startswith("trainer.")}
-    assert parts == {"data", "models", "training", "evaluation", "bundle"}
+    assert parts == {"data", "models", "bundle", "evaluation", "training", "experiments"}
     top = sorted(name for name in MODULES if name.startswith("trainer.") and name.count(".") == 1
                  and name.split(".")[1] not in parts)
     assert len(top) <= 12, top  # entry points and what every part shares (config, errors, progress, ...)

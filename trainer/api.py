@@ -22,9 +22,13 @@ _WHERE = {
     "preset_config": "trainer.presets",
     "import_tensorflow_quietly": "trainer.quiet",  # start-up: TensorFlow in the background, without its noise
     "icons_dir": "trainer.shipped",
-    "describe_calibration": "trainer.training.calibration",  # About, Metrics: a calibration in words
+    "describe_calibration": "trainer.bundle.calibration",  # About, Metrics: a calibration in words
     "estimate_training": "trainer.training.estimate",  # Retrain > Setup: how long, on this machine
+    "architecture_names": "trainer.models.registry",  # Retrain > Setup: the models, in the trainer's order
+    "architecture_spec": "trainer.models.registry",  # ... and each one's names
 }
+# Facade names that differ from the name in their module.
+_NAMED_THERE = {"architecture_names": "names", "architecture_spec": "spec"}
 
 __all__ = sorted(_WHERE)
 
@@ -32,7 +36,7 @@ __all__ = sorted(_WHERE)
 def __getattr__(name: str):
     if name not in _WHERE:
         raise AttributeError(f"trainer.api has no {name!r}; the app's names are: {', '.join(__all__)}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
+    value = getattr(importlib.import_module(_WHERE[name]), _NAMED_THERE.get(name, name))
     globals()[name] = value
     return value
 

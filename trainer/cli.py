@@ -7,6 +7,7 @@ import sys
 import time
 
 from trainer.errors import ConfigError, TrainerError
+from trainer.models.registry import names, retrained_with_extra_data
 from trainer.presets import PRESETS
 
 EXIT_ERROR = 2
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with several --data: the source (folder name) scored whole and never trained on")
     train.add_argument("--exclude-dx", metavar="CODES",
                        help="diagnosis codes left out where the labels give one, e.g. bcc,scc,akiec,ak")
-    train.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="comma-separated: cnn,vgg16,mobilenetv2")
+    train.add_argument("--models", default=",".join(names()), help=f"comma-separated: {','.join(names())}")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="start from a named configuration (paper: the paper's recipe; best: see README); "
                             "options given explicitly override it")
@@ -92,10 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     bm = sub.add_parser("benchmark", help="train the paper and best presets and regenerate the README results table")
     bm.add_argument("--data", required=True, action="append", metavar="DIR",
                     help="HAM10000 folder (../shared/data/ham10000); more than once: the multi-source benchmark "
-                         "(trainer.evaluation.loso: every source, and one run per --leave-out)")
+                         "(trainer.experiments.loso: every source, and one run per --leave-out)")
     bm.add_argument("--leave-out", action="append", metavar="NAME", default=[],
                     help="several --data: also train without this source and score it whole (repeatable)")
-    bm.add_argument("--models", default="cnn,vgg16,mobilenetv2", help="several --data: the models to train")
+    bm.add_argument("--models", default=",".join(names()), help="several --data: the models to train")
     bm.add_argument("--backbones", help="ImageNet weights folder (else $MELANOMA_BACKBONES, Keras)")
     bm.add_argument("--out", required=True, help="output folder: OUT/paper, OUT/best, OUT/results.md")
     bm.add_argument("--external", help="external validation data (ISIC 2017), used for nothing but evaluation")
@@ -107,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "the other models are kept from OUT/best); with --external the same folder, the external "
                          "tables say which of its images no run trained on")
     bm.add_argument("--extra-data-split", metavar="NAME", help="only the extra data's rows with this source_split")
-    bm.add_argument("--extra-models", default="vgg16", help="models retrained with the extra data (default vgg16)")
+    extra = ",".join(retrained_with_extra_data())
+    bm.add_argument("--extra-models", default=extra, help=f"models retrained with the extra data (default {extra})")
     bm.add_argument("--retrain", action="store_true", help="train again even where a finished run matches")
     bm.add_argument("--update-doc", "--update-readme", dest="update_doc", metavar="DOC",
                     help="replace the tables between this file's benchmark markers (e.g. docs/results.md; "
@@ -161,10 +163,10 @@ def _fmt(seconds) -> str:
 
 
 def _ensemble(args) -> None:
+    from trainer.bundle.calibration import describe_calibration
+    from trainer.evaluation.metric_files import metrics_table
     from trainer.evaluation.metrics import operating_point
-    from trainer.training.calibration import describe_calibration
     from trainer.training.ensemble import evaluate_ensemble, fit_ensemble
-    from trainer.training.outputs import metrics_table
 
     if args.add_member:
         from trainer.training.ensemble import add_member
@@ -177,14 +179,14 @@ def _ensemble(args) -> None:
     print("member weights (validation): " + ", ".join(f"{n} {w:.1f}" for n, w in fitted["weights"].items())
           + f"; validation AUC {fitted['weights_validation']['val_auc']:.3f} "
             f"(equal weights: {fitted['weights_validation']['val_auc_equal']:.3f})")
-    print(metrics_table({"ensemble": fitted["test"]}, paper=None))
+    print(metrics_table({"ensemble": fitted["test"]}, with_paper=False))
     if args.data:
         external = evaluate_ensemble(args.run, args.data, args.backbones)
         ext = dict(external["at_0.5"], operating_point=operating_point(external["at_threshold"]),
                    calibration=dict(external["calibration"] or {"method": "none (the members' mean)"},
                                     ece_test_before=external["ece_before"], ece_test_after=external["at_0.5"]["ece"]))
         print(f"on {args.data}:")
-        print(metrics_table({"ensemble": ext}, paper=None))
+        print(metrics_table({"ensemble": ext}, with_paper=False))
 
 
 def _extra_data(folders, source_split) -> list[dict]:
@@ -218,17 +220,17 @@ def _train_config(args):
 
 
 def _benchmark(args) -> None:
-    from trainer.evaluation.benchmark import results_markdown, run_benchmark, update_doc
+    from trainer.experiments.benchmark import results_markdown, run_benchmark, update_doc
 
     if len(args.data) > 1:
-        from trainer.evaluation.loso import run_source_benchmark, sources_markdown
+        from trainer.experiments.loso import run_source_benchmark, sources_markdown
 
         results = run_source_benchmark(args.data, args.out, leave_out=args.leave_out, backbones=args.backbones,
                                        models=tuple(m for m in args.models.split(",") if m), cache_dir=args.cache_dir,
                                        seed=args.seed, reuse=not args.retrain, on_progress=_Printer())
         print(sources_markdown(results))
         if args.update_doc:
-            from trainer.evaluation.loso import SOURCES_MARKERS
+            from trainer.experiments.loso import SOURCES_MARKERS
 
             update_doc(args.update_doc, results, sources_markdown(results), SOURCES_MARKERS)
             print(f"tables written to {args.update_doc}")
@@ -293,7 +295,7 @@ def main(argv=None) -> int:
     import_tensorflow_quietly()
     try:
         if args.command == "train":
-            from trainer.training.outputs import metrics_table
+            from trainer.evaluation.metric_files import metrics_table
             from trainer.training.train import run_training
 
             config = _train_config(args)
@@ -306,11 +308,11 @@ def main(argv=None) -> int:
             print(f"bundles and summary.md written to {result.out}")
         elif args.command == "evaluate":
             from trainer.evaluation.evaluate import run_evaluation
-            from trainer.training.outputs import metrics_table
+            from trainer.evaluation.metric_files import metrics_table
 
             results = run_evaluation(args.models, args.data, args.out, args.split, args.backbones,
                                      on_progress=_Printer())
-            print(metrics_table(results, paper=None))
+            print(metrics_table(results, with_paper=False))
             print(f"results written to {args.out}")
         elif args.command == "export":
             _export(args)
@@ -319,7 +321,7 @@ def main(argv=None) -> int:
         elif args.command == "ensemble":
             _ensemble(args)
         elif args.command == "recalibrate":
-            from trainer.training.outputs import metrics_table
+            from trainer.evaluation.metric_files import metrics_table
             from trainer.training.recalibrate import recalibrate_run
 
             print(metrics_table(recalibrate_run(args.run, args.method)))

@@ -6,11 +6,12 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture
+from trainer.bundle.calibration import CALIBRATION_METHODS
 from trainer.data.samples import DEFAULT_MALIGNANT_DX
 from trainer.data.splits import PROTOCOLS
 from trainer.errors import ConfigError
-from trainer.training.calibration import CALIBRATION_METHODS
+from trainer.models.registry import check_architecture, names, spec, transfer_names
+from trainer.names import CNN_HEADS
 
 # Fields that change where things are kept or found, not what is trained: a run trained with another --cache-dir,
 # or with downloads allowed or not (the backbone is checked by content either way), is the same run (the
@@ -22,7 +23,7 @@ NOT_TRAINING_FIELDS = ("cache_dir", "allow_download")
 class TrainConfig:
     data: str
     out: str
-    models: tuple[str, ...] = ARCHITECTURES
+    models: tuple[str, ...] = names()  # every registered architecture (trainer.models.registry)
     protocol: str = "paper"
     fractions: tuple[float, float, float] | None = None  # protocol "custom": train, val, test
     epochs: int = 20
@@ -48,11 +49,11 @@ class TrainConfig:
     cnn_epochs: int | None = None  # the CNN's epoch limit when it differs from ``epochs``
     cnn_patience: int | None = None  # the CNN's early-stopping patience when it differs from ``patience``
     # Fine-tuning after the head has converged on frozen features, per transfer model:
-    # {"vgg16": {"epochs": 6, "learning_rate": 1e-5}, ...} (optional "patience"); see trainer.training.finetune for
-    # which layers.
+    # {name: {"epochs": 6, "learning_rate": 1e-5}, ...} (optional "patience"; "from_block" for an architecture
+    # fine-tuned by blocks); see trainer.training.finetune for which layers.
     finetune: dict = field(default_factory=dict)
     # Learning rate times "factor" after "patience" epochs without a lower val_loss, per model:
-    # {"cnn": {"factor": 0.5, "patience": 4}}; for a transfer model it applies to its fine-tuning phase.
+    # {name: {"factor": 0.5, "patience": 4}}; for a transfer model it applies to its fine-tuning phase.
     plateau: dict = field(default_factory=dict)
     # Wall-clock budget per model (all its phases): past it, training ends after the current epoch and the
     # best epoch so far is saved, as with early stopping. None: no limit. (Results then depend on the machine.)
@@ -61,7 +62,7 @@ class TrainConfig:
     # only the rows of DIR/labels.csv with that source_split). They join the training split only: validation and
     # test still come from ``data`` alone, so thresholds, calibration and test results stay comparable.
     extra_data: list = field(default_factory=list)
-    # How P(malignant) is calibrated on validation (trainer.training.calibration): "temperature" or "logistic" (a slope and
+    # How P(malignant) is calibrated on validation (trainer.bundle.calibration): "temperature" or "logistic" (a slope and
     # an intercept). Fitted after training: a finished run can be recalibrated without training (trainer.training.recalibrate).
     calibration: str = "temperature"
     # Several data sources, each split by lesion / patient into train / validation / test on its own
@@ -85,7 +86,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         if not self.models:
-            raise ConfigError("no model chosen; pass --models with one or more of " + ", ".join(ARCHITECTURES))
+            raise ConfigError("no model chosen; pass --models with one or more of " + ", ".join(names()))
         self.models = tuple(check_architecture(m.strip()) for m in self.models)
         if self.protocol not in PROTOCOLS:
             raise ConfigError(f"unknown protocol {self.protocol!r}; use one of {', '.join(PROTOCOLS)}")
@@ -110,14 +111,19 @@ class TrainConfig:
                     or not 0 < float(settings["factor"]) < 1 or int(settings["patience"]) < 0):
                 raise ConfigError(f"plateau[{name!r}] must be {{'factor': 0 < f < 1, 'patience': N >= 0}}, "
                                   f"got {settings!r}")
+        by_blocks_specs = [spec(n) for n in transfer_names() if spec(n).last_block]
+        by_blocks = " and ".join(s.name for s in by_blocks_specs)  # the architectures fine-tuned by blocks
+        blocks = max((s.last_block for s in by_blocks_specs), default=0)
         for name, settings in self.finetune.items():
-            if name not in ("vgg16", "mobilenetv2"):
-                raise ConfigError(f"fine-tuning is defined for vgg16 and mobilenetv2, not {name!r}")
+            if name not in transfer_names():
+                raise ConfigError(f"fine-tuning is defined for {' and '.join(transfer_names())}, not {name!r}")
             if not isinstance(settings, dict) or set(settings) - {"epochs", "learning_rate", "patience", "from_block"}:
                 raise ConfigError(f"finetune[{name!r}] must be {{'epochs': N, 'learning_rate': X[, 'patience': P]"
-                                  f"[, 'from_block': B (vgg16)]}}, got {settings!r}")
-            if "from_block" in settings and (name != "vgg16" or int(settings["from_block"]) not in range(1, 6)):
-                raise ConfigError(f"finetune[{name!r}]: from_block (1-5) is defined for vgg16 only, got {settings!r}")
+                                  f"[, 'from_block': B ({by_blocks})]}}, got {settings!r}")
+            last_block = spec(name).last_block
+            if "from_block" in settings and (not last_block or int(settings["from_block"]) not in range(1, last_block + 1)):
+                raise ConfigError(f"finetune[{name!r}]: from_block (1-{blocks}) is defined for {by_blocks} only, "
+                                  f"got {settings!r}")
             if int(settings.get("epochs", 0)) < 0 or not 0 < float(settings.get("learning_rate", 1e-5)) < 1:
                 raise ConfigError(f"finetune[{name!r}]: epochs >= 0 and 0 < learning_rate < 1, got {settings!r}")
         self._validate_extra_data()

@@ -16,29 +16,30 @@ Both are plain :class:`~trainer.config.TrainConfig` values; any field can still 
 from __future__ import annotations
 
 from trainer.errors import ConfigError
+from trainer.models.specs import cnn, mobilenetv2, vgg16
 
 PRESETS: dict[str, dict] = {
     "paper": dict(protocol="paper", epochs=20, learning_rate=1e-3, patience=3, augmentation="paper", aug_copies=2,
                   cnn_head="flatten", finetune={}),
     "best": dict(protocol="extended", epochs=20, learning_rate=1e-3, patience=3, augmentation="strong",
                  aug_copies=2, cnn_head="gap", cnn_epochs=12, cnn_patience=8,
-                 finetune={"vgg16": {"epochs": 6, "learning_rate": 1e-5},
-                           "mobilenetv2": {"epochs": 20, "learning_rate": 5e-5, "patience": 6}},
-                 plateau={"cnn": {"factor": 0.5, "patience": 3}, "mobilenetv2": {"factor": 0.5, "patience": 2}},
+                 finetune={vgg16.NAME: {"epochs": 6, "learning_rate": 1e-5},
+                           mobilenetv2.NAME: {"epochs": 20, "learning_rate": 5e-5, "patience": 6}},
+                 plateau={cnn.NAME: {"factor": 0.5, "patience": 3}, mobilenetv2.NAME: {"factor": 0.5, "patience": 2}},
                  calibration="logistic"),
     # Several sources (--data more than once): every source's validation part drives early stopping, calibration,
     # the flag line and the ensemble; the first source (HAM10000) keeps the paper's 240 test images. Frozen bases
     # on the CPU (fine-tuning on four sources is the GPU script's, scripts/train_gpu.py); one augmented copy.
     "multisource": dict(protocol="extended", epochs=30, learning_rate=1e-3, patience=4, augmentation="strong",
                         aug_copies=1, cnn_head="gap", cnn_epochs=12, cnn_patience=8, finetune={},
-                        plateau={"cnn": {"factor": 0.5, "patience": 3}}, calibration="logistic"),
+                        plateau={cnn.NAME: {"factor": 0.5, "patience": 3}}, calibration="logistic"),
     # The multi-source recipe with fine-tuning, for one GPU (scripts/train_gpu.py): VGG16's blocks 4-5 and the whole
     # MobileNetV2 at a low learning rate on augmented pixels, each model within its share of an 8-minute budget.
     "multisource-gpu": dict(protocol="extended", epochs=30, learning_rate=1e-3, patience=4, augmentation="strong",
                             aug_copies=2, cnn_head="gap", cnn_epochs=16, cnn_patience=8,
-                            finetune={"vgg16": {"epochs": 6, "learning_rate": 1e-5, "from_block": 4},
-                                      "mobilenetv2": {"epochs": 10, "learning_rate": 5e-5, "patience": 4}},
-                            plateau={"cnn": {"factor": 0.5, "patience": 3}, "mobilenetv2": {"factor": 0.5, "patience": 2}},
+                            finetune={vgg16.NAME: {"epochs": 6, "learning_rate": 1e-5, "from_block": 4},
+                                      mobilenetv2.NAME: {"epochs": 10, "learning_rate": 5e-5, "patience": 4}},
+                            plateau={cnn.NAME: {"factor": 0.5, "patience": 3}, mobilenetv2.NAME: {"factor": 0.5, "patience": 2}},
                             calibration="logistic", max_minutes_per_model=2.3),
 }
 # The paper compared MobileNetV2 without naming its width; the offline weights here are alpha 0.35.

@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 
 from trainer.bundle.adapter import PENALTIES, fit_adapter, sigmoid
+from trainer.bundle.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 from trainer.bundle.combine import combine, fit_member_weights
-from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
 FOLDS = 5
 INNER_FOLDS = 3

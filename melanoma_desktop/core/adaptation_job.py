@@ -20,8 +20,8 @@ from melanoma_desktop.core.local_performance import DEFAULT_TARGET, MIN_BENIGN, 
 from melanoma_desktop.core.site_models import SiteModelSet, SiteModelsRefused, make_site_model_set
 from melanoma_desktop.core.triage import decode_case, sha256_bytes
 from trainer.bundle.adapter import sigmoid
+from trainer.bundle.calibration import calibrate_p_positive
 from trainer.errors import ImageDecodeError
-from trainer.training.calibration import calibrate_p_positive
 
 EXCISION_NOTE = ("Confirmed cases are usually the lesions that were excised or biopsied, which are harder than "
                  "the clinic's everyday mix: these estimates may flatter or understate how the models do on all "

@@ -1,7 +1,8 @@
 """Grad-CAM heatmaps: where in the image each model's P(malignant) comes from.
 
-CNN: the last convolution (``conv3``); VGG16 and MobileNetV2: the last convolutional layer of the
-base (``block5_conv3`` / ``out_relu``). Each heatmap is (224, 224) in [0, 1].
+The layer is each architecture's ``last_conv_layer`` (trainer.models.registry): in the model for one trained
+from scratch (the CNN: ``conv3``), in the ImageNet base for a transfer model (VGG16 ``block5_conv3``,
+MobileNetV2 ``out_relu``). Each heatmap is (224, 224) in [0, 1].
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-LAST_CONV = {"cnn": "conv3", "vgg16": "block5_conv3", "mobilenetv2": "out_relu"}
+from trainer.models.registry import spec
 
 
 class GradCam:
@@ -22,14 +23,15 @@ class GradCam:
         arch = bundle.card.architecture
         self.positive = bundle.card.positive_index
         model = bundle.model
-        if arch == "cnn":
-            self._conv_model = keras.Model(model.inputs, [model.get_layer(LAST_CONV[arch]).output, model.output])
+        last_conv = spec(arch).last_conv_layer
+        if spec(arch).from_scratch:
+            self._conv_model = keras.Model(model.inputs, [model.get_layer(last_conv).output, model.output])
             self._head = None
         else:
             extractor = model.get_layer(f"{arch}_features")
             self._pre = extractor.get_layer("preprocess")
             base = next(layer for layer in extractor.layers if isinstance(layer, keras.Model))
-            self._conv_model = keras.Model(base.inputs, [base.get_layer(LAST_CONV[arch]).output, base.output])
+            self._conv_model = keras.Model(base.inputs, [base.get_layer(last_conv).output, base.output])
             self._head = model.get_layer("head")
 
     def heatmaps(self, images: np.ndarray) -> np.ndarray:

@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from trainer.bundle.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 from trainer.bundle.cards import validate_calibration
 from trainer.bundle.combine import combine
 from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.bundle.site_rule import SITE_RULE_KIND
 from trainer.errors import BundleError
-from trainer.training.calibration import calibrate_p_positive, fit_calibration, threshold_for_sensitivity
 
 MIN_MELANOMAS, MIN_BENIGN = 20, 50
 DEFAULT_TARGET = 0.95

@@ -23,9 +23,9 @@ from melanoma_desktop.core.wording import (
     test_result_sentence,
     training_sentence,
 )
+from trainer.bundle.calibration import describe_calibration
 from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, draw_roc
 from trainer.evaluation.reports import BundleReport, read_report  # noqa: F401 (read_report: what the panel reads a bundle with)
-from trainer.training.calibration import describe_calibration
 
 
 def extra_data_text(entry: dict) -> str:

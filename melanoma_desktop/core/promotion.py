@@ -7,10 +7,10 @@ import math
 from pathlib import Path
 
 from melanoma_desktop.core.numbers import with_ci
+from trainer.bundle.calibration import model_half_point
 from trainer.bundle.cards import read_card, read_ensemble
 from trainer.data.samples import Sample, decode_samples
 from trainer.errors import TrainerError
-from trainer.training.calibration import model_half_point
 from trainer.training.rundir import RunDir, RunResult
 
 COLUMNS = ["model", "which", "accuracy (the paper's measure)", "orders lesions (AUC)", "melanomas caught",

@@ -115,12 +115,14 @@ class FeatureDistanceGate:
     def load(cls, directory: Path, backbones=None) -> "FeatureDistanceGate":
         """Raises FileNotFoundError or trainer errors when the gate or its backbone is missing."""
         from trainer.models.architectures import matching_backbone
+        from trainer.models.specs import mobilenetv2
 
         info = json.loads((directory / "feature_gate.json").read_text())
         with np.load(directory / "feature_gate.npz", allow_pickle=False) as arrays:
             mean, components, scales = arrays["mean"], arrays["components"], arrays["scales"]
             residual_scale = float(arrays["residual_scale"])
-        recorded = info.get("backbone") or {"name": "mobilenetv2", "alpha": info.get("alpha", 0.35),
+        # a gate written before it recorded its backbone stands on MobileNetV2 (alpha 0.35 unless it says)
+        recorded = info.get("backbone") or {"name": mobilenetv2.NAME, "alpha": info.get("alpha", 0.35),
                                             "sha256": info["backbone_sha256"]}
         _, extractor, _ = matching_backbone(recorded, "the image-quality gate", backbones, allow_download=False)
         return cls(mean, components, scales, residual_scale, info["threshold"], info["backbone_sha256"], extractor)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from melanoma_desktop.core.quality import QualityReport
-from trainer.bundle.model_card import ARCHITECTURES
+from trainer.models.registry import names
 
-MODEL_ORDER = ARCHITECTURES  # how the models are listed everywhere: the trainer's order (cnn, vgg16, mobilenetv2)
+MODEL_ORDER = names()  # how the models are listed everywhere: the trainer's order (cnn, vgg16, mobilenetv2)
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,8 @@ class Consensus:
         applies = bool(members) and members == {p.name: p.version for p in predictions}
         p_ensemble = weights = None
         if applies:
+            from trainer.bundle.calibration import calibrate_p_positive  # NumPy only
             from trainer.bundle.combine import combine, member_weights
-            from trainer.training.calibration import calibrate_p_positive  # NumPy only
 
             by_name = {p.name: p.p_malignant for p in predictions}
             mean = float(combine(by_name, ensemble.get("weights")))

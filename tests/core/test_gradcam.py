@@ -6,7 +6,7 @@ import numpy as np
 from melanoma_desktop.core.gradcam import GradCam
 from melanoma_desktop.core.heatmaps import heatmap_from_png, heatmap_png, overlay
 from trainer.bundle.io import LoadedBundle
-from trainer.models.architectures import build_cnn
+from trainer.models.specs.cnn import build_cnn
 
 from fakes import model_card
 

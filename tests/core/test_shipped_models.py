@@ -29,9 +29,9 @@ def test_shipped_models_fit_the_size_budget_and_have_their_ensemble():
 
 
 def test_triage_json_uses_calibrated_probabilities_and_card_thresholds(shared_data, shared_backbones):
+    from trainer.bundle.calibration import apply_calibration, calibrate_p_positive
     from trainer.bundle.io import load_bundle
     from trainer.data.samples import decode_samples, discover
-    from trainer.training.calibration import apply_calibration, calibrate_p_positive
 
     samples = discover(shared_data / "ham10000").samples[:3]
     proc = subprocess.run([sys.executable, "-m", "melanoma_desktop", "triage", "--json", "--backbones",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainer.training.calibration import apply_calibration
+from trainer.bundle.calibration import apply_calibration
 
 EMBEDDING_DTYPE = np.float16  # how embeddings are stored with each case (half the bytes, ample precision)
 PENALTIES = (30.0, 10.0, 3.0, 1.0, 0.3, 0.1, 0.03)  # the grid the adapter's penalty is chosen from, strongest first

@@ -14,22 +14,13 @@ import numpy as np
 
 from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.bundle.model_card import (  # noqa: F401 (re-exports)
-    ARCHITECTURES,
     SCHEMA_VERSION,
     ModelCard,
     validate_calibration,
     validate_card,
 )
-from trainer.errors import BundleError, ConfigError
-
-CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models.architectures)
-
-
-def check_architecture(name: str) -> str:
-    if name not in ARCHITECTURES:
-        raise ConfigError(f"unknown model {name!r}; use one or more of {', '.join(ARCHITECTURES)}")
-    return name
-
+from trainer.errors import BundleError
+from trainer.names import dataset_name
 
 CARD_NAME = "card.json"
 PREDICTIONS_FILE = "predictions.csv"  # a run's calibrated P(malignant) per model, validation and test image
@@ -42,11 +33,6 @@ def probability_text(p: float) -> str:
     """A probability as the run's CSV files keep it: 9 significant digits, enough to recover the model's own
     output through the calibration (trainer.training.recalibrate) even where it is close to 0, 1 or a tie."""
     return f"{float(p):.9g}"
-
-def dataset_name(folder) -> str:
-    """How a card names a data source: its folder's name (``ham10000``), never the trainer machine's path."""
-    return Path(str(folder)).expanduser().resolve().name
-
 
 def portable_training(training: dict) -> dict:
     """A card's ``training`` entry with every data source named by its folder's name only (cards written

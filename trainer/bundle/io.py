@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from trainer.bundle.calibration import apply_calibration
 from trainer.bundle.cards import (  # noqa: F401
     CARD_NAME,
     MODEL_NAME,
@@ -36,7 +37,8 @@ from trainer.errors import BundleError
 from trainer.models import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from trainer.models.architectures import Backbone, assemble, base_of, build_head, matching_backbone
 from trainer.models.backbones import sha256_file
-from trainer.training.calibration import apply_calibration
+from trainer.models.registry import names as architecture_names
+from trainer.models.registry import spec
 
 WEIGHTS_NPZ = "weights.npz"
 FLOAT16_MIN_SIZE = 1_000_000  # arrays larger than this are stored as float16
@@ -140,7 +142,7 @@ class LoadedBundle:
 
     @property
     def calibration(self) -> dict:
-        """The card's calibration (trainer.training.calibration), applied by predict_proba."""
+        """The card's calibration (trainer.bundle.calibration), applied by predict_proba."""
         return dict(self.card.calibration)
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -220,16 +222,17 @@ def _backbone_extractor(card: ModelCard, backbones, allow_download: bool) -> tup
 
 
 def _part_builder(card: ModelCard, first_kernel_shape) -> keras.Model:
-    from trainer.models.architectures import CNN_HEADS, build_cnn
-
     n = len(card.class_names)
     if card.model_part == "full":
-        if card.architecture != "cnn":
-            raise BundleError(f"a full-model weights file is only defined for the cnn, not {card.architecture}")
-        variant = card.architecture_variant or "flatten"
-        if variant not in CNN_HEADS:
-            raise BundleError(f"unknown CNN variant {variant!r} in the card; update the program")
-        return build_cnn(n, head=variant)
+        registered = spec(card.architecture)
+        if not registered.from_scratch:
+            from_scratch = " and ".join(name for name in architecture_names() if spec(name).from_scratch)
+            raise BundleError(f"a full-model weights file is only defined for the {from_scratch}, not "
+                              f"{card.architecture}")
+        variant = card.architecture_variant or registered.default_variant
+        if registered.variants and variant not in registered.variants:
+            raise BundleError(f"unknown {registered.short_name} variant {variant!r} in the card; update the program")
+        return registered.build(n, variant)
     return build_head(int(first_kernel_shape[0]), n)
 
 

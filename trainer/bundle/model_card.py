@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from trainer.errors import BundleError
+from trainer.models.registry import names as architecture_names
 
 SCHEMA_VERSION = 1
-ARCHITECTURES = ("cnn", "vgg16", "mobilenetv2")
 MODEL_PARTS = ("full", "head", "tuned")
 
 REQUIRED_FIELDS = {
@@ -135,7 +135,7 @@ def validate_card(card: object, where: str = "card.json") -> dict:
             f"{where}: card schema version {card['schema_version']} is not supported "
             f"(this program reads version {SCHEMA_VERSION}); update the program or retrain the model"
         )
-    if card["architecture"] not in ARCHITECTURES:
+    if card["architecture"] not in architecture_names():
         raise BundleError(f"{where}: unknown architecture {card['architecture']!r}")
     if card["model_part"] not in MODEL_PARTS:
         raise BundleError(f"{where}: model_part must be 'full', 'head' or 'tuned', got {card['model_part']!r}")
@@ -161,7 +161,7 @@ def _positive_number(value) -> bool:
 
 
 def validate_calibration(calibration: Mapping, n_classes: int, where: str) -> None:
-    """The calibration entry trainer.training.calibration applies: a temperature, or a logistic slope and intercept."""
+    """The calibration entry trainer.bundle.calibration applies: a temperature, or a logistic slope and intercept."""
     method = calibration.get("method", "temperature")
     if method == "temperature":
         temperature = calibration.get("temperature", 1.0)

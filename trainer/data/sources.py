@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.bundle.cards import dataset_name
 from trainer.data.samples import (
     Dataset,
     Sample,
@@ -33,6 +32,7 @@ from trainer.data.samples import (
 )
 from trainer.data.splits import PROTOCOLS, Split, make_split
 from trainer.errors import ConfigError
+from trainer.names import dataset_name
 from trainer.progress import ProgressEvent, TrainingCancelled
 
 PARTS = ("train", "val", "test")

@@ -1,2 +1,2 @@
-"""What a run and a bundle measure: metrics with intervals, evaluation on another folder, the paper and
-multi-source benchmarks (leave one source out), the self-test probes, figures and bundle reports."""
+"""What a run and a bundle measure: metrics with intervals, the metric files and table, evaluation on another
+folder, the self-test probes, figures and bundle reports. (The benchmarks are in trainer.experiments.)"""

@@ -8,14 +8,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from trainer import DISCLAIMER
+from trainer.bundle.calibration import model_half_point
 from trainer.bundle.io import find_bundles, load_bundle
 from trainer.data.samples import decode_samples, discover, without_unreadable
 from trainer.data.splits import make_split
 from trainer.errors import BundleError, ConfigError
+from trainer.evaluation.metric_files import metrics_table, write_metric_files
 from trainer.evaluation.metrics import evaluate_probabilities, operating_point
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.training.calibration import model_half_point
-from trainer.training.outputs import DISCLAIMER, PAPER_ACCURACY, metrics_table, write_metric_files
 
 
 def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones=None, allow_download=False,
@@ -66,7 +67,7 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
     text = [f"# Evaluation of {models_dir} on {data_dir} (split: {split})", "",
             f"Calibrated probabilities. First table at each model's own 0.5 (its argmax); second at each card's own threshold. "
             f"{len(unreadable)} unreadable file(s) left out.", "",
-            metrics_table(results, paper=PAPER_ACCURACY if split == "test" and protocols == {"paper"} else None),
+            metrics_table(results, with_paper=split == "test" and protocols == {"paper"}),
             f"_{DISCLAIMER}_", ""]
     (out / "summary.md").write_text("\n".join(text), encoding="utf-8")
     return results

@@ -1,6 +1,7 @@
-"""One builder per architecture. Every model takes raw RGB pixels (0..255) of shape
-``(224, 224, 3)`` and returns softmax probabilities over ``class_names``; preprocessing is a layer
-inside the model, so training and serving cannot drift.
+"""Building the models every architecture (trainer.models.registry) names. Every model takes raw RGB pixels
+(0..255) of shape ``(224, 224, 3)`` and returns softmax probabilities over ``class_names``; preprocessing is a
+layer inside the model, so training and serving cannot drift. A model trained from scratch is built by its
+spec's builder (the CNN: trainer.models.specs.cnn).
 
 The transfer models are assembled from two parts so that the frozen base never has to be
 recomputed during training: ``feature_extractor`` (pixels -> pooled backbone features) and
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from trainer.bundle.cards import ARCHITECTURES, CNN_HEADS, check_architecture  # noqa: F401 (re-exported)
 from trainer.data.imageio import IMAGE_SIZE
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.models.backbones import (
     WeightsFingerprint,
+    backbone_alpha,
     candidate_files,
     download_weights,
     fingerprint_layers,
@@ -28,43 +29,9 @@ from trainer.models.backbones import (
     sha256_file,
 )
 from trainer.models.layers import Preprocess
+from trainer.models.registry import spec
 
-PREPROCESSING = {"cnn": "unit", "vgg16": "caffe", "mobilenetv2": "tf"}
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
-
-
-
-# BatchNorm moving-average momentum of the custom CNN. Keras' default (0.99) needs hundreds of
-# steps to track the batch statistics; with ~27 steps per epoch (960 images, batch 32) the
-# inference-time statistics lag far behind, and validation collapses to one class with an
-# exploding val_loss. 0.9 settles within an epoch. The paper's Table 1 does not fix this value.
-CNN_BN_MOMENTUM = 0.9
-
-
-
-
-def build_cnn(num_classes: int = 2, input_shape=INPUT_SHAPE, head: str = "flatten") -> keras.Model:
-    """The paper's Table 1 network, exactly (valid 3x3 convolutions), with ``head="flatten"``.
-
-    ``head="gap"`` (the ``best`` preset) keeps the three convolution blocks and replaces Flatten by
-    global average pooling: the paper's Flatten -> Dense(256) holds 22.2 M of its 22.3 M weights
-    and learns the lesion's position on 960 images; pooled, the network has 0.13 M weights.
-    """
-    if head not in CNN_HEADS:
-        raise ConfigError(f"unknown CNN head {head!r}; use one of {', '.join(CNN_HEADS)}")
-    inputs = keras.Input(input_shape, name="image")
-    x = Preprocess("unit", name="preprocess")(inputs)
-    for i, (filters, dropout) in enumerate(((32, None), (64, 0.3), (128, 0.4)), start=1):
-        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
-        x = layers.BatchNormalization(momentum=CNN_BN_MOMENTUM, name=f"bn{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name=f"dropout{i}")(x)
-    x = layers.Flatten(name="flatten")(x) if head == "flatten" else layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(256, activation="relu", name="dense")(x)
-    x = layers.Dropout(0.5, name="dropout_head")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="cnn")
 
 
 def build_head(feature_dim: int, num_classes: int = 2, name: str = "head") -> keras.Model:
@@ -132,8 +99,8 @@ def matching_backbone(recorded: dict, who: str, weights=None, allow_download: bo
     card's backbone entry) names, built into a feature extractor: a file with other weights earlier on the path
     (say ``--backbones`` pointing at another model's base) does not hide the right one behind it.
     Returns (backbone, feature extractor, how it matched); raises :class:`BackboneWeightsError`."""
-    architecture, alpha = recorded["name"], float(recorded.get("alpha", 1.0))
-    alpha = alpha if architecture == "mobilenetv2" else 1.0
+    architecture = recorded["name"]
+    alpha = backbone_alpha(architecture, float(recorded.get("alpha", 1.0)))
     paths = candidate_files(architecture, alpha, weights)
     errors = []
     for path in paths + ([None] if allow_download else []):
@@ -152,21 +119,18 @@ def matching_backbone(recorded: dict, who: str, weights=None, allow_download: bo
 
 def load_backbone(architecture: str, alpha: float = 1.0, weights=None, allow_download: bool = True) -> Backbone:
     path = resolve_weights(architecture, alpha, weights, allow_download=allow_download)
-    return Backbone(architecture, float(alpha) if architecture == "mobilenetv2" else 1.0, str(path), sha256_file(path))
+    return Backbone(architecture, backbone_alpha(architecture, alpha), str(path), sha256_file(path))
 
 
 def _base_network(backbone: Backbone) -> keras.Model:
-    kwargs = dict(include_top=False, weights=None, input_shape=INPUT_SHAPE)
-    if backbone.architecture == "vgg16":
-        base = keras.applications.VGG16(**kwargs)
-    else:
-        base = keras.applications.MobileNetV2(alpha=backbone.alpha, **kwargs)
+    architecture = spec(backbone.architecture)
+    base = architecture.base_network(backbone.alpha, include_top=False, weights=None, input_shape=INPUT_SHAPE)
     try:
         base.load_weights(backbone.weights_path)
     except Exception as exc:
         raise BackboneWeightsError(
             f"{backbone.weights_path} does not hold {backbone.architecture} ImageNet weights"
-            f"{' for alpha ' + str(backbone.alpha) if backbone.architecture == 'mobilenetv2' else ''} "
+            f"{' for alpha ' + str(backbone.alpha) if architecture.has_width else ''} "
             f"({type(exc).__name__}: {str(exc)[:160]}); check the file or point --backbones elsewhere"
         ) from None
     base.trainable = False
@@ -178,7 +142,7 @@ def _base_network(backbone: Backbone) -> keras.Model:
 def feature_extractor(backbone: Backbone) -> keras.Model:
     """Raw pixels -> preprocessing -> frozen base -> GlobalAveragePooling."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    x = Preprocess(PREPROCESSING[backbone.architecture], name="preprocess")(inputs)
+    x = Preprocess(spec(backbone.architecture).preprocessing, name="preprocess")(inputs)
     base = _base_network(backbone)
     x = base(x, training=False)
     outputs = layers.GlobalAveragePooling2D(name="pool")(x)
@@ -201,9 +165,9 @@ def base_of(extractor: keras.Model) -> keras.Model:
 
 def build_model(architecture: str, num_classes: int = 2, backbone: Backbone | None = None) -> keras.Model:
     """Uncompiled end-to-end model for ``architecture``."""
-    check_architecture(architecture)
-    if architecture == "cnn":
-        return build_cnn(num_classes)
+    registered = spec(architecture)
+    if registered.from_scratch:
+        return registered.build(num_classes, registered.default_variant)
     if backbone is None:
         backbone = load_backbone(architecture)
     extractor = feature_extractor(backbone)

@@ -20,10 +20,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from trainer.errors import BackboneWeightsError
+from trainer.models.registry import names as architecture_names
+from trainer.models.registry import spec as architecture_spec
+from trainer.models.registry import transfer_names
 
 ENV_BACKBONES = "MELANOMA_BACKBONES"
-KERAS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
-TRANSFER_ARCHITECTURES = ("vgg16", "mobilenetv2")
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,18 @@ class BackboneSpec:
         return self.file_names[-1]
 
 
+def backbone_alpha(architecture: str, alpha: float = 1.0) -> float:
+    """The width a backbone is looked for with: ``alpha`` for a base that takes one (MobileNetV2), else 1.0."""
+    return architecture_spec(architecture).width(alpha) if architecture in architecture_names() else 1.0
+
+
 def spec_for(architecture: str, alpha: float = 1.0) -> BackboneSpec:
-    if architecture == "vgg16":
-        official = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-        return BackboneSpec("vgg16", 1.0, ("vgg16_imagenet_notop.h5", official), KERAS_BASE + "vgg16/" + official)
-    if architecture == "mobilenetv2":
-        official = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_224_no_top.h5"
-        ours = f"mobilenet_v2_{float(alpha)}_224_imagenet_notop.h5"
-        if float(alpha) == 1.0:
-            ours_alt = ("mobilenet_v2_1.0_224_imagenet_notop.h5", "mobilenet_v2_imagenet_notop.h5")
-        else:
-            ours_alt = (ours,)
-        return BackboneSpec("mobilenetv2", float(alpha), (*ours_alt, official), KERAS_BASE + "mobilenet_v2/" + official)
-    raise BackboneWeightsError(f"{architecture!r} has no ImageNet backbone; use one of {', '.join(TRANSFER_ARCHITECTURES)}")
+    """The weights files of ``architecture``'s ImageNet base (its spec's ``backbone_files``)."""
+    if architecture not in transfer_names():
+        raise BackboneWeightsError(f"{architecture!r} has no ImageNet backbone; use one of {', '.join(transfer_names())}")
+    width = backbone_alpha(architecture, alpha)
+    files = architecture_spec(architecture).backbone_files(width)
+    return BackboneSpec(architecture, width, files.file_names, files.url)
 
 
 @lru_cache(maxsize=32)
@@ -125,7 +125,7 @@ def not_found_error(architecture: str, alpha: float, explicit=None, extra: str =
     spec = spec_for(architecture, alpha)
     return BackboneWeightsError(
         f"ImageNet weights for {architecture}"
-        + (f" (alpha {spec.alpha})" if architecture == "mobilenetv2" else "")
+        + (f" (alpha {spec.alpha})" if architecture_spec(architecture).has_width else "")
         + f" not found; expected a file named {spec.file_names[0]} or {spec.keras_name}. "
         f"Looked in: {'; '.join(str(p) for p in search_locations(explicit))}{extra}. Put the file in a folder and "
         f"pass --backbones FOLDER or set {ENV_BACKBONES}=FOLDER"

@@ -4,7 +4,7 @@ once more (a mean of calibrated probabilities is under-confident) and with its o
 fitted on the run's validation split (never on test).
 
 ensemble.json holds the members (name -> version), their ``weights`` (absent in files written before them:
-the plain mean), the ``calibration`` of the combination (as a card's, see trainer.training.calibration; absent in
+the plain mean), the ``calibration`` of the combination (as a card's, see trainer.bundle.calibration; absent in
 older files: none) and the ``threshold`` on the calibrated ensemble probability."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.bundle.calibration import calibrate_p_positive, model_half_point
 from trainer.bundle.cards import ENSEMBLE_FILE, find_bundles, read_card, read_ensemble
 from trainer.bundle.combine import WEIGHTS_RULE, combine, fit_member_weights
 from trainer.bundle.ensemble_rule import EnsembleRule
@@ -21,7 +22,6 @@ from trainer.bundle.io import load_bundle
 from trainer.data.samples import Sample, decode_samples, discover, without_unreadable
 from trainer.errors import BundleError
 from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error
-from trainer.training.calibration import calibrate_p_positive, model_half_point
 from trainer.training.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
 from trainer.training.rundir import RunDir, read_predictions
 
@@ -84,7 +84,7 @@ def _members_calibration(run_dir: Path) -> tuple[str, bool]:
 def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str | None = None) -> dict:
     """Calibration and threshold on the run's validation split, metrics on its test split; writes ensemble.json.
 
-    ``method``: how the mean is calibrated (trainer.training.calibration; default: the run's config.json
+    ``method``: how the mean is calibrated (trainer.bundle.calibration; default: the run's config.json
     ``calibration``, as its members). The members' probabilities come from the run's predictions.csv when
     it has one (no model is run), else from predicting the split's images with each bundle."""
     run_dir = Path(run_dir)

@@ -60,7 +60,8 @@ def _time_forward(model, n: int = 8, shape=(224, 224, 3)) -> float:
 
 def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
     """Raises BackboneWeightsError when a chosen backbone cannot be found (the check the wizard needs)."""
-    from trainer.models.architectures import build_cnn, build_head, feature_extractor, load_backbone
+    from trainer.models.architectures import build_head, feature_extractor, load_backbone
+    from trainer.models.registry import spec
 
     train, val, test = _split_sizes(config, counts)
     extra = _extra_training_images(config)
@@ -68,26 +69,28 @@ def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
     seconds, notes = {}, []
     for name in config.models:
         tune_epochs = int((config.finetune.get(name) or {}).get("epochs", 0))
-        if name == "cnn":
+        registered = spec(name)
+        if registered.from_scratch:
             epochs = config.cnn_epochs or config.epochs
-            per_image = _time_forward(build_cnn(head=config.cnn_head))
+            per_image = _time_forward(registered.build(2, registered.variant_of(config)))
             seconds[name] = per_image * (TRAIN_STEP_FORWARDS * train + val) * epochs + per_image * test
-            notes.append(f"cnn: {per_image * 1000:.0f} ms per image forward; up to {epochs} epochs "
+            notes.append(f"{name}: {per_image * 1000:.0f} ms per image forward; up to {epochs} epochs "
                          "(early stopping usually ends sooner)")
-        elif tune_epochs and name == "vgg16":
-            from trainer.training.finetune import _split_vgg
+        elif tune_epochs and registered.cached_split_layer:
+            from trainer.training.finetune import split_at_cached_layer
 
             extractor = feature_extractor(load_backbone(name, 1.0, config.backbones, allow_download=False))
-            lower, upper = _split_vgg(extractor, build_head(extractor.output_shape[-1]))
+            lower, upper = split_at_cached_layer(name, extractor, build_head(extractor.output_shape[-1]))
             once = _time_forward(lower)
             upper_s = _time_forward(upper, shape=tuple(upper.input.shape[1:]))
             seconds[name] = (once * (train + val + test) + upper_s * (train + val) * config.epochs
                              + upper_s * (TRAIN_STEP_FORWARDS * train + val) * tune_epochs)
-            notes.append(f"vgg16: blocks 1-4 {once * 1000:.0f} ms per image, once (cached); block 5 "
+            last = registered.last_block
+            notes.append(f"{name}: blocks 1-{last - 1} {once * 1000:.0f} ms per image, once (cached); block {last} "
                          f"{upper_s * 1000:.0f} ms per image and epoch; up to {config.epochs} + {tune_epochs} epochs")
         else:
-            alpha = config.mobilenet_alpha if name == "mobilenetv2" else 1.0
-            backbone = load_backbone(name, alpha, config.backbones, allow_download=False)
+            backbone = load_backbone(name, registered.width(config.mobilenet_alpha), config.backbones,
+                                     allow_download=False)
             per_image = _time_forward(feature_extractor(backbone))
             copies = 1 + (config.aug_copies if config.augment else 0)
             seconds[name] = per_image * (train * copies + val + test) + 0.02 * config.epochs

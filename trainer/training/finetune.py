@@ -1,4 +1,6 @@
-"""Fine-tuning the upper part of a transfer model, after its head has converged on frozen features.
+"""Fine-tuning the upper part of a transfer model, after its head has converged on frozen features. What each
+architecture gets is its spec's (trainer.models.specs): fine-tuning by blocks (``last_block``), the last block
+alone on cached outputs (``cached_split_layer``), or the whole base.
 
 * VGG16: block 5 (three 3x3 convolutions, 7.1 M weights) and the head are trained on the cached
   output of block 4. Blocks 1-4 stay frozen, so their output is computed once per image (cached on
@@ -21,38 +23,43 @@ import keras
 import numpy as np
 
 from trainer.data.augment import Augmenter
-from trainer.models.architectures import INPUT_SHAPE, PREPROCESSING, Backbone, assemble, base_of
+from trainer.models.architectures import INPUT_SHAPE, Backbone, assemble, base_of
 from trainer.models.features import FeatureCache, compute_features, images_fingerprint
 from trainer.models.layers import Preprocess
+from trainer.models.registry import spec
 from trainer.progress import ProgressEvent, TrainingCancelled
 from trainer.training.fitting import fit
 
-VGG_SPLIT_LAYER = "block4_pool"
 
-
-def _vgg_block(layer_name: str) -> int | None:
+def _block_of(layer_name: str) -> int | None:
+    """The block a layer of a base fine-tuned by blocks belongs to (``block5_conv3``: 5)."""
     head = layer_name.split("_", 1)[0]
     return int(head[5:]) if head.startswith("block") and head[5:].isdigit() else None
 
 
-def tuned_layer_names(architecture: str, base: keras.Model, from_block: int = 5) -> list[str]:
-    """The base's layers whose weights fine-tuning changes (and a tuned bundle stores); VGG16: its blocks
-    ``from_block`` to 5."""
-    if architecture == "vgg16":
+def tuned_layer_names(architecture: str, base: keras.Model, from_block: int | None = None) -> list[str]:
+    """The base's layers whose weights fine-tuning changes (and a tuned bundle stores); one fine-tuned by blocks
+    (VGG16): its blocks ``from_block`` (default: the last) to the last."""
+    last_block = spec(architecture).last_block
+    if last_block:
+        from_block = last_block if from_block is None else int(from_block)
         return [layer.name for layer in base.layers
-                if (_vgg_block(layer.name) or 0) >= from_block and layer.weights]
+                if (_block_of(layer.name) or 0) >= from_block and layer.weights]
     return [layer.name for layer in base.layers if layer.weights]
 
 
-def _split_vgg(extractor: keras.Model, head: keras.Model) -> tuple[keras.Model, keras.Model]:
-    """(pixels -> block-4 output, frozen) and (block-4 output -> block 5 -> pool -> head, trainable)."""
+def split_at_cached_layer(architecture: str, extractor: keras.Model,
+                          head: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """(pixels -> the spec's ``cached_split_layer`` output, frozen) and (that output -> the last block -> pool ->
+    head, trainable). VGG16: blocks 1-4, and block 5 with the head."""
+    registered = spec(architecture)
     base = base_of(extractor)
-    split = base.get_layer(VGG_SPLIT_LAYER)
+    split = base.get_layer(registered.cached_split_layer)
     pixels = keras.Input(INPUT_SHAPE, name="image")
-    lower_base = keras.Model(base.input, split.output, name="vgg16_blocks1to4")
-    lower = keras.Model(pixels, lower_base(Preprocess(PREPROCESSING["vgg16"], name="preprocess")(pixels)),
-                        name="vgg16_lower")
-    features = keras.Input(split.output.shape[1:], name="block4_features")
+    lower_base = keras.Model(base.input, split.output, name=f"{architecture}_below_split")
+    lower = keras.Model(pixels, lower_base(Preprocess(registered.preprocessing, name="preprocess")(pixels)),
+                        name=f"{architecture}_lower")
+    features = keras.Input(split.output.shape[1:], name="split_features")
     x = features
     after = False
     for layer in base.layers:
@@ -60,45 +67,49 @@ def _split_vgg(extractor: keras.Model, head: keras.Model) -> tuple[keras.Model, 
             x = layer(x)
         after = after or layer is split
     x = extractor.get_layer("pool")(x)
-    upper = keras.Model(features, head(x), name="vgg16_upper")
+    upper = keras.Model(features, head(x), name=f"{architecture}_upper")
     return lower, upper
 
 
 def _cached(config, backbone: Backbone, extractor, images, part, on_progress, should_stop):
     cache = FeatureCache(config.cache_dir, enabled=True)
-    key = cache.key(backbone.sha256, backbone.alpha, images_fingerprint(images), f"{VGG_SPLIT_LAYER}|none")
+    name, registered = backbone.architecture, spec(backbone.architecture)
+    key = cache.key(backbone.sha256, backbone.alpha, images_fingerprint(images), f"{registered.cached_split_layer}|none")
+    outputs = f"{name} block-{registered.last_block - 1} outputs"  # the block below the one fine-tuned
     started = time.perf_counter()
 
     def on_batch(done, total):
         rate = (time.perf_counter() - started) / max(done, 1)
-        on_progress(ProgressEvent("features", "vgg16", message=f"vgg16 block-4 outputs, {part}: {done}/{total}",
+        on_progress(ProgressEvent("features", name, message=f"{outputs}, {part}: {done}/{total}",
                                   step=done, steps=total, eta_s=rate * (total - done)))
 
     feats = cache.get_or_compute(
         key, lambda: compute_features(extractor, images, 32, should_stop, on_batch, dtype="float16"))
     if feats is None:
-        raise TrainingCancelled("cancelled while computing vgg16 block-4 outputs")
+        raise TrainingCancelled(f"cancelled while computing {outputs}")
     return feats
 
 
-def finetune_vgg16(config, backbone, extractor, head, data, settings, common, on_progress, should_stop):
-    """Two phases on cached block-4 outputs: the head with block 5 frozen (``config.learning_rate``),
-    then block 5 and the head together (``settings["learning_rate"]``).
+def finetune_last_block(config, backbone, extractor, head, data, settings, common, on_progress, should_stop):
+    """Two phases on cached outputs of the spec's ``cached_split_layer`` (VGG16: block 4): the head with the last
+    block frozen (``config.learning_rate``), then the last block and the head together
+    (``settings["learning_rate"]``).
 
     Returns (frozen-phase history, fine-tuning history, test probabilities, validation probabilities).
     """
-    lower, upper = _split_vgg(extractor, head)
+    name = backbone.architecture
+    lower, upper = split_at_cached_layer(name, extractor, head)
     feats = {part: _cached(config, backbone, lower, data.x[part], part, on_progress, should_stop)
              for part in ("val", "test", "train")}
-    tuned = [layer for layer in upper.layers if layer.name.startswith("block5_")]
+    tuned = [layer for layer in upper.layers if _block_of(layer.name) == spec(name).last_block]
     for layer in tuned:
         layer.trainable = False
-    frozen = fit(upper, "vgg16", feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
+    frozen = fit(upper, name, feats["train"], data.y["train"], feats["val"], data.y["val"], **common)
     for layer in tuned:
         layer.trainable = True
     before = upper.get_weights()
-    tuning = fit(upper, "vgg16", feats["train"], data.y["train"], feats["val"], data.y["val"],
-                 **_tuning_settings(config, "vgg16", settings, common))
+    tuning = fit(upper, name, feats["train"], data.y["train"], feats["val"], data.y["val"],
+                 **_tuning_settings(config, name, settings, common))
     _keep_the_better(upper, before, frozen, tuning)
     return frozen, tuning, _predict(upper, feats["test"]), _predict(upper, feats["val"])
 
@@ -121,12 +132,13 @@ def _keep_the_better(model: keras.Model, before: list, frozen: dict, tuning: dic
 
 
 def finetune_end_to_end(config, name, extractor, head, data, settings, common, frozen):
-    """The base (BatchNorm frozen; VGG16: its blocks ``settings["from_block"]`` to 5, the rest frozen) + head on
+    """The base (BatchNorm frozen; fine-tuned by blocks (VGG16): its blocks ``settings["from_block"]`` to the
+    last, the rest frozen) + head on
     augmented pixels, after the head's ``frozen`` phase. (On a GPU: on the 2-core CPU a VGG16 epoch of pixels
     takes hours.) Returns (fine-tuning history, test probabilities, validation probabilities)."""
     base = base_of(extractor)
     base.trainable = True
-    tuned = set(tuned_layer_names(name, base, int(settings.get("from_block", 5))))
+    tuned = set(tuned_layer_names(name, base, settings.get("from_block")))
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization) or (layer.weights and layer.name not in tuned):
             layer.trainable = False

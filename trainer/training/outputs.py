@@ -3,73 +3,40 @@ classification_report.txt, confusion_matrix.png, learning_curves.png; and the ru
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from trainer.bundle.cards import dataset_name, probability_text
-from trainer.bundle.io import SCHEMA_VERSION, save_model_file, save_tuned, write_card
-from trainer.data.imageio import IMAGE_SIZE
-from trainer.evaluation.metrics import (
-    classification_report_text,
-    evaluate_probabilities,
-    expected_calibration_error,
-    operating_point,
-)
-from trainer.evaluation.numbers import table_number, table_with_ci
-from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, save_figure
-from trainer.training.calibration import (
+from trainer import DISCLAIMER
+from trainer.bundle.calibration import (
     apply_calibration,
-    describe_calibration,
     fit_calibration,
     model_half_point,
     threshold_for_sensitivity,
 )
-
-# The paper's reported test accuracy per model (1,200 HAM10000 images, 240 test).
-PAPER_ACCURACY = {"cnn": 0.84, "vgg16": 0.87, "mobilenetv2": 0.82}
-DISPLAY_NAMES = {
-    "cnn": "Custom CNN (paper Table 1)",
-    "vgg16": "VGG16, frozen ImageNet base",
-    "mobilenetv2": "MobileNetV2, frozen ImageNet base",
-}
-TUNED_NAMES = {
-    "cnn": "Custom CNN (paper's convolutions, pooled head)",
-    "vgg16": "VGG16, block 5 fine-tuned",
-    "mobilenetv2": "MobileNetV2, fine-tuned",
-}
+from trainer.bundle.cards import probability_text
+from trainer.bundle.io import SCHEMA_VERSION, save_model_file, save_tuned, write_card
+from trainer.data.imageio import IMAGE_SIZE
+from trainer.evaluation.metric_files import metrics_table, write_metric_files
+from trainer.evaluation.metrics import (
+    evaluate_probabilities,
+    expected_calibration_error,
+    operating_point,
+)
+from trainer.models.registry import spec
+from trainer.names import dataset_name
 
 
 def display_name(name: str, config, fine_tuning_kept: bool | None = None) -> str:
-    if name == "cnn":
-        return TUNED_NAMES[name] if config.cnn_head == "gap" else DISPLAY_NAMES[name]
-    tuned = int((config.finetune.get(name) or {}).get("epochs", 0)) > 0 and fine_tuning_kept is not False
-    return (TUNED_NAMES if tuned else DISPLAY_NAMES).get(name, name)
-
-
-from trainer import DISCLAIMER  # noqa: E402  (re-exported: benchmark and evaluate import it from here)
+    """The card's display name (its spec's, trained or fine-tuned as ``config`` says)."""
+    return spec(name).long_name(config, fine_tuning_kept)
 
 
 def _summary_metrics(metrics: dict) -> dict:
     keys = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
             "specificity_ci", "roc_auc", "roc_auc_ci", "ece")
     return {k: metrics[k] for k in keys}
-
-
-def write_metric_files(directory: Path, metrics: dict, title: str, history: dict | None = None,
-                       fine_tune_from: int | None = None) -> None:
-    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    (directory / "classification_report.txt").write_text(
-        f"{title}\n\n{classification_report_text(metrics)}", encoding="utf-8")
-    save_figure(draw_confusion_matrix(Figure(figsize=(7.5, 3.4)), metrics["confusion_matrix"],
-                                      metrics["class_names"], title), directory / "confusion_matrix.png")
-    if history:
-        curves_title = title.removesuffix(" - test set") + " - training and validation"
-        save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, curves_title, fine_tune_from),
-                    directory / "learning_curves.png")
 
 
 def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int = 1) -> bool:
@@ -99,7 +66,7 @@ def threshold_rule(n_val_positive: int) -> str:
 
 
 def calibration_entry(parameters: dict, balanced: bool) -> dict:
-    """The card's ``calibration``: the fitted parameters (trainer.training.calibration) and what they were fitted for."""
+    """The card's ``calibration``: the fitted parameters (trainer.bundle.calibration) and what they were fitted for."""
     return dict(parameters, fitted_on="validation split",
                 prevalence=("equal (classes weighted equally, as in training)" if balanced
                             else "as in the validation split"))
@@ -159,7 +126,7 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
         "name": name,
         "display_name": display_name(name, config, fine_tuning_kept),
         "architecture": name,
-        "architecture_variant": config.cnn_head if name == "cnn" else None,
+        "architecture_variant": spec(name).variant_of(config),
         "preset": config.preset,
         "version": f"{name}-{created:%Y%m%d-%H%M%S}-{model_sha[:8]}",
         "class_names": list(class_names),
@@ -200,14 +167,14 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
             "optimizer": "adam",
             "learning_rate": config.learning_rate,
             "batch_size": config.batch_size,
-            "max_epochs": (config.cnn_epochs or config.epochs) if name == "cnn" else config.epochs,
+            "max_epochs": (config.cnn_epochs or config.epochs) if spec(name).from_scratch else config.epochs,
             "epochs_run": len(history.get("loss", [])),
             "fine_tuning": (dict(config.finetune.get(name, {}), epochs_frozen=frozen_epochs,
                                  epochs_run=len(history.get("loss", [])) - frozen_epochs,
                                  kept=fine_tuning_kept, rule="kept only if it lowered the best validation loss")
                             if frozen_epochs is not None else None),
             "early_stopping": {"monitor": "val_loss", "restore_best_weights": True,
-                               "patience": (config.cnn_patience if name == "cnn" and config.cnn_patience is not None
+                               "patience": (config.cnn_patience if spec(name).from_scratch and config.cnn_patience is not None
                                             else config.patience)},
             "reduce_lr_on_plateau": config.plateau.get(name),
             "max_minutes": config.max_minutes_per_model,
@@ -225,37 +192,6 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     write_card(directory, card)
     write_metric_files(directory, metrics, f"{display_name(name, config, fine_tuning_kept)} - test set", history, frozen_epochs)
     return metrics, test_cal
-
-
-def metrics_table(all_metrics: dict[str, dict], paper: dict[str, float] | None = PAPER_ACCURACY) -> str:
-    head = ("| model | paper acc. % | acc. % (95% CI) | AUC (95% CI) | sens. % | spec. % | "
-            "benign P/R/F1 | malignant P/R/F1 |")
-    lines = [head, "|" + "---|" * 8]
-    operating_rows = []
-    for name, m in all_metrics.items():
-        b, mal = m["per_class"]["benign"], m["per_class"]["malignant"]
-        paper_acc = f"{100 * paper[name]:.0f}" if paper and name in paper else "-"
-        flag = " (collapsed to one class)" if m.get("collapsed_to_one_class") else ""
-        lines.append(
-            f"| {name}{flag} | {paper_acc} | {table_with_ci(m['accuracy'], m['accuracy_ci'])} | "
-            f"{table_with_ci(m['roc_auc'], m['roc_auc_ci'], 1, 3)} | "
-            f"{table_number(m['sensitivity'])} | {table_number(m['specificity'])} | "
-            f"{b['precision']:.2f}/{b['recall']:.2f}/{b['f1']:.2f} | "
-            f"{mal['precision']:.2f}/{mal['recall']:.2f}/{mal['f1']:.2f} |"
-        )
-        op, cal = m.get("operating_point"), m.get("calibration")
-        if op and cal:
-            operating_rows.append(
-                f"| {name} | {op['threshold']:.3f} | {table_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
-                f"{table_with_ci(op['specificity'], op['specificity_ci'])} | {describe_calibration(cal)} | "
-                f"{table_number(cal['ece_test_before'], 1, 3)} -> {table_number(cal['ece_test_after'], 1, 3)} |")
-    text = "\n".join(lines) + "\n"
-    if operating_rows:
-        text += ("\nAt each model's operating point (chosen on its training run's validation split for sensitivity "
-                 ">= 95 %; calibration fitted on that split):\n\n"
-                 "| model | threshold | sens. % (95% CI) | spec. % (95% CI) | calibration | test ECE before -> after |\n"
-                 "|---|---|---|---|---|---|\n" + "\n".join(operating_rows) + "\n")
-    return text
 
 
 def _data_text(config, data) -> str:

@@ -3,7 +3,7 @@
 ``python -m trainer recalibrate RUN --method logistic``. Calibration and the operating point are fitted on
 the validation split after training (trainer.training.outputs.calibrate_and_score), and a run keeps every model's
 calibrated P(malignant) on its validation and test images (predictions.csv). The card says how they were
-calibrated, so the model's own probabilities follow from them (trainer.training.calibration.uncalibrated_p; the file
+calibrated, so the model's own probabilities follow from them (trainer.bundle.calibration.uncalibrated_p; the file
 keeps 9 significant digits, runs written before that 6 decimals), and the new calibration is fitted on what
 training would have fitted it on.
 
@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.bundle.calibration import CALIBRATION_METHODS, apply_calibration, uncalibrated_p
 from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, probability_text, read_card, write_card
 from trainer.config import TrainConfig
 from trainer.errors import BundleError, ConfigError
-from trainer.training.calibration import CALIBRATION_METHODS, apply_calibration, uncalibrated_p
+from trainer.evaluation.metric_files import write_metric_files
 from trainer.training.ensemble import fit_ensemble, summary
-from trainer.training.outputs import calibrate_and_score, calibration_entry, threshold_rule, write_metric_files
+from trainer.training.outputs import calibrate_and_score, calibration_entry, threshold_rule
 from trainer.training.rundir import RunDir
 
 

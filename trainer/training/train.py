@@ -18,10 +18,7 @@ import keras
 import numpy as np
 
 from trainer import __version__
-from trainer.bundle.cards import (
-    ARCHITECTURES,
-    dataset_name,
-)
+from trainer.bundle.calibration import apply_calibration
 from trainer.bundle.io import TunedParts, read_card
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data.augment import Augmenter
@@ -34,16 +31,16 @@ from trainer.data.samples import (
 from trainer.data.sources import PreparedData, load_and_split, prepare_sources
 from trainer.errors import DatasetLayoutError
 from trainer.models.architectures import (
-    PREPROCESSING,
     assemble,
     base_of,
-    build_cnn,
     build_head,
     feature_extractor,
     load_backbone,
 )
 from trainer.models.devices import describe_device, distribution_scope, enable_determinism
 from trainer.models.features import FeatureCache, compute_features, images_fingerprint
+from trainer.models.registry import names, spec
+from trainer.names import dataset_name
 from trainer.progress import (
     ProgressEvent,
     ProgressFn,
@@ -51,11 +48,10 @@ from trainer.progress import (
     never_stop,
     no_progress,
 )
-from trainer.training.calibration import apply_calibration
 from trainer.training.ensemble import fit_run_ensemble
 from trainer.training.finetune import (
     finetune_end_to_end,
-    finetune_vgg16,
+    finetune_last_block,
     merge_histories,
     tuned_layer_names,
 )
@@ -129,17 +125,19 @@ def _deadline(config) -> float | None:
     return time.monotonic() + 60.0 * float(config.max_minutes_per_model)
 
 
-def _train_cnn(config, data, on_progress, should_stop):
+def _train_from_scratch(config, name, data, on_progress, should_stop):
+    """A model built by its spec's builder, trained end to end on pixels (the CNN)."""
+    registered = spec(name)
     with distribution_scope():
-        model = build_cnn(len(data.dataset.class_names), head=config.cnn_head)
+        model = registered.build(len(data.dataset.class_names), registered.variant_of(config))
     augmenter = Augmenter(config.seed, config.augmentation) if config.augment else None
-    history = fit(model, "cnn", data.x["train"], data.y["train"], data.x["val"], data.y["val"],
+    history = fit(model, name, data.x["train"], data.y["train"], data.x["val"], data.y["val"],
                   n_classes=len(data.dataset.class_names), epochs=config.cnn_epochs or config.epochs,
                   batch_size=config.batch_size,
                   learning_rate=config.learning_rate,
                   patience=config.patience if config.cnn_patience is None else config.cnn_patience, seed=config.seed,
                   on_progress=on_progress, should_stop=should_stop,
-                  use_class_weight=config.class_weight, augmenter=augmenter, plateau=config.plateau.get("cnn"),
+                  use_class_weight=config.class_weight, augmenter=augmenter, plateau=config.plateau.get(name),
                   deadline=_deadline(config))
     probs = model.predict(data.x["test"].astype("float32"), verbose=0, batch_size=32)
     val_probs = model.predict(data.x["val"].astype("float32"), verbose=0, batch_size=32)
@@ -198,8 +196,8 @@ def _left_out_probabilities(data, predict) -> np.ndarray | None:
 
 
 def _train_transfer(config, name, data, on_progress, should_stop):
-    alpha = config.mobilenet_alpha if name == "mobilenetv2" else 1.0
-    backbone = load_backbone(name, alpha, config.backbones, allow_download=config.allow_download)
+    registered = spec(name)
+    backbone = load_backbone(name, registered.width(config.mobilenet_alpha), config.backbones, allow_download=config.allow_download)
     with distribution_scope():
         extractor = feature_extractor(backbone)
         head = build_head(extractor.output_shape[-1], len(data.dataset.class_names))
@@ -211,8 +209,9 @@ def _train_transfer(config, name, data, on_progress, should_stop):
     settings = config.finetune.get(name) or {}
     if int(settings.get("epochs", 0)) > 0:
         base = base_of(extractor)
-        if name == "vgg16" and int(settings.get("from_block", 5)) == 5:
-            frozen, tuning, probs, val_probs = finetune_vgg16(config, backbone, extractor, head, data, settings,
+        if registered.cached_split_layer and int(settings.get("from_block", registered.last_block)) == \
+                registered.last_block:
+            frozen, tuning, probs, val_probs = finetune_last_block(config, backbone, extractor, head, data, settings,
                                                               common, on_progress, should_stop)
         else:
             feats = _features(config, backbone, extractor, data, on_progress, should_stop)
@@ -220,7 +219,7 @@ def _train_transfer(config, name, data, on_progress, should_stop):
             tuning, probs, val_probs = finetune_end_to_end(config, name, extractor, head, data, settings, common,
                                                            frozen)
         model = assemble(extractor, head, name)
-        parts = TunedParts(extractor, head, tuned_layer_names(name, base, int(settings.get("from_block", 5))))
+        parts = TunedParts(extractor, head, tuned_layer_names(name, base, settings.get("from_block")))
         history = merge_histories(frozen, tuning)
         history["frozen_epochs"] = len(frozen.get("loss", []))
         history["fine_tuning_kept"] = tuning["kept"]
@@ -272,9 +271,9 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
         on_progress(ProgressEvent("stage", name, message=f"training {name} on {device}"))
         started = time.perf_counter()
         try:
-            if name == "cnn":
-                model, saved_part, part_kind, history, probs, val_probs, backbone, left_probs = _train_cnn(
-                    config, data, on_progress, should_stop)
+            if spec(name).from_scratch:
+                model, saved_part, part_kind, history, probs, val_probs, backbone, left_probs = _train_from_scratch(
+                    config, name, data, on_progress, should_stop)
             else:
                 model, saved_part, part_kind, history, probs, val_probs, backbone, left_probs = _train_transfer(
                     config, name, data, on_progress, should_stop)
@@ -285,7 +284,7 @@ def run_training(config: TrainConfig, should_stop=never_stop, on_progress: Progr
             work_dir, name=name, config=config, data=data, saved_part=saved_part,
             part_kind=part_kind, backbone=backbone, history=history,
             probabilities=probs, val_probabilities=val_probs, device=device,
-            seconds=time.perf_counter() - started, preprocessing=PREPROCESSING[name], trainer_version=__version__,
+            seconds=time.perf_counter() - started, preprocessing=spec(name).preprocessing, trainer_version=__version__,
         )
         calibration = read_card(work_dir).calibration
         prediction_rows[name] = {"val": apply_calibration(val_probs, calibration), "test": probs}
@@ -324,7 +323,7 @@ def saved_config_with_kept(config: TrainConfig, kept_models, also_trained=()) ->
     trained = set(config.models) | set(also_trained)
     kept = sorted(set(kept_models) - trained)
     extra = dict(config.extra, kept_models=kept) if kept else dict(config.extra)
-    return dataclasses.replace(config, models=tuple(m for m in ARCHITECTURES if m in kept or m in trained),
+    return dataclasses.replace(config, models=tuple(m for m in names() if m in kept or m in trained),
                                extra=extra)
 
 

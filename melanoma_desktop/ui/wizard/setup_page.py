@@ -20,7 +20,15 @@ from PySide6.QtWidgets import (
 
 from melanoma_desktop.ui.batch_bar import format_eta
 from melanoma_desktop.ui.worker import Job
-from trainer.api import PRESET_MOBILENET_ALPHA, PRESET_SUMMARIES, PRESETS, estimate_training, preset_config
+from trainer.api import (
+    PRESET_MOBILENET_ALPHA,
+    PRESET_SUMMARIES,
+    PRESETS,
+    architecture_names,
+    architecture_spec,
+    estimate_training,
+    preset_config,
+)
 
 # What each recipe is called on screen, with a rough time on a 2-core CPU for HAM10000-sized data (the
 # "Estimate time" button measures it on this computer for the chosen data).
@@ -55,8 +63,8 @@ class SetupPage(QWizardPage):
         layout.addWidget(self.recipe_note)
         models_row = QHBoxLayout()
         self.model_boxes = {}
-        for name, label in (("cnn", "Custom CNN"), ("vgg16", "VGG16"), ("mobilenetv2", "MobileNetV2")):
-            box = QCheckBox(label)
+        for name in architecture_names():
+            box = QCheckBox(architecture_spec(name).short_name)
             box.setChecked(True)
             box.toggled.connect(self._invalidate)
             self.model_boxes[name] = box

@@ -125,7 +125,7 @@ def test_a_left_out_run_scores_the_left_out_source_with_every_model(three_source
 @pytest.mark.slow  # four small trainings (94 s in CI); the left-out run and the benchmark's parts are tested above
 def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_it(three_sources, tmp_path,
                                                                                   random_backbones):
-    from trainer.evaluation.loso import run_source_benchmark
+    from trainer.experiments.loso import run_source_benchmark
 
     results = run_source_benchmark(
         three_sources, tmp_path / "bench", leave_out=["gamma"], models=("cnn", "mobilenetv2"),
@@ -139,8 +139,8 @@ def test_the_source_benchmark_scores_a_left_out_source_at_a_line_chosen_without_
     assert set(without["weights"]) == {"cnn", "mobilenetv2"} and abs(sum(without["weights"].values()) - 1) < 1e-6
     text = (tmp_path / "bench" / "results.md").read_text()
     assert "**gamma left out**" in text and "| combined | 10 / 10 |" in text
-    from trainer.evaluation.benchmark import update_doc
-    from trainer.evaluation.loso import SOURCES_MARKERS, sources_markdown
+    from trainer.experiments.benchmark import update_doc
+    from trainer.experiments.loso import SOURCES_MARKERS, sources_markdown
 
     doc = tmp_path / "results.md"
     doc.write_text(f"intro\n{SOURCES_MARKERS[0]}\nold\n{SOURCES_MARKERS[1]}\nafter\n")

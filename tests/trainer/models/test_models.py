@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from trainer.errors import BackboneWeightsError, ConfigError
-from trainer.models.architectures import build_cnn, build_head, build_model, feature_extractor, load_backbone
+from trainer.models.architectures import build_head, build_model, feature_extractor, load_backbone
 from trainer.models.layers import Preprocess
+from trainer.models.specs.cnn import build_cnn
 
 
 def _count(weights):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from trainer.errors import ConfigError
-from trainer.evaluation.benchmark import README_END, README_START, results_markdown, run_benchmark, update_doc
+from trainer.experiments.benchmark import README_END, README_START, results_markdown, run_benchmark, update_doc
 
 QUICK = dict(models=("cnn", "mobilenetv2"), epochs=1, cnn_epochs=1, batch_size=8, aug_copies=1, allow_download=False,
              finetune={"mobilenetv2": {"epochs": 1, "learning_rate": 1e-4}})
@@ -66,7 +66,7 @@ def test_readme_table_is_replaced_between_markers(bench, tmp_path):
 def test_a_run_saved_before_a_new_config_field_still_counts_as_finished(tmp_path):
     import json
 
-    from trainer.evaluation.benchmark import _finished_run
+    from trainer.experiments.benchmark import _finished_run
     from trainer.presets import preset_config
 
     config = preset_config("best", "data", str(tmp_path), models=("cnn",))

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.bundle.cards import ARCHITECTURES, find_bundles, read_card, read_ensemble
+from trainer.bundle.calibration import model_half_point
+from trainer.bundle.cards import find_bundles, read_card, read_ensemble
 from trainer.evaluation.metrics import evaluate_probabilities
+from trainer.models.registry import names as architecture_names
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
-from trainer.training.calibration import model_half_point
 from trainer.training.ensemble import ensemble_probability, summary
 from trainer.training.rundir import RunDir, read_predictions
 
@@ -87,13 +88,13 @@ def run_results(run_dir: str | Path) -> dict:
     return result
 
 
-def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource", models=ARCHITECTURES,
+def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource", models=architecture_names(),
                          backbones=None, cache_dir=None, seed: int = 42, reuse: bool = True,
                          on_progress: ProgressFn = no_progress, should_stop=never_stop,
                          overrides: dict | None = None, include_all: bool = True) -> dict:
     """Train (or reuse) ``OUT/all`` (unless ``include_all`` is False) and one ``OUT/without-NAME`` per left-out
     source; write the results."""
-    from trainer.evaluation.benchmark import _finished_run, _git_commit
+    from trainer.experiments.benchmark import _finished_run, _git_commit
     from trainer.presets import preset_config
     from trainer.training.train import run_training
 
@@ -136,7 +137,7 @@ HEADER = ["| model | melanomas / others | AUC | sensitivity at flag line | speci
 
 
 def _order(names) -> list[str]:
-    return [n for n in (*ARCHITECTURES, COMBINED) if n in names]
+    return [n for n in (*architecture_names(), COMBINED) if n in names]
 
 
 def sources_markdown(results: dict) -> str:

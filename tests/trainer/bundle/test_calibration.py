@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from trainer.bundle.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
 from trainer.evaluation.metrics import expected_calibration_error
-from trainer.training.calibration import apply_temperature, fit_temperature, threshold_for_sensitivity
 
 
 def _overconfident(n=3000, seed=0):
@@ -43,7 +43,7 @@ def test_threshold_meets_sensitivity_and_is_the_highest_that_does(target):
 def test_balanced_temperature_weighs_each_class_equally():
     import numpy as np
 
-    from trainer.training.calibration import balanced_weights, fit_temperature
+    from trainer.bundle.calibration import balanced_weights, fit_temperature
 
     rng = np.random.default_rng(0)
     labels = np.array([0] * 900 + [1] * 100)
@@ -65,7 +65,7 @@ def _shifted(n=4000, seed=1):
 
 
 def test_logistic_calibration_recovers_slope_and_intercept_where_a_temperature_cannot():
-    from trainer.training.calibration import apply_calibration, fit_calibration, model_half_point, uncalibrated_p
+    from trainer.bundle.calibration import apply_calibration, fit_calibration, model_half_point, uncalibrated_p
 
     probs, y = _shifted()
     logistic = fit_calibration(probs, y, "logistic")
@@ -88,7 +88,7 @@ def test_logistic_calibration_recovers_slope_and_intercept_where_a_temperature_c
 
 
 def test_logistic_calibration_follows_the_positive_column_and_refuses_more_classes():
-    from trainer.training.calibration import apply_calibration, fit_calibration
+    from trainer.bundle.calibration import apply_calibration, fit_calibration
 
     probs, y = _shifted(1000)
     swapped = fit_calibration(probs[:, ::-1], 1 - y, "logistic", positive_index=0)
@@ -103,7 +103,7 @@ def test_logistic_calibration_follows_the_positive_column_and_refuses_more_class
 
 
 def test_logistic_calibration_keeps_the_ranking_when_validation_says_nothing():
-    from trainer.training.calibration import apply_calibration, fit_calibration
+    from trainer.bundle.calibration import apply_calibration, fit_calibration
 
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     noise = fit_calibration(probs, np.array([1, 0, 1, 0]), "logistic")  # validation contradicts the scores

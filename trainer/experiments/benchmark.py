@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer import DISCLAIMER
+from trainer.bundle.calibration import model_half_point
 from trainer.bundle.cards import (
     EXTERNAL_FILE,
     PREDICTIONS_FILE,
@@ -33,14 +35,14 @@ from trainer.bundle.cards import (
 from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data.samples import decode_samples, discover, without_unreadable
 from trainer.errors import ConfigError
+from trainer.evaluation.metric_files import paper_accuracies
 from trainer.evaluation.metrics import ece_noise_floor, evaluate_probabilities
 from trainer.evaluation.numbers import is_missing, table_with_ci
-from trainer.models.architectures import ARCHITECTURES
+from trainer.models.registry import names, retrained_with_extra_data
 from trainer.presets import preset_config
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.training.calibration import model_half_point
 from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, summary
-from trainer.training.outputs import DISCLAIMER, PAPER_ACCURACY, TARGET_SENSITIVITY
+from trainer.training.outputs import TARGET_SENSITIVITY
 from trainer.training.recalibrate import recalibrate_run
 from trainer.training.rundir import SPLIT_FILE, RunDir, read_predictions
 from trainer.training.train import run_training, saved_config_with_kept, trained_before
@@ -113,7 +115,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
     run_dir = Path(config.out)
     preds = read_predictions(run_dir)
     members = [m for m in config.models if m in preds]
-    kept = [m for m in ARCHITECTURES if m in preds and m not in members and (run_dir / m / "card.json").is_file()]
+    kept = [m for m in names() if m in preds and m not in members and (run_dir / m / "card.json").is_file()]
     models = {}
     for name in members:
         card = read_card(run_dir / name)
@@ -200,13 +202,15 @@ def _git_commit(where: Path) -> str:
 def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "best"), cache_dir=None,
                   seed: int = 42, reuse: bool = True, on_progress: ProgressFn = no_progress,
                   should_stop=never_stop, overrides: dict | None = None, extra_data=(),
-                  extra_models=("vgg16",)) -> dict:
+                  extra_models=None) -> dict:
     """Train (or reuse) each preset's run under ``out/<preset>`` and write ``out/results.{json,md}``.
 
     ``overrides`` (TrainConfig fields) apply to every preset: for quick checks, never for the README.
     ``extra_data`` (TrainConfig.extra_data entries) adds the run ``out/best-extra``: ``extra_models``
-    retrained with the best preset on the extra images as well, the other models kept from ``out/best``.
+    retrained with the best preset on the extra images as well (default: those whose spec says so, VGG16), the
+    other models kept from ``out/best``.
     """
+    extra_models = retrained_with_extra_data() if extra_models is None else extra_models
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ext = None
@@ -228,7 +232,7 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
                                                overrides or {}, models=tuple(extra_models),
                                                extra_data=list(extra_data)))
     for preset, config in configs.items():
-        kept = [m for m in ARCHITECTURES if m not in config.models and (out / "best" / m / "card.json").is_file()
+        kept = [m for m in names() if m not in config.models and (out / "best" / m / "card.json").is_file()
                 ] if preset == EXTRA_RUN else []
         saved_as = saved_config_with_kept(config, kept) if kept else None
         if reuse and _finished_run(config, saved_as):
@@ -296,12 +300,12 @@ def results_markdown(results: dict) -> str:
              "| preset | model | paper acc. % | acc. % | AUC | ECE before -> after [noise] | threshold | sens. % | "
              "spec. % |",
              "|---|---|---|---|---|---|---|---|---|"]
+    papers = paper_accuracies()
     for preset, block in results["presets"].items():
         preset = block.get("label", preset)
         for name, m in block["models"].items():
             t, op = m["test"], m["test_at_threshold"]
-            paper = f"{100 * PAPER_ACCURACY[name]:.0f}" if name in PAPER_ACCURACY else ("90 (target)" if name ==
-                                                                                     "ensemble" else "-")
+            paper = f"{100 * papers[name]:.0f}" if name in papers else ("90 (target)" if name == "ensemble" else "-")
             lines.append(f"| {preset} | {m['display_name']} | {paper} | {table_with_ci(t['accuracy'], t['accuracy_ci'])} | "
                          f"{table_with_ci(t['roc_auc'], t['roc_auc_ci'], 1, 3)} | {_ece_cell(m)} | {m['threshold']:.3f} | "
                          f"{table_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
