@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
-from trainer.errors import ConfigError, TrainerError
+from trainer.bundle.calibration import describe_calibration
+from trainer.config import TrainConfig
+from trainer.errors import BundleError, ConfigError, TrainerError
+from trainer.evaluation.probes import record_expectations
 from trainer.models.registry import names, retrained_with_extra_data
-from trainer.presets import PRESETS
+from trainer.presets import PRESETS, preset_config
+from trainer.quiet import import_tensorflow_quietly
 
 EXIT_ERROR = 2
 
@@ -163,7 +168,6 @@ def _fmt(seconds) -> str:
 
 
 def _ensemble(args) -> None:
-    from trainer.bundle.calibration import describe_calibration
     from trainer.evaluation.metric_files import metrics_table
     from trainer.evaluation.metrics import operating_point
     from trainer.training.ensemble import evaluate_ensemble, fit_ensemble
@@ -196,9 +200,6 @@ def _extra_data(folders, source_split) -> list[dict]:
 
 
 def _train_config(args):
-    from trainer.config import TrainConfig
-    from trainer.presets import preset_config
-
     given = dict(protocol=args.protocol, fractions=args.split_fractions, epochs=args.epochs,
                  batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
                  augmentation=args.augmentation, aug_copies=args.aug_copies, mobilenet_alpha=args.mobilenet_alpha,
@@ -251,10 +252,7 @@ def _benchmark(args) -> None:
 
 
 def _export(args) -> None:
-    from pathlib import Path
-
     from trainer.bundle.io import export_bundle, find_bundles
-    from trainer.errors import BundleError
 
     probe = None
     if args.probe_data:
@@ -274,7 +272,6 @@ def _export(args) -> None:
         exported.append(report["bundle"])
         print(f"{bundle.name}: {report['bytes'] / 1e6:.1f} MB, max |difference| to the original "
               f"{report['max_abs_difference']:.1e}")
-    from trainer.evaluation.probes import record_expectations
 
     print(f"{record_expectations(exported, args.out).name}: what each model says about the self-test's probe "
           "images (melanoma-desktop --self-test compares)")
@@ -290,7 +287,6 @@ def _export(args) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from trainer.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     try:

@@ -15,6 +15,7 @@ Both are plain :class:`~trainer.config.TrainConfig` values; any field can still 
 
 from __future__ import annotations
 
+from trainer.config import TrainConfig  # (no Keras: the configuration is plain data)
 from trainer.errors import ConfigError
 from trainer.models.specs import cnn, mobilenetv2, vgg16
 
@@ -56,8 +57,6 @@ PRESET_SUMMARIES = {
 
 def preset_config(preset: str, data: str, out: str, **overrides):
     """A validated TrainConfig for ``preset``, with ``overrides`` (any TrainConfig field) applied."""
-    from trainer.config import TrainConfig  # (no Keras: the configuration is plain data)
-
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
     values = dict(PRESETS[preset], mobilenet_alpha=PRESET_MOBILENET_ALPHA, malignant_dx=("mel",))

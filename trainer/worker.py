@@ -15,6 +15,10 @@ import signal
 import sys
 from pathlib import Path
 
+from trainer.config import TrainConfig
+from trainer.errors import TrainerError
+from trainer.progress import TrainingCancelled
+
 EXIT_CANCELLED = 3
 EXIT_FAILED = 2
 
@@ -30,9 +34,6 @@ def _jsonable(value):
 
 
 def main(config_path: str) -> int:
-    from trainer.config import TrainConfig
-    from trainer.errors import TrainerError
-    from trainer.progress import TrainingCancelled
     from trainer.training.train import run_training
 
     stop = {"requested": False}

@@ -46,9 +46,10 @@ def compare_with_active(run_dir: Path, names: list[str], active_dirs: dict[str, 
         names_ = tuple(bundle.class_names)
         at_half = evaluate_probabilities(y, probs, names_, model_half_point(bundle.calibration))
         at_thr = evaluate_probabilities(y, probs, names_, bundle.threshold, n_boot=0)
-        out[name] = {"at_half": {k: at_half[k] for k in ("accuracy", "accuracy_ci", "roc_auc", "roc_auc_ci")},
-                     "at_threshold": {k: at_thr[k] for k in ("sensitivity", "sensitivity_ci", "specificity",
-                                                              "specificity_ci")},
+        out[name] = {"at_half": {"accuracy": at_half.accuracy, "accuracy_ci": at_half.accuracy_ci,
+                                 "roc_auc": at_half.roc_auc, "roc_auc_ci": at_half.roc_auc_ci},
+                     "at_threshold": {"sensitivity": at_thr.sensitivity, "sensitivity_ci": at_thr.sensitivity_ci,
+                                      "specificity": at_thr.specificity, "specificity_ci": at_thr.specificity_ci},
                      "threshold": bundle.threshold, "version": bundle.version}
     return out
 

@@ -59,9 +59,8 @@ def read_card(bundle_dir: str | os.PathLike) -> ModelCard:
 
 
 def write_card(bundle_dir: str | os.PathLike, card: ModelCard | dict) -> Path:
-    """Write card.json (checked first: a dict goes through :meth:`ModelCard.from_dict`)."""
-    if not isinstance(card, ModelCard):
-        card = ModelCard.from_dict(card)
+    """Write card.json, checked first (a card built in code is checked as its file would be read)."""
+    card = ModelCard.from_dict(card.to_dict() if isinstance(card, ModelCard) else card)
     path = Path(bundle_dir) / CARD_NAME
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=False, default=_json_default), encoding="utf-8")

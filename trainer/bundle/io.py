@@ -15,6 +15,7 @@ Loading verifies the card schema and both checksums, with ``safe_mode`` on.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,8 +254,6 @@ def export_bundle(src: str | os.PathLike, dst: str | os.PathLike, float16: bool 
     """Copy a bundle for shipping; with ``float16`` the weights of a full model are stored as float16
     ``weights.npz``. Predictions on ``probe`` images must match the original within ``tolerance``.
     Returns {"max_abs_difference": ..., "bytes": ...}."""
-    import shutil
-
     src, dst = Path(src), Path(dst)
     original = load_bundle(src, backbones)
     card = original.card.replace(training=portable_training(original.card.training))

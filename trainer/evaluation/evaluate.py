@@ -15,7 +15,7 @@ from trainer.data.samples import decode_samples, discover, without_unreadable
 from trainer.data.splits import make_split
 from trainer.errors import BundleError, ConfigError
 from trainer.evaluation.metric_files import metrics_table, write_metric_files
-from trainer.evaluation.metrics import evaluate_probabilities, operating_point
+from trainer.evaluation.metrics import evaluate_probabilities
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
 
 
@@ -52,11 +52,10 @@ def run_evaluation(models_dir, data_dir, out_dir, split: str = "test", backbones
         on_progress(ProgressEvent("evaluate", bundle.name, message=f"evaluating {bundle.name} on {len(y)} images"))
         probs = bundle.predict_proba(decoded.images, batch_size=32)
         names = tuple(bundle.class_names)
-        metrics = evaluate_probabilities(y, probs, names, model_half_point(bundle.calibration))
         operating = evaluate_probabilities(y, probs, names, bundle.threshold)
-        metrics["operating_point"] = operating_point(operating)
-        metrics["calibration"] = {**bundle.calibration, "ece_test_before": math.nan,
-                                  "ece_test_after": operating["ece"]}
+        metrics = {**evaluate_probabilities(y, probs, names, model_half_point(bundle.calibration)).to_json(),
+                   "operating_point": operating.operating_point(),
+                   "calibration": {**bundle.calibration, "ece_test_before": math.nan, "ece_test_after": operating.ece}}
         metrics["bundle_version"] = bundle.version
         metrics["skipped"] = unreadable + decoded.skipped
         target = out / bundle.name

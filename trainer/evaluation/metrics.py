@@ -1,9 +1,13 @@
 """Evaluation numbers with their uncertainty: Wilson intervals for proportions, a seeded bootstrap
-for ROC AUC, expected calibration error, and operating-point helpers."""
+for ROC AUC, expected calibration error, and operating-point helpers. ``evaluate_probabilities`` gives a
+typed :class:`Metrics`; ``Metrics.to_json`` is what metrics.json and the cards keep, ``Metrics.from_json``
+reads it back."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
@@ -78,6 +82,99 @@ def ece_noise_floor(p_positive: np.ndarray, n_bins: int = 10, repeats: int = 100
     return float(np.mean([expected_calibration_error(rng.random(len(p)) < p, p, n_bins) for _ in range(repeats)]))
 
 
+@dataclass(frozen=True)
+class ClassScores:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+    def to_json(self) -> dict:
+        return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support}
+
+
+SUMMARY_KEYS = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
+                "specificity_ci", "roc_auc", "roc_auc_ci", "ece")  # the headline numbers tables and cards keep
+OPERATING_POINT_KEYS = ("threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
+                        "specificity_ci", "confusion_matrix")  # what depends on the threshold
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Every number the reports need for one model (or the combined risk) on one set of images, at one threshold
+    on P(positive class): counts, proportions with their Wilson intervals, ROC AUC with its bootstrap interval,
+    calibration error, the confusion matrix, per-class scores and the ROC curve."""
+
+    n: int
+    threshold: float
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    sensitivity: float
+    sensitivity_ci: tuple[float, float]
+    specificity: float
+    specificity_ci: tuple[float, float]
+    roc_auc: float
+    roc_auc_ci: tuple[float, float]
+    ece: float
+    confusion_matrix: list[list[int]]
+    class_names: tuple[str, ...]
+    per_class: Mapping[str, ClassScores]
+    averages: Mapping[str, ClassScores]  # "macro", "weighted"
+    roc_curve: Mapping[str, list[float]]  # "fpr", "tpr"
+
+    def to_json(self) -> dict:
+        """The JSON object metrics.json keeps (keys in the order the files have always had)."""
+        return {"n": self.n, "threshold": self.threshold, "accuracy": self.accuracy, "accuracy_ci": self.accuracy_ci,
+                "sensitivity": self.sensitivity, "sensitivity_ci": self.sensitivity_ci,
+                "specificity": self.specificity, "specificity_ci": self.specificity_ci, "roc_auc": self.roc_auc,
+                "roc_auc_ci": self.roc_auc_ci, "ece": self.ece, "confusion_matrix": self.confusion_matrix,
+                "class_names": list(self.class_names),
+                "per_class": {k: v.to_json() for k, v in self.per_class.items()},
+                "averages": {k: v.to_json() for k, v in self.averages.items()},
+                "roc_curve": {k: list(v) for k, v in self.roc_curve.items()}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Metrics":
+        """Metrics read back from metrics.json (keys this type does not know are left out)."""
+        scores = lambda table: {k: ClassScores(**v) for k, v in (table or {}).items()}  # noqa: E731
+        return cls(n=int(data["n"]), threshold=float(data["threshold"]), accuracy=data["accuracy"],
+                   accuracy_ci=tuple(data["accuracy_ci"]), sensitivity=data["sensitivity"],
+                   sensitivity_ci=tuple(data["sensitivity_ci"]), specificity=data["specificity"],
+                   specificity_ci=tuple(data["specificity_ci"]), roc_auc=data["roc_auc"],
+                   roc_auc_ci=tuple(data["roc_auc_ci"]), ece=data.get("ece", math.nan),
+                   confusion_matrix=[list(row) for row in data.get("confusion_matrix", [])],
+                   class_names=tuple(data.get("class_names", ())), per_class=scores(data.get("per_class")),
+                   averages=scores(data.get("averages")), roc_curve=dict(data.get("roc_curve") or {}))
+
+    def summary(self) -> dict:
+        """The headline numbers (what ensemble.json, the cards' ``metrics`` and the tables keep)."""
+        return {k: v for k, v in self.to_json().items() if k in SUMMARY_KEYS}
+
+    def operating_point(self) -> dict:
+        """The threshold-dependent numbers."""
+        return {k: v for k, v in self.to_json().items() if k in OPERATING_POINT_KEYS}
+
+    def report_text(self) -> str:
+        """A fixed-width table like the paper's Tables 3-5."""
+        rows = [f"{'':>14} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
+        for name, v in self.per_class.items():
+            rows.append(f"{name:>14} {v.precision:9.2f} {v.recall:9.2f} {v.f1:9.2f} {v.support:9d}")
+        rows.append("")
+        rows.append(f"{'accuracy':>14} {'':>9} {'':>9} {self.accuracy:9.2f} {self.n:9d}")
+        for name, v in self.averages.items():
+            label = f"{name} avg"
+            rows.append(f"{label:>14} {v.precision:9.2f} {v.recall:9.2f} {v.f1:9.2f} {v.support:9d}")
+        (lo, hi), (auc_lo, auc_hi) = self.accuracy_ci, self.roc_auc_ci
+        rows.append("")
+        rows.append(f"accuracy {self.accuracy:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
+                    f"ROC AUC {self.roc_auc:.3f} (95% CI {auc_lo:.3f}-{auc_hi:.3f})")
+        rows.append(f"sensitivity {self.sensitivity:.3f} (95% CI {self.sensitivity_ci[0]:.3f}-"
+                    f"{self.sensitivity_ci[1]:.3f}); specificity {self.specificity:.3f} "
+                    f"(95% CI {self.specificity_ci[0]:.3f}-{self.specificity_ci[1]:.3f}) "
+                    f"at threshold {self.threshold:.3f} on P(malignant)")
+        return "\n".join(rows) + "\n"
+
+
 def evaluate_probabilities(
     y_true: np.ndarray,
     probabilities: np.ndarray,
@@ -86,7 +183,7 @@ def evaluate_probabilities(
     positive: str = "malignant",
     n_boot: int = 1000,
     seed: int = 0,
-) -> dict:
+) -> Metrics:
     """Every number the reports need, from true labels and predicted class probabilities.
 
     The predicted class is ``positive`` when its probability is >= ``threshold``.
@@ -110,69 +207,30 @@ def evaluate_probabilities(
     fp = int(cm[neg, pos])
     auc, auc_ci = bootstrap_auc((y_true == pos).astype(int), p_pos, n_boot=n_boot, seed=seed)
     fpr, tpr, _ = roc_curve((y_true == pos).astype(int), p_pos) if len(np.unique(y_true)) > 1 else ([], [], [])
-    per_class = {
-        name: {
-            "precision": float(report[name]["precision"]),
-            "recall": float(report[name]["recall"]),
-            "f1": float(report[name]["f1-score"]),
-            "support": int(report[name]["support"]),
-        }
-        for name in class_names
-    }
-    averages = {
-        key.replace(" avg", ""): {
-            "precision": float(report[key]["precision"]),
-            "recall": float(report[key]["recall"]),
-            "f1": float(report[key]["f1-score"]),
-            "support": int(report[key]["support"]),
-        }
-        for key in ("macro avg", "weighted avg")
-    }
-    return {
-        "n": n,
-        "threshold": float(threshold),
-        "accuracy": correct / n if n else math.nan,
-        "accuracy_ci": wilson(correct, n),
-        "sensitivity": tp / (tp + fn) if tp + fn else math.nan,
-        "sensitivity_ci": wilson(tp, tp + fn),
-        "specificity": tn / (tn + fp) if tn + fp else math.nan,
-        "specificity_ci": wilson(tn, tn + fp),
-        "roc_auc": auc,
-        "roc_auc_ci": auc_ci,
-        "ece": expected_calibration_error(y_true == pos, p_pos),
-        "confusion_matrix": cm.tolist(),
-        "class_names": list(class_names),
-        "per_class": per_class,
-        "averages": averages,
-        "roc_curve": {"fpr": [float(v) for v in fpr], "tpr": [float(v) for v in tpr]},
-    }
+    scores = {name: ClassScores(float(report[key]["precision"]), float(report[key]["recall"]),
+                                float(report[key]["f1-score"]), int(report[key]["support"]))
+              for name, key in [(c, c) for c in class_names] + [("macro", "macro avg"), ("weighted", "weighted avg")]}
+    return Metrics(
+        n=n, threshold=float(threshold), accuracy=correct / n if n else math.nan, accuracy_ci=wilson(correct, n),
+        sensitivity=tp / (tp + fn) if tp + fn else math.nan, sensitivity_ci=wilson(tp, tp + fn),
+        specificity=tn / (tn + fp) if tn + fp else math.nan, specificity_ci=wilson(tn, tn + fp),
+        roc_auc=auc, roc_auc_ci=auc_ci, ece=expected_calibration_error(y_true == pos, p_pos),
+        confusion_matrix=cm.tolist(), class_names=tuple(class_names),
+        per_class={name: scores[name] for name in class_names},
+        averages={"macro": scores["macro"], "weighted": scores["weighted"]},
+        roc_curve={"fpr": [float(v) for v in fpr], "tpr": [float(v) for v in tpr]})
 
 
-OPERATING_POINT_KEYS = ("threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
-                        "specificity_ci", "confusion_matrix")
+def summary(metrics: Metrics | Mapping) -> dict:
+    """The headline numbers of a result, or of its JSON (a metrics.json, a run's ``test`` entry)."""
+    return metrics.summary() if isinstance(metrics, Metrics) else {k: metrics[k] for k in SUMMARY_KEYS}
 
 
-def operating_point(metrics: dict) -> dict:
-    """The threshold-dependent part of ``evaluate_probabilities``' result."""
-    return {k: metrics[k] for k in OPERATING_POINT_KEYS}
+def operating_point(metrics: Metrics | Mapping) -> dict:
+    """The threshold-dependent part of ``evaluate_probabilities``' result (or of its JSON, read back)."""
+    return (metrics if isinstance(metrics, Metrics) else Metrics.from_json(metrics)).operating_point()
 
 
-def classification_report_text(metrics: dict) -> str:
-    """A fixed-width table like the paper's Tables 3-5."""
-    rows = [f"{'':>14} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
-    for name, v in metrics["per_class"].items():
-        rows.append(f"{name:>14} {v['precision']:9.2f} {v['recall']:9.2f} {v['f1']:9.2f} {v['support']:9d}")
-    rows.append("")
-    rows.append(f"{'accuracy':>14} {'':>9} {'':>9} {metrics['accuracy']:9.2f} {metrics['n']:9d}")
-    for name, v in metrics["averages"].items():
-        label = f"{name} avg"
-        rows.append(f"{label:>14} {v['precision']:9.2f} {v['recall']:9.2f} {v['f1']:9.2f} {v['support']:9d}")
-    lo, hi = metrics["accuracy_ci"]
-    rows.append("")
-    rows.append(f"accuracy {metrics['accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
-                f"ROC AUC {metrics['roc_auc']:.3f} (95% CI {metrics['roc_auc_ci'][0]:.3f}-{metrics['roc_auc_ci'][1]:.3f})")
-    rows.append(f"sensitivity {metrics['sensitivity']:.3f} (95% CI {metrics['sensitivity_ci'][0]:.3f}-"
-                f"{metrics['sensitivity_ci'][1]:.3f}); specificity {metrics['specificity']:.3f} "
-                f"(95% CI {metrics['specificity_ci'][0]:.3f}-{metrics['specificity_ci'][1]:.3f}) "
-                f"at threshold {metrics['threshold']:.3f} on P(malignant)")
-    return "\n".join(rows) + "\n"
+def classification_report_text(metrics: Metrics | Mapping) -> str:
+    """A fixed-width table like the paper's Tables 3-5, of a result or of its JSON read back."""
+    return (metrics if isinstance(metrics, Metrics) else Metrics.from_json(metrics)).report_text()

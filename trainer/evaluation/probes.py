@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from trainer.data.imageio import load_rgb
 from trainer.errors import BundleError
 
 EXPECTATIONS_FILE = "selftest.json"
@@ -61,10 +63,6 @@ def probe_images() -> dict[str, np.ndarray]:
 
 def decoded_probes() -> tuple[list[str], np.ndarray]:
     """The probes as the app sees them: PNG bytes through ``load_rgb`` (224 x 224 RGB)."""
-    from PIL import Image
-
-    from trainer.data.imageio import load_rgb
-
     names, images = [], []
     for name, array in probe_images().items():
         buffer = io.BytesIO()

@@ -36,12 +36,13 @@ from trainer.config import NOT_TRAINING_FIELDS, TrainConfig
 from trainer.data.samples import decode_samples, discover, without_unreadable
 from trainer.errors import ConfigError
 from trainer.evaluation.metric_files import paper_accuracies
-from trainer.evaluation.metrics import ece_noise_floor, evaluate_probabilities
+from trainer.evaluation.metrics import ece_noise_floor, evaluate_probabilities, summary
 from trainer.evaluation.numbers import is_missing, table_with_ci
+from trainer.models.devices import describe_device
 from trainer.models.registry import names, retrained_with_extra_data
 from trainer.presets import preset_config
 from trainer.progress import ProgressEvent, ProgressFn, TrainingCancelled, never_stop, no_progress
-from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions, summary
+from trainer.training.ensemble import ensemble_probability, fit_ensemble, mean_from_predictions
 from trainer.training.outputs import TARGET_SENSITIVITY
 from trainer.training.recalibrate import recalibrate_run
 from trainer.training.rundir import SPLIT_FILE, RunDir, read_predictions
@@ -124,7 +125,7 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
                                          seed=config.seed)
         at_op = evaluate_probabilities(y, _two_columns(p), threshold=card.threshold, seed=config.seed)
         models[name] = {"display_name": card.display_name, "version": card.version,
-                        "threshold": card.threshold, "test": summary(at_half), "test_at_threshold": summary(at_op),
+                        "threshold": card.threshold, "test": at_half.summary(), "test_at_threshold": at_op.summary(),
                         "ece_before": card.metrics["calibration"]["ece_test_before"],
                         "ece_after": card.metrics["calibration"]["ece_test_after"],
                         "ece_noise_floor": ece_noise_floor(p, seed=config.seed),
@@ -150,12 +151,12 @@ def _preset_results(preset, config, external, trained_on_external, backbones, on
                 continue
             threshold = models[name]["threshold"]
             if not trained_on_external:
-                models[name]["external"] = summary(evaluate_probabilities(
-                    labels, _two_columns(p), threshold=threshold, seed=config.seed))
+                models[name]["external"] = evaluate_probabilities(
+                    labels, _two_columns(p), threshold=threshold, seed=config.seed).summary()
             if not held_out.all():
                 p_held = p[held_out[scored]]
-                models[name]["external_held_out"] = summary(evaluate_probabilities(
-                    labels[held_out], _two_columns(p_held), threshold=threshold, seed=config.seed))
+                models[name]["external_held_out"] = evaluate_probabilities(
+                    labels[held_out], _two_columns(p_held), threshold=threshold, seed=config.seed).summary()
     saved_config = RunDir(run_dir).saved_config()
     return {"config": saved_config, "counts": read_card(run_dir / members[0]).training["counts"],
             "label": _run_label(preset, config), "trained_on_external": trained_on_external, "models": models}
@@ -260,7 +261,6 @@ def run_benchmark(data, out, backbones=None, external=None, presets=("paper", "b
     for preset, config in configs.items():
         results["presets"][preset] = _preset_results(preset, config, ext, bool(ext) and trained[preset].any(),
                                                      backbones, on_progress, should_stop)
-    from trainer.models.devices import describe_device
 
     results["device"] = describe_device()
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")

@@ -23,9 +23,12 @@ import numpy as np
 from trainer.bundle.calibration import model_half_point
 from trainer.bundle.cards import find_bundles, read_card, read_ensemble
 from trainer.evaluation.metrics import evaluate_probabilities
+from trainer.evaluation.numbers import table_with_ci
+from trainer.models.devices import describe_device
 from trainer.models.registry import names as architecture_names
+from trainer.presets import preset_config
 from trainer.progress import ProgressEvent, ProgressFn, never_stop, no_progress
-from trainer.training.ensemble import ensemble_probability, summary
+from trainer.training.ensemble import ensemble_probability
 from trainer.training.rundir import RunDir, read_predictions
 
 COMBINED = "combined"
@@ -59,9 +62,9 @@ def _scores(run_dir: Path) -> dict[str, dict]:
 
 
 def _metrics(labels, p, threshold, half) -> dict:
-    at_line = summary(evaluate_probabilities(labels, _two(p), threshold=threshold))
+    at_line = evaluate_probabilities(labels, _two(p), threshold=threshold).summary()
     at_half = evaluate_probabilities(labels, _two(p), threshold=half)
-    return dict(at_line, accuracy_at_half=at_half["accuracy"], accuracy_at_half_ci=at_half["accuracy_ci"],
+    return dict(at_line, accuracy_at_half=at_half.accuracy, accuracy_at_half_ci=at_half.accuracy_ci,
                 melanomas=int(np.sum(labels == 1)), others=int(np.sum(labels == 0)))
 
 
@@ -95,7 +98,6 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
     """Train (or reuse) ``OUT/all`` (unless ``include_all`` is False) and one ``OUT/without-NAME`` per left-out
     source; write the results."""
     from trainer.experiments.benchmark import _finished_run, _git_commit
-    from trainer.presets import preset_config
     from trainer.training.train import run_training
 
     out = Path(out)
@@ -113,7 +115,6 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
         else:
             on_progress(ProgressEvent("log", message=f"{key}: reusing the finished run in {config.out}"))
         results["runs"][key] = dict(run_results(config.out), left_out=left, config=RunDir(config.out).saved_config())
-    from trainer.models.devices import describe_device
 
     results["device"] = describe_device()
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
@@ -122,8 +123,6 @@ def run_source_benchmark(sources, out, leave_out=(), preset: str = "multisource"
 
 
 def _cell(m: dict, key: str) -> str:
-    from trainer.evaluation.numbers import table_with_ci
-
     return table_with_ci(m[key], m[f"{key}_ci"], scale=1, digits=3) if key == "roc_auc" else table_with_ci(m[key], m[f"{key}_ci"])
 
 

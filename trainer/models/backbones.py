@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from trainer.errors import BackboneWeightsError
 from trainer.models.registry import names as architecture_names
 from trainer.models.registry import spec as architecture_spec
 from trainer.models.registry import transfer_names
+from trainer.shipped import shipped_backbones_dir
 
 ENV_BACKBONES = "MELANOMA_BACKBONES"
 
@@ -80,8 +83,6 @@ def _look_in(location: Path, spec: BackboneSpec) -> Path | None:
 
 def bundled_backbones_dir() -> Path:
     """``resources/backbones``: the ImageNet files the shipped models were trained with."""
-    from trainer.shipped import shipped_backbones_dir
-
     return shipped_backbones_dir()
 
 
@@ -179,8 +180,6 @@ class WeightsFingerprint:
 def fingerprint_layers(layers) -> WeightsFingerprint:
     """``layers``: (layer name, [(variable name, array), ...]) in network order; layers without
     weights are skipped, so only what the weights file can change counts."""
-    import numpy as np
-
     per_layer = {}
     total = hashlib.sha256(FINGERPRINT_SCHEME.encode())
     for layer_name, variables in layers:

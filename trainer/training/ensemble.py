@@ -10,6 +10,7 @@ older files: none) and the ``threshold`` on the calibrated ensemble probability.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from trainer.bundle.ensemble_rule import EnsembleRule
 from trainer.bundle.io import load_bundle
 from trainer.data.samples import Sample, decode_samples, discover, without_unreadable
 from trainer.errors import BundleError
-from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error
+from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error, summary
 from trainer.training.outputs import TARGET_SENSITIVITY, calibrate_and_score, calibration_entry
 from trainer.training.rundir import RunDir, read_predictions
 
@@ -39,15 +40,6 @@ def _members_p_malignant(bundles, images: np.ndarray) -> dict[str, np.ndarray]:
 
 def _as_probs(p: np.ndarray) -> np.ndarray:
     return np.stack([1 - p, p], axis=1)
-
-
-SUMMARY_KEYS = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
-                "specificity_ci", "roc_auc", "roc_auc_ci", "ece")
-
-
-def summary(metrics: dict) -> dict:
-    """The headline numbers of ``evaluate_probabilities``' output (what ensemble.json and tables keep)."""
-    return {k: metrics[k] for k in SUMMARY_KEYS}
 
 
 def members_from_predictions(preds: dict, members: list[str], split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -120,7 +112,7 @@ def fit_ensemble(run_dir: str | Path, backbones=None, seed: int = 0, method: str
                           f"images)",
         "ece": {k: checks[k] for k in ("ece_test_before", "ece_test_after", "ece_val_before", "ece_val_after")},
         "test": scored["metrics"],  # at the mean's 0.5 (on the calibrated scale: model_half_point)
-        "test_at_threshold": scored["operating"],
+        "test_at_threshold": scored["operating"].to_json(),
     }
     stored = dict(result, test=summary(result["test"]), test_at_threshold=summary(result["test_at_threshold"]))
     (run_dir / ENSEMBLE_FILE).write_text(json.dumps(stored, indent=2, default=float), encoding="utf-8")
@@ -152,8 +144,8 @@ def evaluate_ensemble(run_dir: str | Path, data_dir: str | Path, backbones=None)
     mean = stored.combine(_members_p_malignant(bundles, decoded.images))
     p = ensemble_probability(mean, stored)
     half = model_half_point(stored.calibration or {})  # no calibration: the mean's 0.5
-    return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=half),
-            "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored.threshold),
+    return {"at_0.5": evaluate_probabilities(y, _as_probs(p), threshold=half).to_json(),
+            "at_threshold": evaluate_probabilities(y, _as_probs(p), threshold=stored.threshold).to_json(),
             "threshold": stored.threshold, "calibration": stored.calibration,
             "ece_before": expected_calibration_error(y, mean)}
 
@@ -163,8 +155,6 @@ def add_member(run_dir: str | Path, bundle_dir: str | Path, backbones=None) -> d
     every image of the run's predictions.csv (validation, test, left-out) is appended, the bundle copied in, and
     the ensemble refitted (weights included) on the run's validation set. The caller vouches that the bundle
     never trained on those images (e.g. the same first-source split, which trainer.data.sources keeps)."""
-    import shutil
-
     run_dir, bundle_dir = Path(run_dir), Path(bundle_dir)
     bundle = load_bundle(bundle_dir, backbones)
     name = bundle.card.name

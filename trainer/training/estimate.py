@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainer.config import TrainConfig
+from trainer.data.samples import discover, only_source_split
 from trainer.data.splits import EXTENDED_VAL_FRACTION, PAPER_PER_CLASS
 from trainer.models.devices import describe_device
+from trainer.models.registry import spec
 
 # A training step costs about three forward passes (forward, backward for activations and weights).
 TRAIN_STEP_FORWARDS = 3.0
@@ -44,8 +46,6 @@ def _split_sizes(config: TrainConfig, counts: dict[str, int]) -> tuple[int, int,
 
 def _extra_training_images(config: TrainConfig) -> int:
     """How many images config.extra_data adds to training (listed, not decoded)."""
-    from trainer.data.samples import discover, only_source_split
-
     return sum(len(only_source_split(discover(e["data"], config.malignant_dx), e.get("source_split")).samples)
                for e in config.extra_data)
 
@@ -61,7 +61,6 @@ def _time_forward(model, n: int = 8, shape=(224, 224, 3)) -> float:
 def estimate_training(config: TrainConfig, counts: dict[str, int]) -> Estimate:
     """Raises BackboneWeightsError when a chosen backbone cannot be found (the check the wizard needs)."""
     from trainer.models.architectures import build_head, feature_extractor, load_backbone
-    from trainer.models.registry import spec
 
     train, val, test = _split_sizes(config, counts)
     extra = _extra_training_images(config)

@@ -17,13 +17,10 @@ from trainer.bundle.calibration import (
 )
 from trainer.bundle.cards import probability_text
 from trainer.bundle.io import SCHEMA_VERSION, save_model_file, save_tuned, write_card
+from trainer.bundle.model_card import ModelCard
 from trainer.data.imageio import IMAGE_SIZE
 from trainer.evaluation.metric_files import metrics_table, write_metric_files
-from trainer.evaluation.metrics import (
-    evaluate_probabilities,
-    expected_calibration_error,
-    operating_point,
-)
+from trainer.evaluation.metrics import evaluate_probabilities, expected_calibration_error, summary
 from trainer.models.registry import spec
 from trainer.names import dataset_name
 
@@ -31,12 +28,6 @@ from trainer.names import dataset_name
 def display_name(name: str, config, fine_tuning_kept: bool | None = None) -> str:
     """The card's display name (its spec's, trained or fine-tuned as ``config`` says)."""
     return spec(name).long_name(config, fine_tuning_kept)
-
-
-def _summary_metrics(metrics: dict) -> dict:
-    keys = ("n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
-            "specificity_ci", "roc_auc", "roc_auc_ci", "ece")
-    return {k: metrics[k] for k in keys}
 
 
 def collapsed(probabilities: np.ndarray, threshold: float, positive_index: int = 1) -> bool:
@@ -76,8 +67,9 @@ def calibrate_and_score(y_val, val_probabilities, y_test, probabilities, class_n
                         balanced: bool, seed: int) -> dict:
     """Fit the calibration and the operating point on validation; score the test split.
 
-    Returns ``calibration`` (parameters), ``threshold``, ``metrics`` (at the model's own 0.5, its argmax, as the
-    paper scores it; with calibration entries), ``operating`` (at the threshold), ``val_cal``, ``test_cal``."""
+    Returns ``calibration`` (parameters), ``threshold``, ``metrics`` (metrics.json's object: at the model's own 0.5,
+    its argmax, as the paper scores it; with calibration entries), ``operating`` (Metrics at the threshold),
+    ``val_cal``, ``test_cal``."""
     pos = list(class_names).index("malignant")
     # Training used balanced class weights, so calibration is for equal prevalence too (see fit_temperature).
     calibration = fit_calibration(val_probabilities, y_val, method, positive_index=pos, balanced=balanced)
@@ -86,10 +78,9 @@ def calibrate_and_score(y_val, val_probabilities, y_test, probabilities, class_n
     # Rounded as the run's files keep probabilities: a stored prediction equal to it stays at or above it.
     threshold = float(probability_text(threshold_for_sensitivity(val_cal[:, pos], y_val == pos, TARGET_SENSITIVITY)))
     half = model_half_point(calibration)  # 0.5 of the model's own output, on the calibrated scale
-    metrics = evaluate_probabilities(y_test, test_cal, class_names, half, seed=seed)
-    metrics["collapsed_to_one_class"] = collapsed(test_cal, half, pos)
     operating = evaluate_probabilities(y_test, test_cal, class_names, threshold, seed=seed)
-    metrics["operating_point"] = operating_point(operating)
+    metrics = {**evaluate_probabilities(y_test, test_cal, class_names, half, seed=seed).to_json(),
+               "collapsed_to_one_class": collapsed(test_cal, half, pos), "operating_point": operating.operating_point()}
     metrics["calibration"] = {
         **{k: v for k, v in calibration.items() if k != "positive_index"},
         "ece_test_before": expected_calibration_error(y_test == pos, probabilities[:, pos]),
@@ -121,77 +112,74 @@ def write_bundle_outputs(directory: Path, *, name, config, data, saved_part, par
     else:
         model_file, model_sha = save_model_file(directory, saved_part)
     created = datetime.now(timezone.utc)
-    card = {
-        "schema_version": SCHEMA_VERSION,
-        "name": name,
-        "display_name": display_name(name, config, fine_tuning_kept),
-        "architecture": name,
-        "architecture_variant": spec(name).variant_of(config),
-        "preset": config.preset,
-        "version": f"{name}-{created:%Y%m%d-%H%M%S}-{model_sha[:8]}",
-        "class_names": list(class_names),
-        "positive_class": "malignant",
-        "input": {"height": IMAGE_SIZE, "width": IMAGE_SIZE, "channels": 3, "color": "RGB", "range": [0, 255]},
-        "preprocessing": {
-            "mode": preprocessing,
-            "inside_model": True,
-            "decode": "trainer.data.imageio.load_rgb: EXIF orientation, RGB, bilinear resize to 224x224",
-        },
-        "model_file": model_file,
-        "model_part": part_kind,
-        "model_sha256": model_sha,
-        "weights_dtype": "float32" if part_kind != "tuned" else saved_part.dtype_note,
-        "tuned_layers": list(saved_part.layers) if part_kind == "tuned" else None,
-        "backbone": backbone.card() if backbone is not None else None,
-        "threshold": threshold,
-        "threshold_rule": threshold_rule(n_val_pos),
-        "calibration": calibration_entry(scored["calibration"], config.class_weight),
-        "training": {
-            # the folder's name (its path stays in the run's config.json); several sources: their names, joined
-            "data": " + ".join(s["data"] for s in data.sources if not s.get("left_out")) if data.sources
-                    else dataset_name(config.data),
-            "layout": data.dataset.layout,
-            "protocol": config.protocol,
-            "fractions": list(config.fractions) if config.fractions else None,
-            "split_seed": config.resolved_split_seed,
-            "counts": data.counts,
-            "extra_data": data.extra_counts,  # training only; "counts" above include them in "train"
-            # several sources: each one's name, protocol, split seed and counts per part ("left_out": scored only)
-            "sources": data.sources or None,
-            "excluded_dx": list(config.exclude_dx) or None,
-            "skipped_files": len(data.skipped),
-            "augmentation": config.augmentation if config.augment else "none",
-            "feature_cache": bool(config.feature_cache and backbone is not None),
-        },
-        "hyperparameters": {
-            "optimizer": "adam",
-            "learning_rate": config.learning_rate,
-            "batch_size": config.batch_size,
-            "max_epochs": (config.cnn_epochs or config.epochs) if spec(name).from_scratch else config.epochs,
-            "epochs_run": len(history.get("loss", [])),
-            "fine_tuning": (dict(config.finetune.get(name, {}), epochs_frozen=frozen_epochs,
-                                 epochs_run=len(history.get("loss", [])) - frozen_epochs,
-                                 kept=fine_tuning_kept, rule="kept only if it lowered the best validation loss")
-                            if frozen_epochs is not None else None),
-            "early_stopping": {"monitor": "val_loss", "restore_best_weights": True,
-                               "patience": (config.cnn_patience if spec(name).from_scratch and config.cnn_patience is not None
-                                            else config.patience)},
-            "reduce_lr_on_plateau": config.plateau.get(name),
-            "max_minutes": config.max_minutes_per_model,
-            "class_weight": "balanced" if config.class_weight else "none",
-            "seed": config.seed,
-        },
-        "metrics": {"test": _summary_metrics(operating), "test_at_0.5": _summary_metrics(metrics),
-                    "calibration": metrics["calibration"]},
-        "device": device,
-        "training_seconds": round(seconds, 1),
-        "created_at": created.isoformat(timespec="seconds"),
-        "trainer_version": trainer_version,
-        "disclaimer": DISCLAIMER,
-    }
+    shown_name = display_name(name, config, fine_tuning_kept)
+    card = ModelCard(
+        schema_version=SCHEMA_VERSION, name=name, display_name=shown_name, architecture=name,
+        architecture_variant=spec(name).variant_of(config), preset=config.preset,
+        version=f"{name}-{created:%Y%m%d-%H%M%S}-{model_sha[:8]}", class_names=class_names,
+        positive_class="malignant",
+        input={"height": IMAGE_SIZE, "width": IMAGE_SIZE, "channels": 3, "color": "RGB", "range": [0, 255]},
+        preprocessing={"mode": preprocessing, "inside_model": True,
+                       "decode": "trainer.data.imageio.load_rgb: EXIF orientation, RGB, bilinear resize to 224x224"},
+        model_file=model_file, model_part=part_kind, model_sha256=model_sha,
+        weights_dtype="float32" if part_kind != "tuned" else saved_part.dtype_note,
+        tuned_layers=tuple(saved_part.layers) if part_kind == "tuned" else None,
+        backbone=backbone.card() if backbone is not None else None,
+        threshold=threshold, threshold_rule=threshold_rule(n_val_pos),
+        calibration=calibration_entry(scored["calibration"], config.class_weight),
+        training=training_entry(config, data, backbone is not None),
+        hyperparameters=hyperparameters_entry(name, config, history, frozen_epochs, fine_tuning_kept),
+        metrics={"test": operating.summary(), "test_at_0.5": summary(metrics),
+                 "calibration": metrics["calibration"]},
+        device=device, training_seconds=round(seconds, 1), created_at=created.isoformat(timespec="seconds"),
+        trainer_version=trainer_version, disclaimer=DISCLAIMER)
     write_card(directory, card)
-    write_metric_files(directory, metrics, f"{display_name(name, config, fine_tuning_kept)} - test set", history, frozen_epochs)
+    write_metric_files(directory, metrics, f"{shown_name} - test set", history, frozen_epochs)
     return metrics, test_cal
+
+
+def training_entry(config, data, on_backbone: bool) -> dict:
+    """The card's ``training``: what the model was trained on, and how the data was split and augmented."""
+    return {
+        # the folder's name (its path stays in the run's config.json); several sources: their names, joined
+        "data": " + ".join(s["data"] for s in data.sources if not s.get("left_out")) if data.sources
+                else dataset_name(config.data),
+        "layout": data.dataset.layout,
+        "protocol": config.protocol,
+        "fractions": list(config.fractions) if config.fractions else None,
+        "split_seed": config.resolved_split_seed,
+        "counts": data.counts,
+        "extra_data": data.extra_counts,  # training only; "counts" above include them in "train"
+        # several sources: each one's name, protocol, split seed and counts per part ("left_out": scored only)
+        "sources": data.sources or None,
+        "excluded_dx": list(config.exclude_dx) or None,
+        "skipped_files": len(data.skipped),
+        "augmentation": config.augmentation if config.augment else "none",
+        "feature_cache": bool(config.feature_cache and on_backbone),
+    }
+
+
+def hyperparameters_entry(name: str, config, history: dict, frozen_epochs, fine_tuning_kept) -> dict:
+    """The card's ``hyperparameters``: the optimiser, epochs run, fine-tuning, early stopping, class weights."""
+    from_scratch = spec(name).from_scratch
+    return {
+        "optimizer": "adam",
+        "learning_rate": config.learning_rate,
+        "batch_size": config.batch_size,
+        "max_epochs": (config.cnn_epochs or config.epochs) if from_scratch else config.epochs,
+        "epochs_run": len(history.get("loss", [])),
+        "fine_tuning": (dict(config.finetune.get(name, {}), epochs_frozen=frozen_epochs,
+                             epochs_run=len(history.get("loss", [])) - frozen_epochs,
+                             kept=fine_tuning_kept, rule="kept only if it lowered the best validation loss")
+                        if frozen_epochs is not None else None),
+        "early_stopping": {"monitor": "val_loss", "restore_best_weights": True,
+                           "patience": (config.cnn_patience if from_scratch and config.cnn_patience is not None
+                                        else config.patience)},
+        "reduce_lr_on_plateau": config.plateau.get(name),
+        "max_minutes": config.max_minutes_per_model,
+        "class_weight": "balanced" if config.class_weight else "none",
+        "seed": config.seed,
+    }
 
 
 def _data_text(config, data) -> str:

@@ -25,7 +25,8 @@ from trainer.bundle.cards import EXTERNAL_FILE, PREDICTIONS_FILE, find_bundles, 
 from trainer.config import TrainConfig
 from trainer.errors import BundleError, ConfigError
 from trainer.evaluation.metric_files import write_metric_files
-from trainer.training.ensemble import fit_ensemble, summary
+from trainer.evaluation.metrics import summary
+from trainer.training.ensemble import fit_ensemble
 from trainer.training.outputs import calibrate_and_score, calibration_entry, threshold_rule
 from trainer.training.rundir import RunDir
 

@@ -1,13 +1,18 @@
+import json
 import math
 
 import numpy as np
 import pytest
 
 from trainer.evaluation.metrics import (
+    OPERATING_POINT_KEYS,
+    SUMMARY_KEYS,
+    Metrics,
     bootstrap_auc,
     classification_report_text,
     evaluate_probabilities,
     expected_calibration_error,
+    operating_point,
     wilson,
 )
 
@@ -30,12 +35,27 @@ def test_evaluate_probabilities_counts_and_threshold():
     p_mal = np.array([0.1, 0.4, 0.6, 0.3, 0.7, 0.9])
     probs = np.stack([1 - p_mal, p_mal], axis=1)
     m = evaluate_probabilities(y, probs, threshold=0.5, n_boot=200)
-    assert m["confusion_matrix"] == [[2, 1], [1, 2]]
-    assert math.isclose(m["accuracy"], 4 / 6) and math.isclose(m["sensitivity"], 2 / 3)
-    assert m["per_class"]["malignant"]["support"] == 3
+    assert m.confusion_matrix == [[2, 1], [1, 2]]
+    assert math.isclose(m.accuracy, 4 / 6) and math.isclose(m.sensitivity, 2 / 3)
+    assert m.per_class["malignant"].support == 3 and m.averages["macro"].recall == pytest.approx(2 / 3)
     low = evaluate_probabilities(y, probs, threshold=0.25, n_boot=200)
-    assert low["sensitivity"] == 1.0 and low["specificity"] == 1 / 3
+    assert low.sensitivity == 1.0 and low.specificity == 1 / 3
     assert "malignant" in classification_report_text(m) and "macro avg" in classification_report_text(m)
+
+
+def test_metrics_keep_their_json_and_read_it_back():
+    """metrics.json keeps the keys it always had, in their order; read back, the numbers are the same."""
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p_mal = np.array([0.1, 0.4, 0.6, 0.3, 0.7, 0.9])
+    m = evaluate_probabilities(y, np.stack([1 - p_mal, p_mal], axis=1), n_boot=50)
+    data = json.loads(json.dumps(m.to_json()))
+    assert list(data) == ["n", "threshold", "accuracy", "accuracy_ci", "sensitivity", "sensitivity_ci", "specificity",
+                          "specificity_ci", "roc_auc", "roc_auc_ci", "ece", "confusion_matrix", "class_names",
+                          "per_class", "averages", "roc_curve"]
+    assert data["per_class"]["benign"] == {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3}
+    assert Metrics.from_json(data) == m
+    assert classification_report_text(data) == m.report_text()  # a file read back prints the same table
+    assert list(m.summary()) == list(SUMMARY_KEYS) and list(operating_point(data)) == list(OPERATING_POINT_KEYS)
 
 
 def test_bootstrap_auc_interval_contains_estimate():
