@@ -4,7 +4,7 @@ set in use (run under a display, e.g. Xvfb with a window manager).
     python scripts/screenshot_adapt.py --data ../shared/data/derm7pt --half A --seed 0 \\
         --out docs/adapt_dialog_1280.png --versions-out docs/versions_adapted_1280.png
 
-Reads half ``--half`` of ``--data`` (scripts/simulated_clinic.halves, lesion-grouped) into a new case database
+Reads half ``--half`` of ``--data`` (experiments/simulated_clinic.halves, lesion-grouped) into a new case database
 with the shipped models (embeddings kept as the app keeps them), files each image under its lesion, imports the
 labels as confirmed diagnoses, opens the dialog, adapts and measures, saves the picture; then adopts the adapted
 models and saves Models > Versions.
@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))  # simulated_clinic.halves
 
 
 def main() -> int:

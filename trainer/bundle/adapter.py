@@ -125,7 +125,7 @@ def fit_adapter(base_logit: np.ndarray, embeddings: np.ndarray, is_positive: np.
                 replay: tuple | None = None, replay_share: float = 0.5) -> Adapter:
     """The adapter minimising the class-balanced log-loss plus ``penalty / 2 * |w|^2``, starting from the shipped
     head (alpha 1, beta 0, w 0). ``replay``: (base logits, embeddings, is_positive) of public-source cases fitted
-    alongside, weighing ``replay_share`` of the clinic's cases (an experiment: scripts/adaptation_probe.py)."""
+    alongside, weighing ``replay_share`` of the clinic's cases (an experiment: experiments/adaptation_probe.py)."""
     from scipy.optimize import minimize  # fitting only
 
     z = np.asarray(base_logit, dtype=np.float64)

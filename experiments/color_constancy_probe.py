@@ -10,7 +10,7 @@ and scored on the others:
 
 Prints each AUC and the paired bootstrap interval of the difference (with - without).
 
-    python scripts/color_constancy_probe.py --data ../shared/data --backbones ../shared/backbones
+    python experiments/color_constancy_probe.py --data ../shared/data --backbones ../shared/backbones
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every installed model's embedding and calibrated P(melanoma) of a labelled folder, saved to one .npz (for the
-adaptation experiments: scripts/adaptation_probe.py reads it).
+adaptation experiments: experiments/adaptation_probe.py reads it).
 
-    python scripts/embed_folder.py --data ../shared/data/derm7pt --out runs/embeddings/derm7pt.npz [--limit N]
+    python experiments/embed_folder.py --data ../shared/data/derm7pt --out runs/embeddings/derm7pt.npz [--limit N]
 
 The .npz holds ``image``, ``label`` (1 = melanoma), ``group`` (lesion_id, else the image), and per model
 ``<name>/embedding`` (float16, as the app stores them), ``<name>/p`` and ``<name>/version``.

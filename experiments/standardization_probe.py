@@ -1,7 +1,7 @@
 """Does standardizing a clinic's features by its own (unlabelled) statistics help the shipped heads? Measured on
-stored embeddings (scripts/embed_folder.py): the clinic's and a public source's.
+stored embeddings (experiments/embed_folder.py): the clinic's and a public source's.
 
-    python scripts/standardization_probe.py runs/embeddings/derm7pt.npz runs/embeddings/ham_test_1000.npz
+    python experiments/standardization_probe.py runs/embeddings/derm7pt.npz runs/embeddings/ham_test_1000.npz
 
 Variants, each through the shipped heads and the shipped combination rule, scored on every case of the clinic
 (AUC of the combined risk and of each model): the embeddings as they are; z-scored by the clinic's mean and

@@ -2,7 +2,7 @@
 of ``melanoma-desktop triage --json`` for images with known labels.
 
     melanoma-desktop triage --json ../shared/data/derm7pt/images > derm7pt.jsonl
-    python scripts/disagreement_rates.py --labels ../shared/data/derm7pt/labels.csv derm7pt.jsonl
+    python experiments/disagreement_rates.py --labels ../shared/data/derm7pt/labels.csv derm7pt.jsonl
 
 For each file: cases, share of melanomas, the marker's rate under the old rule (any model on each side of its
 own flag line) and the current one (one clearly above and another clearly below, records.DISAGREEMENT_MARGIN),

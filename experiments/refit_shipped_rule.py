@@ -1,7 +1,7 @@
 """Refit a bundle folder's combination rule (member weights, calibration, flag line) on the validation parts of
 a multi-source run, and score the old and the new rule on its test parts, source by source.
 
-    python scripts/refit_shipped_rule.py --models resources/models --split runs/sources/all/split.csv \
+    python experiments/refit_shipped_rule.py --models resources/models --split runs/sources/all/split.csv \
         --exclude-trained ../shared/data/isic2017:train --out runs/shipped-rule
 
 The multi-source run's split (``split.csv`` with a ``source`` column) says which images are validation and

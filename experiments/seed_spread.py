@@ -6,7 +6,7 @@ shipped model came from); prints, per run, HAM10000 validation and test AUC, acc
 images; then the spread over the runs, the average of the runs' probabilities as one model, and the
 shipped ensemble with each run in place of its member.
 
-    python scripts/seed_spread.py --model mobilenetv2 --runs runs/benchmark/best-extra runs/seeds/mnv2-seed1 \\
+    python experiments/seed_spread.py --model mobilenetv2 --runs runs/benchmark/best-extra runs/seeds/mnv2-seed1 \\
         runs/seeds/mnv2-seed2 --ensemble-run runs/benchmark/best-extra \\
         --external ../shared/data/isic2017 --backbones ../shared/backbones
 """

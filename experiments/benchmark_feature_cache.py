@@ -4,7 +4,7 @@ computed once per image and augmented copy, then only the head trains).
 
 Not a test: timings on a shared 2-core CPU swing with load, so compare the two numbers of one run.
 
-    python scripts/benchmark_feature_cache.py --data ../shared/data/ham10000 --backbones ../shared/backbones
+    python experiments/benchmark_feature_cache.py --data ../shared/data/ham10000 --backbones ../shared/backbones
 """
 
 from __future__ import annotations

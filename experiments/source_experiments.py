@@ -1,6 +1,6 @@
 """One change at a time against the multi-source recipe, scored leave-one-source-out (docs/results.md).
 
-    python scripts/source_experiments.py --data ../shared/data/ham10000 --data ../shared/data/isic2017 \
+    python experiments/source_experiments.py --data ../shared/data/ham10000 --data ../shared/data/isic2017 \
         --data ../shared/data/derm7pt --data ../shared/data/isic2020 --backbones ../shared/backbones \
         --experiment finetune-mobilenetv2 --leave-out derm7pt --models mobilenetv2 --out runs/experiments
 

@@ -1,10 +1,10 @@
-"""Adapting the shipped models to a clinic, measured on stored embeddings (scripts/embed_folder.py) in seconds:
+"""Adapting the shipped models to a clinic, measured on stored embeddings (experiments/embed_folder.py) in seconds:
 the same core as ``melanoma-desktop adapt`` (core.adaptation), without reading images again.
 
-    python scripts/adaptation_probe.py runs/embeddings/derm7pt.npz [--seeds 5] [--sizes 50,100,200,0]
+    python experiments/adaptation_probe.py runs/embeddings/derm7pt.npz [--seeds 5] [--sizes 50,100,200,0]
 
 For each seed the clinic's cases are split in two lesion-grouped halves stratified by diagnosis
-(scripts/simulated_clinic.halves): the adapters, member weights, calibration and flag line are fitted on half A
+(experiments/simulated_clinic.halves): the adapters, member weights, calibration and flag line are fitted on half A
 (``--sizes``: on that many of A's cases, 0 = all), then half B is read by the shipped models and by the adapted
 ones. Prints per seed and the mean: the combined AUC on B, shipped and adapted, the paired difference with its
 bootstrap interval, and sensitivity / specificity on B at the adapted flag line. ``--json OUT`` keeps it all.

@@ -1,7 +1,7 @@
 """Score a folder of bundles (and its ensemble rule) on whole datasets: AUC, and sensitivity / specificity at
 each model's and the combined flag line, with 95 % intervals.
 
-    python scripts/score_bundles.py --models resources/models --data ../shared/data/derm7pt \
+    python experiments/score_bundles.py --models resources/models --data ../shared/data/derm7pt \
         --data ../shared/data/isic2017:val --out runs/shipped-external.json
 
 ``DIR:NAME`` keeps only the rows of DIR/labels.csv whose source_split is NAME (e.g. the ISIC 2017 validation

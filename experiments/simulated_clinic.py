@@ -1,7 +1,7 @@
 """A simulated clinic: a source the shipped models never trained on, split in two halves.
 
-    python scripts/simulated_clinic.py --data ../shared/data/derm7pt --out runs/simulated-clinic
-    python scripts/simulated_clinic.py --adapt --seeds 5 --data ../shared/data/derm7pt --out runs/adapted-clinic
+    python experiments/simulated_clinic.py --data ../shared/data/derm7pt --out runs/simulated-clinic
+    python experiments/simulated_clinic.py --adapt --seeds 5 --data ../shared/data/derm7pt --out runs/adapted-clinic
 
 With ``--adapt``: for each seed, ``melanoma-desktop adapt --install`` on half A (its confirmed cases, lesions
 named) in a fresh data folder, then ``triage --json`` of half B with the adapted models; the shipped models'

@@ -1,8 +1,8 @@
 """Member weights chosen on the mean of per-source validation AUCs instead of the pooled one (docs/results.md).
 
-    python scripts/source_weighting.py --run runs/shipped-rule --sources derm7pt,ham10000
+    python experiments/source_weighting.py --run runs/shipped-rule --sources derm7pt,ham10000
 
-``--run``: a folder written by scripts/refit_shipped_rule.py (the shipped models' calibrated P(malignant) on
+``--run``: a folder written by experiments/refit_shipped_rule.py (the shipped models' calibrated P(malignant) on
 a multi-source run's validation and test parts, and its split.csv with the source of every image). Each
 source in ``--sources`` counts equally in the choice (a pooled AUC lets the largest source decide and mixes
 the sources' score scales); sources with few melanomas in their validation part are better left out.

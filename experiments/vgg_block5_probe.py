@@ -1,11 +1,11 @@
 """Head only, or also VGG16's block 5? Adapting the shipped VGG16 to a clinic's half A with its block 5 trained
 too (from cached block-4 outputs), against the head-only adapter (core.adaptation), scored on half B.
 
-    python scripts/vgg_block5_probe.py --data ../shared/data/derm7pt --cache runs/embeddings/derm7pt_vgg_block4.npy \\
+    python experiments/vgg_block5_probe.py --data ../shared/data/derm7pt --cache runs/embeddings/derm7pt_vgg_block4.npy \\
         --seeds 0 [--epochs 6]
 
 Block-4 outputs (14 x 14 x 512, float16) are computed once for every image and cached. For each seed (the
-lesion-grouped halves of scripts/simulated_clinic.halves), block 5 and the head start from the shipped VGG16 and
+lesion-grouped halves of experiments/simulated_clinic.halves), block 5 and the head start from the shipped VGG16 and
 are trained on half A (a fifth of A's lesions held out for early stopping on its AUC), classes weighted
 equally, Adam at a low learning rate. Prints VGG16's AUC on half B: shipped, head-only adapter, block 5 + head.
 """
