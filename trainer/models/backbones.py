@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from trainer.errors import BackboneWeightsError
 from trainer.models.registry import names as architecture_names
 from trainer.models.registry import spec as architecture_spec
@@ -180,6 +178,8 @@ class WeightsFingerprint:
 def fingerprint_layers(layers) -> WeightsFingerprint:
     """``layers``: (layer name, [(variable name, array), ...]) in network order; layers without
     weights are skipped, so only what the weights file can change counts."""
+    import numpy as np  # here: finding the weight files needs only the standard library (tests/test_packaging)
+
     per_layer = {}
     total = hashlib.sha256(FINGERPRINT_SCHEME.encode())
     for layer_name, variables in layers:
