@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from trainer.bundle.calibration import describe_calibration
-from trainer.evaluation.metrics import classification_report_text
+from trainer.evaluation.metrics import Metrics
 from trainer.evaluation.numbers import table_number, table_with_ci
 from trainer.evaluation.plots import draw_confusion_matrix, draw_learning_curves, save_figure
 from trainer.models.registry import names, spec
@@ -23,11 +23,12 @@ def paper_accuracies() -> dict[str, float]:
 
 def write_metric_files(directory: Path, metrics: dict, title: str, history: dict | None = None,
                        fine_tune_from: int | None = None) -> None:
+    """``metrics``: metrics.json's object (``Metrics.to_json`` and the run's own entries beside it)."""
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    (directory / "classification_report.txt").write_text(
-        f"{title}\n\n{classification_report_text(metrics)}", encoding="utf-8")
-    save_figure(draw_confusion_matrix(Figure(figsize=(7.5, 3.4)), metrics["confusion_matrix"],
-                                      metrics["class_names"], title), directory / "confusion_matrix.png")
+    scores = Metrics.from_json(metrics)
+    (directory / "classification_report.txt").write_text(f"{title}\n\n{scores.report_text()}", encoding="utf-8")
+    save_figure(draw_confusion_matrix(Figure(figsize=(7.5, 3.4)), scores.confusion_matrix, list(scores.class_names),
+                                      title), directory / "confusion_matrix.png")
     if history:
         curves_title = title.removesuffix(" - test set") + " - training and validation"
         save_figure(draw_learning_curves(Figure(figsize=(8, 3.4)), history, curves_title, fine_tune_from),
@@ -42,21 +43,22 @@ def metrics_table(all_metrics: dict[str, dict], with_paper: bool = True) -> str:
     lines = [head, "|" + "---|" * 8]
     operating_rows = []
     for name, m in all_metrics.items():
-        b, mal = m["per_class"]["benign"], m["per_class"]["malignant"]
+        t = Metrics.from_json(m)
+        b, mal = t.per_class["benign"], t.per_class["malignant"]
         paper_acc = f"{100 * paper[name]:.0f}" if paper and name in paper else "-"
         flag = " (collapsed to one class)" if m.get("collapsed_to_one_class") else ""
         lines.append(
-            f"| {name}{flag} | {paper_acc} | {table_with_ci(m['accuracy'], m['accuracy_ci'])} | "
-            f"{table_with_ci(m['roc_auc'], m['roc_auc_ci'], 1, 3)} | "
-            f"{table_number(m['sensitivity'])} | {table_number(m['specificity'])} | "
-            f"{b['precision']:.2f}/{b['recall']:.2f}/{b['f1']:.2f} | "
-            f"{mal['precision']:.2f}/{mal['recall']:.2f}/{mal['f1']:.2f} |"
+            f"| {name}{flag} | {paper_acc} | {table_with_ci(t.accuracy, t.accuracy_ci)} | "
+            f"{table_with_ci(t.roc_auc, t.roc_auc_ci, 1, 3)} | "
+            f"{table_number(t.sensitivity)} | {table_number(t.specificity)} | "
+            f"{b.precision:.2f}/{b.recall:.2f}/{b.f1:.2f} | {mal.precision:.2f}/{mal.recall:.2f}/{mal.f1:.2f} |"
         )
         op, cal = m.get("operating_point"), m.get("calibration")
         if op and cal:
+            op = Metrics.from_json({**m, **op})  # the operating point: the same images at the chosen threshold
             operating_rows.append(
-                f"| {name} | {op['threshold']:.3f} | {table_with_ci(op['sensitivity'], op['sensitivity_ci'])} | "
-                f"{table_with_ci(op['specificity'], op['specificity_ci'])} | {describe_calibration(cal)} | "
+                f"| {name} | {op.threshold:.3f} | {table_with_ci(op.sensitivity, op.sensitivity_ci)} | "
+                f"{table_with_ci(op.specificity, op.specificity_ci)} | {describe_calibration(cal)} | "
                 f"{table_number(cal['ece_test_before'], 1, 3)} -> {table_number(cal['ece_test_after'], 1, 3)} |")
     text = "\n".join(lines) + "\n"
     if operating_rows:
