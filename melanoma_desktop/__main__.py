@@ -15,7 +15,6 @@ from melanoma_desktop.core.private_files import restrict_new_files_to_owner, tig
 from melanoma_desktop.core.selftest import run_self_test
 from melanoma_desktop.paths import user_data_dir
 from melanoma_desktop.storage_cli import add_storage_parsers
-from melanoma_desktop.ui.app import run_app
 from trainer.quiet import quiet_tensorflow
 
 
@@ -32,11 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "against the values recorded when it was exported, print one line per check, exit")
     sub = parser.add_subparsers(dest="command")
     add_triage_parser(sub)
-
     add_clinic_parsers(sub)
-
     add_adapt_parser(sub)
-
     add_storage_parsers(sub)
     return parser
 
@@ -44,7 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     multiprocessing.freeze_support()
     _frozen_app_guards()
-
     quiet_tensorflow()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train-worker"]:  # the wizard's training child (also inside the packaged app)
@@ -79,6 +74,8 @@ def main(argv=None) -> int:
         from melanoma_desktop.adapt_cli import run_adapt
 
         return run_adapt(args)
+
+    from melanoma_desktop.ui.app import run_app  # here: the headless commands load no Qt widgets
 
     return run_app(args)
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QStandardPaths
-
 ENV_HOME = "MELANOMA_HOME"
 APP_NAME = "MelanomaTriage"
 
@@ -18,6 +16,7 @@ def user_data_dir(explicit: str | None = None) -> Path:
         return Path(explicit).expanduser()
     if os.environ.get(ENV_HOME):
         return Path(os.environ[ENV_HOME]).expanduser()
+    from PySide6.QtCore import QCoreApplication, QStandardPaths  # only here: the folder otherwise needs no Qt
 
     if not QCoreApplication.organizationName():  # the headless commands: the same folder the window uses
         QCoreApplication.setOrganizationName(APP_NAME)

@@ -15,12 +15,12 @@ EXIT_REFUSED = 2
 
 
 def add_storage_parsers(sub) -> None:
-    backup = sub.add_parser("backup", help="copy the case database to FILE (consistent while the app runs)")
-    backup.add_argument("file", help="the backup file to write (must not exist)")
-    restore = sub.add_parser("restore", help="replace the case database with the backup FILE (the current one is "
-                                             "kept beside it)")
-    restore.add_argument("file", help="a backup written by 'backup'")
-    for parser in (backup, restore):
+    backup_command = sub.add_parser("backup", help="copy the case database to FILE (consistent while the app runs)")
+    backup_command.add_argument("file", help="the backup file to write (must not exist)")
+    restore_command = sub.add_parser("restore", help="replace the case database with the backup FILE (the current "
+                                                     "one is kept beside it)")
+    restore_command.add_argument("file", help="a backup written by 'backup'")
+    for parser in (backup_command, restore_command):
         add_data_dir_option(parser)
 
 

@@ -109,7 +109,7 @@ def populate(db: CaseDatabase, n: int, thumbs: list[bytes], seed: int = 0) -> No
                 values = derived.worklist_values(r, ENTRY)
                 rows.append({**values, "id": r.id, "sha256": r.sha256, "path": r.path, "created_at": r.created_at,
                              "updated_at": r.created_at, "mean": r.consensus.mean_p_malignant,
-                             "n_malignant": r.consensus.n_malignant, "quality": __import__("json").dumps(r.quality),
+                             "n_malignant": r.consensus.n_malignant, "quality": __import__("json").dumps(r.quality.to_json()),
                              "ensemble": __import__("json").dumps(r.ensemble), "flagged": int(r.flagged),
                              "risk": r.risk, "assessable": int(r.assessable),
                              "lesion_id": lesion_ids.get((r.patient_id, r.lesion_label)), "taken_at": r.taken_at,

@@ -184,3 +184,16 @@ def test_the_window_has_controllers_not_mixins():
     held = {node.func.id for node in ast.walk(window) if isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name) and node.func.id.endswith("Controller")}
     assert {"TriageController", "ReportController", "ClinicController", "CaseController"} <= held
+
+
+def test_the_headless_commands_load_no_qt():
+    """`melanoma-desktop triage ...` and the other commands work on a server without a display: the entry point and
+    the command modules import no PySide6 (the window's modules are imported only when the window opens)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, melanoma_desktop.__main__, melanoma_desktop.cli, melanoma_desktop.clinic_cli, "
+             "melanoma_desktop.adapt_cli, melanoma_desktop.storage_cli; "
+             "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"

@@ -287,7 +287,6 @@ def _export(args) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-
     import_tensorflow_quietly()
     try:
         if args.command == "train":

@@ -124,7 +124,6 @@ def fit_adaptation(embeddings: dict, base_logits: dict, y: np.ndarray, groups: n
     embeddings, is_positive) of public cases fitted alongside (an experiment; not used by the app).
     Raises AdaptationCancelled."""
     replay = replay or {}
-
     y, groups = np.asarray(y, dtype=bool), np.asarray(groups)
     names = list(embeddings)
     fold = grouped_folds(y, groups, FOLDS, seed)

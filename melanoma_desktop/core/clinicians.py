@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import secrets
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,8 +124,24 @@ def set_current_clinician(name: str | None) -> None:
     _current = name.strip() if name and name.strip() else None
 
 
+_acting = threading.local()  # a job's clinician: the one using the app when the job was asked for
+
+
 def current_clinician() -> str:
-    return _current or os_user()
+    """Who is using the app: on a job's thread, the clinician who asked for the job (``acting_clinician``)."""
+    return getattr(_acting, "name", None) or _current or os_user()
+
+
+@contextmanager
+def acting_clinician(name: str):
+    """On this thread, record what is written as done by ``name`` (a job asked for by one clinician may run
+    after another has taken over the workstation)."""
+    before = getattr(_acting, "name", None)
+    _acting.name = name
+    try:
+        yield
+    finally:
+        _acting.name = before
 
 
 def _pin_hash(pin: str, salt: str) -> str:

@@ -129,13 +129,13 @@ def draw_case_page(fig: Figure, record: TriageRecord, infos: list[ModelInfo],
     fig.text(0.52, 0.70, "\n".join(textwrap.fill(line, 52, subsequent_indent="  ") for line in review), fontsize=8.5,
              va="top")
     _model_table(fig, record, infos)
-    model_input = _model_input_for(record)
-    if heatmaps and model_input is not None and record.assessable:
+    resized = _model_input_for(record)
+    if heatmaps and resized is not None and record.assessable:
         names = [p.name for p in record.predictions if p.name in heatmaps]
         shown_as = {i.name: short_model_name(i.display_name) for i in infos}
         for k, name in enumerate(names):
             hax = fig.add_axes([0.06 + k * 0.30, 0.17, 0.26, 0.20])
-            hax.imshow(overlay(model_input, heatmaps[name], 0.6))
+            hax.imshow(overlay(resized, heatmaps[name], 0.6))
             hax.axis("off")
             title = shown_as.get(name, name)
             hax.set_title(f"{title}: where its risk came from" if heatmaps[name].max() > 1e-3 else

@@ -98,7 +98,6 @@ def triage_paths(
     current = {info.name: info.version for info in classifier.model_infos() if info.available}
     # what each record keeps of the rule it is read with (with a clinic's flag line: which one)
     ensemble = classifier.ensemble.record_entry() if classifier.ensemble is not None else {}
-
     total = len(files)
     done = 0
     started = time.perf_counter()

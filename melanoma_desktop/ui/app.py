@@ -26,7 +26,6 @@ def run_app(args) -> int:
 
     app.setWindowIcon(QIcon(str(icons_dir() / "app.png")))
     data_dir = user_data_dir(getattr(args, "data_dir", None))
-
     make_private_dir(data_dir)  # created 0700 (main() has tightened what an earlier release left open)
     os.environ.setdefault("MPLCONFIGDIR", str(data_dir / "matplotlib"))
 
@@ -37,7 +36,6 @@ def run_app(args) -> int:
 
     def factory(on_progress):
         import_tensorflow_quietly()  # in the loading thread, after the window is up
-
         if models_dir:  # an explicit folder is used as it is
             return load_models(models_dir, backbones, on_progress=on_progress, site_rule=registry.active_site_rule(),
                                site_models=registry.active_site_models())
@@ -54,7 +52,6 @@ def run_app(args) -> int:
     _report_startup_timing(window)
     # Start importing TensorFlow only once the window is on screen: the import holds the GIL for
     # seconds and would otherwise delay the first paint.
-
     QTimer.singleShot(100, window.start_loading_models)
     return app.exec()
 

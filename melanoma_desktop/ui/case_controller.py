@@ -1,8 +1,8 @@
 """The Case menu's actions on cases and patients: delete a case, erase a patient, file cases under a patient's
 lesion, a patient's details, the lesion over time, and File > Open images of one patient's lesion.
 
-Removals run as jobs (``TriageController.run_on_database``); the window is told by ``sig_cases_removed`` and
-``sig_worklist_changed``. The patient dialogs get ``patients`` (ui.patient_controller), never a database.
+Removals run as jobs (``TriageController.run_on_database``); the window is told by ``sig_cases_removed`` (before
+the job: the case view lets go), then ``sig_case_deleted`` or ``sig_patient_erased`` and ``sig_worklist_changed``. The patient dialogs get ``patients`` (ui.patient_controller), never a database.
 """
 
 from __future__ import annotations

@@ -85,9 +85,11 @@ class LesionView(QDialog):
             button.clicked.connect(slot)
             buttons.addWidget(button)
         layout.addLayout(buttons)
-        if len(self.visits) >= 2:  # the last two visits, the newest on the right
-            self.pickers[0].setCurrentIndex(len(self.visits) - 2)
-            self.pickers[1].setCurrentIndex(len(self.visits) - 1)
+        if len(self.visits) >= 2:  # the last two visits, the newest on the right (each image read once, below)
+            for picker, index in zip(self.pickers, (len(self.visits) - 2, len(self.visits) - 1)):
+                picker.blockSignals(True)
+                picker.setCurrentIndex(index)
+                picker.blockSignals(False)
         for column in range(2):
             self._show(column)
 

@@ -187,7 +187,8 @@ class LocalPerformanceDialog(QDialog):
     # -- the clinic's flag line ---------------------------------------------------------------
     def fit_rule(self) -> Job | None:
         """A flag line from the confirmed cases, fitted off the GUI thread (cross-validated: it takes a moment);
-        ``sig_rule_fitted`` carries it, or None when the cases cannot make one (the dialog says why)."""
+        ``sig_rule_fitted`` carries it, or None when the cases cannot make one, the fitting failed or was cancelled
+        (the dialog says why). Import waits until it is done."""
         self.candidate = None
         self.adopt_button.setEnabled(False)
         if self.rule is None:
@@ -202,11 +203,16 @@ class LocalPerformanceDialog(QDialog):
             except SiteRuleRefused as exc:
                 return exc
 
-        self.fit_button.setEnabled(False)
+        for button in (self.fit_button, self.import_button):  # one candidate at a time: no import meanwhile
+            button.setEnabled(False)
         self.rule_status.setText("Computing a flag line from your confirmed cases…")
+        self.rule_status.setStyleSheet("")
         job = Job("Computing the clinic's flag line", body)
         job.signals.sig_finished.connect(self._show_candidate)
-        job.signals.sig_done.connect(lambda: self.fit_button.setEnabled(True))
+        job.signals.sig_failed.connect(lambda message, _tb: self._show_candidate(SiteRuleRefused(
+            f"The flag line could not be computed: {message}")))
+        job.signals.sig_cancelled.connect(lambda: self._show_candidate(SiteRuleRefused("Cancelled.")))
+        job.signals.sig_done.connect(lambda: [b.setEnabled(True) for b in (self.fit_button, self.import_button)])
         return self.runner.submit(job, heavy=False)
 
     def _show_candidate(self, fitted) -> None:

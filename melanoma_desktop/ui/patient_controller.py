@@ -19,7 +19,7 @@ from trainer.api import ImageDecodeError
 class PatientController(QObject):
     sig_patient_changed = Signal(str)  # a patient's details, cases or lesions changed (its ID)
 
-    def __init__(self, db, runner=None, parent=None):
+    def __init__(self, db, runner, parent=None):
         """``runner``: the window's JobRunner, for the images the lesion view shows (read off the GUI thread)."""
         super().__init__(parent)
         self._db, self._runner = db, runner

@@ -141,14 +141,17 @@ class ReportController(QObject):
             db.export_csv(str(Path(pdf_path).with_suffix(".csv")), filter_name)
             return len(records)
 
+        def connect(job: Job) -> None:
+            self.report_job = job
+            job.signals.sig_progress.connect(lambda done_total: self.sig_report_progress.emit(*done_total))
+            job.signals.sig_cancelled.connect(lambda: self._report_done("cancelled", "Batch report cancelled."))
+            job.signals.sig_failed.connect(lambda *_: self._report_done("failed", "Batch report failed."))
+
         self.sig_report_started.emit(f"Writing the batch report of {n} case{'' if n == 1 else 's'}…", n + 1)
-        job = self.report_job = self.triage.run_on_database(
+        return self.triage.run_on_database(
             "Writing the batch report", work,
-            lambda n: self._report_done("finished", f"Report of {n} case(s) written to {pdf_path} (and .csv)"))
-        job.signals.sig_progress.connect(lambda done_total: self.sig_report_progress.emit(*done_total))
-        job.signals.sig_cancelled.connect(lambda: self._report_done("cancelled", "Batch report cancelled."))
-        job.signals.sig_failed.connect(lambda *_: self._report_done("failed", "Batch report failed."))
-        return job
+            lambda n: self._report_done("finished", f"Report of {n} case(s) written to {pdf_path} (and .csv)"),
+            connect)
 
     def cancel_report(self) -> None:
         if self.report_job is not None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
 from melanoma_desktop.core.classifier import Classifier
+from melanoma_desktop.core.clinicians import acting_clinician, current_clinician
 from melanoma_desktop.core.database import CHANGE_LOOKBACK, CaseDatabase, DatabaseError, StaleCaseError
 from melanoma_desktop.core.heatmaps import heatmap_from_png
 from melanoma_desktop.core.records import ModelInfo
@@ -122,19 +123,25 @@ class TriageController(QObject):
         return (f"The clinic's flag line {version_words(rule.site_version)} was made for other model versions; "
                 "the current flag line stays.")
 
-    def run_on_database(self, name: str, work: Callable, on_done: Callable | None = None) -> Job:
+    def run_on_database(self, name: str, work: Callable, on_done: Callable | None = None,
+                        connect: Callable[[Job], None] | None = None) -> Job:
         """``work(db, should_stop, on_progress)`` off the GUI thread, on its own connection to the case database (a
-        light job: no TensorFlow); ``on_done(result)`` back on the GUI thread unless the window closed meanwhile.
-        Failures reach ``sig_job_failed``. The other controllers run their database work through this."""
-        database = self.database
+        light job: no TensorFlow); ``on_done(result)`` back on the GUI thread unless the window closed meanwhile;
+        ``connect(job)`` wires the job's other signals before it starts (a signal sent before a slot is connected
+        is lost). Failures reach ``sig_job_failed``. What the job writes is recorded under the clinician using
+        the app when it was asked for, even if another takes over before it runs. The other controllers run
+        their database work through this."""
+        database, who = self.database, current_clinician()
 
         def body(should_stop, on_progress):
-            with CaseDatabase(database) as db:
+            with acting_clinician(who), CaseDatabase(database) as db:
                 return work(db, should_stop, on_progress)
 
         job = Job(name, body)
         if on_done is not None:
             job.signals.sig_finished.connect(lambda result: None if self.closed else on_done(result))
+        if connect is not None:
+            connect(job)
         return self.runner.submit(job, heavy=False)
 
     def reread_cases(self):

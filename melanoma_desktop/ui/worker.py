@@ -60,7 +60,7 @@ class Job:
 
 
 def _is_cancellation(exc: BaseException) -> bool:
-    """A training job's own cancellation (trainer.progress is plain Python: importing it loads no TensorFlow)."""
+    """A training job's own cancellation (trainer.progress's TrainingCancelled, raised by the trainer)."""
     return isinstance(exc, TrainingCancelled)
 
 

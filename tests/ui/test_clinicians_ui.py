@@ -88,3 +88,26 @@ def test_putting_models_in_use_is_audited_with_who(qtbot, tmp_path):
     trail = [(e["who"], e["action"], e["detail"]) for e in window.db.audit_trail()]
     assert trail[-2:] == [("Dr A. Smith", "retrained models put in use", "cnn cnn-20261204-1"),
                           ("Dr A. Smith", "model version put in use", "cnn cnn-20261101-1")]
+
+
+def test_a_job_records_the_clinician_who_asked_for_it_even_after_another_takes_over(qtbot, tmp_path):
+    import threading
+
+    window = make_window(qtbot, tmp_path)
+    set_current_clinician("Dr A. Smith")
+    release = threading.Event()
+
+    def audit_when_released(db, *_):
+        release.wait(10)  # the job waits in the queue while the workstation changes hands
+        db.audit("case exported to the record", "case #1")
+
+    try:
+        job = window.controller.run_on_database("Exporting", audit_when_released)  # held until released
+        set_current_clinician("Dr B. Jones")
+        with qtbot.waitSignal(job.signals.sig_done, timeout=10000):
+            release.set()
+        assert window.db.audit_trail()[-1]["who"] == "Dr A. Smith"
+        assert current_clinician() == "Dr B. Jones"  # the GUI thread's clinician is untouched
+    finally:
+        release.set()
+        set_current_clinician(None)

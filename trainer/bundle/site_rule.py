@@ -12,7 +12,6 @@ from trainer.errors import BundleError
 
 SITE_RULE_KIND = "site flag line"  # a clinic's flag line fitted on its confirmed cases (core.local_performance)
 SITE_MODELS_KIND = "site model set"  # the rule of a clinic's adapted models (core.site_models)
-_EXPECTED_KEYS = ("sensitivity", "sensitivity_ci", "specificity", "specificity_ci", "how")
 
 
 @dataclass(frozen=True)
@@ -24,17 +23,21 @@ class ExpectedPerformance:
     specificity: float
     specificity_ci: tuple[float, float]
     how: str = ""
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the entry as read
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> "ExpectedPerformance":
         try:
             return cls(float(data["sensitivity"]), tuple(data["sensitivity_ci"]), float(data["specificity"]),
-                       tuple(data["specificity_ci"]), str(data.get("how", "")))
+                       tuple(data["specificity_ci"]), str(data.get("how", "")), copy.deepcopy(dict(data)))
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"{where}: 'expected' needs sensitivity, specificity and their intervals ({exc})") \
                 from exc
 
     def to_dict(self) -> dict:
+        """The entry as it was read (keys, order and numbers kept), or as made here."""
+        if self.source:
+            return copy.deepcopy(dict(self.source))
         return {"sensitivity": self.sensitivity, "sensitivity_ci": list(self.sensitivity_ci),
                 "specificity": self.specificity, "specificity_ci": list(self.specificity_ci), "how": self.how}
 
@@ -86,7 +89,7 @@ class SiteRule:
     def to_dict(self) -> dict:
         """The JSON object, keys in the order they were read (new keys last)."""
         kept = set(self.key_order)
-        values = {"kind": self.kind, "version": self.version,
+        values = {"kind": self.kind if self.kind or "kind" in kept else None, "version": self.version,
                   "created_at": self.created_at if self.created_at or "created_at" in kept else None,
                   "target_sensitivity": self.target_sensitivity,
                   "cases": dict(self.cases) if self.cases or "cases" in kept else None,
