@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from trainer.data.imageio import IMAGE_SIZE
+from trainer.data.imageio import INPUT_SHAPE
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.models.backbones import (
     WeightsFingerprint,
@@ -30,8 +30,6 @@ from trainer.models.backbones import (
 )
 from trainer.models.layers import Preprocess
 from trainer.models.registry import spec
-
-INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
 
 
 def build_head(feature_dim: int, num_classes: int = 2, name: str = "head") -> keras.Model:

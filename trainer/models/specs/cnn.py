@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trainer.data.imageio import INPUT_SHAPE
 from trainer.errors import ConfigError
 from trainer.models.spec import ArchitectureSpec
 from trainer.names import CNN_HEADS
@@ -25,7 +26,6 @@ def build_cnn(num_classes: int = 2, input_shape=None, head: str = "flatten"):
     import keras
     from keras import layers
 
-    from trainer.models.architectures import INPUT_SHAPE
     from trainer.models.layers import Preprocess
 
     if head not in CNN_HEADS:
