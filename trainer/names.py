@@ -1,4 +1,5 @@
-"""Names every part of the trainer shares: the CNN's heads, how a data source is named on a card. Plain
+"""Names every part of the trainer shares: the models' input size, the CNN's heads, how a data source is named on
+a card. Plain
 constants (no Keras, nothing else of the trainer), so that the lowest layers (data, models) can use them
 without reaching up into the bundle. The architectures' names are the registry's (trainer.models.registry)."""
 
@@ -6,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+IMAGE_SIZE = 224  # every model reads 224 x 224 RGB (trainer.data.imageio resizes to it)
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
 CNN_HEADS = ("flatten", "gap")  # the paper's Flatten -> Dense, or global average pooling (trainer.models.architectures)
 
 

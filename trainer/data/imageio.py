@@ -16,9 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from trainer.errors import ImageDecodeError
+from trainer.names import IMAGE_SIZE
 
-IMAGE_SIZE = 224
-INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)  # what every model takes: 224 x 224 RGB
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 # Images above this many pixels are refused before their pixels are decoded (Pillow's own

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from trainer.data.imageio import INPUT_SHAPE
 from trainer.errors import BackboneWeightsError, ConfigError
 from trainer.models.backbones import (
     WeightsFingerprint,
@@ -30,6 +29,7 @@ from trainer.models.backbones import (
 )
 from trainer.models.layers import Preprocess
 from trainer.models.registry import spec
+from trainer.names import INPUT_SHAPE
 
 
 def build_head(feature_dim: int, num_classes: int = 2, name: str = "head") -> keras.Model:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from trainer.data.imageio import INPUT_SHAPE
 from trainer.errors import ConfigError
 from trainer.models.spec import ArchitectureSpec
-from trainer.names import CNN_HEADS
+from trainer.names import CNN_HEADS, INPUT_SHAPE
 
 NAME = "cnn"
 
