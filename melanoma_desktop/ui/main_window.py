@@ -179,8 +179,8 @@ class MainWindow(QMainWindow):
         """The other controllers' news: said in the status bar; the list, the case and the batch bar follow."""
         for controller in (self.reports, self.clinic, self.cases):
             controller.sig_status.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
-            if hasattr(controller, "sig_worklist_changed"):
-                controller.sig_worklist_changed.connect(self.reload_worklist)
+        for controller in (self.clinic, self.cases):
+            controller.sig_worklist_changed.connect(self.reload_worklist)
         self.reports.sig_report_started.connect(self._on_report_started)
         self.reports.sig_report_progress.connect(lambda done, total: self.batch_bar.update_progress(done, total, None,
                                                                                                     "pages"))

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from trainer.bundle.combine import combine, member_weights
 from trainer.bundle.model_card import validate_calibration
-from trainer.bundle.site_rule import SITE_MODELS_KIND, SiteRule
+from trainer.bundle.site_rule import SITE_MODELS_KIND, SiteRule, as_read
 from trainer.errors import BundleError
 
 _TYPED = ("members", "threshold", "calibration", "weights", "site_rule")
@@ -57,9 +57,7 @@ class EnsembleRule:
         values = {"members": dict(self.members), "threshold": self.threshold,
                   "calibration": copy.deepcopy(self.calibration), "weights": dict(self.weights) if self.weights
                   is not None else None, "site_rule": self.site_rule.to_dict() if self.site_rule else None, **copy.deepcopy(dict(self.extra))}
-        values = {k: v for k, v in values.items() if v is not None or k in self.key_order}
-        order = [k for k in self.key_order if k in values] + [k for k in values if k not in self.key_order]
-        return {k: values[k] for k in order}
+        return as_read(values, self.key_order)
 
     def replace(self, **changes) -> "EnsembleRule":
         """A checked copy with these entries changed."""

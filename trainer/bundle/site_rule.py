@@ -95,9 +95,14 @@ class SiteRule:
                   "cases": dict(self.cases) if self.cases or "cases" in kept else None,
                   "expected": self.expected.to_dict() if self.expected is not None else None,
                   **copy.deepcopy(dict(self.extra))}
-        values = {k: v for k, v in values.items() if v is not None or k in kept}
-        order = [k for k in self.key_order if k in values] + [k for k in values if k not in self.key_order]
-        return {k: values[k] for k in order}
+        return as_read(values, self.key_order)
 
 
 _TYPED = ("kind", "version", "created_at", "target_sensitivity", "cases", "expected")
+
+
+def as_read(values: Mapping[str, Any], key_order: tuple[str, ...]) -> dict:
+    """A JSON object written back as it was read: the keys it had, in their order, then new keys that have a
+    value (a None the file did not have stays out). The rules' ``to_dict`` use it."""
+    kept = {k: v for k, v in values.items() if v is not None or k in key_order}
+    return {k: kept[k] for k in [k for k in key_order if k in kept] + [k for k in kept if k not in key_order]}
